@@ -1,0 +1,31 @@
+# VirNucPro-SMK: viral sequence identification the VirNucPro way.
+# Stages: environment check -> preprocessing (chunks, six frames, shards) -> embeddings
+# (DNA + protein language models, one GPU job per shard and model) -> merged features ->
+# classifier training / prediction -> ESM2 3B vs FastESM2_650 comparison.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/environment.smk"
+include: "workflow/rules/preprocess.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),
+
+
+rule validate:
+    input:
+        ENV_REPORT,
+
+
+rule preprocess:
+    input:
+        preprocess_outputs(),

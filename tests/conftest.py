@@ -1,0 +1,55 @@
+"""Shared fixtures: project paths, the ../shared data (read in place), snakemake runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VIRNUCPRO_SHARED", ROOT.parent / "shared")) / "data"
+REFERENCE = SHARED / "virnucpro_reference"
+
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED.is_dir(), f"shared test data not found at {SHARED} (set VIRNUCPRO_SHARED)"
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    assert REFERENCE.is_dir(), f"reference outputs not found at {REFERENCE}"
+    return REFERENCE
+
+
+def snakemake_cmd() -> list[str]:
+    exe = shutil.which("snakemake", path=str(Path(sys.executable).parent)) or shutil.which(
+        "snakemake"
+    )
+    assert exe, "snakemake is not installed"
+    return [exe]
+
+
+def run_snakemake(*args: str, cwd: Path = ROOT, check: bool = True, timeout: int = 900):
+    """Run snakemake from the project root; returns the CompletedProcess (text output)."""
+    proc = subprocess.run(
+        [*snakemake_cmd(), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({proc.returncode}):\n"
+            f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        )
+    return proc

@@ -1,0 +1,48 @@
+import itertools
+import math
+
+import pytest
+
+from virnucpro_smk.chunking import chunk_count, chunk_id, chunk_spans, chunk_starts
+
+
+@pytest.mark.parametrize(
+    ("length", "L", "lengths"),
+    [
+        (910, 300, [300, 300, 300, 229]),  # VIBRANT_sample_A/B in the reference outputs
+        (910, 500, [500, 456]),
+        (9181, 500, [500] * 18 + [487]),  # HIV-1
+        (300, 300, [300]),
+        (250, 300, [250]),  # shorter than L: one shorter chunk
+        (1, 300, [1]),
+    ],
+)
+def test_chunk_lengths_match_the_original(length, L, lengths):
+    assert [e - s for s, e in chunk_spans(length, L)] == lengths
+
+
+def test_last_chunk_of_2520bp_matches_reference():
+    assert chunk_spans(2520, 300)[-1][1] - chunk_spans(2520, 300)[-1][0] == 288
+    assert chunk_spans(2520, 500)[-1][1] - chunk_spans(2520, 500)[-1][0] == 425
+
+
+@pytest.mark.parametrize("L", [1, 7, 300, 500])
+def test_chunks_cover_the_sequence_without_gaps(L):
+    for length in range(1, 3000, 37):
+        spans = chunk_spans(length, L)
+        assert len(spans) == math.ceil(length / L) == chunk_count(length, L)
+        assert spans[0][0] == 0 and spans[-1][1] == length
+        for (s1, e1), (s2, _e2) in itertools.pairwise(spans):
+            assert s2 <= e1, "chunks must overlap or touch, never leave a gap"
+            assert s2 > s1
+        assert all(e - s <= L for s, e in spans)
+
+
+def test_invalid_chunk_length_and_empty_sequence():
+    with pytest.raises(ValueError):
+        chunk_starts(100, 0)
+    assert chunk_starts(0, 300) == []
+
+
+def test_chunk_ids_count_from_one():
+    assert chunk_id("seq", 1) == "seq_chunk_1"

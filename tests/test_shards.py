@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from virnucpro_smk.fasta import read_simple_fasta
+from virnucpro_smk.preprocess import (
+    count_chunks,
+    preprocess_sample,
+    read_shard_index,
+    shard_bounds,
+    shard_count,
+    write_shard,
+)
+
+
+def test_shard_count_bounds_every_shard():
+    assert shard_count(0, 10) == 1
+    assert shard_count(10, 60) == 1
+    assert shard_count(11, 60) == 2
+    with pytest.raises(ValueError):
+        shard_count(5, 0)
+
+
+def test_shard_bounds_are_balanced_and_contiguous():
+    bounds = shard_bounds(10, 4)
+    assert bounds == [(0, 2), (2, 5), (5, 7), (7, 10)]
+    assert shard_bounds(2, 4) == [(0, 0), (0, 1), (1, 1), (1, 2)]
+
+
+@pytest.mark.parametrize("shard_size", [1, 50, 100000])
+def test_shards_partition_the_frames_in_order(shared_data, tmp_path, shard_size):
+    fasta = shared_data / "vibrant_mixed_example.fasta"
+    n = shard_count(count_chunks(fasta, 300), shard_size)
+    out = {k: tmp_path / k for k in ("chunked.fa", "nuc.fa", "prot.faa", "seqs.tsv", "shards.tsv")}
+    stats = preprocess_sample(
+        fasta,
+        300,
+        n,
+        chunked=out["chunked.fa"],
+        nucleotide=out["nuc.fa"],
+        protein=out["prot.faa"],
+        sequences=out["seqs.tsv"],
+        shard_index=out["shards.tsv"],
+    )
+    spans = read_shard_index(out["shards.tsv"])
+    assert len(spans) == n
+    all_nuc, all_prot = [], []
+    for span in spans:
+        fna, faa = tmp_path / f"s{span.shard}.fna", tmp_path / f"s{span.shard}.faa"
+        write_shard(out["shards.tsv"], span.shard, out["nuc.fa"], out["prot.faa"], fna, faa)
+        nuc, prot = read_simple_fasta(fna), read_simple_fasta(faa)
+        assert [i for i, _ in nuc] == [i for i, _ in prot], "DNA and protein shards must align"
+        assert len(nuc) == span.n_records <= shard_size
+        all_nuc += nuc
+        all_prot += prot
+    assert all_nuc == read_simple_fasta(out["nuc.fa"])
+    assert all_prot == read_simple_fasta(out["prot.faa"])
+    assert len(all_nuc) == stats.frames == 393
+
+
+def test_chunk_count_reads_gzip(tmp_path):
+    import gzip
+
+    path = tmp_path / "x.fa"
+    with gzip.open(path, "wt") as handle:
+        handle.write(">a\n" + "A" * 700 + "\n>b\nACGT\n")
+    assert count_chunks(Path(path), 300) == 4

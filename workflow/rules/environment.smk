@@ -1,0 +1,13 @@
+rule validate_environment:
+    output:
+        ENV_REPORT,
+    params:
+        device=config["device"],
+    log:
+        f"{OUT}/logs/validate_environment.log",
+    benchmark:
+        f"{OUT}/benchmarks/validate_environment.tsv"
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/validate_environment.py"

@@ -1,0 +1,7 @@
+"""VirNucPro-SMK: viral sequence identification the VirNucPro way, as an importable package.
+
+The Snakemake rules in ``workflow/rules`` only read their inputs and call functions from
+here, so every behaviour can be unit-tested without running the workflow.
+"""
+
+__version__ = "0.1.0"

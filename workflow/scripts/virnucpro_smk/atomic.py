@@ -1,0 +1,58 @@
+"""Crash-safe file writing: write to a temporary name in the same directory, then rename.
+
+A job killed half-way (SIGKILL, node failure, out-of-memory) must never leave a file that
+looks finished, because Snakemake and users judge completeness by a file's presence. POSIX
+``rename`` within one directory is atomic, so readers see either the old state or the whole
+new file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds.
+
+    Use this for writers that want a file name (safetensors, matplotlib, torch.save).
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; rename it onto ``path`` on success."""
+    if not mode.startswith("w"):
+        raise ValueError(f"atomic_open only writes, got mode {mode!r}")
+    with atomic_path(path) as tmp:
+        encoding = None if "b" in mode else "utf-8"
+        with open(tmp, mode, encoding=encoding) as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Write a whole text file atomically."""
+    with atomic_open(path) as handle:
+        handle.write(text)

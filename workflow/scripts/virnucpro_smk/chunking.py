@@ -1,0 +1,50 @@
+"""Cutting sequences into fixed-length chunks, with VirNucPro's overlap-spreading rule.
+
+VirNucPro does not simply tile a sequence: it makes ``n = ceil(len / L)`` chunks and shifts
+chunk starts back so that the overlap is spread over the chunks. The exact rule (pinned down
+by the original tool's outputs, see shared/data/README.md) is reproduced here because the
+published classifiers were trained on chunks cut this way. A quirk of that rule: the last
+chunk can be shorter than ``L`` even when the sequence is longer than ``L``.
+"""
+
+from __future__ import annotations
+
+import math
+
+
+def chunk_starts(length: int, chunk_length: int) -> list[int]:
+    """Start offsets of the chunks of a sequence of ``length`` bases.
+
+    ``n = ceil(length / L)``; with ``r = n*L - length``, ``lo = r // n`` and
+    ``need = r - lo*(n-1)``, the shifts are ``need`` copies of ``lo+1`` followed by
+    ``lo`` copies, and chunk ``k+1`` starts at ``k*L - (s_1 + ... + s_k)``.
+    """
+    if chunk_length <= 0:
+        raise ValueError(f"chunk length must be positive, got {chunk_length}")
+    if length <= 0:
+        return []
+    n = math.ceil(length / chunk_length)
+    overlap = n * chunk_length - length
+    lo = overlap // n
+    need = overlap - lo * (n - 1)
+    starts = [0]
+    shifted = 0
+    for k in range(1, n):
+        shifted += lo + 1 if k <= need else lo
+        starts.append(k * chunk_length - shifted)
+    return starts
+
+
+def chunk_spans(length: int, chunk_length: int) -> list[tuple[int, int]]:
+    """(start, end) of each chunk; each is at most ``chunk_length`` long, cut at the end."""
+    return [(s, min(s + chunk_length, length)) for s in chunk_starts(length, chunk_length)]
+
+
+def chunk_count(length: int, chunk_length: int) -> int:
+    """Number of chunks a sequence of ``length`` bases yields (cheap: used at DAG build)."""
+    return math.ceil(length / chunk_length) if length > 0 else 0
+
+
+def chunk_id(record_id: str, index: int) -> str:
+    """Chunk ids are ``<id>_chunk_<n>`` with ``n`` counted from 1, as in the original."""
+    return f"{record_id}_chunk_{index}"

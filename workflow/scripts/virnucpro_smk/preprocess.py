@@ -1,0 +1,267 @@
+"""Preprocessing of one sample: validate, chunk, six-frame select, and split into shards.
+
+Writes, for a chunk length ``L``:
+
+* the chunked FASTA (60-column lines, as the original);
+* the kept frames as nucleotide and protein FASTA (one line per sequence, as the original);
+* ``n_shards`` pairs of shard files holding those frames in the same order, balanced so that
+  no shard exceeds ``shard_size`` records (the shard count is fixed before the job runs, from
+  an upper bound of six frames per chunk, so that a dry-run can list every GPU job);
+* ``sequences.tsv``: per input sequence its length, chunks and kept frames, so that later
+  stages can report sequences without any coding frame instead of silently dropping them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .atomic import atomic_open
+from .chunking import chunk_count
+from .errors import InputError
+from .fasta import format_record, read_nucleotide_fasta, scan_lengths, wrap
+from .frames import FRAME_NAMES, translate_record
+from .progress import Progress
+
+log = logging.getLogger(__name__)
+
+SEQUENCES_HEADER = "sequence_id\tlength_bp\tn_chunks\tn_kept_frames\n"
+
+
+@dataclass(frozen=True)
+class PreprocessStats:
+    sequences: int
+    bases: int
+    chunks: int
+    frames: int
+    short_sequences: int
+
+
+def shard_count(n_chunks: int, shard_size: int) -> int:
+    """Shards needed so that no shard exceeds ``shard_size`` frames (at least one).
+
+    Decided from the chunk count alone (at most six kept frames per chunk) so the DAG is
+    known before any translation runs.
+    """
+    if shard_size <= 0:
+        raise ValueError(f"shard_size must be positive, got {shard_size}")
+    return max(1, math.ceil(len(FRAME_NAMES) * n_chunks / shard_size))
+
+
+def count_chunks(fasta: str | os.PathLike[str], chunk_length: int) -> int:
+    """Chunks an input yields, from its sequence lengths alone (cheap; no validation)."""
+    return sum(chunk_count(n, chunk_length) for n in scan_lengths(fasta))
+
+
+def shard_bounds(n_records: int, n_shards: int) -> list[tuple[int, int]]:
+    """Split ``n_records`` into ``n_shards`` contiguous, near-equal ranges (some may be empty)."""
+    return [(i * n_records // n_shards, (i + 1) * n_records // n_shards) for i in range(n_shards)]
+
+
+def preprocess_fasta(
+    fasta: str | os.PathLike[str],
+    chunk_length: int,
+    chunked_out: str | os.PathLike[str],
+    nucleotide_out: str | os.PathLike[str],
+    protein_out: str | os.PathLike[str],
+    sequences_out: str | os.PathLike[str],
+    ambiguous: str = "drop",
+) -> PreprocessStats:
+    """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files."""
+    n_seq = n_bases = n_chunks = n_frames = n_short = 0
+    progress = Progress("preprocess", None, unit="bp", logger=log)
+    with (
+        atomic_open(chunked_out) as chunked,
+        atomic_open(nucleotide_out) as nuc,
+        atomic_open(protein_out) as prot,
+        atomic_open(sequences_out) as seqs,
+    ):
+        seqs.write(SEQUENCES_HEADER)
+        for record in read_nucleotide_fasta(fasta):
+            n_seq += 1
+            n_bases += len(record.seq)
+            if len(record.seq) < chunk_length:
+                n_short += 1
+                log.warning(
+                    "%s is %d bp, shorter than the chunk length %d: it becomes one shorter chunk",
+                    record.id,
+                    len(record.seq),
+                    chunk_length,
+                )
+            rec_chunks = rec_frames = 0
+            nuc_parts: list[str] = []
+            prot_parts: list[str] = []
+            chunk_parts: list[str] = []
+            for cid, chunk, frames in translate_record(
+                record.id, record.seq, chunk_length, ambiguous
+            ):
+                rec_chunks += 1
+                chunk_parts.append(f">{cid}\n{wrap(chunk)}\n")
+                for frame in frames:
+                    nuc_parts.append(format_record(frame.id, frame.nucleotide))
+                    prot_parts.append(format_record(frame.id, frame.protein))
+                rec_frames += len(frames)
+            chunked.write("".join(chunk_parts))
+            nuc.write("".join(nuc_parts))
+            prot.write("".join(prot_parts))
+            seqs.write(f"{record.id}\t{len(record.seq)}\t{rec_chunks}\t{rec_frames}\n")
+            n_chunks += rec_chunks
+            n_frames += rec_frames
+            progress.update(len(record.seq))
+    progress.finish()
+    if n_short:
+        log.warning("%d of %d sequences were shorter than %d bp", n_short, n_seq, chunk_length)
+    log.info(
+        "%s: %d sequences, %d bp -> %d chunks of %d bp -> %d kept frames",
+        fasta,
+        n_seq,
+        n_bases,
+        n_chunks,
+        chunk_length,
+        n_frames,
+    )
+    return PreprocessStats(n_seq, n_bases, n_chunks, n_frames, n_short)
+
+
+SHARD_INDEX_HEADER = (
+    "shard\tn_records\tfirst_id\tnucleotide_start\tnucleotide_end\tprotein_start\tprotein_end\n"
+)
+
+
+@dataclass(frozen=True)
+class ShardSpan:
+    """Byte ranges of one shard inside the two identified-frame files."""
+
+    shard: int
+    n_records: int
+    first_id: str
+    nucleotide: tuple[int, int]
+    protein: tuple[int, int]
+
+
+def _record_offsets(path: str | os.PathLike[str]):
+    """Yield (byte offset, header) of each record of a one-line-per-sequence FASTA file."""
+    offset = 0
+    with open(path, "rb") as handle:
+        while True:
+            header = handle.readline()
+            if not header:
+                yield offset, None
+                return
+            yield offset, header
+            offset += len(header) + len(handle.readline())
+
+
+def index_shards(
+    nucleotide: str | os.PathLike[str],
+    protein: str | os.PathLike[str],
+    n_frames: int,
+    n_shards: int,
+) -> list[ShardSpan]:
+    """Balanced shard boundaries as byte ranges of the identified files.
+
+    Checks on the way that both files hold the same ids in the same order, so that DNA and
+    protein shard ``i`` can never disagree.
+    """
+    bounds = shard_bounds(n_frames, n_shards)
+    cut_at = {lo for lo, _ in bounds} | {n_frames}
+    cuts: dict[int, tuple[int, int, str]] = {}
+    pairs = zip(_record_offsets(nucleotide), _record_offsets(protein), strict=True)
+    for i, ((n_off, n_head), (p_off, p_head)) in enumerate(pairs):
+        if n_head != p_head:
+            raise InputError(f"frame files out of step at record {i + 1}: {n_head!r} vs {p_head!r}")
+        if i in cut_at:
+            first = n_head[1:].strip().decode() if n_head else ""
+            cuts[i] = (n_off, p_off, first)
+    if n_frames not in cuts:
+        raise InputError(f"expected {n_frames} frames, the identified files hold fewer")
+    spans = []
+    for shard, (lo, hi) in enumerate(bounds):
+        spans.append(
+            ShardSpan(
+                shard,
+                hi - lo,
+                cuts[lo][2] if hi > lo else "",
+                (cuts[lo][0], cuts[hi][0]),
+                (cuts[lo][1], cuts[hi][1]),
+            )
+        )
+    return spans
+
+
+def write_shard_index(spans: Sequence[ShardSpan], path: str | os.PathLike[str]) -> None:
+    with atomic_open(path) as out:
+        out.write(SHARD_INDEX_HEADER)
+        for s in spans:
+            out.write(
+                f"{s.shard}\t{s.n_records}\t{s.first_id}\t{s.nucleotide[0]}\t"
+                f"{s.nucleotide[1]}\t{s.protein[0]}\t{s.protein[1]}\n"
+            )
+
+
+def read_shard_index(path: str | os.PathLike[str]) -> list[ShardSpan]:
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    if not lines or lines[0] + "\n" != SHARD_INDEX_HEADER:
+        raise InputError(f"{path}: not a shard index")
+    spans = []
+    for line in lines[1:]:
+        shard, n, first, ns, ne, ps, pe = line.split("\t")
+        spans.append(ShardSpan(int(shard), int(n), first, (int(ns), int(ne)), (int(ps), int(pe))))
+    return spans
+
+
+def _copy_range(
+    src: str | os.PathLike[str], span: tuple[int, int], dst: str | os.PathLike[str]
+) -> None:
+    start, end = span
+    with open(src, "rb") as inp, atomic_open(dst, "wb") as out:
+        inp.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            block = inp.read(min(remaining, 1 << 22))
+            if not block:
+                raise InputError(f"{src}: shorter than its shard index says")
+            out.write(block)
+            remaining -= len(block)
+
+
+def write_shard(
+    shard_index: str | os.PathLike[str],
+    shard: int,
+    nucleotide: str | os.PathLike[str],
+    protein: str | os.PathLike[str],
+    nucleotide_out: str | os.PathLike[str],
+    protein_out: str | os.PathLike[str],
+) -> ShardSpan:
+    """Copy shard ``shard`` of the identified files into its own pair of FASTA files."""
+    spans = read_shard_index(shard_index)
+    if not 0 <= shard < len(spans):
+        raise InputError(f"{shard_index}: no shard {shard} (index has {len(spans)})")
+    span = spans[shard]
+    _copy_range(nucleotide, span.nucleotide, nucleotide_out)
+    _copy_range(protein, span.protein, protein_out)
+    return span
+
+
+def preprocess_sample(
+    fasta: str | os.PathLike[str],
+    chunk_length: int,
+    n_shards: int,
+    *,
+    chunked: str | os.PathLike[str],
+    nucleotide: str | os.PathLike[str],
+    protein: str | os.PathLike[str],
+    sequences: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    ambiguous: str = "drop",
+) -> PreprocessStats:
+    """Full preprocessing of one sample: FASTA outputs, per-sequence table and shard index."""
+    stats = preprocess_fasta(
+        fasta, chunk_length, chunked, nucleotide, protein, sequences, ambiguous
+    )
+    write_shard_index(index_shards(nucleotide, protein, stats.frames, n_shards), shard_index)
+    return stats
