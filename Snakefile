@@ -13,6 +13,8 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/environment.smk"
 include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/embeddings.smk"
 
 
 rule all:
@@ -29,3 +31,18 @@ rule validate:
 rule preprocess:
     input:
         preprocess_outputs(),
+
+
+rule embeddings:
+    input:
+        embedding_outputs(),
+
+
+rule download_models:
+    input:
+        [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "hub"],
+
+
+rule build_standin_models:
+    input:
+        [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "standin"],

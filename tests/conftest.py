@@ -53,3 +53,11 @@ def run_snakemake(*args: str, cwd: Path = ROOT, check: bool = True, timeout: int
             f"{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
         )
     return proc
+
+
+@pytest.fixture(scope="session")
+def standins(tmp_path_factory):
+    """The three stand-in models of config/standin.yaml, built into a temporary directory."""
+    from standin_models import build_all
+
+    return build_all(tmp_path_factory.mktemp("standin_models"))

@@ -1,0 +1,9 @@
+"""Rule build_standin_model: write a tiny random-weight stand-in of a registry model."""
+
+from virnucpro_smk.logs import rule_logging
+from virnucpro_smk.standin import build_standin
+
+with rule_logging(snakemake) as log:
+    spec = snakemake.params.spec
+    build_standin(spec, snakemake.params.directory)
+    log.info("built stand-in %s (%s, width %d)", spec.name, spec.architecture, spec.width)

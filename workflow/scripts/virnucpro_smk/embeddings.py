@@ -1,0 +1,318 @@
+"""Batched embedding extraction for one shard: DNABERT-S and ESM-2 family models.
+
+Pooling follows the original VirNucPro:
+
+* DNA: mean of the last hidden state over all tokens, [CLS] and [SEP] included (the original
+  runs one sequence at a time; a masked mean over the same tokens gives the same vector);
+* protein: mean over residues 1..L, BOS/EOS excluded, residues truncated at ``max_residues``
+  (fair-esm's 1024).
+
+Speed: records are sorted by token length and packed into batches under a token budget,
+padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
+loaded once, runs under ``torch.inference_mode()`` in the registry's dtype for the device
+(bf16 on GPUs for the ESM models, fp32 on the CPU), and vectors are written back in input
+order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .artifacts import write_embeddings
+from .envcheck import package_versions, resolve_device
+from .errors import InputError, ModelMismatchError
+from .fasta import read_simple_fasta
+from .model_store import check_model_dir
+from .progress import Progress
+from .registry import ModelSpec
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+#: Reduced-precision embeddings must keep this cosine similarity to fp32 ones (checked per job).
+PRECISION_MIN_COSINE = 0.99
+
+
+@dataclass
+class Encoder:
+    """A loaded model with its tokenizer and pooling rule."""
+
+    spec: ModelSpec
+    model: torch.nn.Module
+    tokenize: Callable[[Sequence[str]], list[list[int]]]
+    pad_id: int
+    pooling: str  # "all_tokens" (DNA) or "residues" (protein)
+    device: torch.device
+    dtype: torch.dtype
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.spec.architecture == "dnabert2":
+            return self.model(input_ids, attention_mask)
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.to(torch.float32)
+        if self.pooling == "residues":
+            lengths = attention_mask.sum(1)
+            mask = mask.clone()
+            mask[:, 0] = 0.0
+            mask[torch.arange(len(lengths), device=mask.device), lengths - 1] = 0.0
+        summed = torch.einsum("bnh,bn->bh", hidden.to(torch.float32), mask)
+        return summed / mask.sum(1, keepdim=True).clamp_min(1.0)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.hidden(input_ids, attention_mask), attention_mask)
+
+
+def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list[int]]], int]:
+    from tokenizers import Tokenizer, processors
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    vocab = tokenizer.get_vocab()
+    if tokenizer.post_processor is None:  # add [CLS] ... [SEP] as the HF tokenizer would
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+        )
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+
+    def tokenize(seqs: Sequence[str]) -> list[list[int]]:
+        return [enc.ids for enc in tokenizer.encode_batch(list(seqs), add_special_tokens=True)]
+
+    return tokenize, vocab.get("[PAD]", 3)
+
+
+def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str) -> Encoder:
+    """Load a registry model from its local directory (offline) onto ``device``."""
+    model_dir = Path(model_dir)
+    check_model_dir(spec, model_dir)
+    dtype = DTYPES[spec.dtype_for("cpu" if device == "cpu" else "cuda")]
+    if spec.trust_remote_code:
+        from transformers import AutoModel
+
+        log.warning("%s: running the model's own code (trust_remote_code: true)", spec.name)
+        model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, local_files_only=True)
+        model = model.to(dtype)
+    elif spec.architecture == "dnabert2":
+        from .dnabert import load_dnabert
+
+        model = load_dnabert(model_dir).to(dtype)
+    else:
+        from .esm import load_esm
+
+        model = load_esm(model_dir, token_dropout=spec.token_dropout, dtype=dtype)
+    if spec.architecture == "dnabert2":
+        tokenize, pad_id = _dna_tokenizer(model_dir)
+        pooling = "all_tokens"
+    else:
+        from .esm import EsmTokenizer
+
+        esm_tok = EsmTokenizer.from_dir(model_dir, spec.max_residues)
+        tokenize, pad_id, pooling = (
+            lambda seqs: [esm_tok.encode(s) for s in seqs],
+            esm_tok.pad_id,
+            "residues",
+        )
+    hidden = _hidden_size(model)
+    if hidden != spec.width:
+        raise ModelMismatchError(
+            f"{model_dir}: the model's hidden size is {hidden}, but {spec.name} declares "
+            f"width {spec.width}"
+        )
+    torch_device = torch.device(device)
+    model = model.to(torch_device).eval()
+    return Encoder(spec, model, tokenize, pad_id, pooling, torch_device, dtype)
+
+
+def _hidden_size(model: torch.nn.Module) -> int:
+    config = model.config
+    return int(config.hidden_size if hasattr(config, "hidden_size") else config["hidden_size"])
+
+
+def token_budget_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Indices grouped into batches whose padded size (rows x longest) stays within ``budget``.
+
+    Longest first, so an out-of-memory batch shows up at the start of a job, not the end; a
+    record longer than the budget gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        longest_if_added = max(longest, lengths[i])
+        if current and longest_if_added * (len(current) + 1) > budget:
+            batches.append(current)
+            current, longest_if_added = [], lengths[i]
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
+class _PaddedBatches(Dataset):
+    """Each item is one whole batch: (indices, padded input ids, attention mask)."""
+
+    def __init__(self, tokens: list[list[int]], batches: list[list[int]], pad_id: int) -> None:
+        self.tokens, self.batches, self.pad_id = tokens, batches, pad_id
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = self.batches[item]
+        width = max(len(self.tokens[i]) for i in index)
+        ids = torch.full((len(index), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(index), width), dtype=torch.long)
+        for row, i in enumerate(index):
+            toks = self.tokens[i]
+            ids[row, : len(toks)] = torch.tensor(toks, dtype=torch.long)
+            mask[row, : len(toks)] = 1
+        return torch.tensor(index, dtype=torch.long), ids, mask
+
+
+@dataclass
+class ExtractionStats:
+    records: int
+    tokens: int
+    seconds: float
+    batches: int
+    peak_gpu_mib: float | None
+    device_name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        rate = self.seconds if self.seconds > 0 else float("nan")
+        return {
+            "records": self.records,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 4),
+            "batches": self.batches,
+            "records_per_s": round(self.records / rate, 2) if self.records else 0.0,
+            "tokens_per_s": round(self.tokens / rate, 1) if self.tokens else 0.0,
+            "peak_gpu_mib": self.peak_gpu_mib,
+            "device_name": self.device_name,
+        }
+
+
+def embed_sequences(
+    encoder: Encoder,
+    sequences: Sequence[str],
+    loader_workers: int = 0,
+    progress_seconds: float = 30.0,
+) -> tuple[torch.Tensor, ExtractionStats]:
+    """Pooled vectors of ``sequences`` (rows in input order) and throughput figures."""
+    start = time.perf_counter()
+    tokens = encoder.tokenize(sequences)
+    batches = token_budget_batches([len(t) for t in tokens], encoder.spec.tokens_per_batch)
+    out = torch.zeros((len(sequences), encoder.spec.width), dtype=torch.float32)
+    cuda = encoder.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(encoder.device)
+    loader = DataLoader(
+        _PaddedBatches(tokens, batches, encoder.pad_id),
+        batch_size=None,
+        shuffle=False,
+        num_workers=loader_workers,
+        pin_memory=cuda,
+        persistent_workers=False,
+    )
+    progress = Progress(
+        f"{encoder.spec.name} embeddings", len(sequences), interval=progress_seconds, logger=log
+    )
+    with torch.inference_mode():
+        for index, ids, mask in loader:
+            ids = ids.to(encoder.device, non_blocking=True)
+            mask = mask.to(encoder.device, non_blocking=True)
+            out[index] = encoder.embed(ids, mask).cpu()
+            progress.update(len(index))
+    if cuda:
+        torch.cuda.synchronize(encoder.device)
+    progress.finish()
+    stats = ExtractionStats(
+        records=len(sequences),
+        tokens=sum(len(t) for t in tokens),
+        seconds=time.perf_counter() - start,
+        batches=len(batches),
+        peak_gpu_mib=torch.cuda.max_memory_allocated(encoder.device) / 2**20 if cuda else None,
+        device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
+    )
+    return out, stats
+
+
+def check_precision(encoder: Encoder, sequences: Sequence[str], n: int = 32) -> float | None:
+    """Compare reduced-precision vectors with fp32 ones on a few records; raise if they drift.
+
+    Returns the smallest cosine similarity seen (None when the encoder already runs in fp32).
+    """
+    if encoder.dtype == torch.float32 or not sequences:
+        return None
+    sample = list(sequences[:n])
+    reduced, _ = embed_sequences(encoder, sample)
+    encoder.model.to(torch.float32)
+    encoder.dtype = torch.float32
+    try:
+        full, _ = embed_sequences(encoder, sample)
+    finally:
+        dtype = DTYPES[encoder.spec.dtype_for(encoder.device.type)]
+        encoder.model.to(dtype)
+        encoder.dtype = dtype
+    cosine = torch.nn.functional.cosine_similarity(reduced, full, dim=1).min().item()
+    log.info("%s: %s vs float32 minimum cosine similarity %.5f", encoder.spec.name, dtype, cosine)
+    if cosine < PRECISION_MIN_COSINE:
+        raise ModelMismatchError(
+            f"{encoder.spec.name}: {dtype} embeddings drift from float32 (cosine {cosine:.4f} < "
+            f"{PRECISION_MIN_COSINE}); set models.{encoder.spec.name}.dtype.cuda: float32"
+        )
+    return cosine
+
+
+def extract_shard(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    fasta: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    chunk_length: int,
+    device: str = "auto",
+    loader_workers: int = 0,
+    progress_seconds: float = 30.0,
+    extra_meta: dict[str, Any] | None = None,
+) -> ExtractionStats:
+    """Embed every record of a shard FASTA and write the namespaced safetensors file."""
+    records = read_simple_fasta(fasta)
+    ids = [rid for rid, _ in records]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{fasta}: duplicate ids in a shard")
+    resolved = resolve_device(device)
+    encoder = load_encoder(spec, model_dir, resolved)
+    log.info(
+        "%s: %d records from %s on %s (%s)", spec.name, len(ids), fasta, resolved, encoder.dtype
+    )
+    cosine = check_precision(encoder, [s for _, s in records])
+    matrix, stats = embed_sequences(
+        encoder, [s for _, s in records], loader_workers, progress_seconds
+    )
+    meta = {
+        **spec.identity(),
+        "dtype": str(encoder.dtype).removeprefix("torch."),
+        "pooling": "mean_all_tokens" if encoder.pooling == "all_tokens" else "mean_residues",
+        "chunk_length": chunk_length,
+        "device": resolved,
+        "precision_min_cosine": cosine,
+        "stats": stats.as_dict(),
+        "versions": package_versions(),
+        **(extra_meta or {}),
+    }
+    write_embeddings(output, ids, matrix, meta)
+    log.info("%s: wrote %s (%s)", spec.name, output, stats.as_dict())
+    return stats
