@@ -22,7 +22,7 @@ install: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 
 example: install
-	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 --configfile config/standin.yaml predict
+	$(BIN)/snakemake predict --cores $(CORES) --resources gpu=1 --configfile config/standin.yaml
 
 test: install
 	$(BIN)/python -m pytest tests

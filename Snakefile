@@ -15,6 +15,7 @@ include: "workflow/rules/environment.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/embeddings.smk"
+include: "workflow/rules/classifier.smk"
 
 
 rule all:
@@ -36,6 +37,16 @@ rule preprocess:
 rule embeddings:
     input:
         embedding_outputs(),
+
+
+rule predict:
+    input:
+        lambda wc: predict_outputs(strict=True),
+
+
+rule train:
+    input:
+        lambda wc: train_outputs(),
 
 
 rule download_models:

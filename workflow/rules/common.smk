@@ -13,7 +13,13 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.model_store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
-from virnucpro_smk.registry import parse_registry, select_models  # noqa: E402
+from virnucpro_smk.registry import (  # noqa: E402
+    classifier_tag,
+    pair_tag,
+    parse_registry,
+    select_models,
+)
+from virnucpro_smk.training_set import parse_label  # noqa: E402
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -50,7 +56,45 @@ try:
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 
+def _load_training(path):
+    """Labelled datasets for training: dataset, label, group, fasta (see config.yaml)."""
+    if not path:
+        return {}
+    if not Path(path).is_file():
+        raise WorkflowError(f"config key train.datasets: {path!r} not found")
+    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    missing = {"dataset", "label", "group", "fasta"} - set(table.columns)
+    if missing:
+        raise WorkflowError(f"config key train.datasets: {path} lacks column(s) {sorted(missing)}")
+    out = {}
+    for row in table.itertuples():
+        where = f"config key train.datasets: {path}, dataset {row.dataset!r}"
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", row.dataset) or row.dataset in out:
+            raise WorkflowError(f"{where}: names must be unique and use [A-Za-z0-9_-]")
+        if not Path(row.fasta).is_file():
+            raise WorkflowError(f"{where}: FASTA {row.fasta!r} not found")
+        try:
+            label = parse_label(row.label, where)
+        except InputError as exc:
+            raise WorkflowError(str(exc)) from None
+        out[row.dataset] = {"label": label, "group": row.group or row.dataset, "fasta": row.fasta}
+    return out
+
+
+TRAIN = {
+    "datasets": "",
+    "seed": 42,
+    "val_fraction": 0.1,
+    "test_fraction": 0.1,
+    "balance": True,
+    "recipe": {},
+    **config.get("train", {}),
+}
+PREDICT = {"checkpoints": {}, "min_viral_fraction": 0.5, "plot_first_n": 20, **config.get("predict", {})}
+TRAINING = _load_training(TRAIN["datasets"])
 SAMPLES = _load_samples(config["samples"])
+# Training datasets are preprocessed and embedded like samples, under a `train.` prefix.
+INPUTS = {**SAMPLES, **{f"train.{name}": d["fasta"] for name, d in TRAINING.items()}}
 CHUNK_LENGTHS = _chunk_lengths(config["chunk_length"])
 OUT = config["outdir"].rstrip("/")
 ENV_REPORT = f"{OUT}/env/validation.json"
@@ -76,12 +120,14 @@ wildcard_constraints:
     shard=r"\d{4}",
     kind=r"dna|protein",
     model=_alternatives(REGISTRY),
+    dna_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "dna"),
+    protein_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "protein"),
 
 
 @cache
 def n_shards(sample, chunk_length):
     """Shards of a sample, from its sequence lengths: known before any job runs (dry-run)."""
-    return shard_count(count_chunks(SAMPLES[sample], chunk_length), config["shard_size"])
+    return shard_count(count_chunks(INPUTS[sample], chunk_length), config["shard_size"])
 
 
 def shard_ids(sample, chunk_length):
@@ -125,12 +171,68 @@ def shard_input(wildcards):
 def embedding_outputs():
     return [
         f"{OUT}/{sample}/chunk{L}/embeddings/{spec.kind}/{spec.name}/shard_{shard}.safetensors"
-        for sample in SAMPLES
+        for sample in INPUTS
         for L in CHUNK_LENGTHS
         for spec in ACTIVE_MODELS
         for shard in shard_ids(sample, L)
     ]
 
 
+def merged_shards(sample, L, dna_model, protein_model):
+    return [
+        f"{OUT}/{sample}/chunk{L}/merged/{pair_tag(dna_model, protein_model)}/shard_{s}.safetensors"
+        for s in shard_ids(sample, L)
+    ]
+
+
+def classifier_dir(L, dna_model, protein_model):
+    tag = classifier_tag(int(L), REGISTRY[dna_model], REGISTRY[protein_model])
+    return f"{OUT}/models/{tag}"
+
+
+def classifier_weights(L, dna_model, protein_model):
+    """A configured checkpoint (e.g. a converted original model), else the one `train` makes."""
+    tag = classifier_tag(int(L), REGISTRY[dna_model], REGISTRY[protein_model])
+    if tag in PREDICT["checkpoints"]:
+        return PREDICT["checkpoints"][tag]
+    if not TRAINING:
+        raise WorkflowError(
+            f"no classifier for {tag}: set predict.checkpoints.{tag} to a checkpoint "
+            "(see `virnucpro-smk convert-legacy`) or train.datasets to train one"
+        )
+    return f"{classifier_dir(L, dna_model, protein_model)}/model.safetensors"
+
+
+def has_classifier(L, protein):
+    tag = classifier_tag(int(L), DNA_MODEL, protein)
+    return bool(TRAINING) or tag in PREDICT["checkpoints"]
+
+
+def predict_outputs(strict=False):
+    """Prediction files; with ``strict``, a missing classifier is an error, not a skip."""
+    if strict:
+        for L in CHUNK_LENGTHS:
+            for p in PROTEIN_MODELS:
+                classifier_weights(L, DNA_MODEL.name, p.name)
+    return [
+        f"{OUT}/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/{name}"
+        for sample in SAMPLES
+        for L in CHUNK_LENGTHS
+        for p in PROTEIN_MODELS
+        if has_classifier(L, p)
+        for name in ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "scores.png")
+    ]
+
+
+def train_outputs():
+    if not TRAINING:
+        raise WorkflowError("nothing to train: set train.datasets (see config/config.yaml)")
+    return [
+        f"{classifier_dir(L, DNA_MODEL.name, p.name)}/metadata.json"
+        for L in CHUNK_LENGTHS
+        for p in PROTEIN_MODELS
+    ]
+
+
 def all_outputs():
-    return [ENV_REPORT, *preprocess_outputs(), *embedding_outputs()]
+    return [ENV_REPORT, *preprocess_outputs(), *embedding_outputs(), *predict_outputs()]

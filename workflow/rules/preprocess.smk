@@ -1,6 +1,6 @@
 rule preprocess_sample:
     input:
-        fasta=lambda wc: SAMPLES[wc.sample],
+        fasta=lambda wc: INPUTS[wc.sample],
     output:
         chunked=f"{SAMPLE_DIR}/chunked.fa",
         nucleotide=f"{FRAMES_DIR}/identified_nucleotide.fa",

@@ -56,6 +56,18 @@ def example_records(seed: int = 7, n: int = 12) -> Iterator[tuple[str, str, str]
         yield f"synthetic_{group}_{i + 1:02d}", group, synthetic_contig(rng, length, bias)
 
 
+def training_records(group: str, seed: int, n: int = 40) -> Iterator[tuple[str, str, str]]:
+    """Synthetic labelled training contigs for the demo classifier (2-4 kb each)."""
+    rng = random.Random(seed)
+    bias = 2.0 if group == "groupA" else 0.5
+    for i in range(n):
+        yield (
+            f"train_{group}_{i + 1:03d}",
+            group,
+            synthetic_contig(rng, rng.randint(2000, 4000), bias),
+        )
+
+
 def write_fasta_records(path: str | Path, records: Iterator[tuple[str, str, str]]) -> int:
     n = 0
     with atomic_open(path) as out:
@@ -77,12 +89,17 @@ def benchmark_fasta(path: str | Path, total_bp: int, contig_bp: int = 20000, see
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("output", type=Path)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("-n", type=int, default=12)
+    parser.add_argument("directory", type=Path, help="e.g. resources/example")
     args = parser.parse_args(argv)
-    n = write_fasta_records(args.output, example_records(args.seed, args.n))
-    print(f"wrote {n} synthetic contigs to {args.output}")
+    args.directory.mkdir(parents=True, exist_ok=True)
+    files = {
+        "contigs.fasta": example_records(seed=7),
+        "train_groupA.fasta": training_records("groupA", seed=101),
+        "train_groupB.fasta": training_records("groupB", seed=202),
+    }
+    for name, records in files.items():
+        n = write_fasta_records(args.directory / name, records)
+        print(f"wrote {n} synthetic contigs to {args.directory / name}")
 
 
 if __name__ == "__main__":

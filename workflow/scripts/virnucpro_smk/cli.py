@@ -1,0 +1,78 @@
+"""Command line: explicit, one-off operations that do not belong in the DAG.
+
+virnucpro-smk convert-legacy 300_model.pth --chunk-length 300 --out DIR --allow-pickle
+virnucpro-smk make-example resources/example
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import VirNucProError
+from .logs import setup_logging
+
+
+def convert_legacy(args: argparse.Namespace) -> None:
+    """Original whole-module classifier -> model.safetensors + metadata.json."""
+    from .classifier import CheckpointIdentity, MLPClassifier, file_sha256, save_checkpoint
+    from .legacy import load_legacy_classifier
+
+    state = load_legacy_classifier(args.checkpoint, allow_pickle=args.allow_pickle)
+    width = state["hidden_layer.weight"].shape[1]
+    identity = CheckpointIdentity(
+        dna_model=args.dna_model, dna_width=args.dna_width,
+        protein_model=args.protein_model, protein_width=width - args.dna_width,
+        chunk_length=args.chunk_length, dna_revision=None, protein_revision=None,
+    )  # fmt: skip
+    if f"_{identity.protein_width}d" not in args.protein_model:
+        raise VirNucProError(
+            f"{args.checkpoint} takes {width} inputs: {args.dna_width} DNA + "
+            f"{identity.protein_width} protein, which does not fit {args.protein_model}"
+        )
+    model = MLPClassifier(width, state["hidden_layer.weight"].shape[0])
+    model.load_state_dict(state, strict=True)
+    save_checkpoint(
+        model, args.out, identity,
+        legacy_source=str(args.checkpoint), legacy_sha256=file_sha256(args.checkpoint),
+        note="converted from an original VirNucPro pickled module",
+    )  # fmt: skip
+    print(f"wrote {Path(args.out) / 'model.safetensors'} ({width} inputs)")
+
+
+def make_example(args: argparse.Namespace) -> None:
+    from .synthetic import main as synthetic_main
+
+    synthetic_main([str(args.directory)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="virnucpro-smk", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    conv = sub.add_parser("convert-legacy", help=convert_legacy.__doc__)
+    conv.add_argument("checkpoint", type=Path, help="300_model.pth or 500_model.pth")
+    conv.add_argument("--chunk-length", type=int, required=True, choices=None)
+    conv.add_argument("--out", type=Path, required=True, help="output directory")
+    conv.add_argument("--dna-model", default="dnaberts_768d")
+    conv.add_argument("--dna-width", type=int, default=768)
+    conv.add_argument("--protein-model", default="esm2_3b_2560d")
+    conv.add_argument("--allow-pickle", action="store_true",
+                      help="required: loading the file executes pickle code")  # fmt: skip
+    conv.set_defaults(func=convert_legacy)
+    ex = sub.add_parser("make-example", help="write the synthetic bundled example")
+    ex.add_argument("directory", type=Path)
+    ex.set_defaults(func=make_example)
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        args.func(args)
+    except VirNucProError as exc:
+        logging.getLogger("virnucpro_smk").error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
