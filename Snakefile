@@ -16,12 +16,13 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/embeddings.smk"
 include: "workflow/rules/classifier.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
     default_target: True
     input:
-        all_outputs(),
+        lambda wc: all_outputs(),
 
 
 rule validate:
@@ -31,12 +32,12 @@ rule validate:
 
 rule preprocess:
     input:
-        preprocess_outputs(),
+        lambda wc: preprocess_outputs(),
 
 
 rule embeddings:
     input:
-        embedding_outputs(),
+        lambda wc: embedding_outputs(),
 
 
 rule predict:
@@ -49,6 +50,11 @@ rule train:
         lambda wc: train_outputs(),
 
 
+rule compare:
+    input:
+        lambda wc: compare_outputs(),
+
+
 rule download_models:
     input:
         [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "hub"],
@@ -57,3 +63,13 @@ rule download_models:
 rule build_standin_models:
     input:
         [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "standin"],
+
+
+rule download_refseq_all:
+    input:
+        [
+            f
+            for d in TRAINING.values()
+            for f in (d["fasta"], d["gbff"])
+            if f.startswith(f"{REFSEQ_DIR}/")
+        ],

@@ -58,17 +58,23 @@ def build(name: str, layers: int | None, device: str, dtype: torch.dtype, budget
     n_layers = layers or dims["layers"]
     kind = "dna" if name.startswith("dnabert") else "protein"
     spec = ModelSpec(
-        name=name, kind=kind, architecture="dnabert2" if kind == "dna" else "esm2",
-        provider="standin", source="random-weights", width=dims["hidden"],
+        name=name,
+        kind=kind,
+        architecture="dnabert2" if kind == "dna" else "esm2",
+        provider="standin",
+        source="random-weights",
+        width=dims["hidden"],
         tokens_per_batch=budget,
-    )  # fmt: skip
+    )
     if kind == "dna":
         tokenizer = build_dna_tokenizer(4096, seed=0)
         cfg = DnaBertConfig(
-            vocab_size=tokenizer.get_vocab_size(), hidden_size=dims["hidden"],
-            num_hidden_layers=n_layers, num_attention_heads=dims["heads"],
+            vocab_size=tokenizer.get_vocab_size(),
+            hidden_size=dims["hidden"],
+            num_hidden_layers=n_layers,
+            num_attention_heads=dims["heads"],
             intermediate_size=dims["intermediate"],
-        )  # fmt: skip
+        )
         model = DnaBertModel(cfg)
 
         def tokenize(seqs):
@@ -79,11 +85,18 @@ def build(name: str, layers: int | None, device: str, dtype: torch.dtype, budget
         from transformers import EsmConfig, EsmModel
 
         cfg = EsmConfig(
-            vocab_size=len(ESM_VOCAB), hidden_size=dims["hidden"], num_hidden_layers=n_layers,
-            num_attention_heads=dims["heads"], intermediate_size=dims["intermediate"],
-            position_embedding_type="rotary", token_dropout=True, pad_token_id=1,
-            mask_token_id=32, max_position_embeddings=1026, emb_layer_norm_before=False,
-        )  # fmt: skip
+            vocab_size=len(ESM_VOCAB),
+            hidden_size=dims["hidden"],
+            num_hidden_layers=n_layers,
+            num_attention_heads=dims["heads"],
+            intermediate_size=dims["intermediate"],
+            position_embedding_type="rotary",
+            token_dropout=True,
+            pad_token_id=1,
+            mask_token_id=32,
+            max_position_embeddings=1026,
+            emb_layer_norm_before=False,
+        )
         model = EsmModel(cfg, add_pooling_layer=False)
         model.config._attn_implementation = "sdpa"
         esm_tok = EsmTokenizer()
@@ -121,8 +134,13 @@ def run(encoder: Encoder, seqs: list[str], one_at_a_time: bool = False) -> dict:
     seconds = time.perf_counter() - start
     flops = 2 * n_params(encoder.model) * tokens
     peak = torch.cuda.max_memory_allocated() / 2**30 if encoder.device.type == "cuda" else None
-    return {"seconds": seconds, "tokens_s": tokens / seconds, "seqs_s": len(seqs) / seconds,
-            "tflops": flops / seconds / 1e12, "peak_gib": peak}  # fmt: skip
+    return {
+        "seconds": seconds,
+        "tokens_s": tokens / seconds,
+        "seqs_s": len(seqs) / seconds,
+        "tflops": flops / seconds / 1e12,
+        "peak_gib": peak,
+    }
 
 
 def device_peak(device: str) -> float | None:
@@ -135,8 +153,10 @@ def device_peak(device: str) -> float | None:
 def fmt(label: str, r: dict, peak: float | None) -> str:
     frac = f" = {100 * r['tflops'] / peak:.1f} % of peak" if peak else ""
     mem = f", peak GPU memory {r['peak_gib']:.2f} GiB" if r["peak_gib"] is not None else ""
-    return (f"  {label:<40} {r['tokens_s']:>11,.0f} tokens/s {r['seqs_s']:>9,.1f} seqs/s "
-            f"{r['tflops']:8.3f} TFLOP/s{frac}{mem}")  # fmt: skip
+    return (
+        f"  {label:<40} {r['tokens_s']:>11,.0f} tokens/s {r['seqs_s']:>9,.1f} seqs/s "
+        f"{r['tflops']:8.3f} TFLOP/s{frac}{mem}"
+    )
 
 
 def main() -> None:
@@ -146,8 +166,9 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--models", nargs="+", default=list(FULL_SIZE))
     parser.add_argument("--budget", type=int, default=None, help="tokens per batch")
-    parser.add_argument("--baseline-seqs", type=int, default=128,
-                        help="records run the original way (it is slow)")  # fmt: skip
+    parser.add_argument(
+        "--baseline-seqs", type=int, default=128, help="records run the original way (it is slow)"
+    )
     args = parser.parse_args()
     device = resolve_device(args.device)
     torch.manual_seed(0)
@@ -158,8 +179,10 @@ def main() -> None:
         if device == "cuda"
         else f"CPU ({torch.get_num_threads()} threads)"
     )
-    print(f"device: {where}; {len(dna)} kept frames from {args.chunks} chunks of 300 bp; "
-          f"layers: {args.layers or 'full'}")  # fmt: skip
+    print(
+        f"device: {where}; {len(dna)} kept frames from {args.chunks} chunks of 300 bp; "
+        f"layers: {args.layers or 'full'}"
+    )
     for name in args.models:
         seqs = dna if name.startswith("dnabert") else prot
         fast_dtype = DTYPES["bfloat16"] if device == "cuda" else torch.float32

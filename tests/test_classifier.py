@@ -118,8 +118,17 @@ def test_legacy_conversion(tmp_path):
         cli_main(["convert-legacy", str(legacy), "--chunk-length", "300", "--out", str(out)]) == 1
     )
     assert not out.exists()
-    code = cli_main(["convert-legacy", str(legacy), "--chunk-length", "300", "--out", str(out),
-                     "--allow-pickle"])  # fmt: skip
+    code = cli_main(
+        [
+            "convert-legacy",
+            str(legacy),
+            "--chunk-length",
+            "300",
+            "--out",
+            str(out),
+            "--allow-pickle",
+        ]
+    )
     assert code == 0
     model, meta = load_checkpoint(out / "model.safetensors", expect=_identity())
     for key, value in state.items():

@@ -122,17 +122,24 @@ def test_path_and_metadata_guard(standins, tmp_path):
 def test_writer_refuses_a_width_that_contradicts_the_metadata(tmp_path):
     with pytest.raises(ModelMismatchError, match="declares width 1280"):
         write_embeddings(
-            tmp_path / "x.safetensors", ["a"], torch.zeros(1, 2560),
+            tmp_path / "x.safetensors",
+            ["a"],
+            torch.zeros(1, 2560),
             {"model": "fastesm650_1280d", "width": 1280},
-        )  # fmt: skip
+        )
 
 
 def test_missing_weights_name_the_rule_to_run(tmp_path):
     spec = parse_model(
         "fastesm650_1280d",
-        {"kind": "protein", "architecture": "esm2", "provider": "hub",
-         "source": "Synthyra/FastESM2_650", "width": 1280},
-    )  # fmt: skip
+        {
+            "kind": "protein",
+            "architecture": "esm2",
+            "provider": "hub",
+            "source": "Synthyra/FastESM2_650",
+            "width": 1280,
+        },
+    )
     fasta = tmp_path / "s.faa"
     fasta.write_text(">a\nMKV\n")
     with pytest.raises(ModelMissingError, match="snakemake download_models"):
@@ -143,9 +150,14 @@ def test_local_directory_provider(standins, tmp_path):
     _spec, directory = standins["standin_fastesm_32d"]
     local = parse_model(
         "mylocal_32d",
-        {"kind": "protein", "architecture": "esm2", "provider": "local",
-         "source": str(directory), "width": 32},
-    )  # fmt: skip
+        {
+            "kind": "protein",
+            "architecture": "esm2",
+            "provider": "local",
+            "source": str(directory),
+            "width": 32,
+        },
+    )
     encoder = load_encoder(local, directory, "cpu")
     vectors, _ = embed_sequences(encoder, ["MKV"])
     assert vectors.shape == (1, 32)
@@ -155,21 +167,36 @@ def test_declared_width_must_match_the_model(standins):
     spec, directory = standins["standin_fastesm_32d"]
     wrong = parse_model(
         "standin_wrong_64d",
-        {"kind": "protein", "architecture": "esm2", "provider": "standin",
-         "source": "x", "width": 64},
-    )  # fmt: skip
+        {
+            "kind": "protein",
+            "architecture": "esm2",
+            "provider": "standin",
+            "source": "x",
+            "width": 64,
+        },
+    )
     (directory / "manifest.json").write_text(
-        json.dumps({**json.loads((directory / "manifest.json").read_text()),
-                    "model": wrong.name, "width": 64})
-    )  # fmt: skip
+        json.dumps(
+            {
+                **json.loads((directory / "manifest.json").read_text()),
+                "model": wrong.name,
+                "width": 64,
+            }
+        )
+    )
     try:
         with pytest.raises(ModelMismatchError, match="hidden size is 32"):
             load_encoder(wrong, directory, "cpu")
     finally:
         (directory / "manifest.json").write_text(
-            json.dumps({**json.loads((directory / "manifest.json").read_text()),
-                        "model": spec.name, "width": 32})
-        )  # fmt: skip
+            json.dumps(
+                {
+                    **json.loads((directory / "manifest.json").read_text()),
+                    "model": spec.name,
+                    "width": 32,
+                }
+            )
+        )
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,16 @@ from virnucpro_smk.merge import merge_files, merge_pair, read_merged
 
 
 def _meta(model, kind, width, chunk=500):
-    return {"model": model, "kind": kind, "width": width, "chunk_length": chunk,
-            "source": "s", "revision": "r", "pooling": "p", "dtype": "float32"}  # fmt: skip
+    return {
+        "model": model,
+        "kind": kind,
+        "width": width,
+        "chunk_length": chunk,
+        "source": "s",
+        "revision": "r",
+        "pooling": "p",
+        "dtype": "float32",
+    }
 
 
 @pytest.mark.parametrize("folder", ["", "test_fixed_500bp"])
@@ -26,8 +34,9 @@ def test_original_files_merge_to_the_original_tensor(reference, folder):
     ids, merged, meta = merge_pair(
         EmbeddingFile(dna_ids, dna, _meta("dnaberts_768d", "dna", 768)),
         EmbeddingFile(dna_ids, esm[order], _meta("esm2_3b_2560d", "protein", 2560)),
-        "dna.pt", "esm.pt",
-    )  # fmt: skip
+        "dna.pt",
+        "esm.pt",
+    )
     ref_ids, ref = read_legacy_merged(base / "output_1_merged.pt")
     assert ids == ref_ids
     assert torch.equal(merged, ref)
@@ -87,8 +96,11 @@ def test_wrong_width_in_a_file_is_refused(tmp_path):
     from virnucpro_smk.artifacts import FORMAT
 
     path.parent.mkdir()
-    save_file({"embeddings": torch.zeros(1, 5)}, str(path),
-              {"format": FORMAT, "model": "p_4d", "width": "4", "ids": '["a"]'})  # fmt: skip
+    save_file(
+        {"embeddings": torch.zeros(1, 5)},
+        str(path),
+        {"format": FORMAT, "model": "p_4d", "width": "4", "ids": '["a"]'},
+    )
     with pytest.raises(ModelMismatchError, match=r"metadata says width 4, matrix is \(1, 5\)"):
         read_embeddings(path)
 

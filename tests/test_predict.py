@@ -38,8 +38,12 @@ def test_per_chunk_rule_best_viral_vs_best_nonviral(outputs):
     out, _ = outputs
     calls = {r["chunk_id"]: r["Is_Virus"] for r in _rows(out / "per_chunk.tsv")}
     # s1 chunk 1: best virus 0.7 < best others 0.8 -> False; tie counts as viral
-    assert calls == {"s1_chunk_1": "False", "s1_chunk_2": "False", "s2_chunk_1": "False",
-                     "s_x_chunk_3_chunk_1": "True"}  # fmt: skip
+    assert calls == {
+        "s1_chunk_1": "False",
+        "s1_chunk_2": "False",
+        "s2_chunk_1": "False",
+        "s_x_chunk_3_chunk_1": "True",
+    }
 
 
 def test_per_sequence_summary_keeps_sequences_without_frames(outputs):

@@ -60,8 +60,10 @@ def test_needs_both_classes_and_unique_ids(tmp_path):
         build_manifest([_dataset(tmp_path, "virus", "viral", 1, 5)], tmp_path / "m.tsv")
     twin = _dataset(tmp_path / ".." / tmp_path.name, "virus", "viral", 1, 5)
     with pytest.raises(InputError, match="occurs in datasets"):
-        build_manifest([twin, LabelledFrames("copy", "host", 0, twin.frames, twin.shard_index)],
-                       tmp_path / "m.tsv")  # fmt: skip
+        build_manifest(
+            [twin, LabelledFrames("copy", "host", 0, twin.frames, twin.shard_index)],
+            tmp_path / "m.tsv",
+        )
 
 
 def test_labels():

@@ -14,9 +14,17 @@ pytestmark = pytest.mark.slow
 def standin_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("e2e")
     proc = run_snakemake(
-        "predict", "--cores", "2", "--resources", "gpu=1", "--configfile", "config/standin.yaml",
-        "--config", f"outdir={out / 'results'}", f"models_dir={out / 'models'}",
-    )  # fmt: skip
+        "predict",
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=1",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={out / 'results'}",
+        f"models_dir={out / 'models'}",
+    )
     return out / "results", proc
 
 
@@ -58,9 +66,14 @@ def test_classifiers_carry_their_identity(standin_run):
 def test_rerun_is_a_no_op(standin_run):
     results, _ = standin_run
     proc = run_snakemake(
-        "predict", "-n", "--configfile", "config/standin.yaml",
-        "--config", f"outdir={results}", f"models_dir={results.parent / 'models'}",
-    )  # fmt: skip
+        "predict",
+        "-n",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={results}",
+        f"models_dir={results.parent / 'models'}",
+    )
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
@@ -70,11 +83,117 @@ def test_input_errors_surface_without_traceback(tmp_path):
     sheet = tmp_path / "samples.tsv"
     sheet.write_text(f"sample\tfasta\nbad\t{bad}\n")
     proc = run_snakemake(
-        "preprocess", "--cores", "1", "--config", f"samples={sheet}", f"outdir={tmp_path / 'o'}",
+        "preprocess",
+        "--cores",
+        "1",
+        "--config",
+        f"samples={sheet}",
+        f"outdir={tmp_path / 'o'}",
         check=False,
-    )  # fmt: skip
+    )
     assert proc.returncode != 0
     log = (tmp_path / "o/logs/preprocess_sample/bad_chunk300.log").read_text()
     assert "looks like a protein sequence" in log
     assert "Traceback" not in log
     assert not (tmp_path / "o/bad/chunk300/chunked.fa").exists()
+
+
+@pytest.fixture(scope="module")
+def compare_run(tmp_path_factory, shared_data):
+    """`snakemake compare` on the ../shared GenBank files with stand-in models."""
+    out = tmp_path_factory.mktemp("compare")
+    gb = shared_data / "genbank"
+    sheet = out / "training.tsv"
+    t4_fna, t4_gbff = gb / "derived_fasta/NC_000866_phage_T4.fna", gb / "NC_000866_phage_T4.gbff"
+    sheet.write_text(
+        "dataset\tlabel\tgroup\tfasta\tgbff\n"
+        f"t4\tviral\tviral\t{t4_fna}\t{t4_gbff}\n"
+        f"phix\tviral\tviral\t\t{gb / 'NC_001422_phiX174.gbk'}\n"
+        f"ppcp1\tnonviral\tbacteria\t\t{gb / 'NC_005816_Yersinia_pestis_plasmid_pPCP1.gb'}\n"
+        f"chloroplast\tnonviral\tplant\t\t{gb / 'NC_000932_Arabidopsis_chloroplast.gb'}\n"
+    )
+    extra = out / "extra.yaml"
+    extra.write_text(f"train:\n  datasets: {sheet}\n  recipe: {{max_epochs: 30}}\n")
+    run_snakemake(
+        "compare",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/standin.yaml",
+        str(extra),
+        "--config",
+        f"outdir={out / 'results'}",
+        f"models_dir={out / 'models'}",
+    )
+    return out / "results"
+
+
+def test_compare_writes_the_report(compare_run):
+    reports = compare_run / "reports"
+    data = json.loads((reports / "comparison_chunk300.json").read_text())
+    assert data["same_manifest"] and data["test_frames"] > 0
+    assert set(data["models"]) == {"standin_esm2_64d", "standin_fastesm_32d"}
+    groups = data["models"]["standin_fastesm_32d"]["per_group"]
+    assert set(groups) == {"viral", "bacteria", "plant"}
+    assert data["verdict"]["criteria"]["f1_drop"]["rule"] == "F1 drop <= 0.05"
+    md = (reports / "comparison_chunk300.md").read_text()
+    assert "Verdict" in md and "95 % bootstrap CI" in md
+    # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
+    t4 = compare_run / "train.t4/chunk300/frames/identified_protein.faa"
+    assert t4.read_text().count(">") == 291
+
+
+def test_report_renders_in_headless_chromium(compare_run, tmp_path):
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is not installed (.ci/run installs it)")
+    page = compare_run / "reports" / "comparison_chunk300.html"
+    shot = tmp_path / "report.png"
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert "<img" in dom and "data:image/png;base64," in dom
+    subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,1600",
+            f"--screenshot={shot}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+    # the embedded figure decodes to a real image of the curves
+    import base64
+    import re
+
+    data = re.search(r"data:image/png;base64,([A-Za-z0-9+/=]+)", dom).group(1)
+    assert base64.b64decode(data)[:4] == b"\x89PNG"

@@ -19,6 +19,7 @@ from virnucpro_smk.registry import (  # noqa: E402
     parse_registry,
     select_models,
 )
+from virnucpro_smk.train_builder import scan_genbank_lengths  # noqa: E402
 from virnucpro_smk.training_set import parse_label  # noqa: E402
 
 
@@ -56,28 +57,40 @@ try:
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 
-def _load_training(path):
-    """Labelled datasets for training: dataset, label, group, fasta (see config.yaml)."""
+def _load_training(path, refseq_dir):
+    """Labelled datasets: dataset, label, group, fasta and/or gbff (see config.yaml).
+
+    With a GenBank file the training-mode builder keeps only frames found in annotated
+    proteins; with a FASTA alone every stop-free frame is used (prediction-mode selection).
+    Files under ``refseq_dir`` are fetched by `download_refseq` and may not exist yet.
+    """
     if not path:
         return {}
     if not Path(path).is_file():
         raise WorkflowError(f"config key train.datasets: {path!r} not found")
     table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = {"dataset", "label", "group", "fasta"} - set(table.columns)
-    if missing:
-        raise WorkflowError(f"config key train.datasets: {path} lacks column(s) {sorted(missing)}")
+    missing = {"dataset", "label", "group"} - set(table.columns)
+    if missing or not ({"fasta", "gbff"} & set(table.columns)):
+        raise WorkflowError(
+            f"config key train.datasets: {path} needs columns dataset, label, group and "
+            "fasta and/or gbff"
+        )
     out = {}
-    for row in table.itertuples():
-        where = f"config key train.datasets: {path}, dataset {row.dataset!r}"
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", row.dataset) or row.dataset in out:
+    for row in table.to_dict("records"):
+        name, fasta, gbff = row["dataset"], row.get("fasta", ""), row.get("gbff", "")
+        where = f"config key train.datasets: {path}, dataset {name!r}"
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in out:
             raise WorkflowError(f"{where}: names must be unique and use [A-Za-z0-9_-]")
-        if not Path(row.fasta).is_file():
-            raise WorkflowError(f"{where}: FASTA {row.fasta!r} not found")
+        if not (fasta or gbff):
+            raise WorkflowError(f"{where}: give a fasta or a gbff file")
+        for file in (fasta, gbff):
+            if file and not file.startswith(f"{refseq_dir}/") and not Path(file).is_file():
+                raise WorkflowError(f"{where}: {file!r} not found")
         try:
-            label = parse_label(row.label, where)
+            label = parse_label(row["label"], where)
         except InputError as exc:
             raise WorkflowError(str(exc)) from None
-        out[row.dataset] = {"label": label, "group": row.group or row.dataset, "fasta": row.fasta}
+        out[name] = {"label": label, "group": row["group"] or name, "fasta": fasta, "gbff": gbff}
     return out
 
 
@@ -91,10 +104,14 @@ TRAIN = {
     **config.get("train", {}),
 }
 PREDICT = {"checkpoints": {}, "min_viral_fraction": 0.5, "plot_first_n": 20, **config.get("predict", {})}
-TRAINING = _load_training(TRAIN["datasets"])
+REFSEQ_DIR = config.get("refseq_dir", "resources/refseq").rstrip("/")
+TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
+GENBANK_DATASETS = {n: d for n, d in TRAINING.items() if d["gbff"]}
 SAMPLES = _load_samples(config["samples"])
 # Training datasets are preprocessed and embedded like samples, under a `train.` prefix.
 INPUTS = {**SAMPLES, **{f"train.{name}": d["fasta"] for name, d in TRAINING.items()}}
+# Inputs chunked by preprocess_sample (GenBank datasets go through build_training_frames).
+FASTA_INPUTS = [s for s in INPUTS if s.removeprefix("train.") not in GENBANK_DATASETS]
 CHUNK_LENGTHS = _chunk_lengths(config["chunk_length"])
 OUT = config["outdir"].rstrip("/")
 ENV_REPORT = f"{OUT}/env/validation.json"
@@ -120,6 +137,7 @@ wildcard_constraints:
     shard=r"\d{4}",
     kind=r"dna|protein",
     model=_alternatives(REGISTRY),
+    dataset=_alternatives(GENBANK_DATASETS),
     dna_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "dna"),
     protein_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "protein"),
 
@@ -127,7 +145,19 @@ wildcard_constraints:
 @cache
 def n_shards(sample, chunk_length):
     """Shards of a sample, from its sequence lengths: known before any job runs (dry-run)."""
-    return shard_count(count_chunks(INPUTS[sample], chunk_length), config["shard_size"])
+    dataset = GENBANK_DATASETS.get(sample.removeprefix("train."))
+    source = (dataset["fasta"] or dataset["gbff"]) if dataset else INPUTS[sample]
+    if not Path(source).is_file():
+        raise WorkflowError(
+            f"{source} is not there yet: run `snakemake download_refseq` first (on a machine "
+            "with internet access); shard counts are computed from the downloaded files"
+        )
+    if dataset and not dataset["fasta"]:
+        lengths = scan_genbank_lengths(source)
+        n_chunks = sum(-(-n // chunk_length) for n in lengths)
+    else:
+        n_chunks = count_chunks(source, chunk_length)
+    return shard_count(n_chunks, config["shard_size"])
 
 
 def shard_ids(sample, chunk_length):
@@ -171,7 +201,7 @@ def shard_input(wildcards):
 def embedding_outputs():
     return [
         f"{OUT}/{sample}/chunk{L}/embeddings/{spec.kind}/{spec.name}/shard_{shard}.safetensors"
-        for sample in INPUTS
+        for sample in SAMPLES
         for L in CHUNK_LENGTHS
         for spec in ACTIVE_MODELS
         for shard in shard_ids(sample, L)
@@ -222,6 +252,44 @@ def predict_outputs(strict=False):
         if has_classifier(L, p)
         for name in ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "scores.png")
     ]
+
+
+COMPARE = {
+    "baseline": "esm2_3b_2560d",
+    "candidate": "fastesm650_1280d",
+    "max_f1_drop": 0.05,
+    "min_speedup": 2.0,
+    "bootstrap": 1000,
+    "seed": 0,
+    **config.get("compare", {}),
+}
+COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
+
+
+def training_embeddings(L, protein_model):
+    """Protein embedding shards of every training dataset (they carry the extraction timers)."""
+    return [
+        f"{OUT}/train.{d}/chunk{L}/embeddings/protein/{protein_model}/shard_{s}.safetensors"
+        for d in TRAINING
+        for s in shard_ids(f"train.{d}", L)
+    ]
+
+
+def training_benchmarks(L, protein_model):
+    return [
+        f"{OUT}/benchmarks/extract_embeddings/train.{d}_chunk{L}_protein_{protein_model}_{s}.tsv"
+        for d in TRAINING
+        for s in shard_ids(f"train.{d}", L)
+    ]
+
+
+def compare_outputs():
+    if not TRAINING:
+        raise WorkflowError("compare needs training data: set train.datasets")
+    for name in COMPARE_MODELS:
+        if name not in REGISTRY or REGISTRY[name].kind != "protein":
+            raise WorkflowError(f"config key compare: {name!r} is not a protein model")
+    return [f"{OUT}/reports/comparison_chunk{L}.{ext}" for L in CHUNK_LENGTHS for ext in ("html", "md", "json")]
 
 
 def train_outputs():

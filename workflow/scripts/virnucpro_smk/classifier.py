@@ -153,8 +153,13 @@ def train_mlp(
                 "seconds": time.perf_counter() - start,
             }
         )
-        log.info("epoch %d: train loss %.4f, val loss %.4f, val accuracy %.4f",
-                 epoch, history[-1]["train_loss"], val_loss, val_acc)  # fmt: skip
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.4f",
+            epoch,
+            history[-1]["train_loss"],
+            val_loss,
+            val_acc,
+        )
         if val_loss < best_loss:
             best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
         else:
@@ -195,11 +200,14 @@ class CheckpointIdentity:
     @classmethod
     def from_features(cls, meta: dict[str, Any]) -> CheckpointIdentity:
         return cls(
-            dna_model=meta["dna_model"], dna_width=int(meta["dna_width"]),
-            protein_model=meta["protein_model"], protein_width=int(meta["protein_width"]),
-            chunk_length=int(meta["chunk_length"]), dna_revision=meta.get("dna_revision"),
+            dna_model=meta["dna_model"],
+            dna_width=int(meta["dna_width"]),
+            protein_model=meta["protein_model"],
+            protein_width=int(meta["protein_width"]),
+            chunk_length=int(meta["chunk_length"]),
+            dna_revision=meta.get("dna_revision"),
             protein_revision=meta.get("protein_revision"),
-        )  # fmt: skip
+        )
 
 
 def save_checkpoint(

@@ -23,10 +23,14 @@ def convert_legacy(args: argparse.Namespace) -> None:
     state = load_legacy_classifier(args.checkpoint, allow_pickle=args.allow_pickle)
     width = state["hidden_layer.weight"].shape[1]
     identity = CheckpointIdentity(
-        dna_model=args.dna_model, dna_width=args.dna_width,
-        protein_model=args.protein_model, protein_width=width - args.dna_width,
-        chunk_length=args.chunk_length, dna_revision=None, protein_revision=None,
-    )  # fmt: skip
+        dna_model=args.dna_model,
+        dna_width=args.dna_width,
+        protein_model=args.protein_model,
+        protein_width=width - args.dna_width,
+        chunk_length=args.chunk_length,
+        dna_revision=None,
+        protein_revision=None,
+    )
     if f"_{identity.protein_width}d" not in args.protein_model:
         raise VirNucProError(
             f"{args.checkpoint} takes {width} inputs: {args.dna_width} DNA + "
@@ -35,10 +39,13 @@ def convert_legacy(args: argparse.Namespace) -> None:
     model = MLPClassifier(width, state["hidden_layer.weight"].shape[0])
     model.load_state_dict(state, strict=True)
     save_checkpoint(
-        model, args.out, identity,
-        legacy_source=str(args.checkpoint), legacy_sha256=file_sha256(args.checkpoint),
+        model,
+        args.out,
+        identity,
+        legacy_source=str(args.checkpoint),
+        legacy_sha256=file_sha256(args.checkpoint),
         note="converted from an original VirNucPro pickled module",
-    )  # fmt: skip
+    )
     print(f"wrote {Path(args.out) / 'model.safetensors'} ({width} inputs)")
 
 
@@ -58,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--dna-model", default="dnaberts_768d")
     conv.add_argument("--dna-width", type=int, default=768)
     conv.add_argument("--protein-model", default="esm2_3b_2560d")
-    conv.add_argument("--allow-pickle", action="store_true",
-                      help="required: loading the file executes pickle code")  # fmt: skip
+    conv.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="required: loading the file executes pickle code",
+    )
     conv.set_defaults(func=convert_legacy)
     ex = sub.add_parser("make-example", help="write the synthetic bundled example")
     ex.add_argument("directory", type=Path)

@@ -36,11 +36,22 @@ ESM_VOCAB = [
 ]
 
 _CONFIG_FIELDS = (
-    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
-    "hidden_act", "hidden_dropout_prob", "attention_probs_dropout_prob", "max_position_embeddings",
-    "layer_norm_eps", "position_embedding_type", "emb_layer_norm_before", "pad_token_id",
-    "mask_token_id", "initializer_range",
-)  # fmt: skip
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "hidden_act",
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "max_position_embeddings",
+    "layer_norm_eps",
+    "position_embedding_type",
+    "emb_layer_norm_before",
+    "pad_token_id",
+    "mask_token_id",
+    "initializer_range",
+)
 
 
 class EsmTokenizer:

@@ -38,9 +38,11 @@ def _fmt(value: float) -> str:
 
 
 def score_shards(
-    shards: Sequence[str | os.PathLike[str]], checkpoint: str | os.PathLike[str],
-    dna_model: str, protein_model: str,
-) -> tuple[list[str], torch.Tensor, dict]:  # fmt: skip
+    shards: Sequence[str | os.PathLike[str]],
+    checkpoint: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+) -> tuple[list[str], torch.Tensor, dict]:
     """Scores [N, 2] of every frame of the merged shards, refusing a mismatched classifier."""
     ids: list[str] = []
     blocks: list[torch.Tensor] = []
@@ -69,9 +71,12 @@ def sequence_of(chunk_id: str) -> str:
 
 
 def write_predictions(
-    ids: list[str], scores: torch.Tensor, sequences_tsv: str | os.PathLike[str],
-    out_dir: str | os.PathLike[str], min_viral_fraction: float = 0.5,
-) -> dict[str, dict]:  # fmt: skip
+    ids: list[str],
+    scores: torch.Tensor,
+    sequences_tsv: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    min_viral_fraction: float = 0.5,
+) -> dict[str, dict]:
     out_dir = Path(out_dir)
     s = scores.numpy()
     with atomic_open(out_dir / "predictions.tsv") as out:
@@ -94,8 +99,10 @@ def write_predictions(
     with open(sequences_tsv, encoding="utf-8") as handle:
         table = list(csv.DictReader(handle, delimiter="\t"))
     with atomic_open(out_dir / "per_sequence.tsv") as out:
-        out.write("sequence_id\tlength_bp\tn_chunks\tn_scored_chunks\tn_viral_chunks\t"
-                  "max_viral_score\tmean_viral_score\tcall\n")  # fmt: skip
+        out.write(
+            "sequence_id\tlength_bp\tn_chunks\tn_scored_chunks\tn_viral_chunks\t"
+            "max_viral_score\tmean_viral_score\tcall\n"
+        )
         for row in table:
             chunks = by_sequence.get(row["sequence_id"], [])
             n_viral = sum(v for _, _, v in chunks)
@@ -105,16 +112,22 @@ def write_predictions(
                 mx, mean = f"{max(vs):.6f}", f"{sum(vs) / len(vs):.6f}"
             else:
                 call, mx, mean = NO_CODING_FRAME, "NA", "NA"
-            out.write(f"{row['sequence_id']}\t{row['length_bp']}\t{row['n_chunks']}\t"
-                      f"{len(chunks)}\t{n_viral}\t{mx}\t{mean}\t{call}\n")  # fmt: skip
-            summary[row["sequence_id"]] = {"chunks": chunks, "call": call,
-                                           "length": int(row["length_bp"]),
-                                           "n_chunks": int(row["n_chunks"])}  # fmt: skip
+            out.write(
+                f"{row['sequence_id']}\t{row['length_bp']}\t{row['n_chunks']}\t"
+                f"{len(chunks)}\t{n_viral}\t{mx}\t{mean}\t{call}\n"
+            )
+            summary[row["sequence_id"]] = {
+                "chunks": chunks,
+                "call": call,
+                "length": int(row["length_bp"]),
+                "n_chunks": int(row["n_chunks"]),
+            }
     return summary
 
 
-def plot_sequences(summary: dict[str, dict], output: str | os.PathLike[str], first_n: int = 20,
-                   title: str = "") -> None:  # fmt: skip
+def plot_sequences(
+    summary: dict[str, dict], output: str | os.PathLike[str], first_n: int = 20, title: str = ""
+) -> None:
     """Best viral score of each chunk along the first ``first_n`` sequences, coloured by call."""
     import matplotlib
 
@@ -122,8 +135,13 @@ def plot_sequences(summary: dict[str, dict], output: str | os.PathLike[str], fir
     import matplotlib.pyplot as plt
 
     names = list(summary)[:first_n]
-    fig, axes = plt.subplots(max(len(names), 1), 1, figsize=(8, 1.2 + 0.9 * max(len(names), 1)),
-                             sharex=False, squeeze=False)  # fmt: skip
+    fig, axes = plt.subplots(
+        max(len(names), 1),
+        1,
+        figsize=(8, 1.2 + 0.9 * max(len(names), 1)),
+        sharex=False,
+        squeeze=False,
+    )
     colours = {"virus": "#c0392b", "others": "#2c7fb8", NO_CODING_FRAME: "#999999"}
     for ax, name in zip(axes[:, 0], names, strict=False):
         info = summary[name]
@@ -138,15 +156,25 @@ def plot_sequences(summary: dict[str, dict], output: str | os.PathLike[str], fir
             c=[colours["virus"] if scored[x][2] else colours["others"] for x in xs],
         )
         unscored = [x for x in range(1, info["n_chunks"] + 1) if x not in scored]
-        ax.scatter(unscored, [0.0] * len(unscored), marker="x", s=10,
-                   color=colours[NO_CODING_FRAME], zorder=3)  # fmt: skip
+        ax.scatter(
+            unscored,
+            [0.0] * len(unscored),
+            marker="x",
+            s=10,
+            color=colours[NO_CODING_FRAME],
+            zorder=3,
+        )
         ax.set_xlim(0.5, info["n_chunks"] + 0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.axhline(0.5, color="black", lw=0.5, ls="--")
         ax.set_ylim(-0.05, 1.05)
         ax.set_ylabel("viral\nscore", fontsize=7)
-        ax.set_title(f"{name} ({info['length']} bp): {info['call']}", fontsize=8, loc="left",
-                     color=colours[info["call"]])  # fmt: skip
+        ax.set_title(
+            f"{name} ({info['length']} bp): {info['call']}",
+            fontsize=8,
+            loc="left",
+            color=colours[info["call"]],
+        )
         ax.tick_params(labelsize=6)
     axes[-1, 0].set_xlabel("chunk (x: no coding frame)")
     if title:
@@ -158,11 +186,16 @@ def plot_sequences(summary: dict[str, dict], output: str | os.PathLike[str], fir
 
 
 def predict_sample(
-    shards: Sequence[str | os.PathLike[str]], checkpoint: str | os.PathLike[str],
-    sequences_tsv: str | os.PathLike[str], out_dir: str | os.PathLike[str],
-    dna_model: str, protein_model: str, plot: str | os.PathLike[str] | None = None,
-    plot_first_n: int = 20, min_viral_fraction: float = 0.5,
-) -> dict[str, dict]:  # fmt: skip
+    shards: Sequence[str | os.PathLike[str]],
+    checkpoint: str | os.PathLike[str],
+    sequences_tsv: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+    plot: str | os.PathLike[str] | None = None,
+    plot_first_n: int = 20,
+    min_viral_fraction: float = 0.5,
+) -> dict[str, dict]:
     ids, scores, meta = score_shards(shards, checkpoint, dna_model, protein_model)
     log.info("scored %d frames with %s (%s)", len(ids), checkpoint, meta.get("created"))
     summary = write_predictions(ids, scores, sequences_tsv, out_dir, min_viral_fraction)

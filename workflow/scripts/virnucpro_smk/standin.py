@@ -61,8 +61,13 @@ def build_dnabert_standin(spec: ModelSpec, directory: Path) -> None:
     save_file(
         {k: v.contiguous() for k, v in model.state_dict().items()}, directory / "model.safetensors"
     )
-    config = {**cfg.to_dict(), "architectures": ["BertModel"], "model_type": "bert",
-              "_name_or_path": spec.name, "standin": True}  # fmt: skip
+    config = {
+        **cfg.to_dict(),
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "_name_or_path": spec.name,
+        "standin": True,
+    }
     (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     tokenizer.save(str(directory / "tokenizer.json"))
 

@@ -66,18 +66,30 @@ def train_from_manifest(
     rows = read_manifest(manifest)
     x, identity, _ = load_features(rows, shards, dna_model, protein_model)
     y = torch.tensor([r["label"] for r in rows], dtype=torch.long)
-    parts = {s: torch.tensor([i for i, r in enumerate(rows) if r["split"] == s], dtype=torch.long)
-             for s in ("train", "val", "test")}  # fmt: skip
+    parts = {
+        s: torch.tensor([i for i, r in enumerate(rows) if r["split"] == s], dtype=torch.long)
+        for s in ("train", "val", "test")
+    }
     for name, idx in parts.items():
         if len(idx) == 0:
             raise InputError(f"{manifest}: the {name} split is empty; add data or change fractions")
-    log.info("training %s+%s on %d frames (%d val, %d test), input width %d",
-             dna_model, protein_model, len(parts["train"]), len(parts["val"]), len(parts["test"]),
-             identity.input_width)  # fmt: skip
+    log.info(
+        "training %s+%s on %d frames (%d val, %d test), input width %d",
+        dna_model,
+        protein_model,
+        len(parts["train"]),
+        len(parts["val"]),
+        len(parts["test"]),
+        identity.input_width,
+    )
     model, history = train_mlp(
-        x[parts["train"]], y[parts["train"]], x[parts["val"]], y[parts["val"]], cfg,
+        x[parts["train"]],
+        y[parts["train"]],
+        x[parts["val"]],
+        y[parts["val"]],
+        cfg,
         log_path=out_dir / "training_log.tsv",
-    )  # fmt: skip
+    )
     scores = predict_scores(model, x[parts["test"]])[:, 1]
     labels = y[parts["test"]]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
@@ -89,11 +101,18 @@ def train_from_manifest(
                 f"{r['id']}\t{r['dataset']}\t{r['group']}\t{r['label']}\t{scores[k].item():.6f}\n"
             )
     save_checkpoint(
-        model, out_dir, identity,
-        manifest_sha256=manifest_sha256(manifest), split_seed=cfg.seed,
-        train_config=cfg.__dict__, epochs_run=len(history),
-        best_val_loss=min(h["val_loss"] for h in history), test_metrics=metrics,
-        n_train=len(parts["train"]), n_val=len(parts["val"]), n_test=len(parts["test"]),
-    )  # fmt: skip
+        model,
+        out_dir,
+        identity,
+        manifest_sha256=manifest_sha256(manifest),
+        split_seed=cfg.seed,
+        train_config=cfg.__dict__,
+        epochs_run=len(history),
+        best_val_loss=min(h["val_loss"] for h in history),
+        test_metrics=metrics,
+        n_train=len(parts["train"]),
+        n_val=len(parts["val"]),
+        n_test=len(parts["test"]),
+    )
     log.info("test metrics: %s", metrics)
     return metrics

@@ -140,8 +140,16 @@ def read_manifest(path: str | os.PathLike[str]) -> list[dict]:
         rows = []
         for line in handle:
             fid, dataset, group, label, shard, split = line.rstrip("\n").split("\t")
-            rows.append({"id": fid, "dataset": dataset, "group": group, "label": int(label),
-                         "shard": int(shard), "split": split})  # fmt: skip
+            rows.append(
+                {
+                    "id": fid,
+                    "dataset": dataset,
+                    "group": group,
+                    "label": int(label),
+                    "shard": int(shard),
+                    "split": split,
+                }
+            )
     return rows
 
 
