@@ -16,6 +16,7 @@ order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -31,6 +32,7 @@ from .artifacts import write_embeddings
 from .envcheck import package_versions, resolve_device
 from .errors import InputError, ModelMismatchError
 from .fasta import read_simple_fasta
+from .gpu_slots import gpu_slot
 from .model_store import check_model_dir
 from .progress import Progress
 from .registry import ModelSpec
@@ -287,17 +289,46 @@ def extract_shard(
     loader_workers: int = 0,
     progress_seconds: float = 30.0,
     extra_meta: dict[str, Any] | None = None,
+    gpu_lock_dir: str | os.PathLike[str] | None = None,
 ) -> ExtractionStats:
-    """Embed every record of a shard FASTA and write the namespaced safetensors file."""
+    """Embed every record of a shard FASTA and write the namespaced safetensors file.
+
+    On CUDA the job first takes a GPU slot (one device per job, see gpu_slots).
+    """
     records = read_simple_fasta(fasta)
     ids = [rid for rid, _ in records]
     if len(set(ids)) != len(ids):
         raise InputError(f"{fasta}: duplicate ids in a shard")
     resolved = resolve_device(device)
+    # On a GPU node, hold one device for the whole job (released even if the job is killed).
+    with gpu_slot(gpu_lock_dir) if resolved == "cuda" else contextlib.nullcontext() as slot:
+        return _embed_and_write(
+            spec,
+            model_dir,
+            records,
+            output,
+            chunk_length,
+            slot.torch_device if slot else resolved,
+            loader_workers,
+            progress_seconds,
+            extra_meta,
+        )
+
+
+def _embed_and_write(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    records: list[tuple[str, str]],
+    output: str | os.PathLike[str],
+    chunk_length: int,
+    resolved: str,
+    loader_workers: int,
+    progress_seconds: float,
+    extra_meta: dict[str, Any] | None,
+) -> ExtractionStats:
+    ids = [rid for rid, _ in records]
     encoder = load_encoder(spec, model_dir, resolved)
-    log.info(
-        "%s: %d records from %s on %s (%s)", spec.name, len(ids), fasta, resolved, encoder.dtype
-    )
+    log.info("%s: %d records on %s (%s)", spec.name, len(ids), resolved, encoder.dtype)
     cosine = check_precision(encoder, [s for _, s in records])
     matrix, stats = embed_sequences(
         encoder, [s for _, s in records], loader_workers, progress_seconds

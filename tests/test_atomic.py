@@ -1,0 +1,46 @@
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from virnucpro_smk.atomic import atomic_open, atomic_path, write_text_atomic
+
+
+def test_failed_write_leaves_nothing(tmp_path):
+    target = tmp_path / "out.tsv"
+    with pytest.raises(RuntimeError), atomic_open(target) as out:
+        out.write("half")
+        raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_existing_file_survives_a_failed_rewrite(tmp_path):
+    target = tmp_path / "out.tsv"
+    write_text_atomic(target, "complete\n")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("boom")
+    assert target.read_text() == "complete\n"
+
+
+def test_killed_writer_leaves_only_a_hidden_temp_that_the_next_writer_removes(tmp_path):
+    target = tmp_path / "out.fa"
+    scripts = str(ROOT / "workflow" / "scripts")
+    code = (
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {scripts!r})\n"
+        "from virnucpro_smk.atomic import atomic_open\n"
+        f"with atomic_open({str(target)!r}) as out:\n"
+        "    out.write('>a\\nACGT\\n'); out.flush()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code])
+    assert proc.returncode == -signal.SIGKILL
+    assert not target.exists()
+    leftovers = list(tmp_path.iterdir())
+    assert len(leftovers) == 1 and leftovers[0].name.startswith(".out.fa.")
+    write_text_atomic(target, ">a\nACGT\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.fa"]
+    assert oct(target.stat().st_mode & 0o777) != oct(0o600)

@@ -1,0 +1,96 @@
+"""The GPU slot allocator with simulated devices and concurrent processes."""
+
+import multiprocessing as mp
+import os
+import signal
+import time
+
+import pytest
+
+from virnucpro_smk.gpu_slots import gpu_slot, visible_devices
+
+
+def _worker(lock_dir, n_devices, hold, log_path, env):
+    if env is None:
+        os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+    else:
+        os.environ["CUDA_VISIBLE_DEVICES"] = env
+    with gpu_slot(lock_dir, n_devices=n_devices, poll=0.02) as slot:
+        start = time.monotonic()
+        time.sleep(hold)
+        end = time.monotonic()
+    with open(log_path, "a") as out:
+        out.write(f"{slot.device} {slot.index} {start} {end}\n")
+
+
+def _run_workers(tmp_path, n_jobs, n_devices, env=None, hold=0.3):
+    ctx = mp.get_context("fork")
+    log_path = tmp_path / "slots.log"
+    procs = [
+        ctx.Process(target=_worker, args=(tmp_path / "locks", n_devices, hold, log_path, env))
+        for _ in range(n_jobs)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+        assert p.exitcode == 0
+    rows = [line.split() for line in log_path.read_text().splitlines()]
+    return [(d, int(i), float(s), float(e)) for d, i, s, e in rows]
+
+
+def _overlaps(a, b):
+    return a[2] < b[3] and b[2] < a[3]
+
+
+def test_concurrent_jobs_never_share_a_device(tmp_path):
+    rows = _run_workers(tmp_path, n_jobs=7, n_devices=3)
+    assert len(rows) == 7
+    assert {d for d, *_ in rows} <= {"0", "1", "2"}
+    for i, a in enumerate(rows):
+        for b in rows[i + 1 :]:
+            if a[0] == b[0]:
+                assert not _overlaps(a, b), f"device {a[0]} was given to two jobs at once"
+    # with 3 devices at most 3 jobs run at the same time, and all 3 devices get used
+    assert len({d for d, *_ in rows}) == 3
+    events = sorted([(s, 1) for *_, s, _ in rows] + [(e, -1) for *_, e in rows])
+    running = peak = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    assert peak == 3
+
+
+def test_scheduler_assignment_is_respected(tmp_path):
+    rows = _run_workers(tmp_path, n_jobs=4, n_devices=8, env="5,7")
+    assert {d for d, *_ in rows} == {"5", "7"}
+    assert {(d, i) for d, i, *_ in rows} == {("5", 0), ("7", 1)}
+
+
+def test_a_killed_job_releases_its_device(tmp_path):
+    ctx = mp.get_context("fork")
+    holder = ctx.Process(target=_worker, args=(tmp_path / "locks", 1, 60, tmp_path / "x.log", None))
+    holder.start()
+    time.sleep(0.5)
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.join()
+    start = time.monotonic()
+    with gpu_slot(tmp_path / "locks", n_devices=1, timeout=5) as slot:
+        assert slot.device == "0" and slot.torch_device == "cuda:0"
+    assert time.monotonic() - start < 2
+
+
+def test_busy_pool_times_out(tmp_path):
+    with (
+        gpu_slot(tmp_path / "locks", n_devices=1),
+        pytest.raises(TimeoutError),
+        gpu_slot(tmp_path / "locks", n_devices=1, timeout=0.2, poll=0.05),
+    ):
+        pass
+
+
+def test_visible_devices(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "2, 3")
+    assert visible_devices() == ["2", "3"]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert visible_devices(n_devices=2) == ["0", "1"]
