@@ -11,7 +11,11 @@ TORCH ?= torch==2.13.0
 CORES ?= 2
 BIN := $(VENV)/bin
 
-.PHONY: install example test lint clean
+# Debian packages some tests use: Chromium (renders the HTML report) and a localhost SLURM
+# (slurm-wlm + munge). Installed when running as root with apt-get; otherwise those tests skip.
+SYSTEM_PACKAGES := chromium slurm-wlm munge
+
+.PHONY: install system-deps example test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +28,15 @@ install: $(BIN)/python
 example: install
 	$(BIN)/snakemake predict --cores $(CORES) --resources gpu=1 --configfile config/standin.yaml
 
-test: install
+system-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		missing=""; for p in $(SYSTEM_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+		if [ -n "$$missing" ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		fi; \
+	else echo "not root or no apt-get: skipping $(SYSTEM_PACKAGES) (their tests will be skipped)"; fi
+
+test: install system-deps
 	$(BIN)/python -m pytest tests
 
 lint: install

@@ -61,3 +61,22 @@ def standins(tmp_path_factory):
     from standin_models import build_all
 
     return build_all(tmp_path_factory.mktemp("standin_models"))
+
+
+@pytest.fixture(scope="session")
+def standin_run(tmp_path_factory):
+    """`snakemake predict` on the bundled example with stand-in models, run locally once."""
+    out = tmp_path_factory.mktemp("e2e")
+    proc = run_snakemake(
+        "predict",
+        "--cores",
+        "2",
+        "--resources",
+        "gpu=1",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={out / 'results'}",
+        f"models_dir={out / 'models'}",
+    )
+    return out / "results", proc

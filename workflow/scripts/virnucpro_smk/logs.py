@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,16 @@ def rule_logging(smk: Any) -> Iterator[logging.Logger]:
     log_file = smk.log[0] if len(smk.log) else None
     setup_logging(log_file)
     logger = logging.getLogger(f"virnucpro_smk.rule.{smk.rule}")
+    placement = {
+        k: os.environ[k]
+        for k in ("SLURM_JOB_ID", "CUDA_VISIBLE_DEVICES", "HOSTNAME")
+        if k in os.environ
+    }
+    logger.info(
+        "rule %s starts (%s)",
+        smk.rule,
+        ", ".join(f"{k}={v}" for k, v in placement.items()) or "local",
+    )
     try:
         yield logger
     except VirNucProError as exc:
