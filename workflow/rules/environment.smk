@@ -3,6 +3,8 @@ rule validate_environment:
         ENV_REPORT,
     params:
         device=config["device"],
+    resources:
+        gpu=gpu_count,
     log:
         f"{OUT}/logs/validate_environment.log",
     benchmark:

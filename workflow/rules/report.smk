@@ -25,6 +25,11 @@ rule compare_models:
     params:
         models=COMPARE_MODELS,
         benchmarks=lambda wc: {p: training_benchmarks(wc.L, p) for p in COMPARE_MODELS},
+        train_benchmarks=lambda wc: {
+            p: f"{OUT}/benchmarks/train_classifier/"
+            f"{Path(classifier_dir(wc.L, DNA_MODEL.name, p)).name}.tsv"
+            for p in COMPARE_MODELS
+        },
         by_model=lambda wc: {p: training_embeddings(wc.L, p) for p in COMPARE_MODELS},
         settings=COMPARE,
     log:

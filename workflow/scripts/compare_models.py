@@ -5,6 +5,7 @@ from pathlib import Path
 
 from virnucpro_smk.comparison import (
     ModelResult,
+    benchmark_seconds,
     build_report,
     extraction_speed,
     read_test_predictions,
@@ -21,6 +22,7 @@ with rule_logging(snakemake) as log:
         ids, labels, scores, groups = read_test_predictions(tests)
         benchmarks = [b for b in snakemake.params.benchmarks[name] if Path(b).is_file()]
         speed = extraction_speed(snakemake.params.by_model[name], benchmarks)
+        speed["training_wall_seconds"] = benchmark_seconds(snakemake.params.train_benchmarks[name])
         meta = json.loads(Path(meta_path).read_text())
         results.append(ModelResult(name, meta, labels, scores, groups, ids, speed))
     report, png = build_report(

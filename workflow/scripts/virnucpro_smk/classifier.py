@@ -33,6 +33,7 @@ from torch import nn
 from .atomic import atomic_open, atomic_path, write_text_atomic
 from .envcheck import package_versions
 from .errors import ModelMismatchError
+from .progress import Progress
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,9 @@ def train_mlp(
         start = time.perf_counter()
         model.train()
         running, n_batches = 0.0, 0
+        progress = Progress(f"epoch {epoch}", len(y_train), unit="frames", logger=log)
         for idx in _batches(len(y_train), cfg.batch_size, generator):
+            progress.update(len(idx))
             if len(idx) < 2:  # BatchNorm needs two samples in training mode
                 continue
             optimizer.zero_grad()

@@ -112,11 +112,7 @@ def extraction_speed(
         if stats.get("peak_gpu_mib") is not None:
             peak.append(stats["peak_gpu_mib"])
         devices.add(stats.get("device_name", "unknown"))
-    wall = 0.0
-    for path in benchmark_files:
-        with open(path, encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        wall += sum(float(r["s"]) for r in rows[-1:])
+    wall = sum(benchmark_seconds(path) or 0.0 for path in benchmark_files)
     return {
         "jobs": len(embedding_files),
         "records": records,
@@ -128,6 +124,15 @@ def extraction_speed(
         "peak_gpu_mib": max(peak) if peak else None,
         "devices": sorted(devices),
     }
+
+
+def benchmark_seconds(path: str | os.PathLike[str]) -> float | None:
+    """Wall seconds of a job from its Snakemake benchmark file (last repeat), if present."""
+    if not Path(path).is_file():
+        return None
+    with open(path, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return float(rows[-1]["s"]) if rows else None
 
 
 def verdict(
@@ -294,6 +299,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         "tokens",
         "extraction_seconds",
         "job_wall_seconds",
+        "training_wall_seconds",
         "records_per_s",
         "tokens_per_s",
         "peak_gpu_mib",
