@@ -43,6 +43,8 @@ def test_lint_is_clean():
         ("dna_model=dnabert_bogus_1d", "dna_model"),
         ("protein_models=[no_such_model_9d]", "protein_models"),
         ("samples=/nonexistent/samples.tsv", "samples"),
+        ("predict={min_viral_fraction: 2}", "min_viral_fraction"),
+        ("train={datasets: /nonexistent/training.tsv}", "train.datasets"),
     ],
 )
 def test_bad_config_stops_before_any_job(override, message):

@@ -104,7 +104,7 @@ TRAIN = {
     **config.get("train", {}),
 }
 PREDICT = {"checkpoints": {}, "min_viral_fraction": 0.5, "plot_first_n": 20, **config.get("predict", {})}
-REFSEQ_DIR = config.get("refseq_dir", "resources/refseq").rstrip("/")
+REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
 GENBANK_DATASETS = {n: d for n, d in TRAINING.items() if d["gbff"]}
 SAMPLES = _load_samples(config["samples"])

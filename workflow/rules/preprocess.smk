@@ -84,7 +84,7 @@ rule download_refseq:
         division=r"[a-z_]+",
         file=r"[A-Za-z0-9_.]+\.(genomic\.fna|genomic\.gbff)\.gz",
     params:
-        url=lambda wc: f"{config.get('refseq_url', 'https://ftp.ncbi.nlm.nih.gov/refseq/release')}/{wc.division}/{wc.file}",
+        url=lambda wc: f"{config['refseq_url']}/{wc.division}/{wc.file}",
     log:
         f"{OUT}/logs/download_refseq/{{division}}_{{file}}.log",
     benchmark:
