@@ -40,21 +40,16 @@ def _same(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    base = tmp_path_factory.mktemp("crash")
-    run_snakemake(*ARGS, *_config(base / "ref", base / "models"))
-    return base
-
-
 @pytest.mark.parametrize("trial", range(3))
-def test_sigkill_then_rerun_incomplete_gives_identical_outputs(reference, trial):
+def test_sigkill_then_rerun_incomplete_gives_identical_outputs(standin_run, tmp_path, trial):
+    reference, _ = standin_run  # an uninterrupted run of the same target and config
+    models = reference.parent / "models"
     rng = random.Random(1000 + trial)
-    out = reference / f"trial{trial}"
+    out = tmp_path / "results"
     # extraction, training and prediction jobs run between ~2 s and ~25 s into a run
     delay = rng.uniform(2.0, 18.0)
     proc = subprocess.Popen(
-        [*snakemake_cmd(), *ARGS, *_config(out, reference / "models")],
+        [*snakemake_cmd(), *ARGS, *_config(out, models)],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -64,8 +59,8 @@ def test_sigkill_then_rerun_incomplete_gives_identical_outputs(reference, trial)
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
     proc.wait()
-    run_snakemake(*ARGS, "--rerun-incomplete", *_config(out, reference / "models"))
-    ref, got = _comparable(reference / "ref"), _comparable(out)
+    run_snakemake(*ARGS, "--rerun-incomplete", *_config(out, models))
+    ref, got = _comparable(reference), _comparable(out)
     assert sorted(ref) == sorted(got), "a rerun must produce the same set of files"
     different = [name for name in ref if not _same(ref[name], got[name])]
     assert different == [], f"killed after {delay:.1f} s; differs: {different}"

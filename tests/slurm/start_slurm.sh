@@ -54,7 +54,10 @@ echo "NodeName=${host} Name=gpu File=/dev/null" > /etc/slurm/gres.conf
 
 pkill -x slurmctld 2>/dev/null || true
 pkill -x slurmd 2>/dev/null || true
-for _ in $(seq 1 20); do pgrep -x 'slurmctld|slurmd' >/dev/null || break; sleep 0.5; done
+for _ in $(seq 1 20); do
+    pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+    sleep 0.5
+done
 slurmctld -c   # -c: start from a clean state, no jobs recovered from an earlier run
 slurmd -c
 for _ in $(seq 1 90); do
