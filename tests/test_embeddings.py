@@ -50,6 +50,15 @@ def test_batched_equals_one_at_a_time(standins, name):
             torch.testing.assert_close(batched[i], single, atol=1e-5, rtol=0)
 
 
+def test_dataloader_workers_give_the_same_vectors(standins):
+    spec, directory = standins["standin_dnabert_48d"]
+    encoder = load_encoder(spec, directory, "cpu")
+    seqs = _sequences(spec, 40, seed=5)
+    inline, _ = embed_sequences(encoder, seqs, loader_workers=0)
+    workers, stats = embed_sequences(encoder, seqs, loader_workers=2)
+    assert torch.equal(inline, workers) and stats.records == 40
+
+
 def test_order_is_preserved_and_ids_kept(standins, tmp_path):
     spec, directory = standins["standin_fastesm_32d"]
     rng = random.Random(3)

@@ -126,6 +126,26 @@ def test_compare_writes_the_report(compare_run):
     assert t4.read_text().count(">") == 291
 
 
+def test_snakemake_report_includes_the_figures(compare_run, tmp_path):
+    import zipfile
+
+    results = compare_run
+    report = tmp_path / "report.zip"
+    run_snakemake(
+        "compare",
+        "--report",
+        str(report),
+        "--configfile",
+        "config/standin.yaml",
+        str(results.parent / "extra.yaml"),
+        "--config",
+        f"outdir={results}",
+        f"models_dir={results.parent / 'models'}",
+    )
+    names = zipfile.ZipFile(report).namelist()
+    assert any(n.endswith("roc_pr_chunk300.png") for n in names)
+
+
 def test_report_renders_in_headless_chromium(compare_run, tmp_path):
     import shutil
     import subprocess
