@@ -19,6 +19,11 @@ from virnucpro_smk.registry import parse_model, parse_registry, select_models
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
 
+def _protein_spec(name, provider, source, width):
+    entry = {"kind": "protein", "architecture": "esm2", "provider": provider, "source": source}
+    return parse_model(name, {**entry, "width": width})
+
+
 def _random_dna(rng, n):
     return "".join(rng.choices("ACGT", k=n))
 
@@ -139,16 +144,7 @@ def test_writer_refuses_a_width_that_contradicts_the_metadata(tmp_path):
 
 
 def test_missing_weights_name_the_rule_to_run(tmp_path):
-    spec = parse_model(
-        "fastesm650_1280d",
-        {
-            "kind": "protein",
-            "architecture": "esm2",
-            "provider": "hub",
-            "source": "Synthyra/FastESM2_650",
-            "width": 1280,
-        },
-    )
+    spec = _protein_spec("fastesm650_1280d", "hub", "Synthyra/FastESM2_650", 1280)
     fasta = tmp_path / "s.faa"
     fasta.write_text(">a\nMKV\n")
     with pytest.raises(ModelMissingError, match="snakemake download_models"):
@@ -157,16 +153,7 @@ def test_missing_weights_name_the_rule_to_run(tmp_path):
 
 def test_local_directory_provider(standins, tmp_path):
     _spec, directory = standins["standin_fastesm_32d"]
-    local = parse_model(
-        "mylocal_32d",
-        {
-            "kind": "protein",
-            "architecture": "esm2",
-            "provider": "local",
-            "source": str(directory),
-            "width": 32,
-        },
-    )
+    local = _protein_spec("mylocal_32d", "local", str(directory), 32)
     encoder = load_encoder(local, directory, "cpu")
     vectors, _ = embed_sequences(encoder, ["MKV"])
     assert vectors.shape == (1, 32)
@@ -174,16 +161,7 @@ def test_local_directory_provider(standins, tmp_path):
 
 def test_declared_width_must_match_the_model(standins):
     spec, directory = standins["standin_fastesm_32d"]
-    wrong = parse_model(
-        "standin_wrong_64d",
-        {
-            "kind": "protein",
-            "architecture": "esm2",
-            "provider": "standin",
-            "source": "x",
-            "width": 64,
-        },
-    )
+    wrong = _protein_spec("standin_wrong_64d", "standin", "x", 64)
     (directory / "manifest.json").write_text(
         json.dumps(
             {

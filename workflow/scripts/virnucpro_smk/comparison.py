@@ -236,6 +236,10 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
 
 
+def _table_head(title: str, columns: list[str]) -> list[str]:
+    return ["", f"## {title}", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     names = list(report["models"])
     v = report["verdict"]
@@ -250,12 +254,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         ),
         "",
         f"Test frames: {report['test_frames']}; same training manifest: {report['same_manifest']}.",
-        "",
-        "## Accuracy (held-out test split, 95 % bootstrap CI)",
-        "",
-        "| metric | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
     ]
+    lines += _table_head("Accuracy (held-out test split, 95 % bootstrap CI)", ["metric", *names])
     for metric in CI_METRICS:
         cells = []
         for n in names:
@@ -273,13 +273,7 @@ def to_markdown(report: dict[str, Any]) -> str:
         )
         + " |"
     )
-    lines += [
-        "",
-        "## Per group",
-        "",
-        "| group | metric | " + " | ".join(names) + " |",
-        "|---|---|" + "---|" * len(names),
-    ]
+    lines += _table_head("Per group", ["group", "metric", *names])
     groups = report["models"][names[0]]["per_group"]
     for g, info in groups.items():
         lines.append(
@@ -287,13 +281,7 @@ def to_markdown(report: dict[str, Any]) -> str:
             + " | ".join(_fmt(report["models"][n]["per_group"][g]["value"]) for n in names)
             + " |"
         )
-    lines += [
-        "",
-        "## Speed (embedding extraction)",
-        "",
-        "| | " + " | ".join(names) + " |",
-        "|---|" + "---|" * len(names),
-    ]
+    lines += _table_head("Speed (embedding extraction)", ["", *names])
     for key in (
         "records",
         "tokens",
