@@ -27,7 +27,7 @@ def test_shard_bounds_are_balanced_and_contiguous():
     assert shard_bounds(2, 4) == [(0, 0), (0, 1), (1, 1), (1, 2)]
 
 
-@pytest.mark.parametrize("shard_size", [1, 50, 100000])
+@pytest.mark.parametrize("shard_size", [7, 50, 100000])
 def test_shards_partition_the_frames_in_order(shared_data, tmp_path, shard_size):
     fasta = shared_data / "vibrant_mixed_example.fasta"
     n = shard_count(count_chunks(fasta, 300), shard_size)
