@@ -144,3 +144,47 @@ def test_legacy_loader_refuses_without_opt_in(tmp_path):
 
     with pytest.raises(VirNucProError, match="--allow-pickle"):
         load_legacy_classifier(tmp_path / "x.pth")
+
+
+def test_train_from_a_table_of_shards(tmp_path):
+    from virnucpro_smk.artifacts import write_embeddings
+
+    x, y = separable(300, width=12, seed=3)
+    table = ["path\tlabel\tgroup"]
+    for label, name in ((1, "viral"), (0, "host")):
+        rows = x[y == label]
+        ids = [f"{name}_{i}_chunk_1F1" for i in range(len(rows))]
+        path = tmp_path / name / "d_8d+p_4d" / "shard_0000.safetensors"
+        meta = {
+            "model": "d_8d+p_4d",
+            "kind": "merged",
+            "width": 12,
+            "dna_model": "d_8d",
+            "dna_width": 8,
+            "protein_model": "p_4d",
+            "protein_width": 4,
+            "chunk_length": 300,
+        }
+        write_embeddings(path, ids, rows, meta)
+        table.append(f"{path}\t{'viral' if label else 'nonviral'}\t{name}")
+    (tmp_path / "shards.tsv").write_text("\n".join(table) + "\n")
+    out = tmp_path / "model"
+    code = cli_main(
+        [
+            "train",
+            "--shards",
+            str(tmp_path / "shards.tsv"),
+            "--dna-model",
+            "d_8d",
+            "--protein-model",
+            "p_4d",
+            "--out",
+            str(out),
+            "--max-epochs",
+            "30",
+        ]
+    )
+    assert code == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["input_width"] == 12 and meta["test_metrics"]["accuracy"] >= 0.9
+    assert (out / "training_manifest.tsv").is_file() and meta["manifest_sha256"]

@@ -49,6 +49,21 @@ def convert_legacy(args: argparse.Namespace) -> None:
     print(f"wrote {Path(args.out) / 'model.safetensors'} ({width} inputs)")
 
 
+def train(args: argparse.Namespace) -> None:
+    """Train a classifier from a TSV of merged feature shards (path, label[, group])."""
+    from .classifier import TrainConfig
+    from .training import train_from_shard_table
+
+    metrics = train_from_shard_table(
+        args.shards,
+        args.dna_model,
+        args.protein_model,
+        args.out,
+        TrainConfig(seed=args.seed, max_epochs=args.max_epochs),
+    )
+    print(f"wrote {Path(args.out) / 'model.safetensors'}; test metrics: {metrics}")
+
+
 def make_example(args: argparse.Namespace) -> None:
     from .synthetic import main as synthetic_main
 
@@ -71,6 +86,14 @@ def main(argv: list[str] | None = None) -> int:
         help="required: loading the file executes pickle code",
     )
     conv.set_defaults(func=convert_legacy)
+    tr = sub.add_parser("train", help=train.__doc__)
+    tr.add_argument("--shards", type=Path, required=True, help="TSV: path, label[, group]")
+    tr.add_argument("--dna-model", required=True)
+    tr.add_argument("--protein-model", required=True)
+    tr.add_argument("--out", type=Path, required=True)
+    tr.add_argument("--seed", type=int, default=42)
+    tr.add_argument("--max-epochs", type=int, default=200)
+    tr.set_defaults(func=train)
     ex = sub.add_parser("make-example", help="write the synthetic bundled example")
     ex.add_argument("directory", type=Path)
     ex.set_defaults(func=make_example)

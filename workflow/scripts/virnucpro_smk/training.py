@@ -116,3 +116,42 @@ def train_from_manifest(
     )
     log.info("test metrics: %s", metrics)
     return metrics
+
+
+def train_from_shard_table(
+    table: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+    out_dir: str | os.PathLike[str],
+    cfg: TrainConfig,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> dict:
+    """Train from a TSV of merged feature shards and labels (columns: path, label[, group]).
+
+    Each row's frames take the row's label; the manifest (balance and split, seeded) is
+    written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash.
+    """
+    import csv
+
+    from .artifacts import read_metadata
+    from .training_set import DatasetFrames, manifest_from_frames, parse_label
+
+    out_dir = Path(out_dir)
+    with open(table, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows or not {"path", "label"} <= set(rows[0]):
+        raise InputError(f"{table}: needs columns path and label (and optionally group)")
+    frames, shards = [], {}
+    for i, row in enumerate(rows, start=1):
+        where = f"{table}, row {i}"
+        label = parse_label(row["label"], where)
+        dataset = f"row{i}"
+        ids = list(read_metadata(row["path"]).get("ids", []))
+        group = row.get("group") or ("viral" if label else "nonviral")
+        frames.append(DatasetFrames(dataset, group, label, ids, [0] * len(ids)))
+        shards[dataset] = [row["path"]]
+    manifest = out_dir / "training_manifest.tsv"
+    manifest_from_frames(frames, manifest, cfg.seed, val_fraction, test_fraction, balance)
+    return train_from_manifest(manifest, shards, dna_model, protein_model, out_dir, cfg)

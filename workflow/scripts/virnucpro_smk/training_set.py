@@ -77,6 +77,17 @@ def _even_quota(target: int, available: dict[str, int]) -> dict[str, int]:
     return quota
 
 
+@dataclass(frozen=True)
+class DatasetFrames:
+    """Frame ids of one labelled dataset with the shard each lies in."""
+
+    dataset: str
+    group: str
+    label: int
+    ids: list[str]
+    shards: list[int]
+
+
 def build_manifest(
     datasets: Sequence[LabelledFrames],
     output: str | os.PathLike[str],
@@ -85,12 +96,29 @@ def build_manifest(
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> dict:
-    """Write the manifest TSV and return a summary (counts and the manifest's SHA-256)."""
+    """Write the manifest TSV of the datasets' frame files; return a summary (counts, SHA-256)."""
+    frames = []
+    for ds in datasets:
+        ids = _frame_ids(ds.frames)
+        frames.append(
+            DatasetFrames(ds.dataset, ds.group, ds.label, ids, _shard_of(ids, ds.shard_index))
+        )
+    return manifest_from_frames(frames, output, seed, val_fraction, test_fraction, balance)
+
+
+def manifest_from_frames(
+    datasets: Sequence[DatasetFrames],
+    output: str | os.PathLike[str],
+    seed: int = 42,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> dict:
+    """Balance, split and write the manifest (see the module docstring)."""
     rows_by_group: dict[tuple[int, str], list[tuple[str, str, int]]] = defaultdict(list)
     seen: dict[str, str] = {}
     for ds in datasets:
-        ids = _frame_ids(ds.frames)
-        for fid, shard in zip(ids, _shard_of(ids, ds.shard_index), strict=True):
+        for fid, shard in zip(ds.ids, ds.shards, strict=True):
             if fid in seen:
                 raise InputError(
                     f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}"
