@@ -137,8 +137,7 @@ def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str
 
 
 def _hidden_size(model: torch.nn.Module) -> int:
-    config = model.config
-    return int(config.hidden_size if hasattr(config, "hidden_size") else config["hidden_size"])
+    return int(model.config.hidden_size)
 
 
 def token_budget_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
@@ -194,14 +193,14 @@ class ExtractionStats:
     device_name: str
 
     def as_dict(self) -> dict[str, Any]:
-        rate = self.seconds if self.seconds > 0 else float("nan")
+        seconds = self.seconds if self.seconds > 0 else float("nan")
         return {
             "records": self.records,
             "tokens": self.tokens,
             "seconds": round(self.seconds, 4),
             "batches": self.batches,
-            "records_per_s": round(self.records / rate, 2) if self.records else 0.0,
-            "tokens_per_s": round(self.tokens / rate, 1) if self.tokens else 0.0,
+            "records_per_s": round(self.records / seconds, 2) if self.records else 0.0,
+            "tokens_per_s": round(self.tokens / seconds, 1) if self.tokens else 0.0,
             "peak_gpu_mib": self.peak_gpu_mib,
             "device_name": self.device_name,
         }

@@ -14,7 +14,7 @@ import logging
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -156,17 +156,6 @@ def read_simple_fasta(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Read (id, sequence) pairs of a FASTA file written by this package (no validation)."""
     with open_text(path) as handle:
         return [(title.split(None, 1)[0], seq) for title, seq in SimpleFastaParser(handle)]
-
-
-def write_fasta(
-    handle: IO[str], records: Iterable[tuple[str, str]], width: int | None = None
-) -> int:
-    """Write (id, sequence) pairs; returns the number written."""
-    n = 0
-    for record_id, seq in records:
-        handle.write(format_record(record_id, seq, width))
-        n += 1
-    return n
 
 
 def scan_lengths(path: str | os.PathLike[str]) -> list[int]:

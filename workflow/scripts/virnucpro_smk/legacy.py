@@ -39,22 +39,6 @@ def read_legacy_merged(path: str | os.PathLike[str]) -> tuple[list[str], torch.T
     return list(data["ids"]), data["data"]
 
 
-def merge_legacy(
-    dnabert_path: str | os.PathLike[str], esm_path: str | os.PathLike[str]
-) -> tuple[list[str], torch.Tensor]:
-    """Rebuild the original merged tensor: DNABERT order, ESM rows matched by id."""
-    dna_ids, dna = read_legacy_dnabert(dnabert_path)
-    esm_ids, esm = read_legacy_esm(esm_path)
-    position = {pid: i for i, pid in enumerate(esm_ids)}
-    missing = [i for i in dna_ids if i not in position]
-    if missing or len(esm_ids) != len(dna_ids):
-        raise VirNucProError(
-            f"{dnabert_path} and {esm_path} hold different ids: "
-            f"{missing[:10]} lack a protein vector"
-        )
-    return dna_ids, torch.cat([dna, esm[[position[i] for i in dna_ids]]], dim=1)
-
-
 class _LegacyMLP(torch.nn.Module):
     """Stand-in class for unpickling the original ``__main__.MLPClassifier``."""
 

@@ -4,9 +4,10 @@ Writes, for a chunk length ``L``:
 
 * the chunked FASTA (60-column lines, as the original);
 * the kept frames as nucleotide and protein FASTA (one line per sequence, as the original);
-* ``n_shards`` pairs of shard files holding those frames in the same order, balanced so that
-  no shard exceeds ``shard_size`` records (the shard count is fixed before the job runs, from
-  an upper bound of six frames per chunk, so that a dry-run can list every GPU job);
+* ``shards.tsv``: byte ranges of ``n_shards`` balanced shards of those frames, so that no
+  shard exceeds ``shard_size`` records (the count is fixed before the job runs, from an upper
+  bound of six frames per chunk, so that a dry-run can list every GPU job); ``write_shard``
+  then copies one range into its own pair of shard files;
 * ``sequences.tsv``: per input sequence its length, chunks and kept frames, so that later
   stages can report sequences without any coding frame instead of silently dropping them.
 """

@@ -25,7 +25,7 @@ def load_features(
     shards: Mapping[str, Sequence[str | os.PathLike[str]]],
     dna_model: str,
     protein_model: str,
-) -> tuple[torch.Tensor, CheckpointIdentity, dict[str, int]]:
+) -> tuple[torch.Tensor, CheckpointIdentity]:
     """Feature rows in manifest order; ``shards`` maps dataset -> merged shard paths."""
     needed: dict[tuple[str, int], list[int]] = defaultdict(list)
     for i, row in enumerate(manifest_rows):
@@ -50,7 +50,7 @@ def load_features(
         x[rows] = emb.matrix[[position[manifest_rows[i]["id"]] for i in rows]]
     if identity is None or x is None:
         raise InputError("the manifest is empty")
-    return x, identity, {}
+    return x, identity
 
 
 def train_from_manifest(
@@ -64,7 +64,7 @@ def train_from_manifest(
     """Train, test on the held-out split and write checkpoint, log and test predictions."""
     out_dir = Path(out_dir)
     rows = read_manifest(manifest)
-    x, identity, _ = load_features(rows, shards, dna_model, protein_model)
+    x, identity = load_features(rows, shards, dna_model, protein_model)
     y = torch.tensor([r["label"] for r in rows], dtype=torch.long)
     parts = {
         s: torch.tensor([i for i, r in enumerate(rows) if r["split"] == s], dtype=torch.long)
