@@ -1,7 +1,7 @@
-# Config validation, sample sheet, model registry and path helpers shared by all rules.
+# Config and sample sheet validation, the model registry, path patterns, input functions and
+# the target lists of every stage. Rules call the named functions defined here.
 import re
 import sys
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -10,6 +10,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from virnucpro_smk.chunk_cache import cached_count  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.model_store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
@@ -49,14 +50,6 @@ def _load_samples(path):
     return dict(zip(table["sample"], table["fasta"]))
 
 
-try:
-    REGISTRY = parse_registry(config["models"])
-    DNA_MODEL, PROTEIN_MODELS = select_models(
-        REGISTRY, config["dna_model"], list(config["protein_models"])
-    )
-except InputError as exc:
-    raise WorkflowError(str(exc)) from None
-
 def _load_training(path, refseq_dir):
     """Labelled datasets: dataset, label, group, fasta and/or gbff (see config.yaml).
 
@@ -94,32 +87,64 @@ def _load_training(path, refseq_dir):
     return out
 
 
+try:
+    REGISTRY = parse_registry(config["models"])
+    DNA_MODEL, PROTEIN_MODELS = select_models(
+        REGISTRY, config["dna_model"], list(config["protein_models"])
+    )
+except InputError as exc:
+    raise WorkflowError(str(exc)) from None
+
 TRAIN = {
     "datasets": "",
     "seed": 42,
     "val_fraction": 0.1,
     "test_fraction": 0.1,
     "balance": True,
+    "shards": 1,
     "recipe": {},
     **config.get("train", {}),
 }
-PREDICT = {"checkpoints": {}, "min_viral_fraction": 0.5, "plot_first_n": 20, **config.get("predict", {})}
+PREDICT = {
+    "checkpoints": {},
+    "min_viral_fraction": 0.5,
+    "min_scored_fraction": 0.2,
+    **config.get("predict", {}),
+}
+EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
+COMPARE = {
+    "baseline": "esm2_3b_2560d",
+    "candidate": "fastesm650_1280d",
+    "max_f1_drop": 0.05,
+    "min_speedup": 2.0,
+    "bootstrap": 1000,
+    "seed": 0,
+    **config.get("compare", {}),
+}
+COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
+CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
-GENBANK_DATASETS = {n: d for n, d in TRAINING.items() if d["gbff"]}
+GENBANK_DATASETS = [n for n, d in TRAINING.items() if d["gbff"]]
+FASTA_DATASETS = [n for n in TRAINING if n not in GENBANK_DATASETS]
 SAMPLES = _load_samples(config["samples"])
-# Training datasets are preprocessed and embedded like samples, under a `train.` prefix.
-INPUTS = {**SAMPLES, **{f"train.{name}": d["fasta"] for name, d in TRAINING.items()}}
-# Inputs chunked by preprocess_sample (GenBank datasets go through build_training_frames).
-FASTA_INPUTS = [s for s in INPUTS if s.removeprefix("train.") not in GENBANK_DATASETS]
 CHUNK_LENGTHS = _chunk_lengths(config["chunk_length"])
+MODELS_DIR = config["models_dir"].rstrip("/")
+ACTIVE_MODELS = [DNA_MODEL, *PROTEIN_MODELS]
+
+# Path patterns. Samples and training data live in separate trees, so no sample name can
+# collide with a training dataset; `unit` is either `samples/<sample>` or `training`, the two
+# kinds of frame sets that extraction jobs embed.
 OUT = config["outdir"].rstrip("/")
 ENV_REPORT = f"{OUT}/env/validation.json"
-MODELS_DIR = config["models_dir"].rstrip("/")
-EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
-ACTIVE_MODELS = [DNA_MODEL, *PROTEIN_MODELS]
-SAMPLE_DIR = f"{OUT}/{{sample}}/chunk{{L}}"
-FRAMES_DIR = f"{SAMPLE_DIR}/frames"
+SAMPLE_DIR = f"{OUT}/samples/{{sample}}/chunk{{L}}"
+UNIT_DIR = f"{OUT}/{{unit}}/chunk{{L}}"
+TRAINING_DIR = f"{OUT}/training/chunk{{L}}"
+DATASET_DIR = f"{TRAINING_DIR}/datasets/{{dataset}}"
+PAIR_DIR = f"{SAMPLE_DIR}/{{dna_model}}+{{protein_model}}"
+CLASSIFIER_DIR = f"{OUT}/models/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d"
+EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
+CHUNK_COUNT_CACHE = ".snakemake/virnucpro/chunk_counts"
 
 
 def _alternatives(names):
@@ -127,57 +152,100 @@ def _alternatives(names):
     return "|".join(re.escape(n) for n in names) or "(?!x)x"
 
 
-HUB_MODELS_RE = _alternatives(n for n, s in REGISTRY.items() if s.provider == "hub")
-STANDIN_MODELS_RE = _alternatives(n for n, s in REGISTRY.items() if s.provider == "standin")
+def _models_of(kind=None, provider=None):
+    return [
+        n
+        for n, s in REGISTRY.items()
+        if kind in (None, s.kind) and provider in (None, s.provider)
+    ]
+
+
+HUB_MODELS_RE = _alternatives(_models_of(provider="hub"))
+STANDIN_MODELS_RE = _alternatives(_models_of(provider="standin"))
 
 
 wildcard_constraints:
-    sample=r"[A-Za-z0-9_.-]+",
+    sample=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
+    unit=r"samples/[A-Za-z0-9][A-Za-z0-9_.-]*|training",
     L=r"\d+",
     shard=r"\d{4}",
     kind=r"dna|protein",
     model=_alternatives(REGISTRY),
-    dataset=_alternatives(GENBANK_DATASETS),
-    dna_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "dna"),
-    protein_model=_alternatives(n for n, s in REGISTRY.items() if s.kind == "protein"),
+    dataset=_alternatives(TRAINING),
+    dna_model=_alternatives(_models_of(kind="dna")),
+    protein_model=_alternatives(_models_of(kind="protein")),
 
 
-@cache
-def n_shards(sample, chunk_length):
-    """Shards of a sample, from its sequence lengths: known before any job runs (dry-run)."""
-    dataset = GENBANK_DATASETS.get(sample.removeprefix("train."))
-    source = (dataset["fasta"] or dataset["gbff"]) if dataset else INPUTS[sample]
+# ---- how much work: shard counts known before any job runs -------------------------------
+
+
+def _dataset_chunks(name, chunk_length):
+    dataset = TRAINING[name]
+    source = dataset["fasta"] or dataset["gbff"]
     if not Path(source).is_file():
         raise WorkflowError(
-            f"{source} is not there yet: run `snakemake download_refseq` first (on a machine "
-            "with internet access); shard counts are computed from the downloaded files"
+            f"{source} is not there yet: run `snakemake download_refseq_all` first (on a "
+            "machine with internet access)"
         )
-    if dataset and not dataset["fasta"]:
-        lengths = scan_genbank_lengths(source)
-        n_chunks = sum(-(-n // chunk_length) for n in lengths)
-    else:
-        n_chunks = count_chunks(source, chunk_length)
-    return shard_count(n_chunks, config["shard_size"])
+    if dataset["fasta"]:
+        return cached_count(source, chunk_length, count_chunks, CHUNK_COUNT_CACHE)
+    return cached_count(source, chunk_length, _genbank_chunks, CHUNK_COUNT_CACHE)
 
 
-def shard_ids(sample, chunk_length):
-    return [f"{i:04d}" for i in range(n_shards(sample, int(chunk_length)))]
+def _genbank_chunks(path, chunk_length):
+    return sum(-(-n // chunk_length) for n in scan_genbank_lengths(path))
 
 
-def preprocess_outputs():
+def sample_chunks(sample, chunk_length):
+    """Chunks of a sample (cached on the input's size and mtime: a rerun does not rescan)."""
+    try:
+        return cached_count(SAMPLES[sample], chunk_length, count_chunks, CHUNK_COUNT_CACHE)
+    except (InputError, OSError, EOFError) as exc:
+        raise WorkflowError(f"sample {sample!r}: {exc}") from None
+
+
+def n_shards(unit, chunk_length):
+    """GPU jobs per model for a frame set: sized by chunks for samples, fixed for training."""
+    if unit == "training":
+        return int(TRAIN["shards"])
+    return shard_count(sample_chunks(unit.removeprefix("samples/"), int(chunk_length)), CHUNKS_PER_GPU_JOB)
+
+
+def shard_ids(unit, chunk_length):
+    return [f"{i:04d}" for i in range(n_shards(unit, chunk_length))]
+
+
+def embedding_files(unit, chunk_length, kind, model):
     return [
-        path
-        for sample in SAMPLES
-        for L in CHUNK_LENGTHS
-        for path in (
-            f"{OUT}/{sample}/chunk{L}/sequences.tsv",
-            *expand(
-                f"{OUT}/{sample}/chunk{L}/frames/shard_{{shard}}.{{ext}}",
-                shard=shard_ids(sample, L),
-                ext=("fna", "faa"),
-            ),
-        )
+        f"{OUT}/{unit}/chunk{chunk_length}/" + EMBEDDING.format(kind=kind, model=model, shard=s)
+        for s in shard_ids(unit, chunk_length)
     ]
+
+
+# ---- input functions ---------------------------------------------------------------------
+
+
+def sample_fasta(wildcards):
+    return SAMPLES[wildcards.sample]
+
+
+def sample_shard_count(wildcards):
+    return n_shards(f"samples/{wildcards.sample}", wildcards.L)
+
+
+def dataset_fasta(wildcards):
+    """A dataset's FASTA; GenBank datasets may have none (the builder reads the ORIGIN)."""
+    return TRAINING[wildcards.dataset]["fasta"] or []
+
+
+def dataset_gbff(wildcards):
+    return TRAINING[wildcards.dataset]["gbff"]
+
+
+def frames_of_kind(wildcards):
+    """Extraction reads its byte range straight from the identified file of its kind."""
+    name = "identified_nucleotide.fa" if wildcards.kind == "dna" else "identified_protein.faa"
+    return f"{OUT}/{wildcards.unit}/chunk{wildcards.L}/frames/{name}"
 
 
 def model_ready(name):
@@ -188,31 +256,54 @@ def model_ready(name):
     return f"{MODELS_DIR}/{name}/manifest.json"
 
 
+def model_ready_of(wildcards):
+    return model_ready(wildcards.model)
+
+
+def model_spec(wildcards):
+    return REGISTRY[wildcards.model]
+
+
+def model_path(wildcards):
+    return str(model_dir(REGISTRY[wildcards.model], MODELS_DIR))
+
+
 def gpu_count(wildcards=None):
     """GPU jobs ask for one GPU, except when the whole run is pinned to the CPU."""
     return 0 if config["device"] == "cpu" else 1
 
 
-def shard_input(wildcards):
-    ext = "fna" if wildcards.kind == "dna" else "faa"
-    return f"{OUT}/{wildcards.sample}/chunk{wildcards.L}/frames/shard_{wildcards.shard}.{ext}"
+def training_dataset_files(kind):
+    """Input function: one identified-frame file of `kind` per training dataset."""
+    name = "identified_nucleotide.fa" if kind == "dna" else "identified_protein.faa"
+
+    def files(wildcards):
+        return [f"{OUT}/training/chunk{wildcards.L}/datasets/{d}/frames/{name}" for d in TRAINING]
+
+    files.__name__ = f"training_{kind}_frames"
+    return files
 
 
-def embedding_outputs():
-    return [
-        f"{OUT}/{sample}/chunk{L}/embeddings/{spec.kind}/{spec.name}/shard_{shard}.safetensors"
-        for sample in SAMPLES
-        for L in CHUNK_LENGTHS
-        for spec in ACTIVE_MODELS
-        for shard in shard_ids(sample, L)
-    ]
+def training_embeddings(kind):
+    """Input function: the training shards' embeddings of the DNA or the protein model."""
+
+    def files(wildcards):
+        model = wildcards.dna_model if kind == "dna" else wildcards.protein_model
+        return embedding_files("training", wildcards.L, kind, model)
+
+    files.__name__ = f"training_{kind}_embeddings"
+    return files
 
 
-def merged_shards(sample, L, dna_model, protein_model):
-    return [
-        f"{OUT}/{sample}/chunk{L}/merged/{pair_tag(dna_model, protein_model)}/shard_{s}.safetensors"
-        for s in shard_ids(sample, L)
-    ]
+def sample_embeddings(kind):
+    """Input function: a sample's embeddings of the DNA or the protein model."""
+
+    def files(wildcards):
+        model = wildcards.dna_model if kind == "dna" else wildcards.protein_model
+        return embedding_files(f"samples/{wildcards.sample}", wildcards.L, kind, model)
+
+    files.__name__ = f"sample_{kind}_embeddings"
+    return files
 
 
 def classifier_dir(L, dna_model, protein_model):
@@ -233,66 +324,114 @@ def classifier_weights(L, dna_model, protein_model):
     return f"{classifier_dir(L, dna_model, protein_model)}/model.safetensors"
 
 
+def classifier_of(wildcards):
+    return classifier_weights(wildcards.L, wildcards.dna_model, wildcards.protein_model)
+
+
+def compare_files(name):
+    """Input function: a file of each compared model's classifier directory."""
+
+    def files(wildcards):
+        return [f"{classifier_dir(wildcards.L, DNA_MODEL.name, p)}/{name}" for p in COMPARE_MODELS]
+
+    files.__name__ = f"compare_{name.replace('.', '_')}"
+    return files
+
+
+def compare_embeddings(wildcards):
+    """Per compared model, the training embeddings (their metadata carry in-job timers)."""
+    return {p: embedding_files("training", wildcards.L, "protein", p) for p in COMPARE_MODELS}
+
+
+def extraction_benchmarks(wildcards):
+    """Per compared model, the benchmark files of its extraction jobs (wall time, start-up
+    and loading included: what the user waits for)."""
+    return {
+        p: [
+            f"{OUT}/benchmarks/extract_embeddings/training_chunk{wildcards.L}_protein_{p}_{s}.tsv"
+            for s in shard_ids("training", wildcards.L)
+        ]
+        for p in COMPARE_MODELS
+    }
+
+
+def training_benchmarks(wildcards):
+    return {
+        p: f"{OUT}/benchmarks/train_classifier/"
+        f"{Path(classifier_dir(wildcards.L, DNA_MODEL.name, p)).name}.tsv"
+        for p in COMPARE_MODELS
+    }
+
+
+def per_sequence_tables(wildcards=None):
+    return [
+        f"{OUT}/samples/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/per_sequence.tsv"
+        for sample, L, p in _predicted()
+    ]
+
+
+def summary_rows(wildcards=None):
+    return [
+        {"sample": sample, "chunk_length": L, "model": pair_tag(DNA_MODEL.name, p.name)}
+        for sample, L, p in _predicted()
+    ]
+
+
+# ---- targets -----------------------------------------------------------------------------
+
+
 def has_classifier(L, protein):
     tag = classifier_tag(int(L), DNA_MODEL, protein)
     return bool(TRAINING) or tag in PREDICT["checkpoints"]
 
 
-def predict_outputs(strict=False):
+def _predicted():
+    return [
+        (sample, L, p)
+        for sample in SAMPLES
+        for L in CHUNK_LENGTHS
+        for p in PROTEIN_MODELS
+        if has_classifier(L, p)
+    ]
+
+
+def preprocess_targets():
+    return [
+        f"{OUT}/samples/{sample}/chunk{L}/{name}"
+        for sample in SAMPLES
+        for L in CHUNK_LENGTHS
+        for name in ("sequences.tsv", "frames/shards.tsv")
+    ]
+
+
+def embedding_targets():
+    return [
+        path
+        for sample in SAMPLES
+        for L in CHUNK_LENGTHS
+        for spec in ACTIVE_MODELS
+        for path in embedding_files(f"samples/{sample}", L, spec.kind, spec.name)
+    ]
+
+
+PREDICTION_FILES = ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "viral.fna", "scores.png")
+
+
+def predict_targets(strict=False):
     """Prediction files; with ``strict``, a missing classifier is an error, not a skip."""
     if strict:
         for L in CHUNK_LENGTHS:
             for p in PROTEIN_MODELS:
                 classifier_weights(L, DNA_MODEL.name, p.name)
-    return [
-        f"{OUT}/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/{name}"
-        for sample in SAMPLES
-        for L in CHUNK_LENGTHS
-        for p in PROTEIN_MODELS
-        if has_classifier(L, p)
-        for name in ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "scores.png")
+    files = [
+        f"{OUT}/samples/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/{name}"
+        for sample, L, p in _predicted()
+        for name in PREDICTION_FILES
     ]
+    return [*files, f"{OUT}/summary.tsv"] if files else []
 
 
-COMPARE = {
-    "baseline": "esm2_3b_2560d",
-    "candidate": "fastesm650_1280d",
-    "max_f1_drop": 0.05,
-    "min_speedup": 2.0,
-    "bootstrap": 1000,
-    "seed": 0,
-    **config.get("compare", {}),
-}
-COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
-
-
-def training_embeddings(L, protein_model):
-    """Protein embedding shards of every training dataset (they carry the extraction timers)."""
-    return [
-        f"{OUT}/train.{d}/chunk{L}/embeddings/protein/{protein_model}/shard_{s}.safetensors"
-        for d in TRAINING
-        for s in shard_ids(f"train.{d}", L)
-    ]
-
-
-def training_benchmarks(L, protein_model):
-    return [
-        f"{OUT}/benchmarks/extract_embeddings/train.{d}_chunk{L}_protein_{protein_model}_{s}.tsv"
-        for d in TRAINING
-        for s in shard_ids(f"train.{d}", L)
-    ]
-
-
-def compare_outputs():
-    if not TRAINING:
-        raise WorkflowError("compare needs training data: set train.datasets")
-    for name in COMPARE_MODELS:
-        if name not in REGISTRY or REGISTRY[name].kind != "protein":
-            raise WorkflowError(f"config key compare: {name!r} is not a protein model")
-    return [f"{OUT}/reports/comparison_chunk{L}.{ext}" for L in CHUNK_LENGTHS for ext in ("html", "md", "json")]
-
-
-def train_outputs():
+def train_targets():
     if not TRAINING:
         raise WorkflowError("nothing to train: set train.datasets (see config/config.yaml)")
     return [
@@ -302,5 +441,32 @@ def train_outputs():
     ]
 
 
-def all_outputs():
-    return [ENV_REPORT, *preprocess_outputs(), *embedding_outputs(), *predict_outputs()]
+def compare_targets():
+    if not TRAINING:
+        raise WorkflowError("compare needs training data: set train.datasets")
+    for name in COMPARE_MODELS:
+        if name not in REGISTRY or REGISTRY[name].kind != "protein":
+            raise WorkflowError(f"config key compare: {name!r} is not a protein model")
+    return [
+        f"{OUT}/reports/comparison_chunk{L}.{ext}"
+        for L in CHUNK_LENGTHS
+        for ext in ("html", "md", "json")
+    ]
+
+
+def all_targets():
+    return [ENV_REPORT, *preprocess_targets(), *embedding_targets(), *predict_targets()]
+
+
+def refseq_url(wildcards):
+    return f"{config['refseq_url']}/{wildcards.division}/{wildcards.file}"
+
+
+def refseq_files():
+    """RefSeq release files named by the training datasets (fetched by download_refseq)."""
+    return [
+        f
+        for d in TRAINING.values()
+        for f in (d["fasta"], d["gbff"])
+        if f.startswith(f"{REFSEQ_DIR}/")
+    ]

@@ -13,3 +13,8 @@ rule validate_environment:
         "../../envs/gpu.yaml"
     script:
         "../scripts/validate_environment.py"
+
+
+rule validate:
+    input:
+        ENV_REPORT,

@@ -39,3 +39,13 @@ rule build_standin_model:
         "../../envs/gpu.yaml"
     script:
         "../scripts/build_standin.py"
+
+
+rule download_models:
+    input:
+        [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "hub"],
+
+
+rule build_standin_models:
+    input:
+        [model_ready(s.name) for s in ACTIVE_MODELS if s.provider == "standin"],

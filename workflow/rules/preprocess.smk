@@ -1,17 +1,19 @@
+# Chunks, six-frame selection and shard byte ranges for samples; per-dataset frames for
+# training (FASTA datasets like samples, GenBank datasets through the training-mode builder).
+
+
 rule preprocess_sample:
     input:
-        fasta=lambda wc: INPUTS[wc.sample],
+        fasta=sample_fasta,
     output:
-        chunked=f"{SAMPLE_DIR}/chunked.fa",
-        nucleotide=f"{FRAMES_DIR}/identified_nucleotide.fa",
-        protein=f"{FRAMES_DIR}/identified_protein.faa",
+        chunked=temp(f"{SAMPLE_DIR}/chunked.fa"),
+        nucleotide=f"{SAMPLE_DIR}/frames/identified_nucleotide.fa",
+        protein=f"{SAMPLE_DIR}/frames/identified_protein.faa",
         sequences=f"{SAMPLE_DIR}/sequences.tsv",
-        shard_index=f"{FRAMES_DIR}/shards.tsv",
+        shard_index=f"{SAMPLE_DIR}/frames/shards.tsv",
     params:
-        n_shards=lambda wc: n_shards(wc.sample, int(wc.L)),
+        n_shards=sample_shard_count,
         ambiguous=config["ambiguous_codons"],
-    wildcard_constraints:
-        sample=_alternatives(FASTA_INPUTS),
     log:
         f"{OUT}/logs/preprocess_sample/{{sample}}_chunk{{L}}.log",
     benchmark:
@@ -25,45 +27,47 @@ rule preprocess_sample:
         "../scripts/preprocess.py"
 
 
-# Byte-range copies of the kept frames: cheap, so they run on the submitting host.
-localrules:
-    shard_frames,
-
-
-rule shard_frames:
+rule preprocess_training_fasta:
     input:
-        shard_index=f"{FRAMES_DIR}/shards.tsv",
-        nucleotide=f"{FRAMES_DIR}/identified_nucleotide.fa",
-        protein=f"{FRAMES_DIR}/identified_protein.faa",
+        fasta=dataset_fasta,
     output:
-        nucleotide=f"{FRAMES_DIR}/shard_{{shard}}.fna",
-        protein=f"{FRAMES_DIR}/shard_{{shard}}.faa",
+        chunked=temp(f"{DATASET_DIR}/chunked.fa"),
+        nucleotide=f"{DATASET_DIR}/frames/identified_nucleotide.fa",
+        protein=f"{DATASET_DIR}/frames/identified_protein.faa",
+        sequences=f"{DATASET_DIR}/sequences.tsv",
+    params:
+        ambiguous=config["ambiguous_codons"],
+    wildcard_constraints:
+        dataset=_alternatives(FASTA_DATASETS),
     log:
-        f"{OUT}/logs/shard_frames/{{sample}}_chunk{{L}}_{{shard}}.log",
+        f"{OUT}/logs/preprocess_training_fasta/{{dataset}}_chunk{{L}}.log",
     benchmark:
-        f"{OUT}/benchmarks/shard_frames/{{sample}}_chunk{{L}}_{{shard}}.tsv"
+        f"{OUT}/benchmarks/preprocess_training_fasta/{{dataset}}_chunk{{L}}.tsv"
+    resources:
+        mem_mb=4000,
+        runtime=120,
     conda:
         "../../envs/preprocess.yaml"
     script:
-        "../scripts/shard_frames.py"
+        "../scripts/preprocess.py"
 
 
 rule build_training_frames:
     input:
-        gbff=lambda wc: GENBANK_DATASETS[wc.dataset]["gbff"],
-        fna=lambda wc: GENBANK_DATASETS[wc.dataset]["fasta"] or [],
+        gbff=dataset_gbff,
+        fna=dataset_fasta,
     output:
-        chunked=f"{OUT}/train.{{dataset}}/chunk{{L}}/chunked.fa",
-        nucleotide=f"{OUT}/train.{{dataset}}/chunk{{L}}/frames/identified_nucleotide.fa",
-        protein=f"{OUT}/train.{{dataset}}/chunk{{L}}/frames/identified_protein.faa",
-        sequences=f"{OUT}/train.{{dataset}}/chunk{{L}}/sequences.tsv",
-        shard_index=f"{OUT}/train.{{dataset}}/chunk{{L}}/frames/shards.tsv",
-    params:
-        n_shards=lambda wc: n_shards(f"train.{wc.dataset}", int(wc.L)),
+        chunked=temp(f"{DATASET_DIR}/chunked.fa"),
+        nucleotide=f"{DATASET_DIR}/frames/identified_nucleotide.fa",
+        protein=f"{DATASET_DIR}/frames/identified_protein.faa",
+        sequences=f"{DATASET_DIR}/sequences.tsv",
+    wildcard_constraints:
+        dataset=_alternatives(GENBANK_DATASETS),
     log:
         f"{OUT}/logs/build_training_frames/{{dataset}}_chunk{{L}}.log",
     benchmark:
         f"{OUT}/benchmarks/build_training_frames/{{dataset}}_chunk{{L}}.tsv"
+    threads: 4
     resources:
         mem_mb=8000,
         runtime=720,
@@ -84,7 +88,7 @@ rule download_refseq:
         division=r"[a-z_]+",
         file=r"[A-Za-z0-9_.]+\.(genomic\.fna|genomic\.gbff)\.gz",
     params:
-        url=lambda wc: f"{config['refseq_url']}/{wc.division}/{wc.file}",
+        url=refseq_url,
     log:
         f"{OUT}/logs/download_refseq/{{division}}_{{file}}.log",
     benchmark:
@@ -93,3 +97,13 @@ rule download_refseq:
         "../../envs/preprocess.yaml"
     script:
         "../scripts/download_refseq.py"
+
+
+rule preprocess:
+    input:
+        preprocess_targets(),
+
+
+rule download_refseq_all:
+    input:
+        refseq_files(),

@@ -3,34 +3,28 @@
 
 rule compare_models:
     input:
-        metadata=lambda wc: [
-            f"{classifier_dir(wc.L, DNA_MODEL.name, p)}/metadata.json" for p in COMPARE_MODELS
-        ],
-        tests=lambda wc: [
-            f"{classifier_dir(wc.L, DNA_MODEL.name, p)}/test_predictions.tsv"
-            for p in COMPARE_MODELS
-        ],
-        embeddings=lambda wc: [
-            path for p in COMPARE_MODELS for path in training_embeddings(wc.L, p)
-        ],
+        metadata=compare_files("metadata.json"),
+        tests=compare_files("test_predictions.tsv"),
+        manifest_summary=f"{TRAINING_DIR}/training_manifest.json",
     output:
-        html=f"{OUT}/reports/comparison_chunk{{L}}.html",
+        html=report(
+            f"{OUT}/reports/comparison_chunk{{L}}.html",
+            category="Comparison",
+            labels={"report": "comparison {L} bp"},
+        ),
         md=f"{OUT}/reports/comparison_chunk{{L}}.md",
         json=f"{OUT}/reports/comparison_chunk{{L}}.json",
         png=report(
             f"{OUT}/reports/roc_pr_chunk{{L}}.png",
             category="Comparison",
             caption="../report/comparison.rst",
+            labels={"figure": "ROC and PR {L} bp"},
         ),
     params:
         models=COMPARE_MODELS,
-        benchmarks=lambda wc: {p: training_benchmarks(wc.L, p) for p in COMPARE_MODELS},
-        train_benchmarks=lambda wc: {
-            p: f"{OUT}/benchmarks/train_classifier/"
-            f"{Path(classifier_dir(wc.L, DNA_MODEL.name, p)).name}.tsv"
-            for p in COMPARE_MODELS
-        },
-        by_model=lambda wc: {p: training_embeddings(wc.L, p) for p in COMPARE_MODELS},
+        extraction_benchmarks=extraction_benchmarks,
+        embeddings=compare_embeddings,
+        train_benchmarks=training_benchmarks,
         settings=COMPARE,
     log:
         f"{OUT}/logs/compare_models/chunk{{L}}.log",
@@ -40,3 +34,8 @@ rule compare_models:
         "../../envs/preprocess.yaml"
     script:
         "../scripts/compare_models.py"
+
+
+rule compare:
+    input:
+        compare_targets(),

@@ -1,17 +1,33 @@
-"""Rule preprocess_sample: validate, chunk and six-frame select one sample."""
+"""Rules preprocess_sample and preprocess_training_fasta: validate, chunk, six-frame select.
+
+Samples also get their shard index (byte ranges that the extraction jobs read); training
+datasets do not: their frames are sharded after the training manifest selects them.
+"""
 
 from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.preprocess import preprocess_sample
+from virnucpro_smk.preprocess import preprocess_fasta, preprocess_sample
 
 with rule_logging(snakemake):
-    preprocess_sample(
-        snakemake.input.fasta,
-        int(snakemake.wildcards.L),
-        snakemake.params.n_shards,
-        chunked=snakemake.output.chunked,
-        nucleotide=snakemake.output.nucleotide,
-        protein=snakemake.output.protein,
-        sequences=snakemake.output.sequences,
-        shard_index=snakemake.output.shard_index,
-        ambiguous=snakemake.params.ambiguous,
-    )
+    out = snakemake.output
+    if "shard_index" in out.keys():
+        preprocess_sample(
+            snakemake.input.fasta,
+            int(snakemake.wildcards.L),
+            snakemake.params.n_shards,
+            chunked=out.chunked,
+            nucleotide=out.nucleotide,
+            protein=out.protein,
+            sequences=out.sequences,
+            shard_index=out.shard_index,
+            ambiguous=snakemake.params.ambiguous,
+        )
+    else:
+        preprocess_fasta(
+            snakemake.input.fasta,
+            int(snakemake.wildcards.L),
+            out.chunked,
+            out.nucleotide,
+            out.protein,
+            out.sequences,
+            snakemake.params.ambiguous,
+        )

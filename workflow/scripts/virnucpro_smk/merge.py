@@ -114,3 +114,18 @@ def read_merged(
     if emb.meta.get("kind") != "merged":
         raise ModelMismatchError(f"{path}: not a merged feature file")
     return emb
+
+
+def read_features(
+    dna_path: str | os.PathLike[str],
+    protein_path: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+    chunk_length: int | None = None,
+) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
+    """DNA and protein vectors of the same frames, joined where they are consumed."""
+    dna = read_embeddings(dna_path, expect_model=dna_model, expect_chunk_length=chunk_length)
+    protein = read_embeddings(
+        protein_path, expect_model=protein_model, expect_chunk_length=chunk_length
+    )
+    return merge_pair(dna, protein, str(dna_path), str(protein_path))

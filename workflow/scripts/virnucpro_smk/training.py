@@ -1,11 +1,10 @@
-"""Training a classifier from a manifest and merged feature shards, then testing it."""
+"""Training a classifier from the manifest and the training shards' embeddings, then testing it."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -13,73 +12,101 @@ import torch
 from .atomic import atomic_open
 from .classifier import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
 from .errors import InputError, ModelMismatchError
-from .merge import read_merged
+from .merge import read_features
 from .metrics import binary_metrics
-from .training_set import manifest_sha256, read_manifest
+from .training_set import ManifestRow, manifest_sha256, read_manifest
 
 log = logging.getLogger(__name__)
 
 
 def load_features(
-    manifest_rows: list[dict],
-    shards: Mapping[str, Sequence[str | os.PathLike[str]]],
+    rows: Sequence[ManifestRow],
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
     dna_model: str,
     protein_model: str,
 ) -> tuple[torch.Tensor, CheckpointIdentity]:
-    """Feature rows in manifest order; ``shards`` maps dataset -> merged shard paths."""
-    needed: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for i, row in enumerate(manifest_rows):
-        needed[(row["dataset"], row["shard"])].append(i)
+    """Feature rows in manifest order, joined shard by shard into one preallocated matrix.
+
+    Shard ``i`` of the DNA and of the protein embeddings must hold exactly the manifest rows
+    of shard ``i``, in order: anything else means the embeddings come from another manifest.
+    """
+    if len(dna_shards) != len(protein_shards):
+        raise InputError(f"{len(dna_shards)} DNA shards but {len(protein_shards)} protein shards")
+    by_shard: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_shard.setdefault(row.shard, []).append(i)
+    if not rows:
+        raise InputError("the manifest is empty")
+    if max(by_shard) >= len(dna_shards):
+        raise InputError(f"the manifest names shard {max(by_shard)}, only {len(dna_shards)} given")
     identity: CheckpointIdentity | None = None
     x: torch.Tensor | None = None
-    for (dataset, shard), rows in sorted(needed.items()):
-        if dataset not in shards or shard >= len(shards[dataset]):
-            raise InputError(f"manifest refers to {dataset} shard {shard}, which is not an input")
-        path = shards[dataset][shard]
-        emb = read_merged(path, dna_model, protein_model)
-        this = CheckpointIdentity.from_features(emb.meta)
+    for shard, (dna_path, protein_path) in enumerate(zip(dna_shards, protein_shards, strict=True)):
+        ids, matrix, meta = read_features(dna_path, protein_path, dna_model, protein_model)
+        this = CheckpointIdentity.from_features(meta)
         if identity is None:
             identity = this
-            x = torch.empty((len(manifest_rows), emb.width), dtype=torch.float32)
+            x = torch.empty((len(rows), matrix.shape[1]), dtype=torch.float32)
         elif this != identity:
-            raise ModelMismatchError(f"{path}: features of {this}, other shards are {identity}")
-        position = {fid: k for k, fid in enumerate(emb.ids)}
-        missing = [manifest_rows[i]["id"] for i in rows if manifest_rows[i]["id"] not in position]
-        if missing:
-            raise InputError(f"{path}: lacks manifest ids {missing[:10]}")
-        x[rows] = emb.matrix[[position[manifest_rows[i]["id"]] for i in rows]]
-    if identity is None or x is None:
-        raise InputError("the manifest is empty")
+            raise ModelMismatchError(
+                f"{protein_path}: features of {this}, other shards are {identity}"
+            )
+        positions = by_shard.get(shard, [])
+        expected = [rows[i].id for i in positions]
+        if ids != expected:
+            raise InputError(
+                f"{dna_path}: holds {len(ids)} frames that are not the manifest's {len(expected)} "
+                f"frames of shard {shard}: the embeddings come from another manifest"
+            )
+        if positions:
+            x[positions[0] : positions[-1] + 1] = matrix
+    assert identity is not None and x is not None
     return x, identity
 
 
 def train_from_manifest(
     manifest: str | os.PathLike[str],
-    shards: Mapping[str, Sequence[str | os.PathLike[str]]],
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
     dna_model: str,
     protein_model: str,
     out_dir: str | os.PathLike[str],
     cfg: TrainConfig,
+    device: str = "cpu",
 ) -> dict:
-    """Train, test on the held-out split and write checkpoint, log and test predictions."""
-    out_dir = Path(out_dir)
+    """Train, test on the held-out records and write checkpoint, log and test predictions."""
     rows = read_manifest(manifest)
-    x, identity = load_features(rows, shards, dna_model, protein_model)
-    y = torch.tensor([r["label"] for r in rows], dtype=torch.long)
+    x, identity = load_features(rows, dna_shards, protein_shards, dna_model, protein_model)
+    return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, device)
+
+
+def _train_matrix(
+    manifest: str | os.PathLike[str],
+    rows: Sequence[ManifestRow],
+    x: torch.Tensor,
+    identity: CheckpointIdentity,
+    out_dir: Path,
+    cfg: TrainConfig,
+    device: str = "cpu",
+) -> dict:
+    dna_model, protein_model = identity.dna_model, identity.protein_model
+    y = torch.tensor([r.label for r in rows], dtype=torch.long)
     parts = {
-        s: torch.tensor([i for i, r in enumerate(rows) if r["split"] == s], dtype=torch.long)
+        s: torch.tensor([i for i, r in enumerate(rows) if r.split == s], dtype=torch.long)
         for s in ("train", "val", "test")
     }
     for name, idx in parts.items():
         if len(idx) == 0:
             raise InputError(f"{manifest}: the {name} split is empty; add data or change fractions")
     log.info(
-        "training %s+%s on %d frames (%d val, %d test), input width %d",
+        "training %s+%s on %d frames (%d val, %d test) on %s, input width %d",
         dna_model,
         protein_model,
         len(parts["train"]),
         len(parts["val"]),
         len(parts["test"]),
+        device,
         identity.input_width,
     )
     model, history = train_mlp(
@@ -89,16 +116,17 @@ def train_from_manifest(
         y[parts["val"]],
         cfg,
         log_path=out_dir / "training_log.tsv",
+        device=device,
     )
     scores = predict_scores(model, x[parts["test"]])[:, 1]
     labels = y[parts["test"]]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
     with atomic_open(out_dir / "test_predictions.tsv") as out:
-        out.write("id\tdataset\tgroup\tlabel\tscore_viral\n")
+        out.write("id\tdataset\tgroup\trecord\tlabel\tscore_viral\n")
         for k, i in enumerate(parts["test"].tolist()):
             r = rows[i]
             out.write(
-                f"{r['id']}\t{r['dataset']}\t{r['group']}\t{r['label']}\t{scores[k].item():.6f}\n"
+                f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.label}\t{scores[k].item():.6f}\n"
             )
     save_checkpoint(
         model,
@@ -106,6 +134,7 @@ def train_from_manifest(
         identity,
         manifest_sha256=manifest_sha256(manifest),
         split_seed=cfg.seed,
+        split_by="record",
         train_config=cfg.__dict__,
         epochs_run=len(history),
         best_val_loss=min(h["val_loss"] for h in history),
@@ -128,30 +157,76 @@ def train_from_shard_table(
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> dict:
-    """Train from a TSV of merged feature shards and labels (columns: path, label[, group]).
+    """Train from a TSV of embedding shard pairs and labels (columns: dna, protein, label[, group]).
 
-    Each row's frames take the row's label; the manifest (balance and split, seeded) is
-    written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash.
+    Each row's frames take the row's label; the manifest (split by record, balanced, seeded)
+    is written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash.
     """
     import csv
 
-    from .artifacts import read_metadata
-    from .training_set import DatasetFrames, manifest_from_frames, parse_label
+    from .training_set import DatasetFrames, draw_manifest, parse_label, write_manifest
 
     out_dir = Path(out_dir)
     with open(table, encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or not {"path", "label"} <= set(rows[0]):
-        raise InputError(f"{table}: needs columns path and label (and optionally group)")
-    frames, shards = [], {}
+    if not rows or not {"dna", "protein", "label"} <= set(rows[0]):
+        raise InputError(f"{table}: needs columns dna, protein and label (and optionally group)")
+    frames, features = [], []
     for i, row in enumerate(rows, start=1):
-        where = f"{table}, row {i}"
-        label = parse_label(row["label"], where)
-        dataset = f"row{i}"
-        ids = list(read_metadata(row["path"]).get("ids", []))
+        label = parse_label(row["label"], f"{table}, row {i}")
+        ids, matrix, meta = read_features(row["dna"], row["protein"], dna_model, protein_model)
         group = row.get("group") or ("viral" if label else "nonviral")
-        frames.append(DatasetFrames(dataset, group, label, ids, [0] * len(ids)))
-        shards[dataset] = [row["path"]]
+        frames.append(DatasetFrames(f"row{i}", group, label, ids))
+        features.append((ids, matrix, meta))
+    manifest_rows, _ = draw_manifest(frames, cfg.seed, val_fraction, test_fraction, balance)
     manifest = out_dir / "training_manifest.tsv"
-    manifest_from_frames(frames, manifest, cfg.seed, val_fraction, test_fraction, balance)
-    return train_from_manifest(manifest, shards, dna_model, protein_model, out_dir, cfg)
+    write_manifest(manifest_rows, manifest)
+    position = {fid: (k, j) for k, (ids, _, _) in enumerate(features) for j, fid in enumerate(ids)}
+    x = torch.stack([features[position[r.id][0]][1][position[r.id][1]] for r in manifest_rows])
+    identity = CheckpointIdentity.from_features(features[0][2])
+    return _train_matrix(manifest, manifest_rows, x, identity, out_dir, cfg)
+
+
+def train_classifier_rule(
+    manifest: str | os.PathLike[str],
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    dna_model: str,
+    protein_model: str,
+    weights: str | os.PathLike[str],
+    cfg: TrainConfig,
+    chunk_length: int,
+    width: int,
+    device: str = "auto",
+) -> dict:
+    """The train_classifier job: on the GPU the job holds (if any), then a path/identity check.
+
+    The output path names chunk length and width; a classifier whose features disagree with
+    its own path would later be picked for the wrong inputs, so that is an error here.
+    """
+    import contextlib
+    import json
+
+    from .envcheck import resolve_device
+    from .gpu_slots import gpu_slot
+
+    out_dir = Path(weights).parent
+    resolved = resolve_device(device)
+    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
+        metrics = train_from_manifest(
+            manifest,
+            dna_shards,
+            protein_shards,
+            dna_model,
+            protein_model,
+            out_dir,
+            cfg,
+            device=slot.torch_device if slot else "cpu",
+        )
+    meta = json.loads((out_dir / "metadata.json").read_text())
+    if meta["input_width"] != width or meta["chunk_length"] != chunk_length:
+        raise ModelMismatchError(
+            f"{out_dir}: path says {chunk_length} bp / {width}d, features are "
+            f"{meta['chunk_length']} bp / {meta['input_width']}d"
+        )
+    return metrics

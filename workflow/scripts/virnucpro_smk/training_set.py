@@ -1,11 +1,17 @@
-"""Training manifest: which frames train, validate and test the classifier.
+"""Training set: which frames train, validate and test the classifier, drawn before embedding.
 
-Every labelled dataset contributes its kept frames. Like the original's sampling, non-viral
-frames are drawn to match the viral count, evenly across host groups (seeded); then each
-group is split train/validation/test with the same seed. The manifest depends only on frame
-ids, labels and the seed, never on the protein model, so ESM2 3B and FastESM2_650
-classifiers are trained and evaluated on exactly the same records; its SHA-256 goes into
-every checkpoint's metadata.
+Every labelled dataset contributes its kept frames. The split is drawn by *source record*
+(the input sequence a frame comes from: a genome or contig accession), never by frame:
+frames of one chunk, of overlapping chunks and of one genome are strongly correlated, and
+letting them straddle train and test overstates accuracy. Then, like the original's
+sampling, non-viral frames are drawn to match the viral count evenly across host groups
+(seeded), within the record-level splits.
+
+The selection is made from frame ids before any embedding, and only the selected frames are
+written into the training shards that the GPU jobs embed: with RefSeq host groups that is a
+few GB of GPU work instead of hundreds. The manifest depends only on frame ids, labels and the
+seed, never on the protein model, so ESM2 3B and FastESM2_650 classifiers are trained and
+evaluated on exactly the same records; its SHA-256 goes into every checkpoint's metadata.
 """
 
 from __future__ import annotations
@@ -14,16 +20,17 @@ import hashlib
 import json
 import os
 import random
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from .atomic import atomic_open, write_text_atomic
 from .errors import InputError
-from .preprocess import read_shard_index
+from .preprocess import index_shards, write_shard_index
 
-MANIFEST_COLUMNS = ["id", "dataset", "group", "label", "shard", "split"]
+MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
+SPLITS = ("train", "val", "test")
 LABELS = {"viral": 1, "virus": 1, "1": 1, "nonviral": 0, "non-viral": 0, "host": 0, "0": 0}
 
 
@@ -36,29 +43,47 @@ def parse_label(value: str, where: str) -> int:
         ) from None
 
 
+def record_of(frame_id: str) -> str:
+    """Source record of a frame id ``<record>_chunk_<n><F|R><1-3>``."""
+    return frame_id[:-2].rsplit("_chunk_", 1)[0]
+
+
 @dataclass(frozen=True)
 class LabelledFrames:
+    """The identified-frame files of one labelled dataset (one line per sequence)."""
+
     dataset: str
     group: str
     label: int
-    frames: Path  # identified nucleotide FASTA (one line per sequence)
-    shard_index: Path
+    nucleotide: Path
+    protein: Path
 
 
-def _frame_ids(path: Path) -> list[str]:
+@dataclass(frozen=True)
+class DatasetFrames:
+    """Frame ids of one labelled dataset, in file order."""
+
+    dataset: str
+    group: str
+    label: int
+    ids: list[str]
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    id: str
+    dataset: str
+    group: str
+    record: str
+    label: int
+    split: str
+    shard: int = 0
+
+
+def frame_ids(path: str | os.PathLike[str]) -> list[str]:
+    """Ids of a one-line-per-sequence FASTA file written by preprocessing."""
     with open(path, encoding="utf-8") as handle:
         return [line[1:].split(None, 1)[0] for line in handle if line.startswith(">")]
-
-
-def _shard_of(ids: list[str], shard_index: Path) -> list[int]:
-    shards = []
-    for span in read_shard_index(shard_index):
-        shards += [span.shard] * span.n_records
-    if len(shards) != len(ids):
-        raise InputError(
-            f"{shard_index}: indexes {len(shards)} frames, the frame file has {len(ids)}"
-        )
-    return shards
 
 
 def _even_quota(target: int, available: dict[str, int]) -> dict[str, int]:
@@ -77,107 +102,199 @@ def _even_quota(target: int, available: dict[str, int]) -> dict[str, int]:
     return quota
 
 
-@dataclass(frozen=True)
-class DatasetFrames:
-    """Frame ids of one labelled dataset with the shard each lies in."""
+def split_records(
+    frames_per_record: dict[str, int],
+    rng: random.Random,
+    val_fraction: float,
+    test_fraction: float,
+) -> dict[str, str]:
+    """Assign whole records to test, validation and train, aiming at the frame fractions.
 
-    dataset: str
-    group: str
-    label: int
-    ids: list[str]
-    shards: list[int]
+    Records are shuffled (seeded) and taken in turn for test until it holds its share of the
+    frames, then for validation; the rest train. The first record always trains, so a group
+    with a single record still teaches the model; with two, the second tests.
+    """
+    records = sorted(frames_per_record)
+    rng.shuffle(records)
+    total = sum(frames_per_record.values())
+    targets = {"test": test_fraction * total, "val": val_fraction * total}
+    filled = {"test": 0, "val": 0}
+    split: dict[str, str] = {records[0]: "train"} if records else {}
+    for record in records[1:]:
+        for name in ("test", "val"):
+            if filled[name] < targets[name]:
+                split[record] = name
+                filled[name] += frames_per_record[record]
+                break
+        else:
+            split[record] = "train"
+    return split
 
 
-def build_manifest(
-    datasets: Sequence[LabelledFrames],
-    output: str | os.PathLike[str],
-    seed: int = 42,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    balance: bool = True,
-) -> dict:
-    """Write the manifest TSV of the datasets' frame files; return a summary (counts, SHA-256)."""
-    frames = []
-    for ds in datasets:
-        ids = _frame_ids(ds.frames)
-        frames.append(
-            DatasetFrames(ds.dataset, ds.group, ds.label, ids, _shard_of(ids, ds.shard_index))
-        )
-    return manifest_from_frames(frames, output, seed, val_fraction, test_fraction, balance)
-
-
-def manifest_from_frames(
+def draw_manifest(
     datasets: Sequence[DatasetFrames],
-    output: str | os.PathLike[str],
     seed: int = 42,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     balance: bool = True,
-) -> dict:
-    """Balance, split and write the manifest (see the module docstring)."""
-    rows_by_group: dict[tuple[int, str], list[tuple[str, str, int]]] = defaultdict(list)
+) -> tuple[list[ManifestRow], dict]:
+    """Split by record, balance non-viral against viral frames; rows in dataset/file order."""
     seen: dict[str, str] = {}
+    owner: dict[str, str] = {}
     for ds in datasets:
-        for fid, shard in zip(ds.ids, ds.shards, strict=True):
+        for fid in ds.ids:
             if fid in seen:
-                raise InputError(
-                    f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}"
-                )
+                raise InputError(f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}")
             seen[fid] = ds.dataset
-            rows_by_group[(ds.label, ds.group)].append((fid, ds.dataset, shard))
-    viral = sum(len(v) for (label, _), v in rows_by_group.items() if label == 1)
-    host_sizes = {g: len(v) for (label, g), v in rows_by_group.items() if label == 0}
+            record = record_of(fid)
+            if owner.setdefault(record, ds.dataset) != ds.dataset:
+                raise InputError(
+                    f"sequence {record!r} occurs in datasets {owner[record]} and {ds.dataset}: "
+                    "a record must belong to one dataset"
+                )
+    rng = random.Random(seed)
+    by_group: dict[tuple[int, str], list[DatasetFrames]] = defaultdict(list)
+    for ds in datasets:
+        by_group[(ds.label, ds.group)].append(ds)
+    split_of: dict[str, str] = {}
+    for key in sorted(by_group):
+        counts = Counter(record_of(fid) for ds in by_group[key] for fid in ds.ids)
+        split_of.update(split_records(dict(counts), rng, val_fraction, test_fraction))
+
+    available = {g: sum(len(d.ids) for d in dss) for (_, g), dss in by_group.items()}
+    viral = sum(len(d.ids) for (label, _), dss in by_group.items() if label == 1 for d in dss)
+    host_sizes = {g: available[g] for (label, g) in by_group if label == 0}
     if viral == 0 or not host_sizes:
         raise InputError("training needs frames from at least one viral and one non-viral dataset")
-    rng = random.Random(seed)
     quota = _even_quota(viral, host_sizes) if balance else host_sizes
-    selected: list[tuple[str, str, str, int, int, str]] = []
-    for (label, group), rows in sorted(rows_by_group.items()):
-        rows = sorted(rows)
-        if label == 0 and quota[group] < len(rows):
-            rows = sorted(rng.sample(rows, quota[group]))
-        rng.shuffle(rows)
-        n_test = round(len(rows) * test_fraction)
-        n_val = round(len(rows) * val_fraction)
-        for i, (fid, dataset, shard) in enumerate(rows):
-            split = "test" if i < n_test else "val" if i < n_test + n_val else "train"
-            selected.append((fid, dataset, group, label, shard, split))
-    selected.sort()
-    lines = ["\t".join(MANIFEST_COLUMNS)] + ["\t".join(map(str, r)) for r in selected]
+    keep: set[str] = set()
+    for (label, group), dss in sorted(by_group.items()):
+        ids = sorted(fid for ds in dss for fid in ds.ids)
+        if label == 0 and quota[group] < len(ids):
+            ids = rng.sample(ids, quota[group])
+        keep.update(ids)
+    rows = [
+        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split_of[record_of(fid)])
+        for ds in datasets
+        for fid in ds.ids
+        if fid in keep
+    ]
+    for split in SPLITS:
+        labels = {r.label for r in rows if r.split == split}
+        if labels != {0, 1}:
+            raise InputError(
+                f"the {split} split has no {'viral' if 1 not in labels else 'non-viral'} frames: "
+                "splits are drawn by source record, so each label needs at least three input "
+                "sequences (add records, or change train.val_fraction/test_fraction)"
+            )
+    summary = {
+        "frames": len(rows),
+        "seed": seed,
+        "split_by": "record",
+        "available_by_group": dict(sorted(available.items())),
+        "used_by_group": dict(sorted(Counter(r.group for r in rows).items())),
+        "by_split": {s: sum(r.split == s for r in rows) for s in SPLITS},
+        "records_by_split": {s: len({r.record for r in rows if r.split == s}) for s in SPLITS},
+        "viral": sum(r.label == 1 for r in rows),
+        "nonviral": sum(r.label == 0 for r in rows),
+    }
+    return rows, summary
+
+
+def _selected_records(path: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+    """(id, raw two-line record) of the wanted ids of a one-line-per-sequence FASTA file."""
+    with open(path, "rb") as handle:
+        for header in handle:
+            body = handle.readline()
+            fid = header[1:].split(None, 1)[0].decode()
+            if fid in wanted:
+                yield fid, header + body
+
+
+def write_training_frames(
+    rows: Sequence[ManifestRow],
+    datasets: Sequence[LabelledFrames],
+    nucleotide_out: str | os.PathLike[str],
+    protein_out: str | os.PathLike[str],
+) -> None:
+    """Copy the selected frames, in manifest order, into the training frame files (streamed)."""
+    by_dataset: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        by_dataset[r.dataset].add(r.id)
+    order = iter(r.id for r in rows)
+    with atomic_open(nucleotide_out, "wb") as nuc, atomic_open(protein_out, "wb") as prot:
+        for ds in datasets:
+            wanted = by_dataset.get(ds.dataset, set())
+            pairs = zip(
+                _selected_records(ds.nucleotide, wanted),
+                _selected_records(ds.protein, wanted),
+                strict=True,
+            )
+            for (nid, nrec), (pid, prec) in pairs:
+                if nid != pid or nid != next(order):
+                    raise InputError(f"{ds.nucleotide} and {ds.protein} are out of step at {nid}")
+                nuc.write(nrec)
+                prot.write(prec)
+
+
+def _with_shards(rows: Sequence[ManifestRow], bounds: Iterable[tuple[int, int]]) -> list[ManifestRow]:
+    out = []
+    for shard, (lo, hi) in enumerate(bounds):
+        out += [ManifestRow(**{**r.__dict__, "shard": shard}) for r in rows[lo:hi]]
+    return out
+
+
+def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) -> str:
+    """Write the manifest TSV; return its SHA-256."""
+    lines = ["\t".join(MANIFEST_COLUMNS)]
+    lines += ["\t".join(str(getattr(r, c)) for c in MANIFEST_COLUMNS) for r in rows]
     text = "\n".join(lines) + "\n"
     with atomic_open(output) as out:
         out.write(text)
-    summary = {
-        "records": len(selected),
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
-        "seed": seed,
-        "by_split": {s: sum(r[5] == s for r in selected) for s in ("train", "val", "test")},
-        "by_group": {g: sum(r[2] == g for r in selected) for g in sorted({r[2] for r in selected})},
-        "viral": sum(r[3] == 1 for r in selected),
-        "nonviral": sum(r[3] == 0 for r in selected),
-    }
-    write_text_atomic(Path(output).with_suffix(".json"), json.dumps(summary, indent=2) + "\n")
-    return summary
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_manifest(path: str | os.PathLike[str]) -> list[dict]:
+def build_training_set(
+    datasets: Sequence[LabelledFrames],
+    *,
+    manifest: str | os.PathLike[str],
+    summary: str | os.PathLike[str],
+    nucleotide: str | os.PathLike[str],
+    protein: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    n_shards: int = 1,
+    seed: int = 42,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> dict:
+    """Draw the manifest and write the selected frames as ``n_shards`` training shards."""
+    frames = [DatasetFrames(d.dataset, d.group, d.label, frame_ids(d.nucleotide)) for d in datasets]
+    rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
+    write_training_frames(rows, datasets, nucleotide, protein)
+    spans = index_shards(nucleotide, protein, len(rows), n_shards)
+    write_shard_index(spans, shard_index)
+    bounds = []
+    start = 0
+    for span in spans:
+        bounds.append((start, start + span.n_records))
+        start += span.n_records
+    rows = _with_shards(rows, bounds)
+    info["sha256"] = write_manifest(rows, manifest)
+    info["shards"] = n_shards
+    write_text_atomic(summary, json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
     with open(path, encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         if header != MANIFEST_COLUMNS:
             raise InputError(f"{path}: expected columns {MANIFEST_COLUMNS}, found {header}")
         rows = []
         for line in handle:
-            fid, dataset, group, label, shard, split = line.rstrip("\n").split("\t")
-            rows.append(
-                {
-                    "id": fid,
-                    "dataset": dataset,
-                    "group": group,
-                    "label": int(label),
-                    "shard": int(shard),
-                    "split": split,
-                }
-            )
+            fid, dataset, group, record, label, split, shard = line.rstrip("\n").split("\t")
+            rows.append(ManifestRow(fid, dataset, group, record, int(label), split, int(shard)))
     return rows
 
 

@@ -1,0 +1,37 @@
+# Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
+# sample (`samples/<name>`) or the training set (`training`); shards are sized by work
+# (`chunks_per_gpu_job`), so a small input is one job per model that loads the model once.
+
+
+rule extract_embeddings:
+    input:
+        frames=frames_of_kind,
+        shard_index=f"{UNIT_DIR}/frames/shards.tsv",
+        model=model_ready_of,
+        env=ENV_REPORT,
+    output:
+        f"{UNIT_DIR}/{EMBEDDING}",
+    params:
+        spec=model_spec,
+        model_dir=model_path,
+        device=config["device"],
+        loader_workers=EXTRACTION["loader_workers"],
+        progress_seconds=EXTRACTION["progress_seconds"],
+    log:
+        f"{OUT}/logs/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
+    threads: max(1, EXTRACTION["loader_workers"])
+    resources:
+        gpu=gpu_count,
+        mem_mb=16000,
+        runtime=240,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/extract_embeddings.py"
+
+
+rule embeddings:
+    input:
+        embedding_targets(),

@@ -1,0 +1,64 @@
+# Prediction: DNA and protein vectors joined shard by shard, scored by the classifier of the
+# same models; per-frame, per-chunk and per-sequence tables, the viral sequences as FASTA, a
+# figure, and one summary across samples.
+
+
+rule predict_sample:
+    input:
+        dna=sample_embeddings("dna"),
+        protein=sample_embeddings("protein"),
+        weights=classifier_of,
+        sequences=f"{SAMPLE_DIR}/sequences.tsv",
+        fasta=sample_fasta,
+    output:
+        predictions=f"{PAIR_DIR}/predictions.tsv",
+        per_chunk=f"{PAIR_DIR}/per_chunk.tsv",
+        per_sequence=report(
+            f"{PAIR_DIR}/per_sequence.tsv",
+            category="Predictions",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "table": "per sequence", "models": "{protein_model}"},
+        ),
+        viral_fasta=f"{PAIR_DIR}/viral.fna",
+        plot=report(
+            f"{PAIR_DIR}/scores.png",
+            category="Predictions",
+            subcategory="{sample}",
+            caption="../report/scores.rst",
+            labels={"sample": "{sample}", "figure": "scores", "models": "{protein_model}"},
+        ),
+    params:
+        min_viral_fraction=PREDICT["min_viral_fraction"],
+        min_scored_fraction=PREDICT["min_scored_fraction"],
+    log:
+        f"{OUT}/logs/predict_sample/{{sample}}_chunk{{L}}_{{dna_model}}+{{protein_model}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/predict_sample/{{sample}}_chunk{{L}}_{{dna_model}}+{{protein_model}}.tsv"
+    resources:
+        mem_mb=8000,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/predict.py"
+
+
+rule summarize_predictions:
+    input:
+        per_sequence_tables,
+    output:
+        report(f"{OUT}/summary.tsv", category="Summary", labels={"table": "all samples"}),
+    params:
+        rows=summary_rows,
+    log:
+        f"{OUT}/logs/summarize_predictions.log",
+    benchmark:
+        f"{OUT}/benchmarks/summarize_predictions.tsv"
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/summarize.py"
+
+
+rule predict:
+    input:
+        predict_targets(strict=True),

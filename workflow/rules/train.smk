@@ -1,0 +1,66 @@
+# Training: the manifest is drawn from the datasets' frames before any embedding (split by
+# source record, non-viral balanced against viral), only the selected frames are embedded
+# (`train.shards` GPU jobs per model), then one classifier per (chunk length, DNA, protein).
+
+
+rule build_training_set:
+    input:
+        nucleotide=training_dataset_files("dna"),
+        protein=training_dataset_files("protein"),
+    output:
+        manifest=f"{TRAINING_DIR}/training_manifest.tsv",
+        summary=f"{TRAINING_DIR}/training_manifest.json",
+        nucleotide=f"{TRAINING_DIR}/frames/identified_nucleotide.fa",
+        protein=f"{TRAINING_DIR}/frames/identified_protein.faa",
+        shard_index=f"{TRAINING_DIR}/frames/shards.tsv",
+    params:
+        datasets=TRAINING,
+        n_shards=TRAIN["shards"],
+        seed=TRAIN["seed"],
+        val_fraction=TRAIN["val_fraction"],
+        test_fraction=TRAIN["test_fraction"],
+        balance=TRAIN["balance"],
+    log:
+        f"{OUT}/logs/build_training_set/chunk{{L}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/build_training_set/chunk{{L}}.tsv"
+    resources:
+        mem_mb=8000,
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/build_training_set.py"
+
+
+rule train_classifier:
+    input:
+        manifest=f"{TRAINING_DIR}/training_manifest.tsv",
+        dna=training_embeddings("dna"),
+        protein=training_embeddings("protein"),
+    output:
+        weights=protected(f"{CLASSIFIER_DIR}/model.safetensors"),
+        metadata=f"{CLASSIFIER_DIR}/metadata.json",
+        log_tsv=f"{CLASSIFIER_DIR}/training_log.tsv",
+        test=f"{CLASSIFIER_DIR}/test_predictions.tsv",
+    params:
+        recipe=TRAIN["recipe"],
+        seed=TRAIN["seed"],
+        device=config["device"],
+    log:
+        f"{OUT}/logs/train_classifier/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d.log",
+    benchmark:
+        f"{OUT}/benchmarks/train_classifier/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d.tsv"
+    threads: 2
+    resources:
+        gpu=gpu_count,
+        mem_mb=32000,
+        runtime=240,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/train_classifier.py"
+
+
+rule train:
+    input:
+        train_targets(),

@@ -1,0 +1,31 @@
+"""Rule build_training_set: draw the manifest and write the selected frames as training shards."""
+
+from pathlib import Path
+
+from virnucpro_smk.logs import rule_logging
+from virnucpro_smk.training_set import LabelledFrames, build_training_set
+
+with rule_logging(snakemake) as log:
+    datasets = [
+        LabelledFrames(name, d["group"], d["label"], Path(nucleotide), Path(protein))
+        for (name, d), nucleotide, protein in zip(
+            snakemake.params.datasets.items(),
+            snakemake.input.nucleotide,
+            snakemake.input.protein,
+            strict=True,
+        )
+    ]
+    summary = build_training_set(
+        datasets,
+        manifest=snakemake.output.manifest,
+        summary=snakemake.output.summary,
+        nucleotide=snakemake.output.nucleotide,
+        protein=snakemake.output.protein,
+        shard_index=snakemake.output.shard_index,
+        n_shards=snakemake.params.n_shards,
+        seed=snakemake.params.seed,
+        val_fraction=snakemake.params.val_fraction,
+        test_fraction=snakemake.params.test_fraction,
+        balance=snakemake.params.balance,
+    )
+    log.info("training set: %s", summary)
