@@ -1,72 +1,201 @@
-"""Training manifest: balance across host groups, seeded split, determinism, hash."""
+"""Training set: split by source record, balance across host groups, only selected frames."""
 
 import collections
 
 import pytest
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.preprocess import index_shards, write_shard_index
-from virnucpro_smk.training_set import LabelledFrames, build_manifest, parse_label, read_manifest
+from virnucpro_smk.preprocess import read_shard_index
+from virnucpro_smk.train_builder import build_training_frames
+from virnucpro_smk.training_set import (
+    DatasetFrames,
+    LabelledFrames,
+    build_training_set,
+    draw_manifest,
+    frame_ids,
+    parse_label,
+    read_manifest,
+    record_of,
+    split_records,
+)
 
 
-def _dataset(tmp_path, name, group, label, n, n_shards=2):
-    nuc = tmp_path / f"{name}.fa"
-    prot = tmp_path / f"{name}.faa"
-    nuc.write_text("".join(f">{name}_{i}_chunk_1F1\nACGTACG\n" for i in range(n)))
-    prot.write_text("".join(f">{name}_{i}_chunk_1F1\nTY\n" for i in range(n)))
-    index = tmp_path / f"{name}.shards.tsv"
-    write_shard_index(index_shards(nuc, prot, n, n_shards), index)
-    return LabelledFrames(name, group, label, nuc, index)
+def _frames(name, group, label, n_records, frames_per_record):
+    ids = [
+        f"{name}{r}_chunk_{c}F{f}"
+        for r in range(n_records)
+        for c in range(1, frames_per_record // 3 + 2)
+        for f in (1, 2, 3)
+    ][: n_records * frames_per_record]
+    return DatasetFrames(name, group, label, ids)
 
 
 @pytest.fixture
-def datasets(tmp_path):
+def datasets():
     return [
-        _dataset(tmp_path, "virus", "viral", 1, 90),
-        _dataset(tmp_path, "bact", "bacteria", 0, 200),
-        _dataset(tmp_path, "plant", "plant", 0, 20),
-        _dataset(tmp_path, "fungi", "fungi", 0, 100),
+        _frames("virus", "viral", 1, 30, 3),
+        _frames("bact", "bacteria", 0, 50, 4),
+        _frames("plant", "plant", 0, 10, 2),
+        _frames("fungi", "fungi", 0, 25, 4),
     ]
 
 
-def test_hosts_are_balanced_evenly_across_groups(datasets, tmp_path):
-    summary = build_manifest(datasets, tmp_path / "m.tsv", seed=1)
-    rows = read_manifest(tmp_path / "m.tsv")
-    groups = collections.Counter(r["group"] for r in rows)
+def test_record_of_strips_chunk_and_frame():
+    assert record_of("NC_000866.4_chunk_12R3") == "NC_000866.4"
+    assert record_of("a_chunk_b_chunk_1F1") == "a_chunk_b"
+
+
+def test_hosts_are_balanced_evenly_across_groups(datasets):
+    rows, summary = draw_manifest(datasets, seed=1)
+    groups = collections.Counter(r.group for r in rows)
     assert groups["viral"] == 90
-    assert sum(v for g, v in groups.items() if g != "viral") == 90
-    assert groups["plant"] == 20  # all it has; the rest spread over the others
+    assert groups["plant"] == 20  # all it has; the rest is spread over the others
     assert groups["bacteria"] == groups["fungi"] == 35
-    assert summary["viral"] == summary["nonviral"] == 90
+    assert summary["available_by_group"] == {"bacteria": 200, "fungi": 100, "plant": 20, "viral": 90}
+    assert summary["used_by_group"] == dict(sorted(groups.items()))
 
 
-def test_split_is_stratified_and_deterministic(datasets, tmp_path):
-    a = build_manifest(datasets, tmp_path / "a.tsv", seed=3)
-    b = build_manifest(datasets, tmp_path / "b.tsv", seed=3)
-    c = build_manifest(datasets, tmp_path / "c.tsv", seed=4)
-    assert (tmp_path / "a.tsv").read_bytes() == (tmp_path / "b.tsv").read_bytes()
-    assert a["sha256"] == b["sha256"] != c["sha256"]
-    rows = read_manifest(tmp_path / "a.tsv")
-    for group in ("viral", "bacteria"):
-        in_group = [r for r in rows if r["group"] == group]
-        test = sum(r["split"] == "test" for r in in_group)
-        assert test == round(0.1 * len(in_group))
-    shards = {r["id"]: r["shard"] for r in rows}
-    assert shards["virus_0_chunk_1F1"] == 0 and shards["virus_89_chunk_1F1"] == 1
-
-
-def test_needs_both_classes_and_unique_ids(tmp_path):
-    with pytest.raises(InputError, match="viral and one non-viral"):
-        build_manifest([_dataset(tmp_path, "virus", "viral", 1, 5)], tmp_path / "m.tsv")
-    twin = _dataset(tmp_path / ".." / tmp_path.name, "virus", "viral", 1, 5)
-    with pytest.raises(InputError, match="occurs in datasets"):
-        build_manifest(
-            [twin, LabelledFrames("copy", "host", 0, twin.frames, twin.shard_index)],
-            tmp_path / "m.tsv",
+def test_no_record_lies_in_two_splits(datasets):
+    rows, summary = draw_manifest(datasets, seed=5, val_fraction=0.2, test_fraction=0.2)
+    split_of = collections.defaultdict(set)
+    for r in rows:
+        split_of[r.record].add(r.split)
+    assert all(len(s) == 1 for s in split_of.values())
+    for split in ("train", "val", "test"):
+        assert {r.label for r in rows if r.split == split} == {0, 1}
+        assert summary["records_by_split"][split] == len(
+            {r.record for r in rows if r.split == split}
         )
+
+
+def test_split_follows_the_frame_fractions_and_the_seed():
+    counts = {f"r{i}": 10 for i in range(100)}
+    import random
+
+    a = split_records(counts, random.Random(3), 0.1, 0.2)
+    b = split_records(counts, random.Random(3), 0.1, 0.2)
+    c = split_records(counts, random.Random(4), 0.1, 0.2)
+    assert a == b != c
+    tally = collections.Counter(a.values())
+    assert tally == {"train": 70, "val": 10, "test": 20}
+    assert split_records({"only": 5}, random.Random(0), 0.1, 0.1) == {"only": "train"}
+
+
+def test_too_few_records_is_a_clear_error():
+    tiny = [_frames("v", "viral", 1, 1, 30), _frames("h", "host", 0, 5, 6)]
+    with pytest.raises(InputError, match="at least three input sequences"):
+        draw_manifest(tiny)
+
+
+def test_needs_both_classes_unique_ids_and_records():
+    with pytest.raises(InputError, match="viral and one non-viral"):
+        draw_manifest([_frames("v", "viral", 1, 5, 3)])
+    twin = _frames("v", "viral", 1, 5, 3)
+    with pytest.raises(InputError, match="occurs in datasets"):
+        draw_manifest([twin, DatasetFrames("copy", "host", 0, twin.ids)])
+    other = DatasetFrames("copy", "host", 0, [twin.ids[0][:-2] + "R1"])
+    with pytest.raises(InputError, match="must belong to one dataset"):
+        draw_manifest([twin, other])
 
 
 def test_labels():
     assert parse_label("viral", "x") == 1 and parse_label("0", "x") == 0
     with pytest.raises(InputError, match="label must be"):
         parse_label("maybe", "x")
+
+
+def _write_dataset(tmp_path, ds):
+    nuc, prot = tmp_path / f"{ds.dataset}.fa", tmp_path / f"{ds.dataset}.faa"
+    nuc.write_text("".join(f">{i}\nACGT{k}\n" for k, i in enumerate(ds.ids)))
+    prot.write_text("".join(f">{i}\nMK{k}\n" for k, i in enumerate(ds.ids)))
+    return LabelledFrames(ds.dataset, ds.group, ds.label, nuc, prot)
+
+
+def test_only_selected_frames_are_written_in_manifest_order(datasets, tmp_path):
+    files = [_write_dataset(tmp_path, ds) for ds in datasets]
+    out = {k: tmp_path / "out" / k for k in ("m.tsv", "m.json", "n.fa", "p.faa", "s.tsv")}
+    info = build_training_set(
+        files,
+        manifest=out["m.tsv"],
+        summary=out["m.json"],
+        nucleotide=out["n.fa"],
+        protein=out["p.faa"],
+        shard_index=out["s.tsv"],
+        n_shards=3,
+        seed=2,
+    )
+    rows = read_manifest(out["m.tsv"])
+    assert frame_ids(out["n.fa"]) == frame_ids(out["p.faa"]) == [r.id for r in rows]
+    assert len(rows) == info["frames"] == 180  # 90 viral + 90 of 320 host frames
+    spans = read_shard_index(out["s.tsv"])
+    assert [s.n_records for s in spans] == [60, 60, 60]
+    assert [r.shard for r in rows] == [0] * 60 + [1] * 60 + [2] * 60
+    # each written record is the dataset's own line for that id
+    source = {}
+    for f in files:
+        lines = f.protein.read_text().splitlines()
+        source.update(zip(lines[::2], lines[1::2], strict=True))
+    written = out["p.faa"].read_text().splitlines()
+    assert all(source[h] == s for h, s in zip(written[::2], written[1::2], strict=True))
+    again = tmp_path / "again.tsv"
+    build_training_set(
+        files,
+        manifest=again,
+        summary=tmp_path / "again.json",
+        nucleotide=tmp_path / "n2.fa",
+        protein=tmp_path / "p2.faa",
+        shard_index=tmp_path / "s2.tsv",
+        n_shards=3,
+        seed=2,
+    )
+    assert again.read_bytes() == out["m.tsv"].read_bytes()
+
+
+def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
+    """The shared GenBank genomes plus DeepVirFinder fragments: every record in one split."""
+    gb = shared_data / "genbank"
+    sources = [
+        ("t4", "viral", 1, gb / "NC_000866_phage_T4.gbff"),
+        ("phix", "viral", 1, gb / "NC_001422_phiX174.gbk"),
+        ("ppcp1", "bacteria", 0, gb / "NC_005816_Yersinia_pestis_plasmid_pPCP1.gb"),
+        ("chloroplast", "plant", 0, gb / "NC_000932_Arabidopsis_chloroplast.gb"),
+    ]
+    files = []
+    for name, group, label, path in sources:
+        nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
+        build_training_frames(
+            path,
+            300,
+            chunked=tmp_path / f"{name}.chunked",
+            nucleotide=nuc,
+            protein=prot,
+            sequences=tmp_path / f"{name}.tsv",
+        )
+        files.append(LabelledFrames(name, group, label, nuc, prot))
+    from virnucpro_smk.preprocess import preprocess_fasta
+
+    for name, group, label, fasta in (
+        ("dvf_virus", "viral", 1, shared_data / "dvf_virus_val.fa"),
+        ("dvf_host", "bacteria", 0, shared_data / "dvf_host_val.fa"),
+    ):
+        nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
+        preprocess_fasta(fasta, 300, tmp_path / f"{name}.ck", nuc, prot, tmp_path / f"{name}.tsv")
+        files.append(LabelledFrames(name, group, label, nuc, prot))
+    info = build_training_set(
+        files,
+        manifest=tmp_path / "m.tsv",
+        summary=tmp_path / "m.json",
+        nucleotide=tmp_path / "n.fa",
+        protein=tmp_path / "p.faa",
+        shard_index=tmp_path / "s.tsv",
+    )
+    rows = read_manifest(tmp_path / "m.tsv")
+    splits = collections.defaultdict(set)
+    for r in rows:
+        splits[r.record].add(r.split)
+    assert all(len(s) == 1 for s in splits.values()), "a record straddles two splits"
+    assert {"NC_000866.4", "NC_001422.1"} <= set(splits)  # both phage genomes are used
+    assert info["available_by_group"]["viral"] == 291 + sum(
+        1 for _ in open(tmp_path / "dvf_virus.fa") if _.startswith(">")
+    ) + len(frame_ids(tmp_path / "phix.fa"))
+    assert info["used_by_group"]["viral"] == info["available_by_group"]["viral"]

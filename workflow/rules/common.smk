@@ -395,7 +395,7 @@ def _predicted():
     ]
 
 
-def preprocess_targets():
+def preprocess_targets(wildcards=None):
     return [
         f"{OUT}/samples/{sample}/chunk{L}/{name}"
         for sample in SAMPLES
@@ -404,7 +404,7 @@ def preprocess_targets():
     ]
 
 
-def embedding_targets():
+def embedding_targets(wildcards=None):
     return [
         path
         for sample in SAMPLES
@@ -417,7 +417,7 @@ def embedding_targets():
 PREDICTION_FILES = ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "viral.fna", "scores.png")
 
 
-def predict_targets(strict=False):
+def predict_targets(wildcards=None, strict=False):
     """Prediction files; with ``strict``, a missing classifier is an error, not a skip."""
     if strict:
         for L in CHUNK_LENGTHS:
@@ -431,7 +431,7 @@ def predict_targets(strict=False):
     return [*files, f"{OUT}/summary.tsv"] if files else []
 
 
-def train_targets():
+def train_targets(wildcards=None):
     if not TRAINING:
         raise WorkflowError("nothing to train: set train.datasets (see config/config.yaml)")
     return [
@@ -441,7 +441,7 @@ def train_targets():
     ]
 
 
-def compare_targets():
+def compare_targets(wildcards=None):
     if not TRAINING:
         raise WorkflowError("compare needs training data: set train.datasets")
     for name in COMPARE_MODELS:
@@ -454,7 +454,12 @@ def compare_targets():
     ]
 
 
-def all_targets():
+def predict_targets_strict(wildcards=None):
+    """The `predict` target: asking for predictions without a classifier is an error."""
+    return predict_targets(strict=True)
+
+
+def all_targets(wildcards=None):
     return [ENV_REPORT, *preprocess_targets(), *embedding_targets(), *predict_targets()]
 
 

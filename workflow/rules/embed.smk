@@ -34,4 +34,4 @@ rule extract_embeddings:
 
 rule embeddings:
     input:
-        embedding_targets(),
+        embedding_targets,

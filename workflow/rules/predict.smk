@@ -61,4 +61,4 @@ rule summarize_predictions:
 
 rule predict:
     input:
-        predict_targets(strict=True),
+        predict_targets_strict,

@@ -101,7 +101,7 @@ rule download_refseq:
 
 rule preprocess:
     input:
-        preprocess_targets(),
+        preprocess_targets,
 
 
 rule download_refseq_all:

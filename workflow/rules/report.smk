@@ -38,4 +38,4 @@ rule compare_models:
 
 rule compare:
     input:
-        compare_targets(),
+        compare_targets,

@@ -63,4 +63,4 @@ rule train_classifier:
 
 rule train:
     input:
-        train_targets(),
+        train_targets,

@@ -1,0 +1,77 @@
+"""GPU jobs sized by work: the sizing rule, the chunk-count cache, and what a dry-run lists."""
+
+import gzip
+import os
+import re
+
+import pytest
+
+from conftest import run_snakemake
+from virnucpro_smk.chunk_cache import cached_count
+from virnucpro_smk.preprocess import count_chunks, shard_count
+
+
+def test_jobs_grow_with_chunks_not_with_a_frame_bound():
+    assert shard_count(0, 500_000) == 1
+    assert shard_count(1, 500_000) == 1
+    assert shard_count(1_000_000, 500_000) == 2
+    assert shard_count(1_000_001, 500_000) == 3
+    assert shard_count(1_000_000, 125_000) == 8  # a user with 8 GPUs asks for smaller jobs
+    with pytest.raises(ValueError):
+        shard_count(5, 0)
+
+
+def test_chunk_counts_are_cached_until_the_file_changes(tmp_path):
+    fasta = tmp_path / "in.fa"
+    fasta.write_text(">a\n" + "A" * 700 + "\n>b\nACGT\n")
+    calls = []
+
+    def counter(path, chunk_length):
+        calls.append(chunk_length)
+        return count_chunks(path, chunk_length)
+
+    cache = tmp_path / "cache"
+    assert cached_count(fasta, 300, counter, cache) == 4
+    assert cached_count(fasta, 300, counter, cache) == 4
+    assert calls == [300], "the second call must come from the cache"
+    assert cached_count(fasta, 500, counter, cache) == 3
+    assert calls == [300, 500]
+    fasta.write_text(">a\n" + "A" * 900 + "\n")
+    os.utime(fasta, ns=(1, 1))  # size and mtime both change
+    assert cached_count(fasta, 300, counter, cache) == 3
+    assert calls == [300, 500, 300]
+
+
+def _extraction_jobs(stdout: str) -> dict[str, int]:
+    """Extraction jobs per model in a dry-run listing (one `output:` line each)."""
+    per_model: dict[str, int] = {}
+    for line in stdout.splitlines():
+        found = re.fullmatch(r"\s*output: .*embeddings/(?:dna|protein)/([^/]+)/shard_\d{4}\.\S+", line)
+        if found:
+            per_model[found.group(1)] = per_model.get(found.group(1), 0) + 1
+    return per_model
+
+
+@pytest.mark.parametrize(("n_chunks", "jobs"), [(3, 1), (1_000_000, 2)])
+def test_dry_run_lists_a_few_extraction_jobs(tmp_path, n_chunks, jobs):
+    """A 1M-chunk input (300 Mbp; gzip keeps the file small) plans 2 jobs per model."""
+    fasta = tmp_path / "big.fa.gz"
+    per_record = min(n_chunks, 1000)
+    with gzip.open(fasta, "wb", compresslevel=1) as out:
+        for i in range(n_chunks // per_record):
+            out.write(b">contig%d\n" % i + b"ACGT" * 75 * per_record + b"\n")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(f"sample\tfasta\nbig\t{fasta}\n")
+    listing = run_snakemake(
+        "-n",
+        "embeddings",
+        "--config",
+        f"samples={sheet}",
+        f"outdir={tmp_path / 'out'}",
+        "protein_models=[fastesm650_1280d,esm2_3b_2560d]",
+    ).stdout
+    assert _extraction_jobs(listing) == {
+        "dnaberts_768d": jobs,
+        "fastesm650_1280d": jobs,
+        "esm2_3b_2560d": jobs,
+    }
