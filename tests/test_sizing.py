@@ -75,3 +75,23 @@ def test_dry_run_lists_a_few_extraction_jobs(tmp_path, n_chunks, jobs):
         "fastesm650_1280d": jobs,
         "esm2_3b_2560d": jobs,
     }
+
+
+def test_compare_embeds_only_the_training_shards(tmp_path):
+    """`compare` plans extraction for the selected training frames only, never the samples."""
+    listing = run_snakemake(
+        "-n",
+        "compare",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={tmp_path / 'out'}",
+        "train={datasets: config/example_training.tsv, shards: 2}",
+    ).stdout
+    outputs = [
+        line.split("output: ", 1)[1]
+        for line in listing.splitlines()
+        if line.strip().startswith("output: ") and "/embeddings/" in line
+    ]
+    assert len(outputs) == 3 * 2  # DNA + two protein models, two training shards each
+    assert all(f"{tmp_path / 'out'}/training/chunk300/embeddings/" in o for o in outputs)

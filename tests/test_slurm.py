@@ -67,11 +67,11 @@ def test_predict_through_sbatch_matches_a_local_run(cluster, standin_run, tmp_pa
     ).stdout
     assert "COMPLETED" in states
     # the extraction jobs asked for a GPU: SLURM assigned one and said which
-    logs = list((out / "logs" / "extract_embeddings").glob("*.log"))
+    logs = list((out / "logs" / "extract_embeddings").rglob("*.log"))
     assert logs and all("SLURM_JOB_ID=" in p.read_text() for p in logs)
     assert all("CUDA_VISIBLE_DEVICES=0" in p.read_text() for p in logs)
     for pair in ("standin_dnabert_48d+standin_esm2_64d", "standin_dnabert_48d+standin_fastesm_32d"):
-        for name in ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv"):
-            mine = out / "example" / "chunk300" / pair / name
-            ref = local / "example" / "chunk300" / pair / name
+        for name in ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "viral.fna"):
+            mine = out / "samples" / "example" / "chunk300" / pair / name
+            ref = local / "samples" / "example" / "chunk300" / pair / name
             assert mine.read_bytes() == ref.read_bytes(), f"{pair}/{name} differs from local"

@@ -15,7 +15,7 @@ def test_predict_target_writes_every_output(standin_run):
     results, _ = standin_run
     n_input = (ROOT / "resources/example/contigs.fasta").read_text().count(">")
     for pair in ("standin_dnabert_48d+standin_esm2_64d", "standin_dnabert_48d+standin_fastesm_32d"):
-        folder = results / "example" / "chunk300" / pair
+        folder = results / "samples" / "example" / "chunk300" / pair
         with open(folder / "per_sequence.tsv") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
         assert len(rows) == n_input
@@ -24,7 +24,9 @@ def test_predict_target_writes_every_output(standin_run):
         with open(folder / "predictions.tsv") as handle:
             frames = list(csv.DictReader(handle, delimiter="\t"))
         n_frames = (
-            (results / "example/chunk300/frames/identified_protein.faa").read_text().count(">")
+            (results / "samples/example/chunk300/frames/identified_protein.faa")
+            .read_text()
+            .count(">")
         )
         assert len(frames) == n_frames
         assert (folder / "scores.png").stat().st_size > 1000
@@ -78,12 +80,17 @@ def test_input_errors_surface_without_traceback(tmp_path):
     log = (tmp_path / "o/logs/preprocess_sample/bad_chunk300.log").read_text()
     assert "looks like a protein sequence" in log
     assert "Traceback" not in log
-    assert not (tmp_path / "o/bad/chunk300/chunked.fa").exists()
+    assert not (tmp_path / "o/samples/bad/chunk300/chunked.fa").exists()
 
 
 @pytest.fixture(scope="module")
 def compare_run(tmp_path_factory, shared_data):
-    """`snakemake compare` on the ../shared GenBank files with stand-in models."""
+    """`snakemake compare` on the ../shared GenBank files with stand-in models.
+
+    Splits are drawn by source record, and the four GenBank files hold one genome each, so
+    DeepVirFinder's 3-kb fragments (100 viral, 100 host records) join them: every split then
+    holds records of both labels.
+    """
     out = tmp_path_factory.mktemp("compare")
     gb = shared_data / "genbank"
     sheet = out / "training.tsv"
@@ -94,6 +101,8 @@ def compare_run(tmp_path_factory, shared_data):
         f"phix\tviral\tviral\t\t{gb / 'NC_001422_phiX174.gbk'}\n"
         f"ppcp1\tnonviral\tbacteria\t\t{gb / 'NC_005816_Yersinia_pestis_plasmid_pPCP1.gb'}\n"
         f"chloroplast\tnonviral\tplant\t\t{gb / 'NC_000932_Arabidopsis_chloroplast.gb'}\n"
+        f"dvf_virus\tviral\tviral\t{shared_data / 'dvf_virus_val.fa'}\t\n"
+        f"dvf_host\tnonviral\tbacteria\t{shared_data / 'dvf_host_val.fa'}\t\n"
     )
     extra = out / "extra.yaml"
     extra.write_text(f"train:\n  datasets: {sheet}\n  recipe: {{max_epochs: 30}}\n")
@@ -122,7 +131,7 @@ def test_compare_writes_the_report(compare_run):
     md = (reports / "comparison_chunk300.md").read_text()
     assert "Verdict" in md and "95 % bootstrap CI" in md
     # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
-    t4 = compare_run / "train.t4/chunk300/frames/identified_protein.faa"
+    t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"
     assert t4.read_text().count(">") == 291
 
 
