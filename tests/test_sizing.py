@@ -79,14 +79,16 @@ def test_dry_run_lists_a_few_extraction_jobs(tmp_path, n_chunks, jobs):
 
 def test_compare_embeds_only_the_training_shards(tmp_path):
     """`compare` plans extraction for the selected training frames only, never the samples."""
+    extra = tmp_path / "train.yaml"
+    extra.write_text("train:\n  datasets: config/example_training.tsv\n  shards: 2\n")
     listing = run_snakemake(
         "-n",
         "compare",
         "--configfile",
         "config/standin.yaml",
+        str(extra),
         "--config",
         f"outdir={tmp_path / 'out'}",
-        "train={datasets: config/example_training.tsv, shards: 2}",
     ).stdout
     outputs = [
         line.split("output: ", 1)[1]
