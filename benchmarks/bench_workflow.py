@@ -1,0 +1,274 @@
+"""The workflow as users run it, timed: `snakemake --cores N --resources gpu=1 predict`.
+
+    python benchmarks/bench_workflow.py --chunks 4000 --layers 2            # a CPU run
+    python benchmarks/bench_workflow.py --chunks 4000 --layers 2 --protein esm2_3b_2560d
+    python benchmarks/bench_workflow.py --chunks 1000000                     # the H100 target
+
+It writes N synthetic coding-like 300-bp chunks (their kept-frame rate is printed: real
+inputs keep 0.87 frames per chunk), full-width random-weight DNABERT-S and the protein model
+(FastESM2_650 by default, ESM2 3B with ``--protein esm2_3b_2560d``) as local model
+directories (`provider: local`, built once and reused from ``--models-dir``; ``--layers K``
+cuts their depth so a CPU finishes), and a random classifier checkpoint. Throughput does not
+depend on weight values. Their registry names start with ``bench_random_`` so nothing they
+produce can pass as a real model's output.
+
+It then runs the real workflow through Snakemake in a fresh output directory and reads what
+the jobs recorded: every extraction job's wall time (Snakemake's benchmark file: start-up,
+imports, loading and writing included) and its in-job embedding seconds (the embedding
+file's metadata). It prints, per model, the number of extraction jobs, the summed embedding
+seconds, the fixed overhead per job (wall minus embedding), the busy fraction (embedding
+seconds / extraction wall time), a projection to 1M chunks, and on a GPU the protein model's
+achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
+
+    workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=... overhead_s_per_job=... busy=...
+
+It asserts nothing: figures, not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+from virnucpro_smk.artifacts import read_metadata  # noqa: E402
+from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
+from virnucpro_smk.registry import ModelSpec, classifier_tag  # noqa: E402
+from virnucpro_smk.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
+from virnucpro_smk.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
+
+#: Published dimensions of the real models (hidden, layers, heads, intermediate).
+FULL_SIZE = {
+    "dnaberts_768d": {"layers": 12, "heads": 12, "intermediate": 3072, "vocab": 4096},
+    "esm2_3b_2560d": {"layers": 36, "heads": 40, "intermediate": 10240},
+    "fastesm650_1280d": {"layers": 33, "heads": 20, "intermediate": 5120},
+}
+WIDTH = {"dnaberts_768d": 768, "esm2_3b_2560d": 2560, "fastesm650_1280d": 1280}
+#: Dense bf16 tensor-core peak (TFLOP/s) by GPU name fragment (spec sheets, SXM parts).
+PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+CHUNKS_PER_CONTIG = 100
+
+
+def bench_name(real: str) -> str:
+    return f"bench_random_{real}"
+
+
+def build_model(real: str, layers: int | None, models_dir: Path) -> tuple[Path, int]:
+    """A full-width random model directory (reused when present); returns it and its params."""
+    dims = dict(FULL_SIZE[real])
+    if layers:
+        dims["layers"] = layers
+    directory = models_dir / f"{bench_name(real)}_L{dims['layers']}"
+    info = directory / "bench_model.json"
+    if not info.is_file():
+        kind = "dna" if real.startswith("dnabert") else "protein"
+        spec = ModelSpec(
+            name=bench_name(real),
+            kind=kind,
+            architecture="dnabert2" if kind == "dna" else "esm2",
+            provider="standin",
+            source=str(directory),
+            width=WIDTH[real],
+            standin={**dims, "seed": 7},
+        )
+        directory.mkdir(parents=True, exist_ok=True)
+        print(f"building random-weight {real} ({dims['layers']} layers) in {directory}", flush=True)
+        (build_dnabert_standin if kind == "dna" else build_esm_standin)(spec, directory)
+        from safetensors import safe_open
+
+        params = 0
+        for file in directory.glob("*.safetensors"):
+            with safe_open(str(file), framework="pt") as handle:
+                for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                    params += _numel(handle.get_slice(key).get_shape())
+        info.write_text(json.dumps({"params": params, **dims}) + "\n")
+    return directory, int(json.loads(info.read_text())["params"])
+
+
+def _numel(shape: list[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def write_input(path: Path, n_chunks: int) -> None:
+    """Coding-like contigs of 100 chunks of 300 bp each (the last one shorter if needed)."""
+    import random
+
+    rng = random.Random(3)
+    with open(path, "w") as out:
+        for i in range(0, n_chunks, CHUNKS_PER_CONTIG):
+            n = min(CHUNKS_PER_CONTIG, n_chunks - i)
+            seq = synthetic_contig(rng, 300 * n, 1.0, BENCHMARK_ORF_CODONS)
+            out.write(f">bench_{i // CHUNKS_PER_CONTIG}\n{seq}\n")
+
+
+def write_classifier(directory: Path, protein: str) -> tuple[str, Path]:
+    identity = CheckpointIdentity(
+        dna_model=bench_name("dnaberts_768d"),
+        dna_width=768,
+        protein_model=bench_name(protein),
+        protein_width=WIDTH[protein],
+        chunk_length=300,
+    )
+    torch.manual_seed(0)
+    model = MLPClassifier(identity.input_width).eval()
+    save_checkpoint(model, directory, identity, note="random weights: benchmark only")
+    return f"300bp_{identity.dna_model}+{identity.protein_model}_{identity.input_width}d", (
+        directory / "model.safetensors"
+    )
+
+
+def read_benchmark_seconds(path: Path) -> float:
+    with open(path) as handle:
+        row = next(csv.DictReader(handle, delimiter="\t"))
+    return float(row["s"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunks", type=int, default=4000)
+    parser.add_argument("--layers", type=int, default=None, help="cut models to K layers (CPU)")
+    parser.add_argument("--protein", default="fastesm650_1280d", choices=sorted(WIDTH)[1:])
+    parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--chunks-per-gpu-job", type=int, default=None)
+    parser.add_argument("--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "vnp_bench_models")
+    parser.add_argument("--workdir", type=Path, default=None, help="default: a new temp dir")
+    args = parser.parse_args()
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="vnp_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    dna_dir, _ = build_model("dnaberts_768d", args.layers, args.models_dir)
+    prot_dir, prot_params = build_model(args.protein, args.layers, args.models_dir)
+    write_input(work / "input.fa", args.chunks)
+    (work / "samples.tsv").write_text(f"sample\tfasta\nbench\t{work / 'input.fa'}\n")
+    tag, weights = write_classifier(work / "classifier", args.protein)
+    base = {"provider": "local", "revision": "random-weights"}
+    models = {
+        bench_name("dnaberts_768d"): {
+            **base,
+            "kind": "dna",
+            "architecture": "dnabert2",
+            "source": str(dna_dir),
+            "width": 768,
+            "tokens_per_batch": 131072,
+        },
+        bench_name(args.protein): {
+            **base,
+            "kind": "protein",
+            "architecture": "esm2",
+            "source": str(prot_dir),
+            "width": WIDTH[args.protein],
+            "tokens_per_batch": 65536 if args.protein == "fastesm650_1280d" else 32768,
+            "token_dropout": True,
+        },
+    }
+    config = {
+        "samples": str(work / "samples.tsv"),
+        "outdir": str(work / "results"),
+        "models_dir": str(work / "models"),
+        "device": device,
+        "dna_model": bench_name("dnaberts_768d"),
+        "protein_models": [bench_name(args.protein)],
+        "models": models,
+        "predict": {"checkpoints": {tag: str(weights)}},
+        "train": {"datasets": ""},
+    }
+    if args.chunks_per_gpu_job:
+        config["chunks_per_gpu_job"] = args.chunks_per_gpu_job
+    (work / "bench.yaml").write_text(json.dumps(config, indent=1) + "\n")  # JSON is YAML
+
+    command = [
+        str(Path(sys.executable).with_name("snakemake")),
+        "predict",
+        "--cores",
+        str(args.cores),
+        "--resources",
+        "gpu=1",
+        "--configfile",
+        str(work / "bench.yaml"),
+    ]
+    print("running:", " ".join(command), flush=True)
+    start = time.perf_counter()
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
+        raise SystemExit(f"snakemake failed ({proc.returncode}); work dir {work}")
+    report(work, args, wall, device, prot_params)
+
+
+def report(work: Path, args: argparse.Namespace, wall: float, device: str, prot_params: int) -> None:
+    results = work / "results"
+    with open(results / "samples/bench/chunk300/sequences.tsv") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    chunks = sum(int(r["n_chunks"]) for r in rows)
+    frames = sum(int(r["n_kept_frames"]) for r in rows)
+    where = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({os.cpu_count()} cores)"
+    print(f"\n{chunks} chunks of 300 bp -> {frames} kept frames ({frames / chunks:.2f} per chunk; "
+          f"real data: 0.87) on {where}, layers: {args.layers or 'full'}")
+    print(f"snakemake predict wall time: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
+    bench_dir = results / "benchmarks/extract_embeddings/samples"
+    per_model: dict[str, dict[str, float]] = {}
+    for emb in sorted((results / "samples/bench/chunk300/embeddings").rglob("*.safetensors")):
+        meta = read_metadata(emb)
+        stats = meta.get("stats", {})
+        kind, model, shard = emb.parent.parent.name, emb.parent.name, emb.stem.split("_")[1]
+        job_wall = read_benchmark_seconds(bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.tsv")
+        embed = float(stats.get("embed_seconds", stats.get("seconds", 0.0)))
+        entry = per_model.setdefault(
+            model, {"jobs": 0, "wall": 0.0, "embed": 0.0, "load": 0.0, "tokens": 0.0}
+        )
+        entry["jobs"] += 1
+        entry["wall"] += job_wall
+        entry["embed"] += embed
+        entry["load"] += float(stats.get("load_seconds", 0.0))
+        entry["tokens"] += float(stats.get("tokens", 0.0))
+    print(f"{'model':<34}{'jobs':>5}{'job wall s':>11}{'embed s':>9}{'load s':>8}"
+          f"{'overhead s/job':>16}{'busy':>6}")
+    for model, e in per_model.items():
+        overhead = (e["wall"] - e["embed"]) / e["jobs"]
+        print(f"{model:<34}{e['jobs']:>5}{e['wall']:>11.1f}{e['embed']:>9.1f}{e['load']:>8.1f}"
+              f"{overhead:>16.1f}{e['embed'] / e['wall']:>6.2f}")
+    jobs = max(e["jobs"] for e in per_model.values())
+    embed_s = sum(e["embed"] for e in per_model.values())
+    extraction_wall = sum(e["wall"] for e in per_model.values())
+    overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
+    busy = embed_s / extraction_wall
+    from virnucpro_smk.preprocess import shard_count
+
+    per_job = args.chunks_per_gpu_job or 500_000
+    jobs_1m = shard_count(1_000_000, per_job) * len(per_model)
+    scale = 1e6 / chunks
+    other = wall - extraction_wall  # preprocessing, prediction, Snakemake itself
+    projection = other * scale + embed_s * scale + jobs_1m * overhead_per_job
+    print(f"1M-chunk projection: {projection / 60:.1f} min "
+          f"({jobs_1m} extraction jobs, embedding and the rest scaled linearly)")
+    prot = per_model.get(bench_name(args.protein))
+    if device == "cuda" and prot and prot["tokens"] and prot["embed"]:
+        tflops = 2 * prot_params * prot["tokens"] / prot["embed"] / 1e12
+        peak = next((v for k, v in PEAK_TFLOPS.items() if k in where), None)
+        share = f" = {tflops / peak:.0%} of the {peak:.0f} TFLOP/s bf16 peak" if peak else ""
+        print(f"{args.protein}: {prot['tokens'] / prot['embed']:,.0f} tokens/s, "
+              f"{tflops:.0f} TFLOP/s{share}")
+    print(
+        f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
+        f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
