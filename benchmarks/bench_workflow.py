@@ -20,7 +20,8 @@ seconds, the fixed overhead per job (wall minus embedding), the busy fraction (e
 seconds / extraction wall time), a projection to 1M chunks, and on a GPU the protein model's
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
 
-    workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=... overhead_s_per_job=... busy=...
+    workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=...
+              overhead_s_per_job=... busy=...   (one line)
 
 It asserts nothing: figures, not a timed test.
 """
@@ -44,7 +45,7 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from virnucpro_smk.artifacts import read_metadata  # noqa: E402
 from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
-from virnucpro_smk.registry import ModelSpec, classifier_tag  # noqa: E402
+from virnucpro_smk.registry import ModelSpec  # noqa: E402
 from virnucpro_smk.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
 from virnucpro_smk.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
 
@@ -144,7 +145,9 @@ def main() -> None:
     parser.add_argument("--protein", default="fastesm650_1280d", choices=sorted(WIDTH)[1:])
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--chunks-per-gpu-job", type=int, default=None)
-    parser.add_argument("--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "vnp_bench_models")
+    parser.add_argument(
+        "--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "vnp_bench_models"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a new temp dir")
     args = parser.parse_args()
 
@@ -211,15 +214,19 @@ def main() -> None:
     report(work, args, wall, device, prot_params)
 
 
-def report(work: Path, args: argparse.Namespace, wall: float, device: str, prot_params: int) -> None:
+def report(
+    work: Path, args: argparse.Namespace, wall: float, device: str, prot_params: int
+) -> None:
     results = work / "results"
     with open(results / "samples/bench/chunk300/sequences.tsv") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
     chunks = sum(int(r["n_chunks"]) for r in rows)
     frames = sum(int(r["n_kept_frames"]) for r in rows)
     where = torch.cuda.get_device_name() if device == "cuda" else f"CPU ({os.cpu_count()} cores)"
-    print(f"\n{chunks} chunks of 300 bp -> {frames} kept frames ({frames / chunks:.2f} per chunk; "
-          f"real data: 0.87) on {where}, layers: {args.layers or 'full'}")
+    print(
+        f"\n{chunks} chunks of 300 bp -> {frames} kept frames ({frames / chunks:.2f} per chunk; "
+        f"real data: 0.87) on {where}, layers: {args.layers or 'full'}"
+    )
     print(f"snakemake predict wall time: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
     bench_dir = results / "benchmarks/extract_embeddings/samples"
     per_model: dict[str, dict[str, float]] = {}
@@ -237,12 +244,16 @@ def report(work: Path, args: argparse.Namespace, wall: float, device: str, prot_
         entry["embed"] += embed
         entry["load"] += float(stats.get("load_seconds", 0.0))
         entry["tokens"] += float(stats.get("tokens", 0.0))
-    print(f"{'model':<34}{'jobs':>5}{'job wall s':>11}{'embed s':>9}{'load s':>8}"
-          f"{'overhead s/job':>16}{'busy':>6}")
+    print(
+        f"{'model':<34}{'jobs':>5}{'job wall s':>11}{'embed s':>9}{'load s':>8}"
+        f"{'overhead s/job':>16}{'busy':>6}"
+    )
     for model, e in per_model.items():
         overhead = (e["wall"] - e["embed"]) / e["jobs"]
-        print(f"{model:<34}{e['jobs']:>5}{e['wall']:>11.1f}{e['embed']:>9.1f}{e['load']:>8.1f}"
-              f"{overhead:>16.1f}{e['embed'] / e['wall']:>6.2f}")
+        print(
+            f"{model:<34}{e['jobs']:>5}{e['wall']:>11.1f}{e['embed']:>9.1f}{e['load']:>8.1f}"
+            f"{overhead:>16.1f}{e['embed'] / e['wall']:>6.2f}"
+        )
     jobs = max(e["jobs"] for e in per_model.values())
     embed_s = sum(e["embed"] for e in per_model.values())
     extraction_wall = sum(e["wall"] for e in per_model.values())
@@ -255,15 +266,19 @@ def report(work: Path, args: argparse.Namespace, wall: float, device: str, prot_
     scale = 1e6 / chunks
     other = wall - extraction_wall  # preprocessing, prediction, Snakemake itself
     projection = other * scale + embed_s * scale + jobs_1m * overhead_per_job
-    print(f"1M-chunk projection: {projection / 60:.1f} min "
-          f"({jobs_1m} extraction jobs, embedding and the rest scaled linearly)")
+    print(
+        f"1M-chunk projection: {projection / 60:.1f} min "
+        f"({jobs_1m} extraction jobs, embedding and the rest scaled linearly)"
+    )
     prot = per_model.get(bench_name(args.protein))
     if device == "cuda" and prot and prot["tokens"] and prot["embed"]:
         tflops = 2 * prot_params * prot["tokens"] / prot["embed"] / 1e12
         peak = next((v for k, v in PEAK_TFLOPS.items() if k in where), None)
         share = f" = {tflops / peak:.0%} of the {peak:.0f} TFLOP/s bf16 peak" if peak else ""
-        print(f"{args.protein}: {prot['tokens'] / prot['embed']:,.0f} tokens/s, "
-              f"{tflops:.0f} TFLOP/s{share}")
+        print(
+            f"{args.protein}: {prot['tokens'] / prot['embed']:,.0f} tokens/s, "
+            f"{tflops:.0f} TFLOP/s{share}"
+        )
     print(
         f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
         f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f}"

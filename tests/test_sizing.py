@@ -46,7 +46,7 @@ def _extraction_jobs(stdout: str) -> dict[str, int]:
     """Extraction jobs per model in a dry-run listing (one `output:` line each)."""
     per_model: dict[str, int] = {}
     for line in stdout.splitlines():
-        found = re.fullmatch(r"\s*output: .*embeddings/(?:dna|protein)/([^/]+)/shard_\d{4}\.\S+", line)
+        found = re.fullmatch(r"\s*output: .*/embeddings/\w+/([^/]+)/shard_\d{4}\.\S+", line)
         if found:
             per_model[found.group(1)] = per_model.get(found.group(1), 0) + 1
     return per_model

@@ -9,7 +9,7 @@ from virnucpro_smk.preprocess import preprocess_fasta, preprocess_sample
 
 with rule_logging(snakemake):
     out = snakemake.output
-    if "shard_index" in out.keys():
+    if "shard_index" in out.keys():  # noqa: SIM118 - a Namedlist: `in` looks at values
         preprocess_sample(
             snakemake.input.fasta,
             int(snakemake.wildcards.L),

@@ -144,7 +144,9 @@ def draw_manifest(
     for ds in datasets:
         for fid in ds.ids:
             if fid in seen:
-                raise InputError(f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}")
+                raise InputError(
+                    f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}"
+                )
             seen[fid] = ds.dataset
             record = record_of(fid)
             if owner.setdefault(record, ds.dataset) != ds.dataset:
@@ -237,7 +239,9 @@ def write_training_frames(
                 prot.write(prec)
 
 
-def _with_shards(rows: Sequence[ManifestRow], bounds: Iterable[tuple[int, int]]) -> list[ManifestRow]:
+def _with_shards(
+    rows: Sequence[ManifestRow], bounds: Iterable[tuple[int, int]]
+) -> list[ManifestRow]:
     out = []
     for shard, (lo, hi) in enumerate(bounds):
         out += [ManifestRow(**{**r.__dict__, "shard": shard}) for r in rows[lo:hi]]
