@@ -147,26 +147,22 @@ def test_legacy_loader_refuses_without_opt_in(tmp_path):
 
 
 def test_train_from_a_table_of_shards(tmp_path):
+    """DNA and protein shards are joined with their identity checks, split by record."""
     from virnucpro_smk.artifacts import write_embeddings
 
     x, y = separable(300, width=12, seed=3)
-    table = ["path\tlabel\tgroup"]
+    table = ["dna\tprotein\tlabel\tgroup"]
     for label, name in ((1, "viral"), (0, "host")):
         rows = x[y == label]
-        ids = [f"{name}_{i}_chunk_1F1" for i in range(len(rows))]
-        path = tmp_path / name / "d_8d+p_4d" / "shard_0000.safetensors"
-        meta = {
-            "model": "d_8d+p_4d",
-            "kind": "merged",
-            "width": 12,
-            "dna_model": "d_8d",
-            "dna_width": 8,
-            "protein_model": "p_4d",
-            "protein_width": 4,
-            "chunk_length": 300,
-        }
-        write_embeddings(path, ids, rows, meta)
-        table.append(f"{path}\t{'viral' if label else 'nonviral'}\t{name}")
+        # ten frames per source record, so that records can be split
+        ids = [f"{name}{i // 10}_chunk_{i % 10 + 1}F1" for i in range(len(rows))]
+        paths = []
+        for kind, model, cols in (("dna", "d_8d", slice(0, 8)), ("protein", "p_4d", slice(8, 12))):
+            path = tmp_path / name / kind / model / "shard_0000.safetensors"
+            meta = {"model": model, "kind": kind, "width": cols.stop - cols.start}
+            write_embeddings(path, ids, rows[:, cols].contiguous(), {**meta, "chunk_length": 300})
+            paths.append(str(path))
+        table.append(f"{paths[0]}\t{paths[1]}\t{'viral' if label else 'nonviral'}\t{name}")
     (tmp_path / "shards.tsv").write_text("\n".join(table) + "\n")
     out = tmp_path / "model"
     code = cli_main(
@@ -187,4 +183,10 @@ def test_train_from_a_table_of_shards(tmp_path):
     assert code == 0
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["input_width"] == 12 and meta["test_metrics"]["accuracy"] >= 0.9
-    assert (out / "training_manifest.tsv").is_file() and meta["manifest_sha256"]
+    manifest = (out / "training_manifest.tsv").read_text().splitlines()
+    assert meta["manifest_sha256"] and meta["split_by"] == "record"
+    splits = {}
+    for line in manifest[1:]:
+        row = dict(zip(manifest[0].split("\t"), line.split("\t"), strict=True))
+        splits.setdefault(row["record"], set()).add(row["split"])
+    assert all(len(s) == 1 for s in splits.values())

@@ -50,7 +50,7 @@ def convert_legacy(args: argparse.Namespace) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
-    """Train a classifier from a TSV of merged feature shards (path, label[, group])."""
+    """Train a classifier from a TSV of embedding shard pairs (dna, protein, label[, group])."""
     from .classifier import TrainConfig
     from .training import train_from_shard_table
 
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     conv.set_defaults(func=convert_legacy)
     tr = sub.add_parser("train", help=train.__doc__)
-    tr.add_argument("--shards", type=Path, required=True, help="TSV: path, label[, group]")
+    tr.add_argument("--shards", type=Path, required=True, help="TSV: dna, protein, label[, group]")
     tr.add_argument("--dna-model", required=True)
     tr.add_argument("--protein-model", required=True)
     tr.add_argument("--out", type=Path, required=True)
