@@ -217,7 +217,7 @@ def shard_ids(unit, chunk_length):
 
 def embedding_files(unit, chunk_length, kind, model):
     return [
-        f"{OUT}/{unit}/chunk{chunk_length}/" + EMBEDDING.format(kind=kind, model=model, shard=s)
+        f"{OUT}/{unit}/chunk{chunk_length}/embeddings/{kind}/{model}/shard_{s}.safetensors"
         for s in shard_ids(unit, chunk_length)
     ]
 
