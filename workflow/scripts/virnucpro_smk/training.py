@@ -65,6 +65,16 @@ def load_features(
     return x, identity
 
 
+def _block(rows: Sequence[ManifestRow], split: str, manifest: str | os.PathLike[str]) -> slice:
+    """The contiguous rows of one split (the manifest is ordered by split): a view, no copy."""
+    where = [i for i, r in enumerate(rows) if r.split == split]
+    if not where:
+        raise InputError(f"{manifest}: the {split} split is empty; add data or change fractions")
+    if where != list(range(where[0], where[-1] + 1)):
+        raise InputError(f"{manifest}: the {split} rows are not contiguous; rebuild the manifest")
+    return slice(where[0], where[-1] + 1)
+
+
 def train_from_manifest(
     manifest: str | os.PathLike[str],
     dna_shards: Sequence[str | os.PathLike[str]],
@@ -92,20 +102,14 @@ def _train_matrix(
 ) -> dict:
     dna_model, protein_model = identity.dna_model, identity.protein_model
     y = torch.tensor([r.label for r in rows], dtype=torch.long)
-    parts = {
-        s: torch.tensor([i for i, r in enumerate(rows) if r.split == s], dtype=torch.long)
-        for s in ("train", "val", "test")
-    }
-    for name, idx in parts.items():
-        if len(idx) == 0:
-            raise InputError(f"{manifest}: the {name} split is empty; add data or change fractions")
+    parts = {s: _block(rows, s, manifest) for s in ("train", "val", "test")}
     log.info(
         "training %s+%s on %d frames (%d val, %d test) on %s, input width %d",
         dna_model,
         protein_model,
-        len(parts["train"]),
-        len(parts["val"]),
-        len(parts["test"]),
+        len(y[parts["train"]]),
+        len(y[parts["val"]]),
+        len(y[parts["test"]]),
         device,
         identity.input_width,
     )
@@ -120,11 +124,11 @@ def _train_matrix(
     )
     scores = predict_scores(model, x[parts["test"]])[:, 1]
     labels = y[parts["test"]]
+    test_rows = rows[parts["test"]]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
     with atomic_open(out_dir / "test_predictions.tsv") as out:
         out.write("id\tdataset\tgroup\trecord\tlabel\tscore_viral\n")
-        for k, i in enumerate(parts["test"].tolist()):
-            r = rows[i]
+        for k, r in enumerate(test_rows):
             out.write(
                 f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.label}\t{scores[k].item():.6f}\n"
             )
@@ -139,9 +143,9 @@ def _train_matrix(
         epochs_run=len(history),
         best_val_loss=min(h["val_loss"] for h in history),
         test_metrics=metrics,
-        n_train=len(parts["train"]),
-        n_val=len(parts["val"]),
-        n_test=len(parts["test"]),
+        n_train=len(y[parts["train"]]),
+        n_val=len(y[parts["val"]]),
+        n_test=len(labels),
     )
     log.info("test metrics: %s", metrics)
     return metrics

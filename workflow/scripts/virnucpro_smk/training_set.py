@@ -175,11 +175,14 @@ def draw_manifest(
         if label == 0 and quota[group] < len(ids):
             ids = rng.sample(ids, quota[group])
         keep.update(ids)
+    # Ordered by split, then dataset and file position: each split is one contiguous block of
+    # the training shards, so training reads it as a view, never as an extra copy.
     rows = [
-        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split_of[record_of(fid)])
+        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split)
+        for split in SPLITS
         for ds in datasets
         for fid in ds.ids
-        if fid in keep
+        if fid in keep and split_of[record_of(fid)] == split
     ]
     for split in SPLITS:
         labels = {r.label for r in rows if r.split == split}
@@ -219,14 +222,19 @@ def write_training_frames(
     nucleotide_out: str | os.PathLike[str],
     protein_out: str | os.PathLike[str],
 ) -> None:
-    """Copy the selected frames, in manifest order, into the training frame files (streamed)."""
-    by_dataset: dict[str, set[str]] = defaultdict(set)
+    """Copy the selected frames, in manifest order, into the training frame files.
+
+    Streamed: one pass over each dataset's files per split, holding only ids in memory.
+    """
+    wanted_by: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in rows:
-        by_dataset[r.dataset].add(r.id)
+        wanted_by[(r.split, r.dataset)].add(r.id)
     order = iter(r.id for r in rows)
     with atomic_open(nucleotide_out, "wb") as nuc, atomic_open(protein_out, "wb") as prot:
-        for ds in datasets:
-            wanted = by_dataset.get(ds.dataset, set())
+        for split, ds in ((split, ds) for split in SPLITS for ds in datasets):
+            wanted = wanted_by.get((split, ds.dataset), set())
+            if not wanted:
+                continue
             pairs = zip(
                 _selected_records(ds.nucleotide, wanted),
                 _selected_records(ds.protein, wanted),

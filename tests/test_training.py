@@ -1,0 +1,87 @@
+"""Training from the manifest and the training shards' DNA and protein embeddings."""
+
+import csv
+
+import pytest
+import torch
+
+from virnucpro_smk.artifacts import write_embeddings
+from virnucpro_smk.classifier import TrainConfig
+from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.training import load_features, train_from_manifest
+from virnucpro_smk.training_set import (
+    DatasetFrames,
+    draw_manifest,
+    read_manifest,
+    write_manifest,
+)
+
+
+def _frames(name, label, n_records):
+    ids = [f"{name}{r}_chunk_{c}F1" for r in range(n_records) for c in range(1, 6)]
+    return DatasetFrames(name, name, label, ids)
+
+
+def _shards(tmp_path, rows, n_shards, dna_model="d_6d", protein_model="p_4d", shift=0):
+    """Embedding shards of the manifest rows; viral frames are shifted so they are learnable."""
+    gen = torch.Generator().manual_seed(0)
+    bounds = [(i * len(rows) // n_shards, (i + 1) * len(rows) // n_shards) for i in range(n_shards)]
+    paths = {"dna": [], "protein": []}
+    for shard, (lo, hi) in enumerate(bounds):
+        part = rows[lo:hi]
+        labels = torch.tensor([[float(r.label)] for r in part])
+        for kind, model, width in (("dna", dna_model, 6), ("protein", protein_model, 4)):
+            x = torch.randn(len(part), width, generator=gen) + 3 * labels
+            path = tmp_path / kind / model / f"shard_{shard:04d}.safetensors"
+            ids = [r.id for r in part][shift:] + [r.id for r in part][:shift]
+            meta = {"model": model, "kind": kind, "width": width, "chunk_length": 300}
+            write_embeddings(path, ids, x, meta)
+            paths[kind].append(path)
+    return paths
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    rows, _ = draw_manifest([_frames("vir", 1, 30), _frames("host", 0, 30)], seed=1)
+    rows = [
+        r.__class__(**{**r.__dict__, "shard": 0 if i < len(rows) // 2 else 1})
+        for i, r in enumerate(rows)
+    ]
+    path = tmp_path / "manifest.tsv"
+    write_manifest(rows, path)
+    return path, read_manifest(path)
+
+
+def test_train_writes_record_level_test_predictions(tmp_path, manifest):
+    path, rows = manifest
+    shards = _shards(tmp_path, rows, 2)
+    metrics = train_from_manifest(
+        path,
+        shards["dna"],
+        shards["protein"],
+        "d_6d",
+        "p_4d",
+        tmp_path / "model",
+        TrainConfig(max_epochs=20, seed=3),
+    )
+    assert metrics["accuracy"] > 0.9
+    with open(tmp_path / "model/test_predictions.tsv") as handle:
+        test = list(csv.DictReader(handle, delimiter="\t"))
+    assert {r["record"] for r in test} == {r.record for r in rows if r.split == "test"}
+    train_records = {r.record for r in rows if r.split == "train"}
+    assert not train_records & {r["record"] for r in test}
+
+
+def test_features_follow_the_manifest_or_are_refused(tmp_path, manifest):
+    _, rows = manifest
+    good = _shards(tmp_path / "good", rows, 2)
+    x, identity = load_features(rows, good["dna"], good["protein"], "d_6d", "p_4d")
+    assert x.shape == (len(rows), 10) and identity.input_width == 10
+    shifted = _shards(tmp_path / "shifted", rows, 2, shift=1)
+    with pytest.raises(ModelMismatchError, match="same ids in the same order"):
+        load_features(rows, shifted["dna"][:1] + good["dna"][1:], good["protein"], "d_6d", "p_4d")
+    with pytest.raises(InputError, match="another manifest"):
+        load_features(rows, shifted["dna"], shifted["protein"], "d_6d", "p_4d")
+    with pytest.raises(ModelMismatchError, match="expected p_4d"):
+        other = _shards(tmp_path / "other", rows, 2, protein_model="q_4d")
+        load_features(rows, good["dna"], other["protein"], "d_6d", "p_4d")
