@@ -296,10 +296,11 @@ def test_read_test_predictions_checks_its_input(tmp_path):
 # --------------------------------------------------------------------------- whole report
 
 SUMMARY = {
-    "available_by_group": {"viral": 7, "bacteria": 40},
-    "used_by_group": {"viral": 7, "bacteria": 2},
-    "by_split": {"train": {"viral": 5, "bacteria": 1}, "test": {"viral": 7, "bacteria": 2}},
+    "available_by_group": {"viral": 12, "bacteria": 40},
+    "used_by_group": {"viral": 12, "bacteria": 2},
+    "by_split": {"train": {"viral": 5, "bacteria": 0}, "test": {"viral": 7, "bacteria": 2}},
     "records_by_split": {"train": 4, "test": 3},
+    "records_shared_between_splits": {"train-test": 0},
 }
 
 
@@ -347,6 +348,7 @@ def test_report_written_with_three_levels_and_a_verdict(tmp_path):
     assert chunk["f1_drop"]["value"] == pytest.approx(2 / 5 - 4 / 6)
     assert report["speed"]["end_to_end"] == 3.0 and report["verdict"]["pass"]
     assert all(c["ok"] for c in report["checks"]), report["checks"]
+    assert len(report["checks"]) == 6
     out = tmp_path / "reports"
     paths = [out / f"c.{ext}" for ext in ("html", "md", "json", "png")]
     write_report(report, png, *paths)
@@ -368,6 +370,9 @@ def test_report_fails_on_slow_candidate_and_refuses_different_test_sets(tmp_path
     results = make_results(tmp_path, cand_wall=(50.0, 50.0))
     report, _ = build_report(results, 300, settings, SUMMARY)
     assert report["speed"]["end_to_end"] == 1.2 and not report["verdict"]["pass"]
+    leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
+    checks = {c["check"]: c["ok"] for c in build_report(results, 300, settings, leaky)[0]["checks"]}
+    assert checks["no record in two splits (the test split is unseen records)"] is False
     results[1].predictions = results[1].predictions.subset(range(8))
     with pytest.raises(ModelMismatchError, match="same frames"):
         build_report(results, 300, settings, SUMMARY)
@@ -407,3 +412,19 @@ def test_rule_script_writes_the_report(tmp_path):
     )
     assert json.loads((out / "r.json").read_text())["verdict"]["pass"] is True
     assert "verdict: PASS" in (tmp_path / "log.txt").read_text()
+
+
+def test_numpy_metrics_agree_with_scikit_learn_on_random_ties():
+    # metrics.py reimplements the metrics for speed inside the bootstrap; scikit-learn is the
+    # independent reference (scores rounded to 2 digits so that ties are frequent)
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(np.clip(rng.normal(0.35 + 0.3 * labels, 0.25), 0, 1), 2)
+    m = binary_metrics(labels, scores)
+    pred = scores >= 0.5
+    assert m["f1"] == pytest.approx(skm.f1_score(labels, pred))
+    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(labels, pred))
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(labels, scores))
+    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(labels, scores))

@@ -513,6 +513,7 @@ def manifest_tables(summary: Mapping[str, Any]) -> dict[str, Any]:
         },
         "by_split": summary.get("by_split", {}),
         "records_by_split": summary.get("records_by_split", {}),
+        "records_shared_between_splits": summary.get("records_shared_between_splits"),
     }
 
 
@@ -549,6 +550,25 @@ def consistency_checks(
                 "check": "test records scored = test records in the manifest",
                 "ok": int(test_records) == n,
                 "detail": f"{n} scored, {int(test_records)} in the manifest",
+            }
+        )
+    split_total = _total(manifest["by_split"])
+    if split_total is not None and manifest["by_split"]:
+        used = manifest["total"]["used"]
+        checks.append(
+            {
+                "check": "frames used = frames in the train, val and test splits",
+                "ok": int(split_total) == used,
+                "detail": f"{used} used, {int(split_total)} in the splits",
+            }
+        )
+    shared = manifest.get("records_shared_between_splits")
+    if isinstance(shared, Mapping):
+        checks.append(
+            {
+                "check": "no record in two splits (the test split is unseen records)",
+                "ok": all(int(v) == 0 for v in shared.values()),
+                "detail": ", ".join(f"{k}: {v}" for k, v in shared.items()) or "none",
             }
         )
     checks.append(
@@ -795,7 +815,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.{digits}f}"
+        return f"{value:,.{digits}f}"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, (list, tuple)):

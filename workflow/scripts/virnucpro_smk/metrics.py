@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import rankdata
 
 METRICS = ("accuracy", "precision", "recall", "specificity", "f1", "mcc", "roc_auc", "pr_auc")
 
@@ -26,32 +25,40 @@ def _ratio(num: float, den: float, empty: float = 0.0) -> float:
     return float(num / den) if den else empty
 
 
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve as the Mann-Whitney statistic (ties count one half)."""
-    labels = np.asarray(labels).astype(bool)
-    n_pos = int(labels.sum())
-    n_neg = labels.size - n_pos
+def ranking_areas(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """ROC-AUC and average precision from one sort of the scores.
+
+    Both are read off the operating points at each distinct score (ties form one point):
+    ROC-AUC as the trapezoidal area under (FPR, TPR), which equals the Mann-Whitney statistic
+    with ties counted one half; average precision as the sum over those points of
+    (recall step) x precision. One sort instead of two halves the cost in the bootstrap.
+    """
+    truth = np.asarray(labels).astype(bool)
+    values = np.asarray(scores, dtype=float)
+    n_pos = int(truth.sum())
+    n_neg = truth.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = rankdata(np.asarray(scores, dtype=float))
-    return float((ranks[labels].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        return float("nan"), float("nan")
+    order = np.argsort(values)[::-1]
+    ranked = values[order]
+    last = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    tp = np.cumsum(truth[order])[last]
+    fp = last + 1 - tp
+    tpr = np.r_[0, tp] / n_pos
+    fpr = np.r_[0, fp] / n_neg
+    auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1])) / 2)
+    ap = float(np.sum(np.diff(tpr) * (tp / (last + 1))))
+    return auc, ap
+
+
+def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (ties count one half); NaN with one class."""
+    return ranking_areas(labels, scores)[0]
 
 
 def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """PR-AUC as average precision: sum over score thresholds of (recall step) x precision."""
-    labels = np.asarray(labels).astype(bool)
-    n_pos = int(labels.sum())
-    if n_pos == 0 or n_pos == labels.size:
-        return float("nan")
-    order = np.argsort(-np.asarray(scores, dtype=float), kind="mergesort")
-    sorted_scores = np.asarray(scores, dtype=float)[order]
-    tp = np.cumsum(labels[order])
-    # one operating point per distinct score: the last position of each run of ties
-    last = np.r_[np.flatnonzero(np.diff(sorted_scores)), labels.size - 1]
-    tp_at = tp[last]
-    precision = tp_at / (last + 1)
-    recall_steps = np.diff(np.r_[0, tp_at]) / n_pos
-    return float((recall_steps * precision).sum())
+    """PR-AUC as average precision (step function, no interpolation); NaN with one class."""
+    return ranking_areas(labels, scores)[1]
 
 
 def binary_metrics(
@@ -80,6 +87,7 @@ def binary_metrics(
     precision = _ratio(tp, tp + fp)
     recall = _ratio(tp, tp + fn)
     den = math.sqrt(float(tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    auc, ap = ranking_areas(labels, scores)
     return {
         "n": int(labels.size),
         "accuracy": _ratio(tp + tn, labels.size, float("nan")),
@@ -88,7 +96,7 @@ def binary_metrics(
         "specificity": _ratio(tn, tn + fp, float("nan")),
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "mcc": _ratio(tp * tn - fp * fn, den),
-        "roc_auc": roc_auc(labels, scores),
-        "pr_auc": average_precision(labels, scores),
+        "roc_auc": auc,
+        "pr_auc": ap,
         "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
     }
