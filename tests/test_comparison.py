@@ -126,6 +126,10 @@ def test_per_group_at_chunk_level():
     }
     assert groups["bacteria"]["metric"] == "specificity"
     assert groups["bacteria"]["value"] == 0.5
+    mixed = [(*f[:2], "misc", *f[3:]) if f[1] in ("recB", "recC") else f for f in FRAMES]
+    groups = per_group(build_levels(predictions(mixed))["chunk"])
+    assert groups["misc (viral)"]["value"] == 0.0  # recB_chunk_1 missed
+    assert groups["misc (nonviral)"]["value"] == 0.5
 
 
 def test_a_chunk_with_two_labels_is_refused():

@@ -252,19 +252,28 @@ def build_levels(pred: TestPredictions, min_viral_fraction: float = 0.5) -> dict
 
 
 def per_group(level: Level) -> dict[str, dict[str, Any]]:
-    """Recall for viral groups, specificity for host groups: the fraction called correctly."""
+    """Recall for viral groups, specificity for host groups: the fraction called correctly.
+
+    A group holding both labels (two datasets sharing a group name) gets one row per label,
+    ``group (viral)`` and ``group (nonviral)``, rather than a meaningless mixed figure.
+    """
     out: dict[str, dict[str, Any]] = {}
+    groups = np.array(level.groups, dtype=object)
+    records = np.array(level.records, dtype=object)
     for group in sorted(set(level.groups)):
-        mask = np.array([g == group for g in level.groups])
-        viral = bool(level.labels[mask][0] == 1)
-        correct = level.calls[mask] == viral
-        out[group] = {
-            "n": int(mask.sum()),
-            "records": len({r for r, m in zip(level.records, mask, strict=True) if m}),
-            "label": "viral" if viral else "nonviral",
-            "metric": "recall" if viral else "specificity",
-            "value": float(correct.mean()),
-        }
+        in_group = groups == group
+        labels = sorted({int(v) for v in level.labels[in_group]}, reverse=True)
+        for label in labels:
+            mask = in_group & (level.labels == label)
+            viral = label == 1
+            key = group if len(labels) == 1 else f"{group} ({'viral' if viral else 'nonviral'})"
+            out[key] = {
+                "n": int(mask.sum()),
+                "records": len(set(records[mask])),
+                "label": "viral" if viral else "nonviral",
+                "metric": "recall" if viral else "specificity",
+                "value": float((level.calls[mask] == viral).mean()),
+            }
     return out
 
 
@@ -651,14 +660,14 @@ def _level_summary(
     settings: CompareSettings,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for k, level_name in enumerate(LEVELS):
+    for level_name in LEVELS:
         by_model = {m: lv[level_name] for m, lv in levels.items()}
         ref = by_model[settings.baseline]
         ci = cluster_bootstrap_ci(
             paired_values_fn(by_model, settings.baseline, settings.candidate),
             ref.records,
             settings.bootstrap,
-            settings.seed + k,
+            settings.seed,  # the same record draws at every level: one coherent resample
         )
         models = {}
         for name, level in by_model.items():
