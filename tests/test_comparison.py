@@ -1,115 +1,434 @@
-"""Comparison report: metrics against scikit-learn, bootstrap CIs, per-group, verdict, outputs."""
+"""Comparison report: hand-computed metrics at three levels, the record (cluster) bootstrap,
+the verdict on per-chunk F1 and end-to-end speed, the manifest table and the written report."""
+
+from __future__ import annotations
 
 import json
+import math
+import runpy
+import types
+from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn import metrics as skm
+import torch
 
+from virnucpro_smk.artifacts import write_embeddings
 from virnucpro_smk.comparison import (
-    ModelResult,
-    bootstrap_ci,
+    CompareSettings,
+    TestPredictions,
+    build_levels,
     build_report,
+    cluster_bootstrap_ci,
+    extraction_speed,
+    load_model_result,
+    manifest_tables,
     per_group,
+    read_test_predictions,
+    speedups,
     verdict,
     write_report,
 )
-from virnucpro_smk.metrics import binary_metrics
+from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.metrics import average_precision, binary_metrics, roc_auc
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# 3 records, 5 chunks, 9 frames. recA and recB are viral, recC is a bacterium.
+#   recA_chunk_1: 0.9, 0.3         best viral 0.9 >= best non-viral 0.7  -> viral  (TP)
+#   recA_chunk_2: 0.4, 0.45        0.45 < 0.6                            -> other  (FN)
+#   recB_chunk_1: 0.2, 0.85, 0.1   0.85 < 0.9 (frame R3 is surely host)  -> other  (FN)
+#   recC_chunk_1: 0.6              0.6 >= 0.4                            -> viral  (FP)
+#   recC_chunk_2: 0.3              0.3 < 0.7                             -> other  (TN)
+FRAMES = [
+    ("recA_chunk_1F1", "recA", "viral", 1, 0.9),
+    ("recA_chunk_1R1", "recA", "viral", 1, 0.3),
+    ("recA_chunk_2F1", "recA", "viral", 1, 0.4),
+    ("recA_chunk_2F2", "recA", "viral", 1, 0.45),
+    ("recB_chunk_1F1", "recB", "viral", 1, 0.2),
+    ("recB_chunk_1F2", "recB", "viral", 1, 0.85),
+    ("recB_chunk_1R3", "recB", "viral", 1, 0.1),
+    ("recC_chunk_1F1", "recC", "bacteria", 0, 0.6),
+    ("recC_chunk_2F1", "recC", "bacteria", 0, 0.3),
+]
 
 
-@pytest.fixture
-def known():
-    labels = np.array([1, 1, 1, 1, 0, 0, 0, 0, 1, 0])
-    scores = np.array([0.9, 0.8, 0.4, 0.7, 0.2, 0.6, 0.1, 0.3, 0.55, 0.45])
-    return labels, scores
+def predictions(frames=FRAMES) -> TestPredictions:
+    return TestPredictions(
+        [f[0] for f in frames],
+        ["ds_" + f[2] for f in frames],
+        [f[2] for f in frames],
+        [f[1] for f in frames],
+        np.array([f[3] for f in frames]),
+        np.array([f[4] for f in frames], dtype=float),
+    )
 
 
-def test_metrics_match_scikit_learn(known):
-    labels, scores = known
-    m = binary_metrics(labels, scores)
-    pred = scores >= 0.5
-    assert m["accuracy"] == skm.accuracy_score(labels, pred) == 0.8
-    assert m["precision"] == skm.precision_score(labels, pred)
-    assert m["recall"] == skm.recall_score(labels, pred)
-    assert m["f1"] == pytest.approx(skm.f1_score(labels, pred))
-    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(labels, pred))
-    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(labels, scores))
-    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(labels, scores))
-    assert m["confusion"] == {"tn": 4, "fp": 1, "fn": 1, "tp": 4}
-    assert m["specificity"] == 0.8
+def write_tests_tsv(path: Path, frames=FRAMES) -> Path:
+    lines = ["id\tdataset\tgroup\trecord\tlabel\tscore_viral"]
+    lines += [f"{i}\tds_{g}\t{g}\t{r}\t{lab}\t{s}" for i, r, g, lab, s in frames]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
-def test_bootstrap_interval_brackets_the_estimate_and_is_seeded(known):
-    labels, scores = known
-    ci = bootstrap_ci(labels, scores, n_boot=300, seed=1)
-    m = binary_metrics(labels, scores)
-    for key in ("accuracy", "f1", "roc_auc"):
-        assert ci[key][0] <= m[key] <= ci[key][1]
-    assert ci == bootstrap_ci(labels, scores, n_boot=300, seed=1)
-    assert ci != bootstrap_ci(labels, scores, n_boot=300, seed=2)
+def test_frame_level_by_hand():
+    m = build_levels(predictions())["frame"].metrics()
+    # calls: 0.9, 0.85 (viral, TP), 0.6 (FP); the other five viral frames are FN; 0.3 TN
+    assert m["confusion"] == {"tn": 1, "fp": 1, "fn": 5, "tp": 2}
+    assert m["f1"] == pytest.approx(4 / 10)
 
 
-def test_per_group_recall_and_specificity(known):
-    labels, scores = known
-    groups = ["viral"] * 4 + ["bacteria", "bacteria", "plant", "plant", "viral", "plant"]
-    out = per_group(labels, scores, groups)
-    assert out["viral"] == {"n": 5, "label": "viral", "metric": "recall", "value": 0.8}
-    assert out["bacteria"]["value"] == 0.5 and out["plant"]["value"] == 1.0
+def test_chunk_level_max_rule_by_hand():
+    chunks = build_levels(predictions())["chunk"]
+    assert chunks.units == [
+        "recA_chunk_1",
+        "recA_chunk_2",
+        "recB_chunk_1",
+        "recC_chunk_1",
+        "recC_chunk_2",
+    ]
+    assert chunks.calls.tolist() == [True, False, False, True, False]
+    assert chunks.records == ["recA", "recA", "recB", "recC", "recC"]
+    m = chunks.metrics()
+    assert m["confusion"] == {"tn": 1, "fp": 1, "fn": 2, "tp": 1}
+    assert m["precision"] == pytest.approx(1 / 2)
+    assert m["recall"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(2 / 5)
+    assert m["accuracy"] == pytest.approx(2 / 5)
+    assert m["mcc"] == pytest.approx((1 * 1 - 1 * 2) / math.sqrt(2 * 3 * 2 * 3))
+    # ranking score (best viral - best non-viral + 1) / 2: positives 0.6, 0.425, 0.475;
+    # negatives 0.6, 0.3. Pairs won: 0.5 + 1 + 0 + 1 + 0 + 1 = 3.5 of 6.
+    assert chunks.scores == pytest.approx([0.6, 0.425, 0.475, 0.6, 0.3])
+    assert m["roc_auc"] == pytest.approx(3.5 / 6)
+    # AP: thresholds 0.6 (P 1/2, R 1/3), 0.475 (P 2/3, R 2/3), 0.425 (P 3/4, R 1)
+    assert m["pr_auc"] == pytest.approx((1 / 2 + 2 / 3 + 3 / 4) / 3)
+
+
+def test_sequence_level_fraction_rule_by_hand():
+    seqs = build_levels(predictions())["sequence"]
+    assert seqs.units == ["recA", "recB", "recC"]
+    # recA: 1 of 2 chunks viral (0.5 >= 0.5: viral); recB: 0 of 1; recC: 1 of 2 (FP)
+    assert seqs.scores.tolist() == [0.5, 0.0, 0.5]
+    assert seqs.calls.tolist() == [True, False, True]
+    assert seqs.metrics()["f1"] == pytest.approx(2 / 4)
+    stricter = build_levels(predictions(), min_viral_fraction=0.6)["sequence"]
+    assert stricter.calls.tolist() == [False, False, False]
+
+
+def test_per_group_at_chunk_level():
+    groups = per_group(build_levels(predictions())["chunk"])
+    assert groups["viral"] == {
+        "n": 3,
+        "records": 2,
+        "label": "viral",
+        "metric": "recall",
+        "value": pytest.approx(1 / 3),
+    }
+    assert groups["bacteria"]["metric"] == "specificity"
+    assert groups["bacteria"]["value"] == 0.5
+    mixed = [(*f[:2], "misc", *f[3:]) if f[1] in ("recB", "recC") else f for f in FRAMES]
+    groups = per_group(build_levels(predictions(mixed))["chunk"])
+    assert groups["misc (viral)"]["value"] == 0.0  # recB_chunk_1 missed
+    assert groups["misc (nonviral)"]["value"] == 0.5
+
+
+def test_a_chunk_with_two_labels_is_refused():
+    bad = list(FRAMES)
+    bad[1] = ("recA_chunk_1R1", "recA", "viral", 0, 0.3)
+    with pytest.raises(InputError, match=r"recA_chunk_1.*both labels"):
+        build_levels(predictions(bad))
+
+
+def test_metrics_by_hand_on_ties_and_one_class():
+    labels = np.array([1, 0, 1, 0])
+    scores = np.array([0.7, 0.7, 0.2, 0.1])
+    assert roc_auc(labels, scores) == pytest.approx((0.5 + 1 + 0 + 1) / 4)
+    # the tie at 0.7 is one threshold: P 1/2 at R 1/2, then P 2/4 at R 1 (the 0.2 step)
+    assert average_precision(labels, scores) == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 3)
+    one = binary_metrics(np.array([1, 1]), np.array([0.9, 0.2]))
+    assert math.isnan(one["roc_auc"]) and one["mcc"] == 0.0 and one["recall"] == 0.5
+
+
+def test_cluster_bootstrap_is_wider_than_frame_bootstrap_for_correlated_frames():
+    # 10 records of 20 identical frames each: the evidence is 10 records, not 200 frames
+    values = np.repeat(np.linspace(0.0, 1.0, 10) ** 2, 20)
+    records = np.repeat([f"r{k}" for k in range(10)], 20).tolist()
+    units = [f"f{i}" for i in range(values.size)]
+
+    def mean(index):
+        return {"mean": values[index].mean()}
+
+    cluster = cluster_bootstrap_ci(mean, records, 400, seed=3)["mean"]
+    frame = cluster_bootstrap_ci(mean, units, 400, seed=3)["mean"]
+    assert cluster[0] <= values.mean() <= cluster[1]
+    assert (cluster[1] - cluster[0]) > 2 * (frame[1] - frame[0])
+    assert cluster_bootstrap_ci(mean, records, 400, seed=3)["mean"] == cluster
+    assert cluster_bootstrap_ci(mean, records, 400, seed=4)["mean"] != cluster
+
+
+def test_cluster_bootstrap_draws_whole_records():
+    records = ["a", "a", "a", "b", "c", "c"]
+    seen = []
+
+    def record_sizes(index):
+        seen.append(index.copy())
+        return {"n": float(len(index))}
+
+    cluster_bootstrap_ci(record_sizes, records, 50, seed=0)
+    members = {"a": {0, 1, 2}, "b": {3}, "c": {4, 5}}
+    for index in seen:
+        counts = np.bincount(index, minlength=6)
+        for idx in members.values():  # a record appears with all its units, as often each
+            assert len({counts[i] for i in idx}) == 1
+        assert sum(counts[min(idx)] for idx in members.values()) == 3  # 3 records drawn
 
 
 @pytest.mark.parametrize(
     ("f1_base", "f1_cand", "speedup", "expected"),
     [
         (0.90, 0.86, 3.0, True),
-        (0.90, 0.84, 3.0, False),
-        (0.90, 0.95, 1.5, False),
-        (0.90, 0.85, 2.0, True),
-        (0.9, 0.9, None, False),
+        (0.90, 0.84, 3.0, False),  # F1 drops 0.06 > 0.05
+        (0.90, 0.95, 1.5, False),  # better but too slow
+        (0.90, 0.85, 2.0, True),  # both exactly at their thresholds
+        (0.90, 0.90, None, False),  # no end-to-end time: cannot pass
+        (0.90, float("nan"), 3.0, False),
     ],
 )
 def test_verdict(f1_base, f1_cand, speedup, expected):
-    v = verdict({"f1": f1_base}, {"f1": f1_cand}, speedup, max_f1_drop=0.05, min_speedup=2.0)
+    v = verdict(f1_base, f1_cand, speedup, max_f1_drop=0.05, min_speedup=2.0)
     assert v["pass"] is expected
-    assert v["criteria"]["f1_drop"]["value"] == pytest.approx(f1_base - f1_cand)
+    assert v["criteria"]["f1_drop"]["rule"] == "F1 drop <= 0.05"
 
 
-def test_report_outputs(known, tmp_path):
-    labels, scores = known
-    ids = [f"f{i}" for i in range(10)]
-    groups = ["v"] * 4 + ["h"] * 4 + ["v", "h"]
-    speed = {"extraction_seconds": 10.0, "records": 10}
-    results = [
-        ModelResult(
-            "big_64d",
-            {"manifest_sha256": "x", "input_width": 112},
-            labels,
-            scores,
-            groups,
-            ids,
-            speed,
-        ),
-        ModelResult(
-            "small_32d",
-            {"manifest_sha256": "x", "input_width": 80},
-            labels,
-            scores * 0.9,
-            groups,
-            ids,
-            {**speed, "extraction_seconds": 4.0},
-        ),
+# --------------------------------------------------------------------------- speed fixtures
+
+
+def write_shard(path: Path, model: str, records: int, embed_s: float, width: int = 4) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "model": model,
+        "width": width,
+        "chunk_length": 300,
+        "stats": {
+            "records": records,
+            "tokens": records * 50,
+            "embed_seconds": embed_s,
+            "load_seconds": 1.0,
+            "device_name": "cpu",
+            "peak_gpu_mib": None,
+        },
+    }
+    ids = [f"x{i}" for i in range(records)]
+    write_embeddings(path, ids, torch.zeros((records, width)), meta)
+    return path
+
+
+def write_benchmark(path: Path, seconds: float, rss: float = 900.0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    head = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
+    path.write_text(f"{head}\n{seconds}\t0:00:{int(seconds):02d}\t{rss}\t1\t1\t1\t0\t0\t90\t1\n")
+    return path
+
+
+def model_inputs(tmp: Path, model: str, embed_s: list[float], wall_s: list[float]):
+    shards = [
+        write_shard(tmp / "emb" / model / f"shard_{k}.safetensors", model, 10, s)
+        for k, s in enumerate(embed_s)
     ]
-    report, png = build_report(results, 300, "big_64d", "small_32d", n_boot=50)
-    assert report["speedup"] == 2.5 and report["same_manifest"]
-    paths = [tmp_path / n for n in ("r.html", "r.md", "r.json", "r.png")]
-    write_report(report, png, *paths)
-    html = paths[0].read_text()
-    assert "data:image/png;base64," in html and "<table>" in html and "Verdict" in html
-    assert json.loads(paths[2].read_text())["candidate"] == "small_32d"
-    assert paths[3].read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(ValueError, match="same frames"):
-        build_report(
-            [results[0], ModelResult("small_32d", {}, labels, scores, groups, ids[::-1], speed)],
-            300,
-            "big_64d",
-            "small_32d",
+    benches = [write_benchmark(tmp / "bench" / f"{model}_{k}.tsv", s) for k, s in enumerate(wall_s)]
+    return shards, benches
+
+
+def test_verdict_speed_is_end_to_end_not_in_process(tmp_path):
+    # the candidate's forward pass is 4x faster, but its jobs spend the time starting up
+    base = extraction_speed("big_64d", *model_inputs(tmp_path, "big_64d", [40, 40], [60, 60]))
+    cand = extraction_speed("small_32d", *model_inputs(tmp_path, "small_32d", [10, 10], [40, 40]))
+    assert base["wall_seconds"] == 120 and base["embed_seconds"] == 80
+    assert cand["overhead_seconds"] == 60 and cand["load_seconds"] == 2.0
+    s = speedups(base, cand)
+    assert s["in_process"] == 4.0 and s["end_to_end"] == 1.5
+    assert not verdict(0.9, 0.9, s["end_to_end"], 0.05, 2.0)["pass"]
+
+
+def test_speed_without_all_benchmarks_has_no_end_to_end_figure(tmp_path):
+    shards, benches = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
+    base = extraction_speed("big_64d", shards, [*benches, tmp_path / "gone.tsv"])
+    assert base["wall_seconds"] is None and base["missing_benchmarks"]
+    cand = extraction_speed("small_32d", *model_inputs(tmp_path, "small_32d", [1, 1], [2, 2]))
+    s = speedups(base, cand)
+    assert s["end_to_end"] is None and "missing" in s["problem"]
+
+
+def test_speed_refuses_another_models_embeddings(tmp_path):
+    shards, benches = model_inputs(tmp_path, "big_64d", [1], [2])
+    with pytest.raises(ModelMismatchError, match="big_64d vectors, not small_32d"):
+        extraction_speed("small_32d", shards, benches)
+
+
+def test_manifest_table_available_vs_used():
+    out = manifest_tables(
+        {
+            "available_by_group": {"viral": 100, "bacteria": 400, "plant": 50},
+            "used_by_group": {"viral": 100, "bacteria": 50, "plant": 50},
+            "by_split": {"train": 160, "val": 20, "test": 20},
+            "records_by_split": {"train": 8, "val": 1, "test": 1},
+        }
+    )
+    rows = {r["group"]: r for r in out["by_group"]}
+    assert rows["bacteria"] == {
+        "group": "bacteria",
+        "available": 400,
+        "used": 50,
+        "fraction": 0.125,
+    }
+    assert out["total"] == {"available": 550, "used": 200, "fraction": pytest.approx(200 / 550)}
+    with pytest.raises(InputError, match="used_by_group"):
+        manifest_tables({"available_by_group": {}})
+
+
+def test_read_test_predictions_checks_its_input(tmp_path):
+    good = read_test_predictions(write_tests_tsv(tmp_path / "t.tsv"))
+    assert good.ids[0] == "recA_chunk_1F1" and good.labels.sum() == 7
+    (tmp_path / "bad.tsv").write_text("id\tlabel\tscore_viral\nx_chunk_1F1\t1\t0.5\n")
+    with pytest.raises(InputError, match=r"missing column.*dataset.*record"):
+        read_test_predictions(tmp_path / "bad.tsv")
+    frames = [*FRAMES[:-1], ("recC_chunk_2F1", "recC", "bacteria", 0, 1.5)]
+    with pytest.raises(InputError, match="not in \\[0, 1\\]"):
+        read_test_predictions(write_tests_tsv(tmp_path / "bad2.tsv", frames))
+
+
+# --------------------------------------------------------------------------- whole report
+
+SUMMARY = {
+    "available_by_group": {"viral": 12, "bacteria": 40},
+    "used_by_group": {"viral": 12, "bacteria": 2},
+    "by_split": {"train": {"viral": 5, "bacteria": 0}, "test": {"viral": 7, "bacteria": 2}},
+    "records_by_split": {"train": 4, "test": 3},
+    "records_shared_between_splits": {"train-test": 0},
+}
+
+
+def candidate_frames():
+    """The candidate: recB_chunk_1's host-like frame softened, so that chunk becomes viral."""
+    frames = [list(f) for f in FRAMES]
+    frames[6][4] = 0.3  # recB_chunk_1R3: best non-viral now 0.8 (F1) < best viral 0.85
+    return [tuple(f) for f in frames]
+
+
+def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0)):
+    out = []
+    for model, frames, width, walls in (
+        ("big_64d", FRAMES, 112, base_wall),
+        ("small_32d", candidate_frames(), 80, cand_wall),
+    ):
+        d = tmp_path / model
+        d.mkdir()
+        tests = write_tests_tsv(d / "test_predictions.tsv", frames)
+        meta = d / "metadata.json"
+        meta.write_text(
+            json.dumps(
+                {
+                    "protein_model": model,
+                    "chunk_length": 300,
+                    "input_width": width,
+                    "manifest_sha256": "abc",
+                    "epochs_run": 7,
+                }
+            )
         )
+        shards, benches = model_inputs(d, model, [w / 2 for w in walls], list(walls))
+        train = write_benchmark(d / "train.tsv", 12.5)
+        out.append(load_model_result(model, tests, meta, shards, benches, train, 300))
+    return out
+
+
+def test_report_written_with_three_levels_and_a_verdict(tmp_path):
+    settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1)
+    report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY)
+    chunk = report["levels"]["chunk"]
+    assert chunk["models"]["big_64d"]["metrics"]["f1"] == pytest.approx(2 / 5)
+    # candidate: recB_chunk_1 now a TP -> tp 2, fp 1, fn 1: F1 = 4/6
+    assert chunk["models"]["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 6)
+    assert chunk["f1_drop"]["value"] == pytest.approx(2 / 5 - 4 / 6)
+    assert report["speed"]["end_to_end"] == 3.0 and report["verdict"]["pass"]
+    assert all(c["ok"] for c in report["checks"]), report["checks"]
+    assert len(report["checks"]) == 6
+    out = tmp_path / "reports"
+    paths = [out / f"c.{ext}" for ext in ("html", "md", "json", "png")]
+    write_report(report, png, *paths)
+    page, md = paths[0].read_text(), paths[1].read_text()
+    for text in (page, md):
+        for level in ("Per frame: 9 frames", "Per chunk: 5 chunks", "Per sequence: 3 sequences"):
+            assert level in text
+        assert "Verdict: PASS" in text and "95 % bootstrap CI" in text
+        assert "Training frames available vs used" in text and "0.050" in text  # 2 of 40
+    assert "data:image/png;base64," in page and "<table>" in page and "{{" not in page
+    assert "| recall |" in md or "| recall | " in md
+    data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
+    assert set(data["levels"]) == {"frame", "chunk", "sequence"}
+    assert paths[3].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_report_fails_on_slow_candidate_and_refuses_different_test_sets(tmp_path):
+    settings = CompareSettings("big_64d", "small_32d", bootstrap=20)
+    results = make_results(tmp_path, cand_wall=(50.0, 50.0))
+    report, _ = build_report(results, 300, settings, SUMMARY)
+    assert report["speed"]["end_to_end"] == 1.2 and not report["verdict"]["pass"]
+    leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
+    checks = {c["check"]: c["ok"] for c in build_report(results, 300, settings, leaky)[0]["checks"]}
+    assert checks["no record in two splits (the test split is unseen records)"] is False
+    results[1].predictions = results[1].predictions.subset(range(8))
+    with pytest.raises(ModelMismatchError, match="same frames"):
+        build_report(results, 300, settings, SUMMARY)
+
+
+def test_rule_script_writes_the_report(tmp_path):
+    results_dir = tmp_path / "in"
+    results_dir.mkdir()
+    make_results(results_dir)
+    models = ["big_64d", "small_32d"]
+    (tmp_path / "summary.json").write_text(json.dumps(SUMMARY))
+    out = tmp_path / "out"
+    smk = types.SimpleNamespace(
+        input=types.SimpleNamespace(
+            tests=[str(results_dir / m / "test_predictions.tsv") for m in models],
+            metadata=[str(results_dir / m / "metadata.json") for m in models],
+            manifest_summary=str(tmp_path / "summary.json"),
+        ),
+        params=types.SimpleNamespace(
+            models=models,
+            embeddings={m: sorted((results_dir / m / "emb" / m).glob("*")) for m in models},
+            extraction_benchmarks={
+                m: sorted((results_dir / m / "bench").glob("*")) for m in models
+            },
+            train_benchmarks={m: str(results_dir / m / "train.tsv") for m in models},
+            settings={"baseline": "big_64d", "candidate": "small_32d", "bootstrap": 20, "seed": 0},
+        ),
+        output=types.SimpleNamespace(
+            **{k: str(out / f"r.{k}") for k in ("html", "md", "json", "png")}
+        ),
+        wildcards=types.SimpleNamespace(L="300"),
+        log=[str(tmp_path / "log.txt")],
+        rule="compare_models",
+    )
+    runpy.run_path(
+        str(ROOT / "workflow/scripts/compare_models.py"), init_globals={"snakemake": smk}
+    )
+    assert json.loads((out / "r.json").read_text())["verdict"]["pass"] is True
+    assert "verdict: PASS" in (tmp_path / "log.txt").read_text()
+
+
+def test_numpy_metrics_agree_with_scikit_learn_on_random_ties():
+    # metrics.py reimplements the metrics for speed inside the bootstrap; scikit-learn is the
+    # independent reference (scores rounded to 2 digits so that ties are frequent)
+    from sklearn import metrics as skm
+
+    rng = np.random.default_rng(7)
+    labels = rng.integers(0, 2, 300)
+    scores = np.round(np.clip(rng.normal(0.35 + 0.3 * labels, 0.25), 0, 1), 2)
+    m = binary_metrics(labels, scores)
+    pred = scores >= 0.5
+    assert m["f1"] == pytest.approx(skm.f1_score(labels, pred))
+    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(labels, pred))
+    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(labels, scores))
+    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(labels, scores))

@@ -1,40 +1,55 @@
-"""Rule compare_models: the ESM2 3B vs FastESM2_650 report (HTML, Markdown, JSON, PNG)."""
+"""Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG).
+
+Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order, or
+dicts keyed by model), ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
+and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
+``settings`` (the ``compare:`` config section). Outputs: ``html``, ``md``, ``json``, ``png``.
+"""
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from virnucpro_smk.comparison import (
-    ModelResult,
-    benchmark_seconds,
+    CompareSettings,
     build_report,
-    extraction_speed,
-    read_test_predictions,
+    load_model_result,
     write_report,
 )
+from virnucpro_smk.errors import InputError
 from virnucpro_smk.logs import rule_logging
 
+
+def per_model(value, models, what):
+    """A named input given either as a dict keyed by model or as a list in model order."""
+    if isinstance(value, Mapping):
+        return {m: value[m] for m in models}
+    paths = list(value) if not isinstance(value, str) else [value]
+    if len(paths) != len(models):
+        raise InputError(f"compare_models: {len(paths)} {what} for {len(models)} models")
+    return dict(zip(models, paths, strict=True))
+
+
 with rule_logging(snakemake) as log:
-    settings = snakemake.params.settings
-    results = []
-    for name, meta_path, tests in zip(
-        snakemake.params.models, snakemake.input.metadata, snakemake.input.tests, strict=True
-    ):
-        ids, labels, scores, groups = read_test_predictions(tests)
-        benchmarks = [b for b in snakemake.params.benchmarks[name] if Path(b).is_file()]
-        speed = extraction_speed(snakemake.params.by_model[name], benchmarks)
-        speed["training_wall_seconds"] = benchmark_seconds(snakemake.params.train_benchmarks[name])
-        meta = json.loads(Path(meta_path).read_text())
-        results.append(ModelResult(name, meta, labels, scores, groups, ids, speed))
-    report, png = build_report(
-        results,
-        int(snakemake.wildcards.L),
-        settings["baseline"],
-        settings["candidate"],
-        max_f1_drop=settings["max_f1_drop"],
-        min_speedup=settings["min_speedup"],
-        n_boot=settings["bootstrap"],
-        seed=settings["seed"],
-    )
+    models = list(snakemake.params.models)
+    settings = CompareSettings.from_mapping(dict(snakemake.params.settings))
+    chunk_length = int(snakemake.wildcards.L)
+    tests = per_model(snakemake.input.tests, models, "test prediction tables")
+    metadata = per_model(snakemake.input.metadata, models, "classifier metadata files")
+    results = [
+        load_model_result(
+            name,
+            tests[name],
+            metadata[name],
+            snakemake.params.embeddings[name],
+            snakemake.params.extraction_benchmarks[name],
+            snakemake.params.train_benchmarks.get(name),
+            chunk_length,
+        )
+        for name in models
+    ]
+    summary = json.loads(Path(snakemake.input.manifest_summary).read_text(encoding="utf-8"))
+    report, png = build_report(results, chunk_length, settings, summary)
     write_report(
         report,
         png,
@@ -42,5 +57,11 @@ with rule_logging(snakemake) as log:
         snakemake.output.md,
         snakemake.output.json,
         snakemake.output.png,
+        template_dir=Path(__file__).resolve().parents[1] / "report",
     )
-    log.info("verdict: %s", "PASS" if report["verdict"]["pass"] else "FAIL")
+    log.info(
+        "verdict: %s (per-chunk F1 drop %.4f, end-to-end speed-up %s)",
+        "PASS" if report["verdict"]["pass"] else "FAIL",
+        report["verdict"]["criteria"]["f1_drop"]["value"],
+        report["speed"]["end_to_end"],
+    )
