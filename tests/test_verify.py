@@ -28,6 +28,7 @@ from virnucpro_smk.verify import (
     find_reference,
     load_reference,
     load_references,
+    plan_verification,
     read_virnucpro_vectors,
     verify_models,
     write_reference,
@@ -139,11 +140,11 @@ def test_rule_script_exits_1_with_the_one_line_error(tmp_path, monkeypatch):
         log=_NamedList(
             [str(log), str(tmp_path / "logs" / "verify_models.json")], ["main", "report"]
         ),
+        input=types.SimpleNamespace(references=[str(p) for p in BUNDLED.glob("*.safetensors")]),
         output=types.SimpleNamespace(json=str(tmp_path / "verify" / "models.json")),
         params=types.SimpleNamespace(
             specs=specs,
             model_dirs={"esm2_3b_2560d": str(tmp_path / "models" / "esm2_3b_2560d")},
-            reference_dir=str(BUNDLED),
             device="cpu",
         ),
     )
@@ -241,6 +242,7 @@ def test_standins_pass_against_original_style_vectors(standin_setup, tmp_path):
         assert fp32["max_abs_diff"] < 1e-5 and fp32["min_cosine"] > 0.99999
         assert [f["id"] for f in fp32["per_frame"]] == FRAME_IDS
         assert status[name]["run_dtype"]["dtype"] == "float32"  # CPU run dtype
+        assert status[name]["weights_revision"] == "standin"  # from the model's manifest
         assert status[name]["message"].startswith(f"{name}: PASS: float32 max |diff| ")
 
     write_report(report, tmp_path / "models.json")
@@ -307,3 +309,17 @@ def test_reference_kind_must_match_the_model(standin_setup, tmp_path):
     )
     with pytest.raises(Exception, match="holds dna vectors, standin_esm2_64d is a protein model"):
         verify_models([specs[1]], dirs, tmp_path, "cpu")
+
+
+def test_plan_names_the_config_key_and_needs_only_referenced_weights(tmp_path):
+    registry = _real_registry()
+    plan = plan_verification(registry, list(registry), BUNDLED)
+    assert plan.with_reference == ["dnaberts_768d", "esm2_3b_2560d"]  # no FastESM download
+    assert [Path(p).name for p in plan.reference_files] == [
+        "dnaberts_768d.safetensors",
+        "esm2_3b_2560d.safetensors",
+    ]
+    with pytest.raises(InputError, match=r"^config key verify\.models: unknown model\(s\)"):
+        plan_verification(registry, ["esm_1d"], BUNDLED)
+    with pytest.raises(InputError, match=r"^config key verify\.reference_dir: .* not found"):
+        plan_verification(registry, ["esm2_3b_2560d"], tmp_path / "absent")

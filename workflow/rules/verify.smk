@@ -1,8 +1,6 @@
 # `snakemake verify_models`: embed the original VirNucPro's four reference frames with the
 # downloaded weights (float32 and the run dtype) and compare with its own vectors.
-from functools import cache
-
-from virnucpro_smk.verify import find_reference, load_references  # noqa: E402
+from virnucpro_smk.verify import plan_verification  # noqa: E402
 
 VERIFY = {
     # Default: every registry model that is not a stand-in.
@@ -10,46 +8,28 @@ VERIFY = {
     "reference_dir": "tests/data/reference_vectors",
     **config.get("verify", {}),
 }
-
-
-@cache
-def verify_plan():
-    """Models to verify, those with reference vectors, and the reference files."""
-    unknown = [n for n in VERIFY["models"] if n not in REGISTRY]
-    if unknown:
-        raise WorkflowError(
-            f"config key verify.models: unknown model(s) {unknown}; known: {sorted(REGISTRY)}"
-        )
-    try:
-        references = load_references(VERIFY["reference_dir"])
-        specs = [REGISTRY[n] for n in VERIFY["models"]]
-        with_reference = [s.name for s in specs if find_reference(s, references) is not None]
-    except InputError as exc:
-        raise WorkflowError(f"config key verify.reference_dir: {exc}") from None
-    return {
-        "specs": specs,
-        "with_reference": with_reference,
-        "files": [str(r.path) for r in references],
-    }
+try:
+    VERIFY_PLAN = plan_verification(REGISTRY, VERIFY["models"], VERIFY["reference_dir"])
+except InputError as exc:
+    raise WorkflowError(str(exc)) from None
 
 
 rule verify_models:
     input:
-        models=lambda wc: [model_ready(n) for n in verify_plan()["with_reference"]],
-        references=lambda wc: verify_plan()["files"],
+        # weights of the models that have reference vectors (the others are only reported)
+        models=[model_ready(n) for n in VERIFY_PLAN.with_reference],
+        references=VERIFY_PLAN.reference_files,
         env=ENV_REPORT,
     output:
         json=f"{OUT}/verify/models.json",
         tsv=f"{OUT}/verify/models.tsv",
     params:
-        specs=lambda wc: verify_plan()["specs"],
-        model_dirs=lambda wc: {
-            s.name: str(model_dir(s, MODELS_DIR)) for s in verify_plan()["specs"]
-        },
-        reference_dir=VERIFY["reference_dir"],
+        specs=VERIFY_PLAN.specs,
+        model_dirs={s.name: str(model_dir(s, MODELS_DIR)) for s in VERIFY_PLAN.specs},
         device=config["device"],
     log:
         main=f"{OUT}/logs/verify_models.log",
+        # kept by Snakemake when the job fails (FAIL deletes the outputs)
         report=f"{OUT}/logs/verify_models.json",
     benchmark:
         f"{OUT}/benchmarks/verify_models.tsv"

@@ -20,7 +20,7 @@ with rule_logging(snakemake) as log:
     report = verify_models(
         snakemake.params.specs,
         snakemake.params.model_dirs,
-        snakemake.params.reference_dir,
+        list(snakemake.input.references),
         snakemake.params.device,
     )
     write_text_atomic(snakemake.log.report, json.dumps(report, indent=2) + "\n")

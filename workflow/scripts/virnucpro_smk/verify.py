@@ -269,6 +269,7 @@ class ModelVerdict:
     fp32: Comparison | None = None
     run_dtype: Comparison | None = None
     seconds: float | None = None
+    weights_revision: str | None = None  # the hub commit download_models resolved
     thresholds: dict[str, float] = field(
         default_factory=lambda: {
             "fp32_max_abs_diff": FP32_MAX_ABS_DIFF,
@@ -319,6 +320,36 @@ def not_verified(spec: ModelSpec) -> ModelVerdict:
         model=spec.name,
         status=NOT_VERIFIED,
         message=f"{spec.name}: no published reference vectors, not verified",
+    )
+
+
+@dataclass(frozen=True)
+class VerificationPlan:
+    """What ``verify_models`` needs, known when the workflow is parsed."""
+
+    specs: list[ModelSpec]
+    with_reference: list[str]  # the models whose weights the job needs
+    reference_files: list[str]
+
+
+def plan_verification(
+    registry: dict[str, ModelSpec], names: Sequence[str], reference_dir: str | os.PathLike[str]
+) -> VerificationPlan:
+    """Check ``verify.models`` / ``verify.reference_dir``; errors name the config key."""
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise InputError(
+            f"config key verify.models: unknown model(s) {unknown}; known: {sorted(registry)}"
+        )
+    try:
+        references = load_references(reference_dir)
+    except InputError as exc:
+        raise InputError(f"config key verify.reference_dir: {exc}") from None
+    specs = [registry[n] for n in names]
+    return VerificationPlan(
+        specs=specs,
+        with_reference=[s.name for s in specs if find_reference(s, references) is not None],
+        reference_files=[str(r.path) for r in references],
     )
 
 
@@ -396,21 +427,27 @@ def verify_model(
 def verify_models(
     specs: Sequence[ModelSpec],
     model_dirs: dict[str, str | os.PathLike[str]],
-    reference_dir: str | os.PathLike[str],
+    references: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     device: str = "auto",
 ) -> dict[str, Any]:
     """Verify every model that has reference vectors; report the others as not verified.
 
-    All weights are checked for presence before anything is embedded, so a missing model
-    fails at once with the one-line ``snakemake download_models`` hint.
+    ``references``: a directory of reference files, or the files themselves. All weights are
+    checked for presence before anything is embedded, so a missing model fails at once with
+    the one-line ``snakemake download_models`` hint.
     """
     from .envcheck import package_versions, resolve_device
 
-    references = load_references(reference_dir)
-    pairs = [(spec, find_reference(spec, references)) for spec in specs]
-    for spec, reference in pairs:
-        if reference is not None:
-            check_model_dir(spec, model_dirs[spec.name])
+    if isinstance(references, (str, os.PathLike)):
+        loaded = load_references(references)
+    else:
+        loaded = [load_reference(p) for p in references]
+    pairs = [(spec, find_reference(spec, loaded)) for spec in specs]
+    manifests = {
+        spec.name: check_model_dir(spec, model_dirs[spec.name])
+        for spec, reference in pairs
+        if reference is not None
+    }
     resolved = resolve_device(device)
     # On a GPU node, hold one device for the whole job, as extraction jobs do.
     with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
@@ -421,6 +458,7 @@ def verify_models(
                 verdict = not_verified(spec)
             else:
                 verdict = verify_model(spec, model_dirs[spec.name], reference, torch_device)
+                verdict.weights_revision = manifests[spec.name].get("resolved_revision")
             log.info("%s", verdict.message)
             verdicts.append(verdict)
         device_name = torch.cuda.get_device_name(torch_device) if slot else "cpu"
@@ -429,7 +467,7 @@ def verify_models(
         "verified": [v.model for v in verdicts if v.status != NOT_VERIFIED],
         "device": torch_device,
         "device_name": device_name,
-        "reference_dir": str(reference_dir),
+        "references": [str(r.path) for r in loaded],
         "versions": package_versions(),
         "models": [v.as_dict() for v in verdicts],
     }
