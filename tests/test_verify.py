@@ -7,7 +7,10 @@ VirNucPro pooling), independently of the batched extraction code under test.
 
 import dataclasses
 import json
+import os
 import runpy
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -323,3 +326,18 @@ def test_plan_names_the_config_key_and_needs_only_referenced_weights(tmp_path):
         plan_verification(registry, ["esm_1d"], BUNDLED)
     with pytest.raises(InputError, match=r"^config key verify\.reference_dir: .* not found"):
         plan_verification(registry, ["esm2_3b_2560d"], tmp_path / "absent")
+
+
+def test_planning_does_not_import_torch():
+    """verify.smk plans at every Snakemake start-up: it must stay cheap (no torch import)."""
+    code = (
+        "import sys, yaml\n"
+        "from virnucpro_smk.registry import parse_registry\n"
+        "from virnucpro_smk.verify import plan_verification\n"
+        f"models = yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))['models']\n"
+        f"plan = plan_verification(parse_registry(models), list(models), {str(BUNDLED)!r})\n"
+        "assert plan.with_reference == ['dnaberts_768d', 'esm2_3b_2560d'], plan\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)

@@ -31,19 +31,21 @@ import json
 import logging
 import math
 import os
+import struct
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .atomic import atomic_path, write_text_atomic
 from .errors import InputError, ModelMismatchError
 from .gpu_slots import gpu_slot
 from .model_store import check_model_dir
 from .registry import ModelSpec
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 
@@ -58,25 +60,34 @@ PASS, FAIL, NOT_VERIFIED = "PASS", "FAIL", "NOT VERIFIED"
 
 
 @dataclass(frozen=True)
-class ReferenceVectors:
-    """One model's expected vectors for a few input sequences."""
+class ReferenceInfo:
+    """What a reference file is for, from its header alone (cheap: no torch, no tensors).
+
+    The workflow reads this when it is parsed, to know which models' weights the job needs.
+    """
 
     path: Path
     model: str
     source: str
     kind: str
-    ids: list[str]
-    sequences: list[str]
-    vectors: torch.Tensor  # [len(ids), width] float32
-    origin: str
-
-    @property
-    def width(self) -> int:
-        return int(self.vectors.shape[1])
+    width: int
 
     def matches(self, spec: ModelSpec) -> bool:
         """Same width, and the same registry name or hub source."""
         return spec.width == self.width and (spec.name == self.model or spec.source == self.source)
+
+
+R = TypeVar("R", bound=ReferenceInfo)
+
+
+@dataclass(frozen=True)
+class ReferenceVectors(ReferenceInfo):
+    """One model's expected vectors for a few input sequences."""
+
+    ids: list[str]
+    sequences: list[str]
+    vectors: torch.Tensor  # [len(ids), width] float32
+    origin: str
 
 
 def write_reference(
@@ -91,6 +102,7 @@ def write_reference(
     origin: str,
 ) -> Path:
     """Write a reference file atomically (see the module docstring for the layout)."""
+    import torch
     from safetensors.torch import save_file
 
     if vectors.ndim != 2 or vectors.shape[0] != len(ids) or len(ids) != len(sequences):
@@ -114,32 +126,49 @@ def write_reference(
     return path
 
 
-def load_reference(path: str | os.PathLike[str]) -> ReferenceVectors:
-    """Read and check one reference file; a malformed one is a one-line InputError."""
-    from safetensors import safe_open
+def _read_header(path: Path) -> tuple[dict[str, str], list[int]]:
+    """(metadata, shape of ``vectors``) from a safetensors header, without torch.
 
-    path = Path(path)
+    The header is 8 bytes of little-endian length, then JSON; reading it by hand keeps the
+    workflow's start-up free of torch. A malformed file is a one-line InputError.
+    """
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            meta = handle.metadata() or {}
-            vectors = handle.get_tensor(TENSOR)
-    except Exception as exc:  # any reader failure means an unusable file
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > 10_000_000:
+                raise ValueError(f"header length {length}")
+            header = json.loads(handle.read(length))
+        return header.get("__metadata__") or {}, list(header[TENSOR]["shape"])
+    except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
         raise InputError(f"{path}: not a readable reference-vector file ({exc})") from None
+
+
+def read_reference_info(path: str | os.PathLike[str]) -> ReferenceInfo:
+    """Model, source, kind and width of a reference file, from its header alone."""
+    path = Path(path)
+    meta, shape = _read_header(path)
     if meta.get("format") != FORMAT:
         raise InputError(f"{path}: format {meta.get('format')!r}, expected {FORMAT!r}")
+    if len(shape) != 2 or shape[1] != int(meta["width"]):
+        raise InputError(f"{path}: vectors of shape {shape} but width {meta['width']}")
+    return ReferenceInfo(path, meta["model"], meta["source"], meta["kind"], int(shape[1]))
+
+
+def load_reference(path: str | os.PathLike[str]) -> ReferenceVectors:
+    """Read and check one reference file (header, ids, sequences, vectors)."""
+    import torch
+    from safetensors.torch import load_file
+
+    info = read_reference_info(path)
+    meta, _ = _read_header(info.path)
+    vectors = load_file(str(info.path))[TENSOR]
     ids, sequences = json.loads(meta["ids"]), json.loads(meta["sequences"])
-    if vectors.ndim != 2 or vectors.shape != (len(ids), int(meta["width"])):
+    if vectors.shape[0] != len(ids) or len(sequences) != len(ids):
         raise InputError(
-            f"{path}: vectors of shape {tuple(vectors.shape)} for {len(ids)} ids of width "
-            f"{meta['width']}"
+            f"{info.path}: {vectors.shape[0]} vectors, {len(ids)} ids, {len(sequences)} sequences"
         )
-    if len(sequences) != len(ids):
-        raise InputError(f"{path}: {len(ids)} ids but {len(sequences)} sequences")
     return ReferenceVectors(
-        path=path,
-        model=meta["model"],
-        source=meta["source"],
-        kind=meta["kind"],
+        **{f.name: getattr(info, f.name) for f in dataclasses.fields(ReferenceInfo)},
         ids=ids,
         sequences=sequences,
         vectors=vectors.to(torch.float32),
@@ -147,17 +176,19 @@ def load_reference(path: str | os.PathLike[str]) -> ReferenceVectors:
     )
 
 
-def load_references(directory: str | os.PathLike[str]) -> list[ReferenceVectors]:
-    """Every ``*.safetensors`` reference file of a directory, sorted by name."""
+def _reference_files(directory: str | os.PathLike[str]) -> list[Path]:
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(f"reference-vector directory {directory} not found")
-    return [load_reference(p) for p in sorted(directory.glob("*.safetensors"))]
+    return sorted(directory.glob("*.safetensors"))
 
 
-def find_reference(
-    spec: ModelSpec, references: Sequence[ReferenceVectors]
-) -> ReferenceVectors | None:
+def load_references(directory: str | os.PathLike[str]) -> list[ReferenceVectors]:
+    """Every ``*.safetensors`` reference file of a directory, sorted by name."""
+    return [load_reference(p) for p in _reference_files(directory)]
+
+
+def find_reference(spec: ModelSpec, references: Sequence[R]) -> R | None:
     """The reference for ``spec``, None when there is none; two candidates is an error."""
     found = [r for r in references if r.matches(spec)]
     if len(found) > 1:
@@ -175,6 +206,8 @@ def read_virnucpro_vectors(path: str | os.PathLike[str]) -> dict[str, torch.Tens
     [{'label', 'mean_representation': list of floats}]}``; ESM files hold ``{'proteins': ids,
     'data': [tensor]}`` in ESM batch order (not input order), hence the dictionary.
     """
+    import torch
+
     data = torch.load(path, map_location="cpu", weights_only=True)
     if "nucleotide" in data:
         out = {}
@@ -205,6 +238,8 @@ def reference_from_virnucpro(
 
     Rows follow the FASTA's order; every FASTA id must have a vector and vice versa.
     """
+    import torch
+
     from .fasta import read_simple_fasta
 
     vectors = read_virnucpro_vectors(pt_file)
@@ -242,6 +277,8 @@ class Comparison:
 
 def compare_vectors(ours: torch.Tensor, reference: ReferenceVectors, dtype: str) -> Comparison:
     """Largest absolute difference and smallest cosine similarity, overall and per frame."""
+    import torch
+
     ours = ours.to(torch.float32)
     if ours.shape != reference.vectors.shape:
         raise ModelMismatchError(
@@ -342,7 +379,7 @@ def plan_verification(
             f"config key verify.models: unknown model(s) {unknown}; known: {sorted(registry)}"
         )
     try:
-        references = load_references(reference_dir)
+        references = [read_reference_info(p) for p in _reference_files(reference_dir)]
     except InputError as exc:
         raise InputError(f"config key verify.reference_dir: {exc}") from None
     specs = [registry[n] for n in names]
@@ -359,6 +396,8 @@ def plan_verification(
 @contextlib.contextmanager
 def strict_fp32() -> Iterator[None]:
     """Full-precision float32 matmuls for the duration (TF32 would cost ~1e-3 by itself)."""
+    import torch
+
     matmul, cudnn = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     precision = torch.get_float32_matmul_precision()
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -381,6 +420,8 @@ def embed_both_dtypes(
     afterwards: casting a bf16-loaded model up would compare bf16-rounded weights, not fp32.
     When the run dtype is float32 the first result is reused.
     """
+    import torch
+
     from .embeddings import DTYPES, embed_sequences, load_encoder
 
     fp32_spec = dataclasses.replace(spec, dtype={"cpu": "float32", "cuda": "float32"})
@@ -436,6 +477,8 @@ def verify_models(
     checked for presence before anything is embedded, so a missing model fails at once with
     the one-line ``snakemake download_models`` hint.
     """
+    import torch
+
     from .envcheck import package_versions, resolve_device
 
     if isinstance(references, (str, os.PathLike)):
