@@ -1,0 +1,47 @@
+# `snakemake verify_models`: embed the original VirNucPro's four reference frames with the
+# downloaded weights (float32 and the run dtype) and compare with its own vectors.
+from virnucpro_smk.verify import plan_verification  # noqa: E402
+
+VERIFY = {
+    "models": [],  # empty: every registry model that is not a stand-in
+    "reference_dir": "tests/data/reference_vectors",
+    **config.get("verify", {}),
+}
+try:
+    # Header reads only (no torch): which models have reference vectors.
+    VERIFY_PLAN = plan_verification(
+        REGISTRY,
+        VERIFY["models"] or [n for n, s in REGISTRY.items() if not s.is_standin],
+        VERIFY["reference_dir"],
+    )
+except InputError as exc:
+    raise WorkflowError(str(exc)) from None
+
+
+rule verify_models:
+    input:
+        # weights of the models that have reference vectors (the others are only reported)
+        models=[model_ready(n) for n in VERIFY_PLAN.with_reference],
+        references=VERIFY_PLAN.reference_files,
+        env=ENV_REPORT,
+    output:
+        json=f"{OUT}/verify/models.json",
+        tsv=f"{OUT}/verify/models.tsv",
+    params:
+        specs=VERIFY_PLAN.specs,
+        model_dirs={s.name: str(model_dir(s, MODELS_DIR)) for s in VERIFY_PLAN.specs},
+        device=config["device"],
+    log:
+        main=f"{OUT}/logs/verify_models.log",
+        # kept by Snakemake when the job fails (FAIL deletes the outputs)
+        report=f"{OUT}/logs/verify_models.json",
+    benchmark:
+        f"{OUT}/benchmarks/verify_models.tsv"
+    resources:
+        gpu=gpu_count,
+        mem_mb=32000,
+        runtime=60,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/verify_models.py"

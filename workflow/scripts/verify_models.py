@@ -1,0 +1,33 @@
+"""Rule verify_models: embed the original VirNucPro's reference frames with the downloaded
+weights and compare with its own vectors; one PASS / FAIL / NOT VERIFIED line per model.
+
+Exits 1 on FAIL. Snakemake then deletes the outputs of the failed job, so the report is also
+written beside the log (``log.report``), which Snakemake keeps.
+"""
+
+import json
+import sys
+
+from virnucpro_smk.model_store import set_offline
+
+set_offline()
+
+from virnucpro_smk.atomic import write_text_atomic  # noqa: E402
+from virnucpro_smk.logs import rule_logging  # noqa: E402
+from virnucpro_smk.verify import summary_lines, verify_models, write_report  # noqa: E402
+
+with rule_logging(snakemake) as log:
+    report = verify_models(
+        snakemake.params.specs,
+        snakemake.params.model_dirs,
+        list(snakemake.input.references),
+        snakemake.params.device,
+    )
+    write_text_atomic(snakemake.log.report, json.dumps(report, indent=2) + "\n")
+    write_report(report, snakemake.output.json)
+    for line in summary_lines(report):
+        print(line, flush=True)
+    if not report["passed"]:
+        failed = [m["model"] for m in report["models"] if m["status"] == "FAIL"]
+        log.error("verification FAILED for %s; report: %s", ", ".join(failed), snakemake.log.report)
+        sys.exit(1)
