@@ -6,10 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
+from virnucpro_smk.config_checks import (  # noqa: E402
+    SAMPLE_NAME_PATTERN,
+    check_config,
+    check_downloaded_revision,
+    load_sample_sheet,
+    one_line_errors,
+)
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.model_store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
@@ -23,7 +29,8 @@ from virnucpro_smk.train_builder import scan_genbank_lengths  # noqa: E402
 from virnucpro_smk.training_set import parse_label  # noqa: E402
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+with one_line_errors():
+    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 
 
 def _chunk_lengths(value):
@@ -31,31 +38,17 @@ def _chunk_lengths(value):
 
 
 def _load_samples(path):
-    if not Path(path).is_file():
-        raise WorkflowError(f"config key samples: sample sheet {path!r} not found")
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = {"sample", "fasta"} - set(table.columns)
-    if missing:
-        raise WorkflowError(f"config key samples: {path} lacks column(s) {sorted(missing)}")
-    validate(table, schema="../schemas/samples.schema.yaml")
-    if table["sample"].duplicated().any():
-        dupes = sorted(set(table.loc[table["sample"].duplicated(), "sample"]))
-        raise WorkflowError(f"config key samples: {path} lists sample(s) {dupes} twice")
-    for row in table.itertuples():
-        if not Path(row.fasta).is_file():
-            raise WorkflowError(
-                f"config key samples: {path}, sample {row.sample!r}: FASTA {row.fasta!r} not found"
-            )
-    return dict(zip(table["sample"], table["fasta"]))
+    with one_line_errors():
+        return load_sample_sheet(path)
 
 
-try:
+with one_line_errors():
     REGISTRY = parse_registry(config["models"])
     DNA_MODEL, PROTEIN_MODELS = select_models(
         REGISTRY, config["dna_model"], list(config["protein_models"])
     )
-except InputError as exc:
-    raise WorkflowError(str(exc)) from None
+    for _spec in [DNA_MODEL, *PROTEIN_MODELS]:
+        check_downloaded_revision(_spec, config["models_dir"])
 
 def _load_training(path, refseq_dir):
     """Labelled datasets: dataset, label, group, fasta and/or gbff (see config.yaml).
@@ -132,7 +125,7 @@ STANDIN_MODELS_RE = _alternatives(n for n, s in REGISTRY.items() if s.provider =
 
 
 wildcard_constraints:
-    sample=r"[A-Za-z0-9_.-]+",
+    sample=SAMPLE_NAME_PATTERN,
     L=r"\d+",
     shard=r"\d{4}",
     kind=r"dna|protein",
@@ -143,6 +136,7 @@ wildcard_constraints:
 
 
 @cache
+@one_line_errors()
 def n_shards(sample, chunk_length):
     """Shards of a sample, from its sequence lengths: known before any job runs (dry-run)."""
     dataset = GENBANK_DATASETS.get(sample.removeprefix("train."))
@@ -238,6 +232,7 @@ def has_classifier(L, protein):
     return bool(TRAINING) or tag in PREDICT["checkpoints"]
 
 
+@one_line_errors()
 def predict_outputs(strict=False):
     """Prediction files; with ``strict``, a missing classifier is an error, not a skip."""
     if strict:
@@ -283,6 +278,7 @@ def training_benchmarks(L, protein_model):
     ]
 
 
+@one_line_errors()
 def compare_outputs():
     if not TRAINING:
         raise WorkflowError("compare needs training data: set train.datasets")
@@ -292,6 +288,7 @@ def compare_outputs():
     return [f"{OUT}/reports/comparison_chunk{L}.{ext}" for L in CHUNK_LENGTHS for ext in ("html", "md", "json")]
 
 
+@one_line_errors()
 def train_outputs():
     if not TRAINING:
         raise WorkflowError("nothing to train: set train.datasets (see config/config.yaml)")
