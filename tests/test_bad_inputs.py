@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import csv
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,10 +150,18 @@ def test_awkward_ids_are_reported(caplog):
 
 
 def _after_dag_build(text: str) -> list[str]:
-    """Non-blank lines Snakemake printed after 'Building DAG of jobs...'."""
+    """Non-blank lines Snakemake printed after 'Building DAG of jobs...'.
+
+    The profile notice goes to stderr before anything else; in stdout + stderr it may land
+    after the DAG line, so it is left out.
+    """
     lines = text.splitlines()
     start = lines.index("Building DAG of jobs...") + 1
-    return [line for line in lines[start:] if line.strip()]
+    return [
+        line
+        for line in lines[start:]
+        if line.strip() and not re.match(r"Using .*profile.* for setting default", line)
+    ]
 
 
 def _dry_run(*args: str):

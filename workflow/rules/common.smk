@@ -98,7 +98,8 @@ TRAIN = {
 }
 PREDICT = {"checkpoints": {}, "min_viral_fraction": 0.5, "plot_first_n": 20, **config.get("predict", {})}
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
-TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
+with one_line_errors():
+    TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
 GENBANK_DATASETS = {n: d for n, d in TRAINING.items() if d["gbff"]}
 SAMPLES = _load_samples(config["samples"])
 # Training datasets are preprocessed and embedded like samples, under a `train.` prefix.
