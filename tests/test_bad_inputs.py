@@ -201,3 +201,16 @@ def test_dry_run_config_typo_is_one_line(tmp_path):
     errors = [line for line in text.splitlines() if "shard_sise" in line or "rror" in line]
     assert errors == ["config: unknown key 'shard_sise' (did you mean 'shard_size'?)"]
     assert "Failed validating" not in text and "schema" not in text.lower()
+
+
+def test_one_line_errors_stops_on_user_errors_only():
+    from snakemake.exceptions import WorkflowError
+
+    from virnucpro_smk.config_checks import one_line_errors
+
+    for error in (InputError("x.fa: file not found"), WorkflowError("no classifier for t")):
+        with pytest.raises(SystemExit) as info, one_line_errors():
+            raise error
+        assert info.value.code == 1
+    with pytest.raises(ValueError), one_line_errors():  # a bug keeps its traceback
+        raise ValueError("bug")

@@ -261,7 +261,9 @@ def _unknown_key_message(error: ValidationError, path: list[str | int]) -> str:
     known = list(schema.get("properties", {}))
     patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
     unknown = sorted(
-        k for k in error.instance if k not in known and not any(p.search(k) for p in patterns)
+        str(k)
+        for k in error.instance
+        if k not in known and not any(p.search(str(k)) for p in patterns)
     )
     key = unknown[0] if unknown else "?"
     hint = _suggest(key, known)
