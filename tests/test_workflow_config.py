@@ -179,3 +179,29 @@ def test_train_prefix_and_dataset_names_are_ordinary_samples(tmp_path):
     )
     for name in ("train.x", "viral", "synthA"):
         assert f"{tmp_path / 'o'}/samples/{name}/chunk300/sequences.tsv" in proc.stdout
+
+
+def _schema_nodes(node, path="config"):
+    """(path, schema) of every property schema, $defs included."""
+    if not isinstance(node, dict):
+        return
+    yield path, node
+    for key, sub in node.get("properties", {}).items():
+        yield from _schema_nodes(sub, f"{path}.{key}")
+    for key, sub in node.get("$defs", {}).items():
+        yield from _schema_nodes(sub, f"$defs.{key}")
+    for key in ("items", "additionalProperties"):
+        if isinstance(node.get(key), dict):
+            yield from _schema_nodes(node[key], f"{path}[{key}]")
+    for branch in node.get("oneOf", []):
+        yield from _schema_nodes(branch, path)
+
+
+def test_schema_documents_every_key_and_refuses_unknown_ones():
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    for path, node in _schema_nodes(schema):
+        for key, sub in node.get("properties", {}).items():
+            assert "description" in sub, f"{path}.{key} has no description"
+        if node.get("type") == "object":
+            # closed objects, or maps whose values have a schema (models, checkpoints)
+            assert "additionalProperties" in node, f"{path} accepts unknown keys"
