@@ -1,37 +1,132 @@
-"""The bad-input corpus (tests/data/bad_inputs): each case gives a clear error or right output."""
+"""The bad-input corpus (tests/data/bad_inputs): each case gives a one-line error or the right
+result. FASTA inputs, the cheap DAG-time length scan, sample sheets and configs are checked
+through the library (fast); three real dry-runs prove Snakemake prints those errors as one
+line, without a traceback."""
 
+from __future__ import annotations
+
+import copy
 import csv
 import random
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from conftest import ROOT, run_snakemake
+from virnucpro_smk.config_checks import (
+    check_config,
+    check_downloaded_revision,
+    load_sample_sheet,
+)
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.fasta import read_nucleotide_fasta
+from virnucpro_smk.fasta import read_nucleotide_fasta, scan_lengths
 from virnucpro_smk.preprocess import preprocess_fasta
+from virnucpro_smk.registry import parse_registry, select_models
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
-CASES = list(csv.DictReader(open(CORPUS / "expected.tsv"), delimiter="\t"))
+SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+with open(CORPUS / "expected.tsv", encoding="utf-8") as _handle:
+    CASES = list(csv.DictReader(_handle, delimiter="\t"))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c["file"] for c in CASES])
-def test_corpus_case(case, tmp_path):
+def _pairs(text: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in text.split(";"))
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Recursive update, as Snakemake merges a --configfile onto config/config.yaml."""
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def _start_up(config: dict[str, Any]) -> None:
+    """What common.smk checks before building the DAG: schema, registry, downloaded revisions."""
+    check_config(config, SCHEMA)
+    registry = parse_registry(config["models"])
+    dna, proteins = select_models(registry, config["dna_model"], list(config["protein_models"]))
+    for spec in [dna, *proteins]:
+        check_downloaded_revision(spec, config["models_dir"])
+
+
+def _lookup(config: dict[str, Any], dotted: str) -> Any:
+    value: Any = config
+    for key in dotted.split("."):
+        value = value[key]
+    return value
+
+
+def _run_case(case: dict[str, str], path: Path, tmp_path: Path) -> Any:
+    kind = case["kind"]
+    if kind == "fasta":
+        outputs = [tmp_path / n for n in ("c.fa", "n.fa", "p.faa", "s.tsv")]
+        try:
+            return preprocess_fasta(path, 300, *outputs)
+        finally:
+            if case["outcome"] == "error":
+                assert not any(p.exists() for p in outputs), "a failed run must leave no output"
+    if kind == "scan":
+        return scan_lengths(path)
+    if kind == "sheet":
+        return load_sample_sheet(path, root=ROOT)
+    if kind == "config":
+        config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+        config = _merge(config, yaml.safe_load(path.read_text()))
+        _start_up(config)
+        return config
+    raise AssertionError(f"unknown kind {kind!r} in expected.tsv")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['kind']}:{c['file']}" for c in CASES])
+def test_corpus_case(case, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # sheet and config paths are relative to the project root
     path = CORPUS / case["file"]
-    outputs = [tmp_path / n for n in ("c.fa", "n.fa", "p.faa", "s.tsv")]
     if case["outcome"] == "error":
         with pytest.raises(InputError) as info:
-            preprocess_fasta(path, 300, *outputs)
+            _run_case(case, path, tmp_path)
         message = str(info.value)
         assert case["expect"] in message
-        assert str(path) in message, "the message must name the file"
-        assert not any(p.exists() for p in outputs), "a failed run must leave no output behind"
+        assert "\n" not in message, "errors are one line"
+        if case["kind"] in ("fasta", "scan", "sheet"):
+            assert str(path) in message, "the message must name the file"
+        return
+    result = _run_case(case, path, tmp_path)
+    expected = _pairs(case["expect"])
+    if case["kind"] == "fasta":
+        assert {r.id: r.seq for r in read_nucleotide_fasta(path)} == expected
+        assert result.sequences == len(expected)
+        assert (tmp_path / "s.tsv").read_text().count("\n") == len(expected) + 1
+    elif case["kind"] == "sheet":
+        assert list(result.items()) == list(expected.items())
     else:
-        expected = dict(pair.split("=", 1) for pair in case["expect"].split(";"))
-        records = {r.id: r.seq for r in read_nucleotide_fasta(path)}
-        assert records == expected
-        stats = preprocess_fasta(path, 300, *outputs)
-        assert stats.sequences == len(expected)
-        assert outputs[3].read_text().count("\n") == len(expected) + 1
+        assert {k: str(_lookup(result, k)) for k in expected} == expected
+
+
+def test_corpus_covers_every_file():
+    listed = {c["file"] for c in CASES}
+    on_disk = {p.name for p in CORPUS.iterdir() if p.is_file()} - {"expected.tsv", "README.md"}
+    assert on_disk <= listed, f"files without an expected outcome: {sorted(on_disk - listed)}"
+    assert len(CASES) >= 25
+
+
+def test_config_defaults_are_filled_like_snakemake_validate():
+    config = {"samples": "config/samples.tsv", "models": copy.deepcopy(_models())}
+    check_config(config, SCHEMA)
+    assert config["outdir"] == "results"
+    assert config["chunks_per_gpu_job"] == 500000
+    assert config["extraction"] == {"loader_workers": 2, "progress_seconds": 30}
+    assert config["models"]["dnaberts_768d"]["revision"] == "main"
+    assert config["models"]["dnaberts_768d"]["trust_remote_code"] is False
+
+
+def _models() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"]
 
 
 def test_one_megabase_sequence(tmp_path):
@@ -49,3 +144,73 @@ def test_one_megabase_sequence(tmp_path):
 def test_awkward_ids_are_reported(caplog):
     list(read_nucleotide_fasta(CORPUS / "awkward_ids.fa"))
     assert "contig/with/slashes" in caplog.text
+
+
+# ---- the wiring: real dry-runs print these errors as one line -------------------------------
+
+
+def _after_dag_build(text: str) -> list[str]:
+    """Non-blank lines Snakemake printed after 'Building DAG of jobs...'.
+
+    The profile notice goes to stderr before anything else; in stdout + stderr it may land
+    after the DAG line, so it is left out.
+    """
+    lines = text.splitlines()
+    start = lines.index("Building DAG of jobs...") + 1
+    return [
+        line
+        for line in lines[start:]
+        if line.strip() and not re.match(r"Using .*profile.* for setting default", line)
+    ]
+
+
+def _dry_run(*args: str):
+    proc = run_snakemake("-n", *args, check=False, timeout=120)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0, text
+    assert "Traceback" not in text and 'File "' not in text, text
+    return text
+
+
+def test_dry_run_truncated_gzip_is_one_line(tmp_path):
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text(f"sample\tfasta\nbroken\t{CORPUS / 'truncated.fa.gz'}\n")
+    text = _dry_run(
+        "predict",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"samples={sheet}",
+        f"outdir={tmp_path / 'out'}",
+        f"models_dir={tmp_path / 'models'}",
+    )
+    assert _after_dag_build(text) == [
+        f"{CORPUS / 'truncated.fa.gz'}: corrupt or truncated gzip file (Compressed file ended "
+        "before the end-of-stream marker was reached)"
+    ]
+
+
+def test_dry_run_predict_without_classifier_is_one_line(tmp_path):
+    text = _dry_run("predict", "--config", f"outdir={tmp_path}", f"models_dir={tmp_path}")
+    [line] = _after_dag_build(text)
+    assert line.startswith("no classifier for 300bp_dnaberts_768d+fastesm650_1280d_2048d: set ")
+
+
+def test_dry_run_config_typo_is_one_line(tmp_path):
+    text = _dry_run("--config", "shard_sise=5", f"outdir={tmp_path}")
+    errors = [line for line in text.splitlines() if "shard_sise" in line or "rror" in line]
+    assert errors == ["config: unknown key 'shard_sise' (did you mean 'shard_size'?)"]
+    assert "Failed validating" not in text and "schema" not in text.lower()
+
+
+def test_one_line_errors_stops_on_user_errors_only():
+    from snakemake.exceptions import WorkflowError
+
+    from virnucpro_smk.config_checks import one_line_errors
+
+    for error in (InputError("x.fa: file not found"), WorkflowError("no classifier for t")):
+        with pytest.raises(SystemExit) as info, one_line_errors():
+            raise error
+        assert info.value.code == 1
+    with pytest.raises(ValueError), one_line_errors():  # a bug keeps its traceback
+        raise ValueError("bug")

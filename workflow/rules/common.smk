@@ -6,11 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from virnucpro_smk.chunk_cache import cached_count  # noqa: E402
+from virnucpro_smk.config_checks import (  # noqa: E402
+    SAMPLE_NAME_PATTERN,
+    check_config,
+    check_downloaded_revision,
+    load_sample_sheet,
+    one_line_errors,
+)
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.model_store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
@@ -24,7 +30,8 @@ from virnucpro_smk.train_builder import scan_genbank_lengths  # noqa: E402
 from virnucpro_smk.training_set import parse_label  # noqa: E402
 
 
-validate(config, schema="../schemas/config.schema.yaml")
+with one_line_errors():
+    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 
 
 def _chunk_lengths(value):
@@ -32,22 +39,17 @@ def _chunk_lengths(value):
 
 
 def _load_samples(path):
-    if not Path(path).is_file():
-        raise WorkflowError(f"config key samples: sample sheet {path!r} not found")
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = {"sample", "fasta"} - set(table.columns)
-    if missing:
-        raise WorkflowError(f"config key samples: {path} lacks column(s) {sorted(missing)}")
-    validate(table, schema="../schemas/samples.schema.yaml")
-    if table["sample"].duplicated().any():
-        dupes = sorted(set(table.loc[table["sample"].duplicated(), "sample"]))
-        raise WorkflowError(f"config key samples: {path} lists sample(s) {dupes} twice")
-    for row in table.itertuples():
-        if not Path(row.fasta).is_file():
-            raise WorkflowError(
-                f"config key samples: {path}, sample {row.sample!r}: FASTA {row.fasta!r} not found"
-            )
-    return dict(zip(table["sample"], table["fasta"]))
+    with one_line_errors():
+        return load_sample_sheet(path)
+
+
+with one_line_errors():
+    REGISTRY = parse_registry(config["models"])
+    DNA_MODEL, PROTEIN_MODELS = select_models(
+        REGISTRY, config["dna_model"], list(config["protein_models"])
+    )
+    for _spec in [DNA_MODEL, *PROTEIN_MODELS]:
+        check_downloaded_revision(_spec, config["models_dir"])
 
 
 def _load_training(path, refseq_dir):
@@ -87,14 +89,6 @@ def _load_training(path, refseq_dir):
     return out
 
 
-try:
-    REGISTRY = parse_registry(config["models"])
-    DNA_MODEL, PROTEIN_MODELS = select_models(
-        REGISTRY, config["dna_model"], list(config["protein_models"])
-    )
-except InputError as exc:
-    raise WorkflowError(str(exc)) from None
-
 TRAIN = {
     "datasets": "",
     "seed": 42,
@@ -124,7 +118,8 @@ COMPARE = {
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
-TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
+with one_line_errors():
+    TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
 GENBANK_DATASETS = [n for n, d in TRAINING.items() if d["gbff"]]
 FASTA_DATASETS = [n for n in TRAINING if n not in GENBANK_DATASETS]
 SAMPLES = _load_samples(config["samples"])
@@ -165,8 +160,8 @@ STANDIN_MODELS_RE = _alternatives(_models_of(provider="standin"))
 
 
 wildcard_constraints:
-    sample=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
-    unit=r"samples/[A-Za-z0-9][A-Za-z0-9_.-]*|training",
+    sample=SAMPLE_NAME_PATTERN,
+    unit=rf"samples/{SAMPLE_NAME_PATTERN}|training",
     L=r"\d+",
     shard=r"\d{4}",
     kind=r"dna|protein",
@@ -179,6 +174,7 @@ wildcard_constraints:
 # ---- how much work: shard counts known before any job runs -------------------------------
 
 
+@one_line_errors()
 def _dataset_chunks(name, chunk_length):
     dataset = TRAINING[name]
     source = dataset["fasta"] or dataset["gbff"]
@@ -196,6 +192,7 @@ def _genbank_chunks(path, chunk_length):
     return sum(-(-n // chunk_length) for n in scan_genbank_lengths(path))
 
 
+@one_line_errors()
 def sample_chunks(sample, chunk_length):
     """Chunks of a sample (cached on the input's size and mtime: a rerun does not rescan)."""
     try:
@@ -417,6 +414,7 @@ def embedding_targets(wildcards=None):
 PREDICTION_FILES = ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "viral.fna", "scores.png")
 
 
+@one_line_errors()
 def predict_targets(wildcards=None, strict=False):
     """Prediction files; with ``strict``, a missing classifier is an error, not a skip."""
     if strict:
@@ -431,6 +429,7 @@ def predict_targets(wildcards=None, strict=False):
     return [*files, f"{OUT}/summary.tsv"] if files else []
 
 
+@one_line_errors()
 def train_targets(wildcards=None):
     if not TRAINING:
         raise WorkflowError("nothing to train: set train.datasets (see config/config.yaml)")
@@ -441,6 +440,7 @@ def train_targets(wildcards=None):
     ]
 
 
+@one_line_errors()
 def compare_targets(wildcards=None):
     if not TRAINING:
         raise WorkflowError("compare needs training data: set train.datasets")

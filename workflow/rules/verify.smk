@@ -7,15 +7,13 @@ VERIFY = {
     "reference_dir": "tests/data/reference_vectors",
     **config.get("verify", {}),
 }
-try:
+with one_line_errors():
     # Header reads only (no torch): which models have reference vectors.
     VERIFY_PLAN = plan_verification(
         REGISTRY,
         VERIFY["models"] or [n for n, s in REGISTRY.items() if not s.is_standin],
         VERIFY["reference_dir"],
     )
-except InputError as exc:
-    raise WorkflowError(str(exc)) from None
 
 
 rule verify_models:

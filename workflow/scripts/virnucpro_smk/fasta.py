@@ -158,23 +158,42 @@ def read_simple_fasta(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
         return [(title.split(None, 1)[0], seq) for title, seq in SimpleFastaParser(handle)]
 
 
+def binary_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """Raw lines of a plain or gzip file (by content), for cheap scans at DAG-build time.
+
+    Faults a user can cause (missing file, a directory, a truncated or corrupt gzip) become
+    an :class:`InputError` naming the file, so Snakemake can report them in one line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected a FASTA file")
+    try:
+        with (gzip.open if is_gzip(path) else open)(path, "rb") as handle:
+            yield from handle
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise InputError(f"{path}: corrupt or truncated gzip file ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
 def scan_lengths(path: str | os.PathLike[str]) -> list[int]:
     """Sequence lengths of a FASTA file, fast and without validation.
 
     Used at DAG-build time to decide how many shards a sample needs, so it must be cheap:
-    it counts bytes per record and ignores content (validation happens in the job).
+    it counts bytes per record and ignores content (validation happens in the job). A
+    truncated gzip or a missing file raises :class:`InputError` naming the file.
     """
     lengths: list[int] = []
-    opener = gzip.open if is_gzip(path) else open
     current = -1
-    with opener(path, "rb") as handle:
-        for line in handle:
-            if line.startswith(b">"):
-                if current >= 0:
-                    lengths.append(current)
-                current = 0
-            elif current >= 0:
-                current += len(line.strip())
+    for line in binary_lines(path):
+        if line.startswith(b">"):
+            if current >= 0:
+                lengths.append(current)
+            current = 0
+        elif current >= 0:
+            current += len(line.strip())
     if current >= 0:
         lengths.append(current)
     return lengths
