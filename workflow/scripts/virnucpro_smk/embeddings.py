@@ -94,25 +94,40 @@ def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list
     return tokenize, vocab.get("[PAD]", 3)
 
 
-def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str) -> Encoder:
-    """Load a registry model from its local directory (offline) onto ``device``."""
+def load_encoder(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    device: str,
+    dtype: torch.dtype | None = None,
+) -> Encoder:
+    """Load a registry model from its local directory (offline) onto ``device``.
+
+    ``dtype`` defaults to the registry's dtype for the device type; extraction jobs pass the
+    one decided by the model's precision check. Weights go straight to the device in that
+    dtype (see ``model_store.load_state``).
+    """
     model_dir = Path(model_dir)
     check_model_dir(spec, model_dir)
-    dtype = DTYPES[spec.dtype_for("cpu" if device == "cpu" else "cuda")]
+    torch_device = torch.device(device)
+    if dtype is None:
+        dtype = DTYPES[spec.dtype_for("cpu" if torch_device.type == "cpu" else "cuda")]
     if spec.trust_remote_code:
         from transformers import AutoModel
 
         log.warning("%s: running the model's own code (trust_remote_code: true)", spec.name)
-        model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, local_files_only=True)
-        model = model.to(dtype)
+        model = AutoModel.from_pretrained(
+            model_dir, trust_remote_code=True, local_files_only=True, dtype=dtype
+        ).to(torch_device)
     elif spec.architecture == "dnabert2":
         from .dnabert import load_dnabert
 
-        model = load_dnabert(model_dir).to(dtype)
+        model = load_dnabert(model_dir, torch_device, dtype)
     else:
         from .esm import load_esm
 
-        model = load_esm(model_dir, token_dropout=spec.token_dropout, dtype=dtype)
+        model = load_esm(
+            model_dir, token_dropout=spec.token_dropout, dtype=dtype, device=torch_device
+        )
     if spec.architecture == "dnabert2":
         tokenize, pad_id = _dna_tokenizer(model_dir)
         pooling = "all_tokens"
@@ -131,8 +146,6 @@ def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str
             f"{model_dir}: the model's hidden size is {hidden}, but {spec.name} declares "
             f"width {spec.width}"
         )
-    torch_device = torch.device(device)
-    model = model.to(torch_device).eval()
     return Encoder(spec, model, tokenize, pad_id, pooling, torch_device, dtype)
 
 
