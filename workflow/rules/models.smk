@@ -2,19 +2,7 @@
 # precision each model runs in (decided once per model, read by every extraction job).
 
 
-def _model_spec(wildcards):
-    """The registry entry of the {model} wildcard."""
-    return REGISTRY[wildcards.model]
-
-
-def _model_directory(wildcards):
-    """Where the {model} weights live (the configured directory for provider: local)."""
-    return str(model_dir(REGISTRY[wildcards.model], MODELS_DIR))
-
-
-def _model_weights_ready(wildcards):
-    """The file that proves the {model} weights are on disk."""
-    return model_ready(wildcards.model)
+include: "model_inputs.smk"
 
 
 localrules:

@@ -9,9 +9,11 @@ Pooling follows the original VirNucPro:
 
 Speed: records are sorted by token length and packed into batches under a token budget,
 padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
-loaded once, runs under ``torch.inference_mode()`` in the registry's dtype for the device
-(bf16 on GPUs for the ESM models, fp32 on the CPU), and vectors are written back in input
-order.
+loaded once per job straight onto its device in the dtype decided once per model by the
+precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
+float32 on CPUs), runs under ``torch.inference_mode()``, and vectors are written back in
+input order. An extraction job reads its byte range of the identified frames file directly
+(``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the model.
 """
 
 from __future__ import annotations
@@ -387,6 +389,13 @@ def extract_shard(
     with gpu_slot(gpu_lock_dir) if resolved == "cuda" else contextlib.nullcontext() as slot:
         torch_device = slot.torch_device if slot else resolved
         torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
+        if slot and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
+            log.warning(
+                "%s: precision was decided on %s, this job runs on %s",
+                spec.name,
+                record.get("device_name"),
+                torch.cuda.get_device_name(torch_device),
+            )
         start = time.perf_counter()
         encoder = load_encoder(spec, model_dir, torch_device, torch_dtype(record))
         timings["load_seconds"] = round(time.perf_counter() - start, 4)

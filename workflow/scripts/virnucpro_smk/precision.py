@@ -41,14 +41,23 @@ _STOPS = {"TAA", "TAG", "TGA"}
 _CODONS = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS]
 
 
-def run_dtype(device: str | torch.device) -> tuple[torch.dtype, str]:
-    """The reduced dtype to try on ``device`` and why: bf16 where supported, else fp16."""
+def run_dtype(device: str | torch.device, preferred: str = "bfloat16") -> tuple[torch.dtype, str]:
+    """The dtype to try on ``device`` and why.
+
+    CPU: float32. CUDA: the registry's ``dtype.cuda`` (``preferred``); ``bfloat16`` falls back
+    to float16 on GPUs without bf16; ``float32`` there means "never reduce" (no check).
+    """
     device = torch.device(device)
     if device.type != "cuda":
         return torch.float32, "CPU: float32"
+    name = torch.cuda.get_device_name(device)
+    if preferred == "float32":
+        return torch.float32, "registry dtype.cuda: float32"
+    if preferred == "float16":
+        return torch.float16, f"registry dtype.cuda: float16 on {name}"
     if torch.cuda.is_bf16_supported():
-        return torch.bfloat16, f"{torch.cuda.get_device_name(device)} supports bfloat16"
-    return torch.float16, f"{torch.cuda.get_device_name(device)} has no bfloat16: float16"
+        return torch.bfloat16, f"{name} supports bfloat16"
+    return torch.float16, f"{name} has no bfloat16: float16"
 
 
 def precision_sample(spec: ModelSpec, n: int = 64, chunk_length: int = 300, seed: int = 0):
@@ -101,7 +110,10 @@ def decide_precision(
 
     device = torch.device(device)
     seqs = list(sequences) if sequences is not None else precision_sample(spec)
-    reduced, why = (candidate, "requested") if candidate is not None else run_dtype(device)
+    if candidate is not None:
+        reduced, why = candidate, "requested"
+    else:
+        reduced, why = run_dtype(device, spec.dtype_for("cuda"))
     record: dict[str, Any] = {
         "format": FORMAT,
         **spec.identity(),
@@ -118,7 +130,7 @@ def decide_precision(
         "decided": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
     if reduced == torch.float32:
-        log.info("%s on %s: float32, no check needed", spec.name, device)
+        log.info("%s on %s: float32 (%s), no check needed", spec.name, device, why)
         return {
             **record,
             "dtype": "float32",
