@@ -18,9 +18,8 @@ from virnucpro_smk.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake):
     wildcards = dict(snakemake.wildcards.items())
-    extra = {"shard_name": wildcards["shard"]}
-    if "unit" in wildcards:
-        extra["unit"] = wildcards["unit"]
+    # which input the shard belongs to (the lead's {unit}; {sample}/{dataset} where used)
+    extra = {k: wildcards[k] for k in ("unit", "sample", "dataset") if k in wildcards}
     extract_shard(
         snakemake.params.spec,
         snakemake.params.model_dir,
