@@ -265,3 +265,39 @@ def test_standin_manifest_lists_weights(standins):
         {"name": "model.safetensors", "bytes": (directory / "model.safetensors").stat().st_size}
     ]
     assert model_provenance(spec, directory)["model_commit"].startswith("sha256:")
+
+
+def test_dnabert_s_layout_single_bin_with_remote_code_files(reference, tmp_path, monkeypatch):
+    """DNABERT-S ships pytorch_model.bin (with `bert.`/`cls.` keys) and its own .py files."""
+    from safetensors.torch import load_file
+
+    from virnucpro_smk.dnabert import load_dnabert
+
+    src = reference / "dnabert_s_tiny"
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    shutil.copy(src / "config.json", hub / "config.json")
+    state = {f"bert.{k}": v for k, v in load_file(src / "model.safetensors").items()}
+    state["cls.predictions.bias"] = torch.zeros(4)
+    torch.save(state, hub / "pytorch_model.bin")
+    (hub / "bert_layers.py").write_text("raise SystemExit('remote code must not be fetched')\n")
+    _fake_hub(monkeypatch, hub)
+    width = json.loads((src / "config.json").read_text())["hidden_size"]
+    spec = parse_model(
+        f"dnabert_tiny_{width}d",
+        {
+            "kind": "dna",
+            "architecture": "dnabert2",
+            "provider": "hub",
+            "source": "z/DNABERT-S",
+            "width": width,
+        },
+    )
+    target = tmp_path / "models" / spec.name
+    manifest = json.loads(download_model(spec, target).read_text())
+    assert manifest["converted_from"] == ["pytorch_model.bin"]
+    assert not (target / "bert_layers.py").exists() and not (target / "pytorch_model.bin").exists()
+    fx = load_file(src / "fixture.safetensors")
+    with torch.inference_mode():
+        hidden = load_dnabert(target)(fx["input_ids"], fx["attention_mask"])
+    torch.testing.assert_close(hidden, fx["batch_last_hidden"], atol=1e-5, rtol=0)
