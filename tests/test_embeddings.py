@@ -6,6 +6,7 @@ import random
 import pytest
 import torch
 
+from virnucpro_smk import __version__
 from virnucpro_smk.artifacts import read_embeddings, read_metadata, write_embeddings
 from virnucpro_smk.embeddings import (
     embed_sequences,
@@ -30,6 +31,57 @@ def _random_dna(rng, n):
 
 def _random_protein(rng, n):
     return "".join(rng.choices(AA, k=n))
+
+
+def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
+    """Identified frame files (one line per record) and their shard index, as preprocess
+    writes them; the nucleotide file holds one 300-bp-like record per protein."""
+    from virnucpro_smk.preprocess import index_shards, write_shard_index
+
+    folder = tmp_path / name
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"seq{i // 6}_chunk_{i % 6 + 1}F1" for i in range(len(proteins))]
+    nuc, prot = folder / "identified_nucleotide.fa", folder / "identified_protein.faa"
+    rng = random.Random(len(proteins))
+    nuc.write_text(
+        "".join(
+            f">{i}\n{_random_dna(rng, 3 * len(p) + 1)}\n"
+            for i, p in zip(ids, proteins, strict=True)
+        )
+    )
+    prot.write_text("".join(f">{i}\n{p}\n" for i, p in zip(ids, proteins, strict=True)))
+    index = folder / "shards.tsv"
+    write_shard_index(index_shards(nuc, prot, len(proteins), n_shards), index)
+    return ids, nuc, prot, index
+
+
+def _precision(spec, directory, tmp_path):
+    from virnucpro_smk.precision import decide_precision, write_precision
+
+    path = tmp_path / "precision" / f"{spec.name}.json"
+    path.parent.mkdir(exist_ok=True)
+    write_precision(decide_precision(spec, directory, "cpu"), path)
+    return path
+
+
+def _extract(spec, directory, tmp_path, proteins, shard=0, n_shards=1, **kwargs):
+    """Run extract_shard on shard ``shard`` of freshly written frame files; return its path."""
+    ids, nuc, prot, index = _shard_files(tmp_path, proteins, n_shards)
+    frames = nuc if spec.kind == "dna" else prot
+    out = tmp_path / spec.name / f"shard_{shard:04d}.safetensors"
+    stats = extract_shard(
+        spec,
+        directory,
+        frames,
+        index,
+        shard,
+        out,
+        chunk_length=300,
+        device="cpu",
+        precision_json=_precision(spec, directory, tmp_path),
+        **kwargs,
+    )
+    return out, stats, ids
 
 
 def _sequences(spec, count=23, seed=0):
@@ -68,12 +120,9 @@ def test_order_is_preserved_and_ids_kept(standins, tmp_path):
     spec, directory = standins["standin_fastesm_32d"]
     rng = random.Random(3)
     seqs = [_random_protein(rng, n) for n in (90, 5, 60, 1, 120, 33)]
-    fasta = tmp_path / "shard.faa"
-    fasta.write_text("".join(f">p{i}\n{s}\n" for i, s in enumerate(seqs)))
-    out = tmp_path / spec.name / "shard_0000.safetensors"
-    extract_shard(spec, directory, fasta, out, chunk_length=300, device="cpu")
+    out, stats, ids = _extract(spec, directory, tmp_path, seqs, started=0.0)
     emb = read_embeddings(out, expect_model=spec.name, expect_width=32, expect_chunk_length=300)
-    assert emb.ids == [f"p{i}" for i in range(6)]
+    assert emb.ids == ids
     encoder = load_encoder(spec, directory, "cpu")
     for i in (0, 3):
         alone, _ = embed_sequences(encoder, [seqs[i]])
@@ -81,17 +130,111 @@ def test_order_is_preserved_and_ids_kept(standins, tmp_path):
     meta = read_metadata(out)
     assert meta["pooling"] == "mean_residues" and meta["source"] == spec.source
     assert meta["versions"]["torch"] == torch.__version__
-    assert meta["stats"]["records"] == 6
+    assert meta["stats"]["records"] == 6 and meta["dtype"] == "float32"
+    assert meta["model_commit"].startswith("sha256:") and meta["project_version"] == __version__
+    for timer in ("start_seconds", "load_seconds", "embed_seconds"):
+        assert meta["stats"][timer] >= 0, timer
+    assert stats["write_seconds"] >= 0
 
 
-def test_empty_shard_gives_an_empty_matrix(standins, tmp_path):
+def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_path, monkeypatch):
+    import virnucpro_smk.embeddings as embeddings
+
     spec, directory = standins["standin_dnabert_48d"]
-    fasta = tmp_path / "empty.fna"
-    fasta.write_text("")
-    out = tmp_path / spec.name / "shard_0003.safetensors"
-    stats = extract_shard(spec, directory, fasta, out, chunk_length=300, device="cpu")
+    proteins = [_random_protein(random.Random(i), 20 + i) for i in range(11)]
+    loads = []
+    real = embeddings.load_encoder
+    monkeypatch.setattr(
+        embeddings, "load_encoder", lambda *a, **k: loads.append(a) or real(*a, **k)
+    )
+    seen = []
+    for shard in range(3):
+        out, _, ids = _extract(spec, directory, tmp_path, proteins, shard=shard, n_shards=3)
+        seen += read_embeddings(out).ids
+        assert len(loads) == shard + 1, "one model load per job"
+    assert seen == ids, "the three byte ranges cover every record once, in order"
+    dna = {
+        r.split("\n")[0]: r.split("\n")[1]
+        for r in (tmp_path / "sample" / "identified_nucleotide.fa").read_text().split(">")[1:]
+    }
+    whole, _ = embed_sequences(real(spec, directory, "cpu"), [dna[i] for i in ids])
+    last = read_embeddings(tmp_path / spec.name / "shard_0002.safetensors")
+    torch.testing.assert_close(last.matrix, whole[-len(last.ids) :], atol=1e-5, rtol=0)
+
+
+def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
+    from virnucpro_smk.embeddings import read_shard_records
+
+    _, nuc, prot, index = _shard_files(tmp_path, ["MKV", "MKVL", "AAAA"], 2)
+    assert [r for r, _ in read_shard_records(prot, index, 1, "protein")] == [
+        "seq0_chunk_2F1",
+        "seq0_chunk_3F1",
+    ]
+    prot.write_text(">other_chunk_1F1\nMKV\n" + prot.read_text().split("\n", 2)[2])
+    with pytest.raises(InputError, match="starts at 'other_chunk_1F1'"):
+        read_shard_records(prot, index, 0, "protein")
+    with pytest.raises(InputError, match="no shard 2"):
+        read_shard_records(prot, index, 2, "protein")
+    nuc.write_text(nuc.read_text()[:-20])
+    with pytest.raises(InputError, match="shorter than"):
+        read_shard_records(nuc, index, 1, "dna")
+
+
+def test_empty_shard_gives_an_empty_matrix_without_loading_the_model(standins, tmp_path):
+    """In a fresh process: a 0-record shard imports no transformers and loads no model."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    spec, directory = standins["standin_esm2_64d"]
+    _, _, prot, index = _shard_files(tmp_path, ["MKV", "MKVL"], 3)
+    precision = _precision(spec, directory, tmp_path)
+    out = tmp_path / spec.name / "shard_0000.safetensors"
+    code = f"""
+import sys
+import virnucpro_smk.embeddings as e
+e.load_encoder = None  # calling it would fail
+from tests_standin import spec
+stats = e.extract_shard(spec, {str(directory)!r}, {str(prot)!r}, {str(index)!r}, 0, {str(out)!r},
+                        300, "auto", {str(precision)!r}, gpu_requested=1)
+assert stats["records"] == 0, stats
+assert "transformers" not in sys.modules, "transformers was imported"
+"""
+    helper = tmp_path / "tests_standin.py"
+    config = ROOT / "config" / "standin.yaml"
+    helper.write_text(
+        "import yaml\nfrom virnucpro_smk.registry import parse_registry\n"
+        f"spec = parse_registry(yaml.safe_load(open({str(config)!r}))['models'])[{spec.name!r}]\n"
+    )
+    env = {"PYTHONPATH": f"{ROOT / 'workflow' / 'scripts'}:{tmp_path}", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     emb = read_embeddings(out)
-    assert stats.records == 0 and emb.ids == [] and tuple(emb.matrix.shape) == (0, 48)
+    assert emb.ids == [] and tuple(emb.matrix.shape) == (0, 64)
+    assert read_metadata(out)["model_commit"].startswith("sha256:")
+
+
+def test_a_gpu_job_without_cuda_fails_instead_of_running_on_the_cpu(standins, tmp_path):
+    from virnucpro_smk.errors import EnvironmentCheckError
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    spec, directory = standins["standin_fastesm_32d"]
+    _, _, prot, index = _shard_files(tmp_path, ["MKV"], 1)
+    with pytest.raises(EnvironmentCheckError, match="the job was given gpu=1 but CUDA"):
+        extract_shard(
+            spec,
+            directory,
+            prot,
+            index,
+            0,
+            tmp_path / "o.safetensors",
+            300,
+            "auto",
+            _precision(spec, directory, tmp_path),
+            gpu_requested=1,
+        )
 
 
 def test_rare_letters_and_a_5000_residue_protein(standins):
@@ -116,10 +259,7 @@ def test_token_budget_batches():
 
 def test_path_and_metadata_guard(standins, tmp_path):
     spec, directory = standins["standin_fastesm_32d"]
-    fasta = tmp_path / "s.faa"
-    fasta.write_text(">a\nMKV\n>b\nMKVL\n")
-    good = tmp_path / spec.name / "shard_0000.safetensors"
-    extract_shard(spec, directory, fasta, good, chunk_length=300, device="cpu")
+    good, _, _ = _extract(spec, directory, tmp_path, ["MKV", "MKVL"])
     misplaced = tmp_path / "fastesm650_1280d" / "shard_0000.safetensors"
     misplaced.parent.mkdir()
     misplaced.write_bytes(good.read_bytes())
@@ -145,10 +285,19 @@ def test_writer_refuses_a_width_that_contradicts_the_metadata(tmp_path):
 
 def test_missing_weights_name_the_rule_to_run(tmp_path):
     spec = _protein_spec("fastesm650_1280d", "hub", "Synthyra/FastESM2_650", 1280)
-    fasta = tmp_path / "s.faa"
-    fasta.write_text(">a\nMKV\n")
+    _, _, prot, index = _shard_files(tmp_path, ["MKV"], 1)
     with pytest.raises(ModelMissingError, match="snakemake download_models"):
-        extract_shard(spec, tmp_path / "nowhere", fasta, tmp_path / "o.safetensors", 300, "cpu")
+        extract_shard(
+            spec,
+            tmp_path / "nowhere",
+            prot,
+            index,
+            0,
+            tmp_path / "o.safetensors",
+            300,
+            "cpu",
+            tmp_path / "precision.json",
+        )
 
 
 def test_local_directory_provider(standins, tmp_path):
@@ -223,13 +372,68 @@ def test_model_selection_errors_name_the_key():
     assert [p.width for p in proteins] == [2560, 1280] and dna.width == 768
 
 
-def test_reduced_precision_check(standins):
-    from virnucpro_smk.embeddings import check_precision
+def test_precision_on_the_cpu_is_float32_without_a_check(standins):
+    from virnucpro_smk.precision import decide_precision
 
     spec, directory = standins["standin_dnabert_48d"]
-    encoder = load_encoder(spec, directory, "cpu")
-    assert check_precision(encoder, ["ACGT" * 20]) is None  # fp32: nothing to check
-    encoder.model.to(torch.bfloat16)
-    encoder.dtype = torch.bfloat16
-    cosine = check_precision(encoder, _sequences(spec, 8))
-    assert 0.99 <= cosine <= 1.0
+    record = decide_precision(spec, directory, "cpu")
+    assert record["dtype"] == "float32" and record["check"] == "float32, no check needed"
+    assert record["min_cosine"] is None and record["allow_tf32"] is False
+    assert record["model"] == spec.name and record["model_commit"].startswith("sha256:")
+
+
+@pytest.mark.parametrize("name", ["standin_dnabert_48d", "standin_esm2_64d"])
+def test_reduced_precision_is_kept_only_when_it_stays_close(standins, name):
+    from virnucpro_smk.precision import decide_precision, precision_sample
+
+    spec, directory = standins[name]
+    sample = precision_sample(spec, n=16)
+    lengths = {len(s) for s in sample}
+    assert lengths == ({300} if spec.kind == "dna" else {100}), lengths
+    kept = decide_precision(spec, directory, "cpu", sample, candidate=torch.bfloat16)
+    assert kept["dtype"] == "bfloat16" and kept["allow_tf32"] is False
+    assert 0.99 <= kept["min_cosine"] <= kept["mean_cosine"] <= 1.0
+    assert kept["call_flip_fraction"] is None
+    # an unreachable bar: the decision falls back to float32 with TF32 matmuls
+    strict = decide_precision(
+        spec,
+        directory,
+        "cpu",
+        sample,
+        candidate=torch.bfloat16,
+        min_cosine=1.01,
+        classifier=lambda x: x[:, 0] > 0,
+    )
+    assert strict["dtype"] == "float32" and strict["allow_tf32"] is True
+    assert 0.0 <= strict["call_flip_fraction"] <= 1.0
+
+
+def test_extraction_uses_the_decided_dtype_and_refuses_another_models_decision(standins, tmp_path):
+    import shutil
+
+    from virnucpro_smk.precision import read_precision
+
+    spec, _ = standins["standin_fastesm_32d"]
+    other, shared_dir = standins["standin_esm2_64d"]
+    other_dir = tmp_path / "copy"
+    shutil.copytree(shared_dir, other_dir)  # this test edits the weights
+    path = _precision(other, other_dir, tmp_path)
+    with pytest.raises(
+        ModelMismatchError, match="decided for another model: model 'standin_esm2_64d'"
+    ):
+        read_precision(path, spec, "cpu")
+    with pytest.raises(ModelMismatchError, match="decided on cpu, this job runs on cuda"):
+        read_precision(path, other, "cuda")
+    record = json.loads(path.read_text())
+    record["dtype"] = "bfloat16"  # as if decided on a bf16-capable device
+    path.write_text(json.dumps(record))
+    _, _, prot, index = _shard_files(tmp_path, ["MKVLA", "MKVL"], 1)
+    out = tmp_path / other.name / "shard_0000.safetensors"
+    extract_shard(other, other_dir, prot, index, 0, out, 300, "cpu", path)
+    assert read_metadata(out)["dtype"] == "bfloat16"
+    weights = other_dir / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-2] ^= 0x01  # the weights change after the decision (same size, new mtime)
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelMismatchError, match="rerun check_precision"):
+        extract_shard(other, other_dir, prot, index, 0, out, 300, "cpu", path)

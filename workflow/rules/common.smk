@@ -17,6 +17,7 @@ from virnucpro_smk.config_checks import (  # noqa: E402
     load_sample_sheet,
     one_line_errors,
 )
+from virnucpro_smk.envcheck import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.model_store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
@@ -265,9 +266,14 @@ def model_path(wildcards):
     return str(model_dir(REGISTRY[wildcards.model], MODELS_DIR))
 
 
+# GPUs each GPU job asks for, decided once at DAG time (no torch import): cuda -> 1, cpu -> 0,
+# auto -> 1 when this machine has an NVIDIA driver, else 0 (the jobs then run on the CPU on
+# purpose). A job given a GPU never falls back to the CPU: it fails naming the cause.
+GPU_REQUEST = gpu_request(config["device"])
+
+
 def gpu_count(wildcards=None):
-    """GPU jobs ask for one GPU, except when the whole run is pinned to the CPU."""
-    return 0 if config["device"] == "cpu" else 1
+    return GPU_REQUEST
 
 
 def training_dataset_files(kind):

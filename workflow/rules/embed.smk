@@ -8,6 +8,7 @@ rule extract_embeddings:
         frames=frames_of_kind,
         shard_index=f"{UNIT_DIR}/frames/shards.tsv",
         model=model_ready_of,
+        precision=f"{OUT}/precision/{{model}}.json",
         env=ENV_REPORT,
     output:
         f"{UNIT_DIR}/{EMBEDDING}",

@@ -1,4 +1,5 @@
-# Model weights: hub downloads (login node: localrule) and locally built stand-ins.
+# Model weights: hub downloads (login node: localrule), locally built stand-ins, and the
+# precision each model runs in (decided once per model, read by every extraction job).
 
 
 localrules:
@@ -11,8 +12,8 @@ rule download_model:
     wildcard_constraints:
         model=HUB_MODELS_RE,
     params:
-        spec=lambda wc: REGISTRY[wc.model],
-        directory=lambda wc: f"{MODELS_DIR}/{wc.model}",
+        spec=model_spec,
+        directory=model_path,
     log:
         f"{OUT}/logs/download_model/{{model}}.log",
     benchmark:
@@ -29,8 +30,8 @@ rule build_standin_model:
     wildcard_constraints:
         model=STANDIN_MODELS_RE,
     params:
-        spec=lambda wc: REGISTRY[wc.model],
-        directory=lambda wc: f"{MODELS_DIR}/{wc.model}",
+        spec=model_spec,
+        directory=model_path,
     log:
         f"{OUT}/logs/build_standin_model/{{model}}.log",
     benchmark:
@@ -39,6 +40,32 @@ rule build_standin_model:
         "../../envs/gpu.yaml"
     script:
         "../scripts/build_standin.py"
+
+
+# float32 vs the device's reduced dtype (bf16, else fp16) on a sample of coding-like
+# sequences: the reduced dtype is kept when every cosine >= 0.99, else float32 + TF32.
+rule check_precision:
+    input:
+        model=model_ready_of,
+        env=ENV_REPORT,
+    output:
+        f"{OUT}/precision/{{model}}.json",
+    params:
+        spec=model_spec,
+        model_dir=model_path,
+        device=config["device"],
+    log:
+        f"{OUT}/logs/check_precision/{{model}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/check_precision/{{model}}.tsv"
+    resources:
+        gpu=gpu_count,
+        mem_mb=16000,
+        runtime=30,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/check_precision.py"
 
 
 rule download_models:

@@ -1,6 +1,15 @@
-"""Rule extract_embeddings: embed one shard with one model (offline)."""
+"""Rule extract_embeddings: embed one shard of the identified frames with one model (offline).
 
-from virnucpro_smk.model_store import set_offline
+Inputs: ``frames`` (identified_nucleotide.fa for DNA models, identified_protein.faa for
+protein models), ``shard_index`` (frames/shards.tsv), ``precision`` (the model's
+check_precision JSON). The job's ``resources.gpu`` says whether it was given a GPU.
+"""
+
+import time
+
+STARTED = time.perf_counter()  # before the heavy imports: the benchmark wants start-up time
+
+from virnucpro_smk.model_store import set_offline  # noqa: E402
 
 set_offline()
 
@@ -8,14 +17,22 @@ from virnucpro_smk.embeddings import extract_shard  # noqa: E402
 from virnucpro_smk.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake):
+    wildcards = dict(snakemake.wildcards.items())
+    # which input the shard belongs to (the lead's {unit}; {sample}/{dataset} where used)
+    extra = {k: wildcards[k] for k in ("unit", "sample", "dataset") if k in wildcards}
     extract_shard(
         snakemake.params.spec,
         snakemake.params.model_dir,
-        snakemake.input.fasta,
+        snakemake.input.frames,
+        snakemake.input.shard_index,
+        int(wildcards["shard"]),
         snakemake.output[0],
-        chunk_length=int(snakemake.wildcards.L),
+        chunk_length=int(wildcards["L"]),
         device=snakemake.params.device,
+        precision_json=snakemake.input.precision,
         loader_workers=snakemake.params.loader_workers,
         progress_seconds=snakemake.params.progress_seconds,
-        extra_meta={"sample": snakemake.wildcards.sample, "shard": snakemake.wildcards.shard},
+        extra_meta=extra,
+        gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),
+        started=STARTED,
     )

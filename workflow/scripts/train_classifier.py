@@ -17,4 +17,5 @@ with rule_logging(snakemake):
         chunk_length=int(wc.L),
         width=int(wc.width),
         device=snakemake.params.device,
+        gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),
     )

@@ -1,4 +1,8 @@
-"""Rule validate_environment: check torch/transformers/SDPA and the GPU; write a JSON report."""
+"""Rule validate_environment: check torch/transformers/SDPA and the GPU; write a JSON report.
+
+The job's own ``resources.gpu`` tells whether it was given a GPU: with ``device: auto`` a job
+given one fails here, in seconds, when CUDA is not usable (it never falls back to the CPU).
+"""
 
 import json
 
@@ -7,6 +11,7 @@ from virnucpro_smk.envcheck import validate_environment
 from virnucpro_smk.logs import rule_logging
 
 with rule_logging(snakemake) as log:
-    report = validate_environment(snakemake.params.device)
-    log.info("environment ok: device %s", report["device"])
+    gpu = int(getattr(snakemake.resources, "gpu", 0) or 0)
+    report = validate_environment(snakemake.params.device, gpu_requested=gpu)
+    log.info("environment ok: device %s (resources gpu=%d)", report["device"], gpu)
     write_text_atomic(snakemake.output[0], json.dumps(report, indent=2) + "\n")

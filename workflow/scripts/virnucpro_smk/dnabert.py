@@ -203,29 +203,24 @@ class DnaBertModel(nn.Module):
         return hidden * attention_mask[..., None].to(hidden.dtype)
 
 
-def load_state_dict_file(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Weights from ``model.safetensors`` or a ``pytorch_model.bin`` (never unpickling code)."""
-    path = Path(path)
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
+def load_dnabert(
+    model_dir: str | os.PathLike[str],
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype | None = None,
+) -> DnaBertModel:
+    """Build the encoder from ``config.json`` and load the weights with ``strict=True``.
 
-        return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
+    The module is built on the meta device and the weights, read from safetensors (sharded or
+    not) straight onto ``device`` in ``dtype``, are assigned to it: no random initialisation,
+    no CPU copy, no float32 copy of reduced-precision weights.
+    """
+    from .model_store import load_state
 
-
-def find_weights(model_dir: str | os.PathLike[str]) -> Path:
-    for name in ("model.safetensors", "pytorch_model.bin"):
-        candidate = Path(model_dir) / name
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"{model_dir}: neither model.safetensors nor pytorch_model.bin")
-
-
-def load_dnabert(model_dir: str | os.PathLike[str]) -> DnaBertModel:
-    """Build the encoder from ``config.json`` and load the weights with ``strict=True``."""
     cfg = DnaBertConfig.from_json(Path(model_dir) / "config.json")
-    model = DnaBertModel(cfg)
-    state = load_state_dict_file(find_weights(model_dir))
+    with torch.device("meta"):
+        model = DnaBertModel(cfg)
+    model.encoder.slopes = alibi_slopes(cfg.num_attention_heads)  # not a weight: rebuild it
+    state = load_state(model_dir, device, dtype)
     state = {k.removeprefix("bert."): v for k, v in state.items() if not k.startswith("cls.")}
-    model.load_state_dict(state, strict=True)
+    model.load_state_dict(state, strict=True, assign=True)
     return model.eval()

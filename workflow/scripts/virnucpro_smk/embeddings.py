@@ -9,9 +9,11 @@ Pooling follows the original VirNucPro:
 
 Speed: records are sorted by token length and packed into batches under a token budget,
 padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
-loaded once, runs under ``torch.inference_mode()`` in the registry's dtype for the device
-(bf16 on GPUs for the ESM models, fp32 on the CPU), and vectors are written back in input
-order.
+loaded once per job straight onto its device in the dtype decided once per model by the
+precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
+float32 on CPUs), runs under ``torch.inference_mode()``, and vectors are written back in
+input order. An extraction job reads its byte range of the identified frames file directly
+(``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the model.
 """
 
 from __future__ import annotations
@@ -28,20 +30,19 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from . import __version__
 from .artifacts import write_embeddings
 from .envcheck import package_versions, resolve_device
 from .errors import InputError, ModelMismatchError
-from .fasta import read_simple_fasta
 from .gpu_slots import gpu_slot
-from .model_store import check_model_dir
+from .model_store import check_model_dir, model_provenance
+from .precision import read_precision, torch_dtype
 from .progress import Progress
 from .registry import ModelSpec
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-#: Reduced-precision embeddings must keep this cosine similarity to fp32 ones (checked per job).
-PRECISION_MIN_COSINE = 0.99
 
 
 @dataclass
@@ -94,25 +95,40 @@ def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list
     return tokenize, vocab.get("[PAD]", 3)
 
 
-def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str) -> Encoder:
-    """Load a registry model from its local directory (offline) onto ``device``."""
+def load_encoder(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    device: str,
+    dtype: torch.dtype | None = None,
+) -> Encoder:
+    """Load a registry model from its local directory (offline) onto ``device``.
+
+    ``dtype`` defaults to the registry's dtype for the device type; extraction jobs pass the
+    one decided by the model's precision check. Weights go straight to the device in that
+    dtype (see ``model_store.load_state``).
+    """
     model_dir = Path(model_dir)
     check_model_dir(spec, model_dir)
-    dtype = DTYPES[spec.dtype_for("cpu" if device == "cpu" else "cuda")]
+    torch_device = torch.device(device)
+    if dtype is None:
+        dtype = DTYPES[spec.dtype_for("cpu" if torch_device.type == "cpu" else "cuda")]
     if spec.trust_remote_code:
         from transformers import AutoModel
 
         log.warning("%s: running the model's own code (trust_remote_code: true)", spec.name)
-        model = AutoModel.from_pretrained(model_dir, trust_remote_code=True, local_files_only=True)
-        model = model.to(dtype)
+        model = AutoModel.from_pretrained(
+            model_dir, trust_remote_code=True, local_files_only=True, dtype=dtype
+        ).to(torch_device)
     elif spec.architecture == "dnabert2":
         from .dnabert import load_dnabert
 
-        model = load_dnabert(model_dir).to(dtype)
+        model = load_dnabert(model_dir, torch_device, dtype)
     else:
         from .esm import load_esm
 
-        model = load_esm(model_dir, token_dropout=spec.token_dropout, dtype=dtype)
+        model = load_esm(
+            model_dir, token_dropout=spec.token_dropout, dtype=dtype, device=torch_device
+        )
     if spec.architecture == "dnabert2":
         tokenize, pad_id = _dna_tokenizer(model_dir)
         pooling = "all_tokens"
@@ -131,8 +147,6 @@ def load_encoder(spec: ModelSpec, model_dir: str | os.PathLike[str], device: str
             f"{model_dir}: the model's hidden size is {hidden}, but {spec.name} declares "
             f"width {spec.width}"
         )
-    torch_device = torch.device(device)
-    model = model.to(torch_device).eval()
     return Encoder(spec, model, tokenize, pad_id, pooling, torch_device, dtype)
 
 
@@ -251,98 +265,164 @@ def embed_sequences(
     return out, stats
 
 
-def check_precision(encoder: Encoder, sequences: Sequence[str], n: int = 32) -> float | None:
-    """Compare reduced-precision vectors with fp32 ones on a few records; raise if they drift.
+def read_shard_records(
+    frames: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    shard: int,
+    kind: str,
+) -> list[tuple[str, str]]:
+    """Records of shard ``shard``, read straight from the identified frames file.
 
-    Returns the smallest cosine similarity seen (None when the encoder already runs in fp32).
+    ``frames`` is ``identified_nucleotide.fa`` (DNA models) or ``identified_protein.faa``
+    (protein models), one line per sequence; the shard index gives the byte range. The range
+    must hold exactly the index's record count, starting at its first id, with unique ids.
     """
-    if encoder.dtype == torch.float32 or not sequences:
-        return None
-    sample = list(sequences[:n])
-    reduced, _ = embed_sequences(encoder, sample)
-    encoder.model.to(torch.float32)
-    encoder.dtype = torch.float32
-    try:
-        full, _ = embed_sequences(encoder, sample)
-    finally:
-        dtype = DTYPES[encoder.spec.dtype_for(encoder.device.type)]
-        encoder.model.to(dtype)
-        encoder.dtype = dtype
-    cosine = torch.nn.functional.cosine_similarity(reduced, full, dim=1).min().item()
-    log.info("%s: %s vs float32 minimum cosine similarity %.5f", encoder.spec.name, dtype, cosine)
-    if cosine < PRECISION_MIN_COSINE:
-        raise ModelMismatchError(
-            f"{encoder.spec.name}: {dtype} embeddings drift from float32 (cosine {cosine:.4f} < "
-            f"{PRECISION_MIN_COSINE}); set models.{encoder.spec.name}.dtype.cuda: float32"
+    from .preprocess import read_shard_index
+
+    spans = read_shard_index(shard_index)
+    if not 0 <= shard < len(spans):
+        raise InputError(f"{shard_index}: no shard {shard} (the index has {len(spans)})")
+    span = spans[shard]
+    start, end = span.nucleotide if kind == "dna" else span.protein
+    with open(frames, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    if len(data) != end - start:
+        raise InputError(f"{frames}: shorter than {shard_index} says (shard {shard})")
+    lines = data.decode("ascii").splitlines()
+    if len(lines) != 2 * span.n_records or any(not h.startswith(">") for h in lines[::2]):
+        raise InputError(
+            f"{frames}: bytes {start}-{end} are not the {span.n_records} one-line records "
+            f"{shard_index} announces for shard {shard}"
         )
-    return cosine
+    headers = [h[1:].strip() for h in lines[::2]]
+    if headers and headers[0] != span.first_id:
+        raise InputError(
+            f"{frames}: shard {shard} starts at {headers[0]!r}, {shard_index} says "
+            f"{span.first_id!r} (files from different runs?)"
+        )
+    records = [
+        (h.split(None, 1)[0] if h else "", q) for h, q in zip(headers, lines[1::2], strict=True)
+    ]
+    ids = [rid for rid, _ in records]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{frames}: duplicate ids in shard {shard}")
+    return records
+
+
+def _pooling_name(spec: ModelSpec) -> str:
+    return "mean_all_tokens" if spec.kind == "dna" else "mean_residues"
 
 
 def extract_shard(
     spec: ModelSpec,
     model_dir: str | os.PathLike[str],
-    fasta: str | os.PathLike[str],
+    frames: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    shard: int,
     output: str | os.PathLike[str],
     chunk_length: int,
-    device: str = "auto",
+    device: str,
+    precision_json: str | os.PathLike[str],
     loader_workers: int = 0,
     progress_seconds: float = 30.0,
     extra_meta: dict[str, Any] | None = None,
+    gpu_requested: int | None = None,
     gpu_lock_dir: str | os.PathLike[str] | None = None,
-) -> ExtractionStats:
-    """Embed every record of a shard FASTA and write the namespaced safetensors file.
+    started: float | None = None,
+) -> dict[str, Any]:
+    """Embed shard ``shard`` of the identified frames with one model; write its safetensors.
 
-    On CUDA the job first takes a GPU slot (one device per job, see gpu_slots).
+    The model is loaded once, in the dtype the model's precision decision says
+    (``precision_json``, rule check_precision). An empty shard writes a valid 0 x width file
+    without loading the model (nor importing transformers). A job given a GPU
+    (``gpu_requested``) never falls back to the CPU; on CUDA it first takes a GPU slot (one
+    device per job, see gpu_slots). ``started`` is a ``time.perf_counter()`` taken when the
+    job's process started, so the import/start-up time is measured too. Returns the stats
+    written into the metadata (``start_seconds``, ``load_seconds``, ``embed_seconds``,
+    ``write_seconds`` and the throughput figures).
     """
-    records = read_simple_fasta(fasta)
-    ids = [rid for rid, _ in records]
-    if len(set(ids)) != len(ids):
-        raise InputError(f"{fasta}: duplicate ids in a shard")
-    resolved = resolve_device(device)
-    # On a GPU node, hold one device for the whole job (released even if the job is killed).
-    with gpu_slot(gpu_lock_dir) if resolved == "cuda" else contextlib.nullcontext() as slot:
-        return _embed_and_write(
-            spec,
-            model_dir,
-            records,
-            output,
-            chunk_length,
-            slot.torch_device if slot else resolved,
-            loader_workers,
-            progress_seconds,
-            extra_meta,
-        )
-
-
-def _embed_and_write(
-    spec: ModelSpec,
-    model_dir: str | os.PathLike[str],
-    records: list[tuple[str, str]],
-    output: str | os.PathLike[str],
-    chunk_length: int,
-    resolved: str,
-    loader_workers: int,
-    progress_seconds: float,
-    extra_meta: dict[str, Any] | None,
-) -> ExtractionStats:
-    ids = [rid for rid, _ in records]
-    encoder = load_encoder(spec, model_dir, resolved)
-    log.info("%s: %d records on %s (%s)", spec.name, len(ids), resolved, encoder.dtype)
-    cosine = check_precision(encoder, [s for _, s in records])
-    matrix, stats = embed_sequences(
-        encoder, [s for _, s in records], loader_workers, progress_seconds
-    )
-    meta = {
+    entered = time.perf_counter()
+    timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
+    records = read_shard_records(frames, shard_index, shard, spec.kind)
+    provenance = model_provenance(spec, model_dir) if spec.provider == "hub" else None
+    meta: dict[str, Any] = {
         **spec.identity(),
-        "dtype": str(encoder.dtype).removeprefix("torch."),
-        "pooling": "mean_all_tokens" if encoder.pooling == "all_tokens" else "mean_residues",
+        "pooling": _pooling_name(spec),
         "chunk_length": chunk_length,
-        "device": resolved,
-        "precision_min_cosine": cosine,
-        "stats": stats.as_dict(),
+        "shard": shard,
+        "project_version": __version__,
         "versions": package_versions(),
         **(extra_meta or {}),
     }
-    write_embeddings(output, ids, matrix, meta)
-    log.info("%s: wrote %s (%s)", spec.name, output, stats.as_dict())
+    if not records:
+        record = read_precision(precision_json, spec, None)
+        commit = provenance or {"model_commit": record.get("model_commit")}
+        start = time.perf_counter()
+        empty = torch.zeros((0, spec.width), dtype=torch.float32)
+        stats = {**timings, "records": 0, "tokens": 0, "load_seconds": 0.0, "embed_seconds": 0.0}
+        write_embeddings(
+            output,
+            [],
+            empty,
+            {
+                **meta,
+                "model_commit": commit["model_commit"],
+                "dtype": record.get("dtype"),
+                "device": "none",
+                "stats": stats,
+            },
+        )
+        stats["write_seconds"] = round(time.perf_counter() - start, 4)
+        log.info("%s: shard %d is empty: wrote a 0 x %d file", spec.name, shard, spec.width)
+        return stats
+    resolved = resolve_device(device, gpu_requested)
+    record = read_precision(precision_json, spec, resolved)
+    if provenance is None:  # local/stand-in: reuse the precision job's hash if files unchanged
+        provenance = model_provenance(spec, model_dir, known=record)
+    if provenance["model_commit"] != record.get("model_commit"):
+        raise ModelMismatchError(
+            f"{precision_json}: decided for {spec.name} at {record.get('model_commit')}, but "
+            f"the weights are now {provenance['model_commit']}; rerun check_precision"
+        )
+    # On a GPU node, hold one device for the whole job (released even if the job is killed).
+    with gpu_slot(gpu_lock_dir) if resolved == "cuda" else contextlib.nullcontext() as slot:
+        torch_device = slot.torch_device if slot else resolved
+        torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
+        if slot and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
+            log.warning(
+                "%s: precision was decided on %s, this job runs on %s",
+                spec.name,
+                record.get("device_name"),
+                torch.cuda.get_device_name(torch_device),
+            )
+        start = time.perf_counter()
+        encoder = load_encoder(spec, model_dir, torch_device, torch_dtype(record))
+        timings["load_seconds"] = round(time.perf_counter() - start, 4)
+        log.info(
+            "%s: %d records on %s (%s%s, loaded in %.1f s)",
+            spec.name,
+            len(records),
+            torch_device,
+            encoder.dtype,
+            ", TF32 matmuls" if record.get("allow_tf32") else "",
+            timings["load_seconds"],
+        )
+        matrix, extraction = embed_sequences(
+            encoder, [s for _, s in records], loader_workers, progress_seconds
+        )
+        timings["embed_seconds"] = round(extraction.seconds, 4)
+    stats = {**extraction.as_dict(), **timings}
+    start = time.perf_counter()
+    meta.update(
+        model_commit=provenance["model_commit"],
+        dtype=str(encoder.dtype).removeprefix("torch."),
+        allow_tf32=bool(record.get("allow_tf32")),
+        precision_min_cosine=record.get("min_cosine"),
+        device=torch_device,
+        stats=stats,
+    )
+    write_embeddings(output, [rid for rid, _ in records], matrix, meta)
+    stats["write_seconds"] = round(time.perf_counter() - start, 4)
+    log.info("%s: wrote %s (%s)", spec.name, output, stats)
     return stats

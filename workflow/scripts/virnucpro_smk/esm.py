@@ -98,33 +98,70 @@ def load_esm(
     token_dropout: bool = True,
     dtype: torch.dtype = torch.float32,
     attn_implementation: str = "sdpa",
+    device: str | torch.device = "cpu",
 ) -> EsmModel:
     """Load ESM-2 weights from a local directory into ``EsmModel`` (offline, no remote code).
 
-    Refuses a checkpoint that leaves encoder weights uninitialised.
+    The module is built on the meta device; the weights are read from safetensors (sharded
+    or not) straight onto ``device`` in ``dtype`` and assigned, so a 3B model never passes
+    through the CPU or float32 on its way to a GPU. The two computed buffers (rotary
+    frequencies, position ids) are rebuilt on the device in float32 / int64, as
+    ``from_pretrained`` makes them. Refuses a checkpoint that leaves encoder weights unset.
     """
+    from .model_store import load_state
+
     model_dir = Path(model_dir)
     if not (model_dir / "config.json").is_file():
         raise ModelMissingError(f"{model_dir}: no config.json")
     config = esm_config_from_dir(model_dir, token_dropout)
+    config._attn_implementation = attn_implementation
     previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the load report lists lm_head.* as unexpected: expected
-    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     try:
-        model, info = EsmModel.from_pretrained(
-            model_dir,
-            config=config,
-            add_pooling_layer=False,
-            attn_implementation=attn_implementation,
-            dtype=dtype,
-            local_files_only=True,
-            output_loading_info=True,
-        )
+        with torch.device("meta"):
+            model = EsmModel(config, add_pooling_layer=False)
+        # Contact prediction is never used here; FastESM does not even ship its weights.
+        model.contact_head = None
     finally:
         hf_logging.set_verbosity(previous)
-    missing = [k for k in info["missing_keys"] if "inv_freq" not in k]
+    state = load_state(model_dir, device, dtype)
+    state = {
+        k.removeprefix("esm."): v
+        for k, v in state.items()
+        if not k.startswith(("lm_head.", "contact_head.", "esm.contact_head."))
+    }
+    state = {_legacy_name(k): v for k, v in state.items() if "rotary_embeddings.inv_freq" not in k}
+    result = model.load_state_dict(state, strict=False, assign=True)
+    _rebuild_buffers(model, torch.device(device))
+    missing = [k for k in result.missing_keys if not k.endswith(("inv_freq", "position_ids"))]
     if missing:
         raise ModelMissingError(
             f"{model_dir}: checkpoint lacks {len(missing)} encoder weights, e.g. {missing[:5]}"
         )
+    left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
+    if left:
+        raise ModelMissingError(f"{model_dir}: tensors left unset after loading: {left[:5]}")
     return model.eval()
+
+
+def _legacy_name(key: str) -> str:
+    """LayerNorm ``gamma``/``beta`` -> ``weight``/``bias``, as ``from_pretrained`` renames them
+    (old checkpoints, and transformers 5's own ``save_pretrained``, use the legacy names)."""
+    if key.endswith(".gamma"):
+        return key[: -len("gamma")] + "weight"
+    if key.endswith(".beta"):
+        return key[: -len("beta")] + "bias"
+    return key
+
+
+def _rebuild_buffers(model: EsmModel, device: torch.device) -> None:
+    """Recompute the buffers that are not weights (left on the meta device by construction)."""
+    for module in model.modules():
+        if hasattr(module, "compute_default_rope_parameters") and hasattr(module, "inv_freq"):
+            inv_freq, _ = module.compute_default_rope_parameters(module.config)
+            module.inv_freq = inv_freq.to(device=device, dtype=torch.float32)
+            if hasattr(module, "original_inv_freq"):
+                module.original_inv_freq = module.inv_freq
+        if isinstance(getattr(module, "position_ids", None), torch.Tensor):
+            n = module.position_ids.shape[-1]
+            module.position_ids = torch.arange(n, device=device).expand((1, -1))

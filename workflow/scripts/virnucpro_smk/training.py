@@ -202,6 +202,7 @@ def train_classifier_rule(
     chunk_length: int,
     width: int,
     device: str = "auto",
+    gpu_requested: int | None = None,
 ) -> dict:
     """The train_classifier job: on the GPU the job holds (if any), then a path/identity check.
 
@@ -215,7 +216,7 @@ def train_classifier_rule(
     from .gpu_slots import gpu_slot
 
     out_dir = Path(weights).parent
-    resolved = resolve_device(device)
+    resolved = resolve_device(device, gpu_requested)
     with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
         metrics = train_from_manifest(
             manifest,
