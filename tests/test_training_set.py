@@ -62,6 +62,7 @@ def test_no_record_lies_in_two_splits(datasets):
     for r in rows:
         split_of[r.record].add(r.split)
     assert all(len(s) == 1 for s in split_of.values())
+    assert set(summary["records_shared_between_splits"].values()) == {0}
     for split in ("train", "val", "test"):
         assert {r.label for r in rows if r.split == split} == {0, 1}
         assert summary["records_by_split"][split] == len(

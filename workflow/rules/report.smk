@@ -25,7 +25,7 @@ rule compare_models:
         extraction_benchmarks=extraction_benchmarks,
         embeddings=compare_embeddings,
         train_benchmarks=training_benchmarks,
-        settings=COMPARE,
+        settings={**COMPARE, "min_viral_fraction": PREDICT["min_viral_fraction"]},
     log:
         f"{OUT}/logs/compare_models/chunk{{L}}.log",
     benchmark:

@@ -192,6 +192,7 @@ def draw_manifest(
                 "splits are drawn by source record, so each label needs at least three input "
                 "sequences (add records, or change train.val_fraction/test_fraction)"
             )
+    records = {s: {r.record for r in rows if r.split == s} for s in SPLITS}
     summary = {
         "frames": len(rows),
         "seed": seed,
@@ -199,7 +200,11 @@ def draw_manifest(
         "available_by_group": dict(sorted(available.items())),
         "used_by_group": dict(sorted(Counter(r.group for r in rows).items())),
         "by_split": {s: sum(r.split == s for r in rows) for s in SPLITS},
-        "records_by_split": {s: len({r.record for r in rows if r.split == s}) for s in SPLITS},
+        "records_by_split": {s: len(records[s]) for s in SPLITS},
+        "records_shared_between_splits": {
+            f"{a}-{b}": len(records[a] & records[b])
+            for a, b in (("train", "val"), ("train", "test"), ("val", "test"))
+        },
         "viral": sum(r.label == 1 for r in rows),
         "nonviral": sum(r.label == 0 for r in rows),
     }
