@@ -1,0 +1,192 @@
+"""Training-data builder throughput, and its speed-up over the original VirNucPro script.
+
+    python benchmarks/bench_builder.py [--chunk-length 300] [--copies 9] [--repeats 3]
+                                       [--original /tmp/orig/make_train_dataset_300.py]
+
+Inputs (read in place from ../shared/data/genbank, written gzip-compressed to a temporary
+directory): each shared GenBank file with its derived FASTA, and one multi-record file made by
+concatenating all of them ``--copies`` times with renamed accessions (about 3 Mbp at 9
+copies). For each input it prints seconds and Mbp/s of ``build_training_frames`` at threads=1
+and threads=2 (best of ``--repeats``). With ``--original`` (the original's
+``make_train_dataset_<L>.py``, next to its ``units.py``; run from a temporary directory,
+never copied into the project) it also times the original's ``main()`` on the same gzip files
+in one run, checks that both wrote the same identified frames, and prints the ratio.
+
+Prints figures; asserts nothing except output parity with the original (speed targets live
+here, not in timed tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+from virnucpro_smk.train_builder import build_training_frames  # noqa: E402
+
+SHARED = Path(os.environ.get("VIRNUCPRO_SHARED", ROOT.parent / "shared")) / "data" / "genbank"
+GENOMES = {
+    "T4": "NC_000866_phage_T4",
+    "chloroplast": "NC_000932_Arabidopsis_chloroplast",
+    "phiX174": "NC_001422_phiX174",
+    "pPCP1": "NC_005816_Yersinia_pestis_plasmid_pPCP1",
+}
+
+# Runs the original's main() from its own data/ layout; esm is only imported by units.py for
+# embedding, so a placeholder module stands in when it is not installed.
+_ORIGINAL_RUNNER = textwrap.dedent(
+    """
+    import importlib.util, sys, time, types
+    script = sys.argv[1]
+    sys.path.insert(0, str(__import__("pathlib").Path(script).parent))
+    try:
+        import esm  # noqa: F401
+    except ImportError:
+        stub = types.ModuleType("esm")
+        stub.FastaBatchedDataset = stub.pretrained = None
+        sys.modules["esm"] = stub
+    spec = importlib.util.spec_from_file_location("original_builder", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    start = time.perf_counter()
+    module.main()
+    print(f"SECONDS {time.perf_counter() - start:.4f}")
+    """
+)
+
+
+def _genbank_file(stem: str) -> Path:
+    return next(p for p in SHARED.iterdir() if p.name.startswith(stem) and p.is_file())
+
+
+def _gzip_to(data: bytes, path: Path) -> Path:
+    with gzip.open(path, "wb", compresslevel=6) as handle:
+        handle.write(data)
+    return path
+
+
+def make_inputs(out_dir: Path, copies: int) -> dict[str, tuple[Path, Path, int]]:
+    """name -> (gbff.gz, fna.gz, bp) for every shared genome and the multi-record file."""
+    inputs: dict[str, tuple[Path, Path, int]] = {}
+    multi_gb, multi_fa, multi_bp = [], [], 0
+    for name, stem in GENOMES.items():
+        gb = _genbank_file(stem).read_bytes()
+        fa = (SHARED / "derived_fasta" / f"{stem}.fna").read_bytes()
+        bp = sum(len(line) for line in fa.splitlines() if not line.startswith(b">"))
+        inputs[name] = (
+            _gzip_to(gb, out_dir / f"{name}_genomic.gbff.gz"),
+            _gzip_to(fa, out_dir / f"{name}_genomic.fna.gz"),
+            bp,
+        )
+        for copy in range(copies):
+            # "NC_" -> "Zkk": same width, so LOCUS columns stay where parsers expect them.
+            tag = f"Z{copy:02d}".encode()
+            multi_gb.append(_rename(gb, tag))
+            multi_fa.append(fa.replace(b">NC_", b">" + tag))
+            multi_bp += bp
+    inputs[f"multi{copies}x"] = (
+        _gzip_to(b"".join(multi_gb), out_dir / "multi_genomic.gbff.gz"),
+        _gzip_to(b"".join(multi_fa), out_dir / "multi_genomic.fna.gz"),
+        multi_bp,
+    )
+    return inputs
+
+
+def _rename(genbank: bytes, tag: bytes) -> bytes:
+    lines = genbank.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if line.startswith((b"LOCUS", b"ACCESSION", b"VERSION")):
+            lines[i] = line.replace(b"NC_", tag)
+    return b"".join(lines)
+
+
+def time_ours(gbff: Path, fna: Path | None, L: int, threads: int, work: Path, repeats: int):
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        build_training_frames(
+            gbff,
+            L,
+            fna=fna,
+            chunked=work / "chunked.fna",
+            nucleotide=work / "nuc.fa",
+            protein=work / "prot.fa",
+            sequences=work / "sequences.tsv",
+            threads=threads,
+        )
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def time_original(script: Path, gbff: Path, fna: Path, work: Path) -> tuple[float, Path, Path]:
+    """Seconds of the original's main() on one gbff/fna pair, and its two output files."""
+    data = work / "data"
+    data.mkdir(parents=True)
+    (data / "x_genomic.gbff.gz").symlink_to(gbff)
+    (data / "x_genomic.fna.gz").symlink_to(fna)
+    proc = subprocess.run(
+        [sys.executable, "-c", _ORIGINAL_RUNNER, str(script.resolve())],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"the original script failed:\n{proc.stderr[-3000:]}")
+    seconds = float(proc.stdout.rsplit("SECONDS ", 1)[1])
+    return seconds, data / "x_identified_nucleotide.fa", data / "x_identified_protein.fa"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunk-length", type=int, default=300)
+    parser.add_argument("--copies", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only", nargs="*", help="input names to run (default: all)")
+    parser.add_argument("--original", type=Path, help="the original's make_train_dataset_<L>.py")
+    args = parser.parse_args()
+    L = args.chunk_length
+    if args.original and f"chunk_size = {L}" not in args.original.read_text():
+        raise SystemExit(f"{args.original} does not use chunk_size = {L}")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmpdir = Path(tmp)
+        inputs = make_inputs(tmpdir, args.copies)
+        for name, (gbff, fna, bp) in inputs.items():
+            if args.only and name not in args.only:
+                continue
+            work = tmpdir / f"ours_{name}"
+            work.mkdir()
+            line = f"{name:>12} {bp / 1e6:6.3f} Mbp, chunk {L}:"
+            ours = {}
+            for threads in args.threads:
+                ours[threads] = time_ours(gbff, fna, L, threads, work, args.repeats)
+                line += f"  threads={threads} {ours[threads]:.3f} s"
+                line += f" ({bp / ours[threads] / 1e6:.2f} Mbp/s)"
+            if args.original:
+                seconds, nuc, prot = time_original(args.original, gbff, fna, tmpdir / f"o_{name}")
+                same = (
+                    nuc.read_bytes() == (work / "nuc.fa").read_bytes()
+                    and prot.read_bytes() == (work / "prot.fa").read_bytes()
+                )
+                if not same:
+                    raise SystemExit(f"{name}: identified frames differ from the original's")
+                line += f"  original {seconds:.3f} s ({bp / seconds / 1e6:.2f} Mbp/s),"
+                line += " ratio " + ", ".join(
+                    f"x{seconds / s:.2f} (threads={t})" for t, s in ours.items()
+                )
+                line += ", outputs identical"
+            print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
