@@ -308,3 +308,23 @@ def test_protein_index_short_queries_repeats_and_boundaries():
         i = rng.randrange(len(joined))
         q = joined[i : i + rng.randint(1, 40)]
         assert index.contains(q) == any(q in p for p in proteins), q
+
+
+def test_a_worker_error_reaches_the_caller_and_leaves_no_output(shared_data, tmp_path):
+    gbff, fna = _multi_record(shared_data, tmp_path)
+    parts = gzip.decompress(fna.read_bytes()).decode()[1:].split("\n>")
+    swapped = tmp_path / "swapped.fna"  # first two records swapped: the pool finds it
+    swapped.write_text(">" + "\n>".join([parts[1], parts[0], *parts[2:]]))
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="same records in the same order"):
+        build_training_frames(
+            gbff,
+            300,
+            fna=swapped,
+            chunked=out / "c",
+            nucleotide=out / "n",
+            protein=out / "p",
+            sequences=out / "s",
+            threads=2,
+        )
+    assert list(out.iterdir()) == []
