@@ -104,6 +104,11 @@ def test_mismatched_fasta_and_genbank_are_refused(shared_data, tmp_path):
         list(
             iter_genomes(gb / "NC_000866_phage_T4.gbff", gb / "derived_fasta/NC_001422_phiX174.fna")
         )
+    two = tmp_path / "two.fna"
+    phix = (gb / "derived_fasta/NC_001422_phiX174.fna").read_text()
+    two.write_text(phix + phix.replace(">NC_001422.1", ">extra"))
+    with pytest.raises(InputError, match="different numbers of records"):
+        list(iter_genomes(gb / "NC_001422_phiX174.gbk", two))
 
 
 def test_protein_index_agrees_with_a_linear_scan():

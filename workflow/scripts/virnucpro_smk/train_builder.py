@@ -30,7 +30,7 @@ import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import IO
 
@@ -364,13 +364,19 @@ def _fasta_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
 def _pairs(
     gbff: str | os.PathLike[str], fna: str | os.PathLike[str] | None
 ) -> Iterator[tuple[bytes, tuple[str, str] | None]]:
-    """GenBank blocks paired (in order, as the original's zip) with FASTA records when given."""
+    """GenBank blocks paired in order with the FASTA records, when a FASTA is given."""
     blocks = iter_genbank_blocks(gbff)
     if fna is None:
         for block in blocks:
             yield block, None
         return
-    yield from zip(blocks, _fasta_records(fna), strict=False)
+    for block, fasta in zip_longest(blocks, _fasta_records(fna)):
+        if block is None or fasta is None:
+            raise InputError(
+                f"{fna} and {gbff} hold different numbers of records: the files must list "
+                "the same records in the same order (or leave out the FASTA)"
+            )
+        yield block, fasta
 
 
 def _genome(
