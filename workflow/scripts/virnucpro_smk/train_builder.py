@@ -424,8 +424,8 @@ def scan_genbank_lengths(path: str | os.PathLike[str]) -> list[int]:
 
 
 @dataclass(frozen=True, slots=True)
-class _RecordOutput:
-    """One record's output text, built in a worker and written by the parent in input order."""
+class RecordFrames:
+    """One record's output text (FASTA records), built in a worker, written in input order."""
 
     id: str
     length: int
@@ -436,7 +436,7 @@ class _RecordOutput:
     protein: str
 
 
-def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) -> _RecordOutput:
+def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) -> RecordFrames:
     """Chunk one genome and keep the stop-free frames found in its annotated proteins."""
     index = ProteinIndex(proteins)
     keep = (lambda _cid, p: index.contains(p)) if index.joined else (lambda _cid, _p: False)
@@ -456,12 +456,12 @@ def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) ->
             nuc.append(f">{frame.id}\n{frame.nucleotide}\n")
             prot.append(f">{frame.id}\n{frame.protein}\n")
         n_frames += len(frames)
-    return _RecordOutput(
+    return RecordFrames(
         rid, len(seq), n_chunks, n_frames, "".join(chunked), "".join(nuc), "".join(prot)
     )
 
 
-def _work(task: tuple[bytes, tuple[str, str] | None, int, str, str | None]) -> _RecordOutput:
+def _work(task: tuple[bytes, tuple[str, str] | None, int, str, str | None]) -> RecordFrames:
     block, fasta, chunk_length, gbff, fna = task
     return select_frames(*_genome(block, fasta, gbff, fna), chunk_length)
 
@@ -477,7 +477,7 @@ def _results(
     fna: str | os.PathLike[str] | None,
     chunk_length: int,
     threads: int,
-) -> Iterator[_RecordOutput]:
+) -> Iterator[RecordFrames]:
     """Per-record outputs in input order; parallel over records when ``threads > 1``.
 
     The pool starts only once a second record shows up (single-genome files pay nothing),
