@@ -1,8 +1,12 @@
-"""Training-mode builder: byte parity with the original, streaming input, substring index."""
+"""Training-mode builder: byte parity with the original, streaming input, substring index,
+the light GenBank/FASTA readers against Biopython, and thread-independent output."""
 
 import gzip
+import io
 import json
+import random
 import shutil
+import warnings
 
 import pytest
 from Bio import SeqIO
@@ -10,9 +14,13 @@ from Bio import SeqIO
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.train_builder import (
     ProteinIndex,
+    _fasta_records,
+    _split_records,
     build_training_frames,
     cds_translations,
+    iter_genbank_blocks,
     iter_genomes,
+    parse_genbank,
     scan_genbank_lengths,
 )
 
@@ -20,6 +28,12 @@ GENOMES = {
     "NC_000866_phage_T4": "NC_000866_phage_T4.gbff",
     "NC_001422_phiX174": "NC_001422_phiX174.gbk",
 }
+ALL_GENBANK = [
+    "NC_000866_phage_T4.gbff",
+    "NC_000932_Arabidopsis_chloroplast.gb",
+    "NC_001422_phiX174.gbk",
+    "NC_005816_Yersinia_pestis_plasmid_pPCP1.gb",
+]
 
 
 def _build(gbff, L, tmp_path, fna=None):
@@ -64,6 +78,8 @@ def test_cds_lists_match_the_original(shared_data, reference):
         with open(shared_data / "genbank" / file) as handle:
             got = {rec.id: cds_translations(rec) for rec in SeqIO.parse(handle, "genbank")}
         assert got == expected
+        light = [parse_genbank(b) for b in iter_genbank_blocks(shared_data / "genbank" / file)]
+        assert {r.id: r.translations for r in light} == expected
 
 
 def test_streams_gzip_inputs_without_decompressing_to_disk(shared_data, tmp_path):
@@ -88,11 +104,14 @@ def test_mismatched_fasta_and_genbank_are_refused(shared_data, tmp_path):
         list(
             iter_genomes(gb / "NC_000866_phage_T4.gbff", gb / "derived_fasta/NC_001422_phiX174.fna")
         )
+    two = tmp_path / "two.fna"
+    phix = (gb / "derived_fasta/NC_001422_phiX174.fna").read_text()
+    two.write_text(phix + phix.replace(">NC_001422.1", ">extra"))
+    with pytest.raises(InputError, match="different numbers of records"):
+        list(iter_genomes(gb / "NC_001422_phiX174.gbk", two))
 
 
 def test_protein_index_agrees_with_a_linear_scan():
-    import random
-
     rng = random.Random(2)
     proteins = [
         "".join(rng.choices("ACDEFGHIKLMNPQRSTVWY", k=rng.randint(0, 300))) for _ in range(50)
@@ -102,3 +121,215 @@ def test_protein_index_agrees_with_a_linear_scan():
     queries += ["".join(rng.choices("ACDEFGHIKLMNPQRSTVWY", k=30)) for _ in range(50)]
     for q in queries:
         assert index.contains(q) == any(q in p for p in proteins)
+
+
+def _biopython(text: str) -> list[tuple[str, str, list[str]]]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        records = list(SeqIO.parse(io.StringIO(text), "genbank"))
+    return [(r.id, str(r.seq).upper(), cds_translations(r)) for r in records]
+
+
+def _light(data: bytes) -> list[tuple[str, str, list[str]]]:
+    records = [parse_genbank(b) for b in _split_records(io.BytesIO(data), b"LOCUS")]
+    return [(r.id, r.seq, r.translations) for r in records]
+
+
+@pytest.mark.parametrize("file", ALL_GENBANK)
+def test_light_genbank_reader_agrees_with_biopython(file, shared_data):
+    data = (shared_data / "genbank" / file).read_bytes()
+    assert _light(data) == _biopython(data.decode())
+
+
+# Layout corner cases Biopython has rules for: id without VERSION (ACCESSION, then LOCUS),
+# VERSION without a numeric suffix, CRLF, a wrapped location, a quoted /note whose
+# continuation line starts with "/translation=", a CDS without translation, two
+# translations (the first counts), escaped quotes, a 21-column key line with no location.
+_ODD_RECORDS = '''\
+LOCUS       ONLY_LOCUS               12 bp    DNA     linear   UNK 01-JAN-2000
+FEATURES             Location/Qualifiers
+     CDS             join(1..3,
+                     4..12)
+                     /note="a note that wraps and whose next line looks like
+                     /translation="WRONG" but is part of the note"
+                     /translation="MKV
+                     LLA"
+     gene            1..12
+                     /translation="NOTCDS"
+     CDS             1..12
+                     /product="no translation here"
+     CDS             1..12
+                     /translation="FIRST"
+                     /translation="SECOND"
+     CDS             1..12
+                     /note="He said ""hi"""
+                     /translation= "SPACED"
+     CDS
+                     /translation="ORPHAN"
+ORIGIN
+        1 acgtacgtac gt
+//
+LOCUS       LOC2                     8 bp    DNA     linear   UNK 01-JAN-2000
+ACCESSION   AB000001 AB000002;
+            AB000003
+VERSION     AB000001.7  GI:1
+FEATURES             Location/Qualifiers
+     CDS             1..8
+                     /translation="MW"
+ORIGIN
+        1 aaaacccc
+//
+LOCUS       LOC3                     4 bp    DNA     linear   UNK 01-JAN-2000
+ACCESSION   CD000001
+VERSION     CD000001
+ORIGIN
+        1 ggtt
+//
+'''
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_light_genbank_reader_follows_biopython_on_odd_layouts(newline):
+    text = _ODD_RECORDS.replace("\n", newline)
+    expected = _biopython(_ODD_RECORDS)
+    assert [r[0] for r in expected] == ["ONLY_LOCUS", "AB000001.7", "CD000001"]
+    assert expected[0][2] == ["MKVLLA", "", "FIRST", "SPACED"]
+    assert _light(text.encode()) == expected
+
+
+def test_record_splitting_does_not_depend_on_read_size(shared_data):
+    small = [f for f in ALL_GENBANK if "phiX" in f or "pPCP1" in f]
+    for files, sizes in ((small, (1, 5, 64)), (ALL_GENBANK, (4096,))):
+        data = b"release header\n" + b"".join(
+            (shared_data / "genbank" / f).read_bytes() for f in files
+        )
+        whole = list(_split_records(io.BytesIO(data), b"LOCUS"))
+        assert len(whole) == len(files) and all(b.startswith(b"LOCUS") for b in whole)
+        assert b"".join(whole) == data[data.index(b"LOCUS") :]
+        for size in sizes:
+            assert list(_split_records(io.BytesIO(data), b"LOCUS", read_size=size)) == whole
+
+
+def test_fasta_reader_agrees_with_biopython(tmp_path):
+    text = ">a desc\nacg t\r\nNNtt \n>b\n\n>c\tx\nAC\tG\t\nTT\n>\nGG\n"
+    path = tmp_path / "x.fa.gz"
+    with gzip.open(path, "wt", newline="") as handle:
+        handle.write(text)
+    expected = [(r.id, str(r.seq).upper()) for r in SeqIO.parse(io.StringIO(text), "fasta")]
+    assert list(_fasta_records(path)) == expected
+    # Biopython refuses text before the first header (the original would crash): so do we.
+    path.write_text("junk\n" + text)
+    with pytest.raises(InputError, match="before the first"):
+        list(_fasta_records(path))
+
+
+def test_truncated_genbank_is_refused(shared_data, tmp_path):
+    data = (shared_data / "genbank" / "NC_001422_phiX174.gbk").read_bytes()
+    cut = tmp_path / "cut.gbk"
+    cut.write_bytes(data[: data.rfind(b"//")])
+    with pytest.raises(InputError, match="no closing '//'"):
+        list(iter_genbank_blocks(cut))
+    gz = tmp_path / "cut.gbk.gz"
+    gz.write_bytes(gzip.compress(data)[:-20])
+    with pytest.raises(InputError, match="truncated"):
+        list(iter_genbank_blocks(gz))
+
+
+def _multi_record(shared_data, tmp_path, copies: int = 1):
+    """Every shared GenBank file ``copies`` times with renamed accessions, gzip, with FASTA."""
+    gb_parts, fa_parts = [], []
+    for copy in range(copies):
+        tag = f"Z{copy:02d}".encode()
+        for file in ALL_GENBANK:
+            stem = file.rsplit(".", 1)[0]
+            gb = (shared_data / "genbank" / file).read_bytes()
+            lines = gb.splitlines(keepends=True)
+            gb_parts += [
+                line.replace(b"NC_", tag)
+                if line.startswith((b"LOCUS", b"ACCESSION", b"VERSION"))
+                else line
+                for line in lines
+            ]
+            fa = (shared_data / "genbank" / "derived_fasta" / f"{stem}.fna").read_bytes()
+            fa_parts.append(fa.replace(b">NC_", b">" + tag))
+    gbff, fna = tmp_path / "multi.gbff.gz", tmp_path / "multi.fna.gz"
+    gbff.write_bytes(gzip.compress(b"".join(gb_parts)))
+    fna.write_bytes(gzip.compress(b"".join(fa_parts)))
+    return gbff, fna
+
+
+@pytest.mark.parametrize("with_fasta", [True, False])
+def test_threads_do_not_change_the_output(with_fasta, shared_data, tmp_path):
+    gbff, fna = _multi_record(shared_data, tmp_path)
+    outputs = {}
+    for threads in (1, 2):
+        out = {k: tmp_path / f"t{threads}" / k for k in ("chunked", "nuc", "prot", "seqs")}
+        stats = build_training_frames(
+            gbff,
+            300,
+            fna=fna if with_fasta else None,
+            chunked=out["chunked"],
+            nucleotide=out["nuc"],
+            protein=out["prot"],
+            sequences=out["seqs"],
+            threads=threads,
+        )
+        outputs[threads] = (stats, {k: p.read_bytes() for k, p in out.items()})
+        assert sorted(p.name for p in (tmp_path / f"t{threads}").iterdir()) == sorted(out)
+    assert outputs[1] == outputs[2]
+    stats, files = outputs[1]
+    assert stats.sequences == 4
+    ids = [line.split("\t")[0] for line in files["seqs"].decode().splitlines()[1:]]
+    assert ids == [
+        f"Z{c:02d}{a}" for c in range(1) for a in ("000866.4", "000932.1", "001422.1", "005816.1")
+    ]
+    # The per-record output is the single-genome output, records in input order.
+    single = tmp_path / "single"
+    build_training_frames(
+        shared_data / "genbank" / "NC_001422_phiX174.gbk",
+        300,
+        fna=None,
+        chunked=single / "c",
+        nucleotide=single / "n",
+        protein=single / "p",
+        sequences=single / "s",
+    )
+    renamed = (single / "n").read_bytes().replace(b">NC_", b">Z00")
+    assert renamed in files["nuc"]
+
+
+def test_protein_index_short_queries_repeats_and_boundaries():
+    proteins = ["A" * 100, "MKVLLAGHHHHH", "", "QWERTYIPASDFGHKLCVNM" * 3]
+    index = ProteinIndex(proteins, k=4, step=5)
+    assert index.contains("A" * 60) and index.contains("A" * 100)
+    assert not index.contains("A" * 101)
+    assert index.contains("MKV") and index.contains("HHHHH") and not index.contains("HHHHHH")
+    # never across two proteins
+    assert not index.contains("HHHHHQWERTY") and not index.contains("AAAAMKV")
+    assert not index.contains("")
+    rng = random.Random(5)
+    joined = "".join(proteins)
+    for _ in range(300):
+        i = rng.randrange(len(joined))
+        q = joined[i : i + rng.randint(1, 40)]
+        assert index.contains(q) == any(q in p for p in proteins), q
+
+
+def test_a_worker_error_reaches_the_caller_and_leaves_no_output(shared_data, tmp_path):
+    gbff, fna = _multi_record(shared_data, tmp_path)
+    parts = gzip.decompress(fna.read_bytes()).decode()[1:].split("\n>")
+    swapped = tmp_path / "swapped.fna"  # first two records swapped: the pool finds it
+    swapped.write_text(">" + "\n>".join([parts[1], parts[0], *parts[2:]]))
+    out = tmp_path / "out"
+    with pytest.raises(InputError, match="same records in the same order"):
+        build_training_frames(
+            gbff,
+            300,
+            fna=swapped,
+            chunked=out / "c",
+            nucleotide=out / "n",
+            protein=out / "p",
+            sequences=out / "s",
+            threads=2,
+        )
+    assert list(out.iterdir()) == []
