@@ -1,0 +1,133 @@
+"""Classifier features: one shard's DNA and protein embeddings joined where they are consumed.
+
+No merged file is written any more: prediction and training read the DNA shard and the
+protein shard of the same frames and join them in memory with :func:`read_features`. The
+checks the old merge step made all happen here, so a wrong pairing still stops the job:
+kinds, models (against what the caller expects and the files' own directories), chunk
+lengths, ids and their order, widths and finite values. The original printed a warning and
+silently dropped ids found in only one file; here any disagreement is an error naming both
+files, the expected and found values and up to ten offending ids. The joined width is
+computed from the inputs' metadata, never hard-coded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from .artifacts import EmbeddingFile, read_embeddings
+from .errors import ModelMismatchError
+from .registry import pair_tag
+
+MAX_LISTED = 10
+
+
+def _listed(ids: list[str]) -> str:
+    more = f" (and {len(ids) - MAX_LISTED} more)" if len(ids) > MAX_LISTED else ""
+    return ", ".join(ids[:MAX_LISTED]) + more
+
+
+def check_finite(emb: EmbeddingFile, path: str | os.PathLike[str]) -> None:
+    """Refuse NaN/Inf rows, naming them; the cheap all() test runs first (the usual case)."""
+    if bool(torch.isfinite(emb.matrix).all()):
+        return
+    bad_rows = (~torch.isfinite(emb.matrix)).any(dim=1).nonzero().flatten().tolist()
+    offending = _listed([emb.ids[i] for i in bad_rows])
+    raise ModelMismatchError(f"{path}: {len(bad_rows)} row(s) contain NaN or Inf: {offending}")
+
+
+def _id_mismatch(dna: EmbeddingFile, protein: EmbeddingFile, dna_path: str, protein_path: str):
+    dna_set, prot_set = set(dna.ids), set(protein.ids)
+    only_dna = [i for i in dna.ids if i not in prot_set]
+    only_prot = [i for i in protein.ids if i not in dna_set]
+    details = []
+    if only_dna:
+        details.append(f"only in {dna_path}: {_listed(only_dna)}")
+    if only_prot:
+        details.append(f"only in {protein_path}: {_listed(only_prot)}")
+    if not details:
+        misplaced = [a for a, b in zip(dna.ids, protein.ids, strict=False) if a != b]
+        details.append(f"same ids in a different order, first differing: {_listed(misplaced)}")
+    return ModelMismatchError(
+        f"{dna_path} ({len(dna.ids)} rows) and {protein_path} ({len(protein.ids)} rows) "
+        "do not hold the same ids in the same order; " + "; ".join(details)
+    )
+
+
+def _commit(emb: EmbeddingFile) -> str | None:
+    # str(): the metadata decoder reads an all-digit SHA back as a number
+    value = emb.meta.get("model_commit")
+    return None if value is None else str(value)
+
+
+def merge_pair(
+    dna: EmbeddingFile, protein: EmbeddingFile, dna_path: str, protein_path: str
+) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
+    """Concatenate per-frame DNA and protein vectors (rows must match one to one).
+
+    The only copy made is the concatenation itself; callers should drop ``dna`` and
+    ``protein`` afterwards so that the inputs' memory is returned.
+    """
+    if dna.meta.get("kind") != "dna" or protein.meta.get("kind") != "protein":
+        raise ModelMismatchError(
+            f"{dna_path} must hold DNA and {protein_path} protein embeddings, found "
+            f"{dna.meta.get('kind')} and {protein.meta.get('kind')}"
+        )
+    if dna.meta.get("chunk_length") != protein.meta.get("chunk_length"):
+        raise ModelMismatchError(
+            f"{dna_path} (chunk {dna.meta.get('chunk_length')}) and {protein_path} "
+            f"(chunk {protein.meta.get('chunk_length')}) come from different chunk lengths"
+        )
+    if dna.ids != protein.ids:
+        raise _id_mismatch(dna, protein, dna_path, protein_path)
+    for emb, path in ((dna, dna_path), (protein, protein_path)):
+        if emb.matrix.shape[1] != emb.width:
+            raise ModelMismatchError(
+                f"{path}: expected width {emb.width} ({emb.model}), found {emb.matrix.shape[1]}"
+            )
+        check_finite(emb, path)
+    width = dna.width + protein.width
+    matrix = torch.cat([dna.matrix, protein.matrix], dim=1)
+    meta = {
+        "model": pair_tag(dna.model, protein.model),
+        "kind": "features",
+        "width": width,
+        "dna_model": dna.model,
+        "dna_width": dna.width,
+        "dna_revision": dna.meta.get("revision"),
+        "dna_commit": _commit(dna),
+        "protein_model": protein.model,
+        "protein_width": protein.width,
+        "protein_revision": protein.meta.get("revision"),
+        "protein_commit": _commit(protein),
+        "chunk_length": dna.meta.get("chunk_length"),
+        "source": f"{dna.meta.get('source')} + {protein.meta.get('source')}",
+        "revision": f"{dna.meta.get('revision')} + {protein.meta.get('revision')}",
+        "pooling": f"{dna.meta.get('pooling')} + {protein.meta.get('pooling')}",
+        "dtype": f"{dna.meta.get('dtype')} + {protein.meta.get('dtype')}",
+    }
+    return dna.ids, matrix, meta
+
+
+def read_features(
+    dna_path: str | os.PathLike[str],
+    protein_path: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+    chunk_length: int | None = None,
+) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
+    """Classifier features of one shard: ``[DNA | protein]`` rows for the same frames.
+
+    Each file must hold the named model's vectors (its metadata and its directory say so),
+    the two must agree on kind, chunk length (and ``chunk_length`` when given), ids and
+    order, and hold finite values. ``meta`` carries the pair's identity (what
+    ``CheckpointIdentity.from_features`` reads) plus ``dna_commit``/``protein_commit``, the
+    resolved weight commits when the files record them (``model_commit``), else None.
+    """
+    dna = read_embeddings(dna_path, expect_model=dna_model, expect_chunk_length=chunk_length)
+    protein = read_embeddings(
+        protein_path, expect_model=protein_model, expect_chunk_length=chunk_length
+    )
+    return merge_pair(dna, protein, str(dna_path), str(protein_path))
