@@ -325,3 +325,21 @@ def test_reference_chunk_calls(reference, tmp_path):
     assert scores.calls == [VIRAL, VIRAL]
     plot_scores(scores, tmp_path / "p.png")
     assert (tmp_path / "p.png").stat().st_size > 1000
+
+
+def test_block_size_does_not_change_any_output(sample, tmp_path):
+    whole, _ = _run(sample, tmp_path / "whole")
+    tiny, _ = _run(sample, tmp_path / "tiny", block_rows=1)
+    for key in ("predictions", "per_chunk", "per_sequence", "viral_fasta"):
+        assert whole[key].read_bytes() == tiny[key].read_bytes(), key
+
+
+def test_an_empty_shard_still_checks_the_classifier(sample, tmp_path):
+    dna, prot = _write_shards(tmp_path / "e", [], 1)
+    sample["dna"], sample["prot"] = dna, prot
+    out, scores = _run(sample, tmp_path)
+    assert out["predictions"].read_text() == "Sequence_ID\tPrediction\tscore1\tscore2\n"
+    assert set(scores.calls) == {NO_CODING_FRAME}
+    sample["weights"] = _sign_classifier(tmp_path / "clf500", chunk=500)
+    with pytest.raises(ModelMismatchError, match="refuses these features"):
+        _run(sample, tmp_path)

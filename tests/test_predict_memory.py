@@ -1,10 +1,10 @@
 """Peak memory of predict_sample does not grow with the number of shards.
 
-The same sample code runs on N frames in one shard and on 10N frames in ten shards (stand-in
-widths 48 + 64), each in a fresh child process that reports its peak RSS (VmHWM). Shards
-are large enough that one shard's features (read + joined, ~110 MB) are a sizeable part of
-the child's peak next to torch's import (~250 MB): holding all ten shards' features, as the
-old predictor did, would add over a gigabyte and fail the 1.5x bound.
+predict_sample runs on N frames in one shard and on 10N frames in ten shards (stand-in
+widths 48 + 64), each in a fresh child process that reports its peak RSS (VmHWM). The
+frame counts are large enough that holding the sample's features, as the old predictor
+did, would dominate torch's import (~230 MB): N frames read and joined take ~110 MB, 10N
+over a gigabyte, which fails the 1.5x bound.
 """
 
 from __future__ import annotations

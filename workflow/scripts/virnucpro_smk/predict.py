@@ -15,9 +15,10 @@ Outputs (see :func:`predict_sample`):
 * ``scores.png``: the per-sequence score distribution and score tracks along the longest
   sequences (:func:`plot_scores`).
 
-Memory does not grow with the number of shards: one shard's features are in memory at a
-time, and what is kept across shards is a few numbers per chunk in numpy arrays (about
-12 bytes per chunk) plus the sequence table.
+Memory grows with neither the number nor the size of the shards: features are read one
+block of rows at a time (``features.FeatureBlocks``), frame rows are written as they are
+scored, and what is kept is a few numbers per chunk in numpy arrays (about 12 bytes per
+chunk) plus the sequence table.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from .chunking import chunk_count, chunk_spans
 from .classifier import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .errors import InputError, ModelMismatchError
 from .fasta import format_record, read_nucleotide_fasta
-from .features import read_features
+from .features import BLOCK_ROWS, FeatureBlocks
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ PER_SEQUENCE_HEADER = (
     "viral_fraction_scored\tmax_viral_score\tmean_viral_score\tcall\n"
 )
 FRAME_SUFFIXES = frozenset(("F1", "F2", "F3", "R1", "R2", "R3"))
-_ROWS_PER_WRITE = 65536
+_ROWS_PER_WRITE = 65536  # per_chunk.tsv lines joined per write
 
 
 def chunk_of(frame_id: str) -> str:
@@ -352,28 +353,20 @@ def _identity(meta: dict) -> tuple[CheckpointIdentity, str | None, str | None]:
     )
 
 
-def _score_shard(
-    dna_path: str | os.PathLike[str],
-    protein_path: str | os.PathLike[str],
-    state: dict,
-    checkpoint: str | os.PathLike[str],
-    chunk_length: int,
-    dna_model: str,
-    protein_model: str,
-) -> tuple[list[str], np.ndarray]:
-    """Scores of one shard; the features die with this frame (one shard in memory)."""
-    ids, x, meta = read_features(dna_path, protein_path, dna_model, protein_model, chunk_length)
+def _classifier_for(
+    meta: dict, state: dict, checkpoint: str | os.PathLike[str], where: str
+) -> MLPClassifier:
+    """Load the classifier for the first shard's identity; later shards must match it."""
     identity = _identity(meta)
     if "identity" not in state:
         model, ckpt_meta = load_checkpoint(checkpoint, expect=identity[0])
         state.update(identity=identity, model=model, checkpoint_meta=ckpt_meta)
     elif identity != state["identity"]:
         raise ModelMismatchError(
-            f"{dna_path} + {protein_path}: features of {identity}, but the sample's first "
-            f"shard holds {state['identity']}"
+            f"{where}: features of {identity}, but the sample's first shard holds "
+            f"{state['identity']}"
         )
-    model: MLPClassifier = state["model"]
-    return ids, predict_scores(model, x).numpy()
+    return state["model"]
 
 
 def predict_sample(
@@ -395,12 +388,16 @@ def predict_sample(
     min_scored_fraction: float = 0.15,
     plot_tracks: int = 8,
     title: str = "",
+    block_rows: int = BLOCK_ROWS,
 ) -> SampleScores:
-    """Score a sample shard by shard and write its five outputs.
+    """Score a sample shard by shard, block by block, and write its five outputs.
 
     ``dna_shards[i]`` and ``protein_shards[i]`` hold the same frames (checked). The
     classifier is loaded once, against the first shard's identity; every later shard must
     carry the same identity (models, widths, revisions, weight commits, chunk length).
+    Features are read ``block_rows`` rows at a time and ``predictions.tsv`` rows are
+    written as they are scored, so memory depends on neither the number nor the size of
+    the shards; what grows is ~12 bytes per chunk and the sequence table.
     """
     if len(dna_shards) != len(protein_shards):
         raise InputError(
@@ -415,16 +412,18 @@ def predict_sample(
     with atomic_open(predictions) as out:
         out.write(PREDICTIONS_HEADER)
         for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
-            ids, shard_scores = _score_shard(
-                dna_path, protein_path, state, checkpoint, chunk_length, dna_model, protein_model
-            )
-            scores.add(ids, shard_scores, f"{dna_path}")
-            for start in range(0, len(ids), _ROWS_PER_WRITE):
-                end = start + _ROWS_PER_WRITE
-                out.write(format_prediction_rows(ids[start:end], shard_scores[start:end]))
-            n_frames += len(ids)
-            log.info("%s: %d frames scored (%d so far)", dna_path, len(ids), n_frames)
-            del ids, shard_scores  # before the next shard is read: one shard at a time
+            where = f"{dna_path} + {protein_path}"
+            with FeatureBlocks(
+                dna_path, protein_path, dna_model, protein_model, chunk_length
+            ) as shard:
+                model = _classifier_for(shard.meta, state, checkpoint, where)
+                for ids, x in shard.blocks(block_rows):
+                    block_scores = predict_scores(model, x).numpy()
+                    del x  # before the next block is read
+                    scores.add(ids, block_scores, where)
+                    out.write(format_prediction_rows(ids, block_scores))
+                    n_frames += len(ids)
+            log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
     scores.finish(min_viral_fraction, min_scored_fraction)
     write_per_chunk(scores, per_chunk)
     write_per_sequence(scores, per_sequence)
