@@ -175,3 +175,11 @@ def test_expected_chunk_length_is_enforced(tmp_path, read):
     prot = _write(tmp_path, "p_4d", "protein", 4, ["a"], chunk=300)
     with pytest.raises(ModelMismatchError, match="expected chunk length 500, found 300"):
         read(dna, prot, "d_8d", "p_4d", chunk_length=500)
+
+
+def test_a_truncated_shard_is_refused_when_read_in_blocks(tmp_path):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"])
+    prot.write_bytes(prot.read_bytes()[:-8])  # the last row loses half its floats
+    with pytest.raises(ModelMismatchError, match=r"truncated \(rows 2-3 missing\)"):
+        _read_in_blocks(dna, prot, "d_8d", "p_4d")

@@ -12,14 +12,14 @@ computed from the inputs' metadata, never hard-coded.
 
 from __future__ import annotations
 
-import contextlib
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
-from safetensors import safe_open
 
 from .artifacts import FORMAT, TENSOR, EmbeddingFile, _decode_meta, read_embeddings
 from .errors import ModelMismatchError
@@ -137,29 +137,66 @@ def read_features(
     return merge_pair(dna, protein, str(dna_path), str(protein_path))
 
 
-#: Rows per block in :func:`iter_features`: with the real models (768 + 2560 floats) a block
+#: Rows per block in :class:`FeatureBlocks`: with the real models (768 + 2560 floats) a block
 #: of DNA, protein and joined rows takes about 0.9 GB, whatever the shard size.
 BLOCK_ROWS = 32768
 
 
-def _header(handle: Any, path: Path, expect_model: str, chunk_length: int | None) -> EmbeddingFile:
-    """Metadata and matrix shape of an open file, checked as ``read_embeddings`` checks them.
+class _RowFile:
+    """Rows of a safetensors float32 matrix read with plain reads (no mmap).
+
+    Reading through a memory map would count every touched page of the file in the job's
+    resident memory until the map is closed; plain reads into a fresh array keep resident
+    memory at one block. The layout is the documented safetensors one: an 8-byte
+    little-endian header size, a JSON header, then the raw little-endian data.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close()
+        try:
+            size = int.from_bytes(self.handle.read(8), "little")
+            header = json.loads(self.handle.read(size))
+        except (ValueError, UnicodeDecodeError) as exc:
+            self.handle.close()
+            raise ModelMismatchError(f"{path}: not a safetensors file ({exc})") from exc
+        self.meta = _decode_meta(header.pop("__metadata__", None) or {})
+        entry = header.get(TENSOR) or {}
+        self.shape = tuple(entry.get("shape", ()))
+        self.dtype = entry.get("dtype")
+        self.data_start = 8 + size + int(entry.get("data_offsets", (0, 0))[0])
+
+    def rows(self, start: int, end: int) -> torch.Tensor:
+        width = self.shape[1]
+        out = np.empty((end - start, width), dtype="<f4")
+        self.handle.seek(self.data_start + start * width * 4)
+        if self.handle.readinto(memoryview(out).cast("B")) != out.nbytes:
+            raise ModelMismatchError(f"{self.path}: truncated (rows {start}-{end} missing)")
+        return torch.from_numpy(out)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _checked_header(rows: _RowFile, expect_model: str, chunk_length: int | None) -> EmbeddingFile:
+    """Identity of a file from its header, checked as ``read_embeddings`` checks it.
 
     The returned EmbeddingFile has an empty (0-row) matrix: rows are read block by block.
     """
-    meta = _decode_meta(handle.metadata() or {})
+    path, meta, shape = rows.path, rows.meta, rows.shape
     if meta.get("format") != FORMAT:
         raise ModelMismatchError(f"{path}: not a {FORMAT} file (format {meta.get('format')!r})")
-    shape = handle.get_slice(TENSOR).get_shape()
     model, width = meta["model"], int(meta["width"])
     problems = []
     if path.parent.name != model:
         problems.append(f"it lies in {path.parent.name}/ but holds {model} vectors")
     if model != expect_model:
         problems.append(f"expected {expect_model}, found {model}")
+    if rows.dtype != "F32":
+        problems.append(f"matrix dtype {rows.dtype}, expected F32")
     if len(shape) != 2 or shape[1] != width:
         problems.append(f"metadata says width {width}, matrix is {tuple(shape)}")
-    if len(meta["ids"]) != shape[0]:
+    elif len(meta["ids"]) != shape[0]:
         problems.append(f"{len(meta['ids'])} ids for {shape[0]} rows")
     if chunk_length is not None and int(meta.get("chunk_length", -1)) != chunk_length:
         problems.append(f"expected chunk length {chunk_length}, found {meta.get('chunk_length')}")
@@ -190,24 +227,27 @@ class FeatureBlocks:
         chunk_length: int | None = None,
     ) -> None:
         self.dna_path, self.protein_path = Path(dna_path), Path(protein_path)
-        self._stack = contextlib.ExitStack()
+        self._files: list[_RowFile] = []
         try:
-            dna_h = self._stack.enter_context(safe_open(str(dna_path), framework="pt"))
-            prot_h = self._stack.enter_context(safe_open(str(protein_path), framework="pt"))
-            self._dna = _header(dna_h, self.dna_path, dna_model, chunk_length)
-            self._protein = _header(prot_h, self.protein_path, protein_model, chunk_length)
+            self._files.append(_RowFile(self.dna_path))
+            self._files.append(_RowFile(self.protein_path))
+            self._dna = _checked_header(self._files[0], dna_model, chunk_length)
+            self._protein = _checked_header(self._files[1], protein_model, chunk_length)
             _, _, self.meta = merge_pair(self._dna, self._protein, str(dna_path), str(protein_path))
         except BaseException:
-            self._stack.close()
+            self.close()
             raise
         self.ids: list[str] = self._dna.ids
-        self._rows = (dna_h.get_slice(TENSOR), prot_h.get_slice(TENSOR))
 
     def __enter__(self) -> FeatureBlocks:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+        self.close()
+
+    def close(self) -> None:
+        for rows in self._files:
+            rows.close()
 
     def blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[list[str], torch.Tensor]]:
         """``(ids, [DNA | protein] rows)`` for consecutive blocks of at most ``block_rows``."""
@@ -215,7 +255,8 @@ class FeatureBlocks:
         for start in range(0, len(self.ids), block_rows):
             end = min(start + block_rows, len(self.ids))
             dna.ids = protein.ids = self.ids[start:end]
-            dna.matrix, protein.matrix = self._rows[0][start:end], self._rows[1][start:end]
+            dna.matrix = self._files[0].rows(start, end)
+            protein.matrix = self._files[1].rows(start, end)
             try:
                 _, matrix, _ = merge_pair(dna, protein, str(self.dna_path), str(self.protein_path))
             finally:

@@ -528,10 +528,13 @@ def _plot_calls_by_length(ax, scores: SampleScores, calls: np.ndarray) -> None:
     edges = np.unique(np.quantile(lengths, np.linspace(0, 1, 11)).round())
     if len(edges) < 2:
         edges = np.array([lengths.min(), lengths.max() + 1])
+    edges[-1] = lengths.max() + 1  # bins are [a, b): the longest sequence falls in the last
     which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
     totals = np.bincount(which, minlength=len(edges) - 1)
     bottom = np.zeros(len(edges) - 1)
-    labels = [f"{int(a)}-{int(b)}" for a, b in itertools.pairwise(edges)]
+    labels = [f"{int(a)}-{int(b) - 1}" for a, b in itertools.pairwise(edges)]
+    if lengths.min() == lengths.max():
+        labels = [f"{int(lengths[0])}"]
     x = np.arange(len(labels))
     for call in CALLS:
         counts = np.bincount(which[calls == call], minlength=len(edges) - 1)
