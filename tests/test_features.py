@@ -183,3 +183,28 @@ def test_a_truncated_shard_is_refused_when_read_in_blocks(tmp_path):
     prot.write_bytes(prot.read_bytes()[:-8])  # the last row loses half its floats
     with pytest.raises(ModelMismatchError, match=r"truncated \(rows 2-3 missing\)"):
         _read_in_blocks(dna, prot, "d_8d", "p_4d")
+
+
+def test_the_whole_matrix_is_filled_block_by_block(tmp_path):
+    ids = [f"s_chunk_{i}F1" for i in range(1, 8)]
+    matrix = torch.randn(7, 4)
+    dna = _write(tmp_path, "d_8d", "dna", 8, ids)
+    prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
+    expected = torch.cat([read_embeddings(dna).matrix, matrix], dim=1)
+    assert torch.equal(read_features(dna, prot, "d_8d", "p_4d")[1], expected)
+    with FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard:
+        assert torch.equal(shard.read_all(block_rows=3), expected)
+    matrix[5, 0] = math.inf  # in the second block of three
+    prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
+    with (
+        FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard,
+        pytest.raises(ModelMismatchError, match=r"1 row\(s\) contain NaN or Inf: s_chunk_6F1$"),
+    ):
+        shard.read_all(block_rows=3)
+
+
+def test_huge_finite_values_are_not_mistaken_for_inf(tmp_path, read):
+    matrix = torch.full((3, 4), 3e38)  # their sum overflows float32; every value is finite
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"], matrix)
+    assert torch.equal(read(dna, prot, "d_8d", "p_4d")[1][:, 8:], matrix)
