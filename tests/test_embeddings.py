@@ -163,7 +163,7 @@ def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_
 
 
 def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
-    from virnucpro_smk.embeddings import read_shard_records
+    from virnucpro_smk.preprocess import read_shard_records
 
     _, nuc, prot, index = _shard_files(tmp_path, ["MKV", "MKVL", "AAAA"], 2)
     assert [r for r, _ in read_shard_records(prot, index, 1, "protein")] == [

@@ -7,18 +7,10 @@ from virnucpro_smk.preprocess import (
     count_chunks,
     preprocess_sample,
     read_shard_index,
+    read_shard_records,
     shard_bounds,
     shard_count,
-    write_shard,
 )
-
-
-def test_shard_count_bounds_every_shard():
-    assert shard_count(0, 10) == 1
-    assert shard_count(10, 60) == 1
-    assert shard_count(11, 60) == 2
-    with pytest.raises(ValueError):
-        shard_count(5, 0)
 
 
 def test_shard_bounds_are_balanced_and_contiguous():
@@ -27,10 +19,10 @@ def test_shard_bounds_are_balanced_and_contiguous():
     assert shard_bounds(2, 4) == [(0, 0), (0, 1), (1, 1), (1, 2)]
 
 
-@pytest.mark.parametrize("shard_size", [7, 50, 100000])
-def test_shards_partition_the_frames_in_order(shared_data, tmp_path, shard_size):
+@pytest.mark.parametrize("chunks_per_job", [7, 50, 100000])
+def test_shards_partition_the_frames_in_order(shared_data, tmp_path, chunks_per_job):
     fasta = shared_data / "vibrant_mixed_example.fasta"
-    n = shard_count(count_chunks(fasta, 300), shard_size)
+    n = shard_count(count_chunks(fasta, 300), chunks_per_job)
     out = {k: tmp_path / k for k in ("chunked.fa", "nuc.fa", "prot.faa", "seqs.tsv", "shards.tsv")}
     stats = preprocess_sample(
         fasta,
@@ -46,11 +38,10 @@ def test_shards_partition_the_frames_in_order(shared_data, tmp_path, shard_size)
     assert len(spans) == n
     all_nuc, all_prot = [], []
     for span in spans:
-        fna, faa = tmp_path / f"s{span.shard}.fna", tmp_path / f"s{span.shard}.faa"
-        write_shard(out["shards.tsv"], span.shard, out["nuc.fa"], out["prot.faa"], fna, faa)
-        nuc, prot = read_simple_fasta(fna), read_simple_fasta(faa)
+        nuc = read_shard_records(out["nuc.fa"], out["shards.tsv"], span.shard, "dna")
+        prot = read_shard_records(out["prot.faa"], out["shards.tsv"], span.shard, "protein")
         assert [i for i, _ in nuc] == [i for i, _ in prot], "DNA and protein shards must align"
-        assert len(nuc) == span.n_records <= shard_size
+        assert len(nuc) == span.n_records
         all_nuc += nuc
         all_prot += prot
     assert all_nuc == read_simple_fasta(out["nuc.fa"])

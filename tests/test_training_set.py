@@ -168,6 +168,7 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
         build_training_frames(
             path,
             300,
+            fna=None,
             chunked=tmp_path / f"{name}.chunked",
             nucleotide=nuc,
             protein=prot,

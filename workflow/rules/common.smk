@@ -97,13 +97,15 @@ TRAIN = {
     "test_fraction": 0.1,
     "balance": True,
     "shards": 1,
+    "builder_threads": 4,
     "recipe": {},
     **config.get("train", {}),
 }
 PREDICT = {
     "checkpoints": {},
     "min_viral_fraction": 0.5,
-    "min_scored_fraction": 0.2,
+    "min_scored_fraction": 0.15,
+    "plot_tracks": 8,
     **config.get("predict", {}),
 }
 EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
@@ -373,11 +375,12 @@ def per_sequence_tables(wildcards=None):
     ]
 
 
-def summary_rows(wildcards=None):
-    return [
-        {"sample": sample, "chunk_length": L, "model": pair_tag(DNA_MODEL.name, p.name)}
-        for sample, L, p in _predicted()
-    ]
+def summary_samples(wildcards=None):
+    return [sample for sample, _, _ in _predicted()]
+
+
+def summary_models(wildcards=None):
+    return [pair_tag(DNA_MODEL.name, p.name) for _, _, p in _predicted()]
 
 
 # ---- targets -----------------------------------------------------------------------------

@@ -30,12 +30,13 @@ rule predict_sample:
     params:
         min_viral_fraction=PREDICT["min_viral_fraction"],
         min_scored_fraction=PREDICT["min_scored_fraction"],
+        plot_tracks=PREDICT["plot_tracks"],
     log:
         f"{OUT}/logs/predict_sample/{{sample}}_chunk{{L}}_{{dna_model}}+{{protein_model}}.log",
     benchmark:
         f"{OUT}/benchmarks/predict_sample/{{sample}}_chunk{{L}}_{{dna_model}}+{{protein_model}}.tsv"
     resources:
-        mem_mb=8000,
+        mem_mb=4000,  # ~0.9 GB measured at 2048-d, independent of the sample's size
     conda:
         "../../envs/gpu.yaml"
     script:
@@ -46,9 +47,15 @@ rule summarize_predictions:
     input:
         per_sequence_tables,
     output:
-        report(f"{OUT}/summary.tsv", category="Summary", labels={"table": "all samples"}),
+        report(
+            f"{OUT}/summary.tsv",
+            category="Summary",
+            caption="../report/summary.rst",
+            labels={"table": "all samples"},
+        ),
     params:
-        rows=summary_rows,
+        samples=summary_samples,
+        models=summary_models,
     log:
         f"{OUT}/logs/summarize_predictions.log",
     benchmark:

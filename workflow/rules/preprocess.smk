@@ -67,7 +67,7 @@ rule build_training_frames:
         f"{OUT}/logs/build_training_frames/{{dataset}}_chunk{{L}}.log",
     benchmark:
         f"{OUT}/benchmarks/build_training_frames/{{dataset}}_chunk{{L}}.tsv"
-    threads: 4
+    threads: TRAIN["builder_threads"]
     resources:
         mem_mb=8000,
         runtime=720,

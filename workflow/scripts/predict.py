@@ -1,17 +1,26 @@
-"""Rule predict_sample: score every frame of a sample and summarise per chunk and sequence."""
+"""Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA."""
 
 from virnucpro_smk.logs import rule_logging
 from virnucpro_smk.predict import predict_sample
 
 with rule_logging(snakemake):
+    wildcards = snakemake.wildcards
     predict_sample(
-        snakemake.input.shards,
+        list(snakemake.input.dna),
+        list(snakemake.input.protein),
         snakemake.input.weights,
         snakemake.input.sequences,
-        snakemake.output.predictions.rsplit("/", 1)[0],
-        snakemake.wildcards.dna_model,
-        snakemake.wildcards.protein_model,
+        snakemake.input.fasta,
+        int(wildcards.L),
+        wildcards.dna_model,
+        wildcards.protein_model,
+        predictions=snakemake.output.predictions,
+        per_chunk=snakemake.output.per_chunk,
+        per_sequence=snakemake.output.per_sequence,
+        viral_fasta=snakemake.output.viral_fasta,
         plot=snakemake.output.plot,
-        plot_first_n=snakemake.params.plot_first_n,
         min_viral_fraction=snakemake.params.min_viral_fraction,
+        min_scored_fraction=snakemake.params.min_scored_fraction,
+        plot_tracks=snakemake.params.get("plot_tracks", 8),
+        title=f"{wildcards.get('sample', '')} {wildcards.dna_model}+{wildcards.protein_model}",
     )

@@ -1,13 +1,13 @@
-"""Rule summarize_predictions: one table across samples and models."""
+"""Rule summarize: viral sequences and bases per sample and model pair (summary.tsv)."""
 
 from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.predict import summarize
+from virnucpro_smk.summary import summarize_lists
 
-with rule_logging(snakemake):
-    summarize(
-        {
-            (row["sample"], row["chunk_length"], row["model"]): path
-            for row, path in zip(snakemake.params.rows, snakemake.input, strict=True)
-        },
+with rule_logging(snakemake) as log:
+    rows = summarize_lists(
+        list(snakemake.input),
+        list(snakemake.params.samples),
+        list(snakemake.params.models),
         snakemake.output[0],
     )
+    log.info("summarised %d sample/model tables into %s", len(rows), snakemake.output[0])

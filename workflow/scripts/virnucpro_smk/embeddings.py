@@ -33,10 +33,11 @@ from torch.utils.data import DataLoader, Dataset
 from . import __version__
 from .artifacts import write_embeddings
 from .envcheck import package_versions, resolve_device
-from .errors import InputError, ModelMismatchError
+from .errors import ModelMismatchError
 from .gpu_slots import gpu_slot
 from .model_store import check_model_dir, model_provenance
 from .precision import read_precision, torch_dtype
+from .preprocess import read_shard_records
 from .progress import Progress
 from .registry import ModelSpec
 
@@ -263,51 +264,6 @@ def embed_sequences(
         device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
     )
     return out, stats
-
-
-def read_shard_records(
-    frames: str | os.PathLike[str],
-    shard_index: str | os.PathLike[str],
-    shard: int,
-    kind: str,
-) -> list[tuple[str, str]]:
-    """Records of shard ``shard``, read straight from the identified frames file.
-
-    ``frames`` is ``identified_nucleotide.fa`` (DNA models) or ``identified_protein.faa``
-    (protein models), one line per sequence; the shard index gives the byte range. The range
-    must hold exactly the index's record count, starting at its first id, with unique ids.
-    """
-    from .preprocess import read_shard_index
-
-    spans = read_shard_index(shard_index)
-    if not 0 <= shard < len(spans):
-        raise InputError(f"{shard_index}: no shard {shard} (the index has {len(spans)})")
-    span = spans[shard]
-    start, end = span.nucleotide if kind == "dna" else span.protein
-    with open(frames, "rb") as handle:
-        handle.seek(start)
-        data = handle.read(end - start)
-    if len(data) != end - start:
-        raise InputError(f"{frames}: shorter than {shard_index} says (shard {shard})")
-    lines = data.decode("ascii").splitlines()
-    if len(lines) != 2 * span.n_records or any(not h.startswith(">") for h in lines[::2]):
-        raise InputError(
-            f"{frames}: bytes {start}-{end} are not the {span.n_records} one-line records "
-            f"{shard_index} announces for shard {shard}"
-        )
-    headers = [h[1:].strip() for h in lines[::2]]
-    if headers and headers[0] != span.first_id:
-        raise InputError(
-            f"{frames}: shard {shard} starts at {headers[0]!r}, {shard_index} says "
-            f"{span.first_id!r} (files from different runs?)"
-        )
-    records = [
-        (h.split(None, 1)[0] if h else "", q) for h, q in zip(headers, lines[1::2], strict=True)
-    ]
-    ids = [rid for rid, _ in records]
-    if len(set(ids)) != len(ids):
-        raise InputError(f"{frames}: duplicate ids in shard {shard}")
-    return records
 
 
 def _pooling_name(spec: ModelSpec) -> str:

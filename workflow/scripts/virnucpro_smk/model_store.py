@@ -23,9 +23,10 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:  # torch is imported where weights are touched, not at DAG build
+    import torch
 
 from .atomic import atomic_path, write_text_atomic
 from .errors import ModelMismatchError, ModelMissingError
@@ -133,6 +134,8 @@ def _bin_shards(directory: Path) -> tuple[list[Path], bool]:
 
 def _torch_load(path: Path) -> dict[str, torch.Tensor]:
     """Tensors of a pickled checkpoint, never running pickled code (``weights_only``)."""
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError:  # legacy (non-zip) format cannot be memory-mapped

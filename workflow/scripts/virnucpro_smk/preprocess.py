@@ -216,37 +216,47 @@ def read_shard_index(path: str | os.PathLike[str]) -> list[ShardSpan]:
     return spans
 
 
-def _copy_range(
-    src: str | os.PathLike[str], span: tuple[int, int], dst: str | os.PathLike[str]
-) -> None:
-    start, end = span
-    with open(src, "rb") as inp, atomic_open(dst, "wb") as out:
-        inp.seek(start)
-        remaining = end - start
-        while remaining > 0:
-            block = inp.read(min(remaining, 1 << 22))
-            if not block:
-                raise InputError(f"{src}: shorter than its shard index says")
-            out.write(block)
-            remaining -= len(block)
-
-
-def write_shard(
+def read_shard_records(
+    frames: str | os.PathLike[str],
     shard_index: str | os.PathLike[str],
     shard: int,
-    nucleotide: str | os.PathLike[str],
-    protein: str | os.PathLike[str],
-    nucleotide_out: str | os.PathLike[str],
-    protein_out: str | os.PathLike[str],
-) -> ShardSpan:
-    """Copy shard ``shard`` of the identified files into its own pair of FASTA files."""
+    kind: str,
+) -> list[tuple[str, str]]:
+    """Records of shard ``shard``, read straight from the identified frames file.
+
+    ``frames`` is ``identified_nucleotide.fa`` (DNA models) or ``identified_protein.faa``
+    (protein models), one line per sequence; the shard index gives the byte range. The range
+    must hold exactly the index's record count, starting at its first id, with unique ids.
+    """
     spans = read_shard_index(shard_index)
     if not 0 <= shard < len(spans):
-        raise InputError(f"{shard_index}: no shard {shard} (index has {len(spans)})")
+        raise InputError(f"{shard_index}: no shard {shard} (the index has {len(spans)})")
     span = spans[shard]
-    _copy_range(nucleotide, span.nucleotide, nucleotide_out)
-    _copy_range(protein, span.protein, protein_out)
-    return span
+    start, end = span.nucleotide if kind == "dna" else span.protein
+    with open(frames, "rb") as handle:
+        handle.seek(start)
+        data = handle.read(end - start)
+    if len(data) != end - start:
+        raise InputError(f"{frames}: shorter than {shard_index} says (shard {shard})")
+    lines = data.decode("ascii").splitlines()
+    if len(lines) != 2 * span.n_records or any(not h.startswith(">") for h in lines[::2]):
+        raise InputError(
+            f"{frames}: bytes {start}-{end} are not the {span.n_records} one-line records "
+            f"{shard_index} announces for shard {shard}"
+        )
+    headers = [h[1:].strip() for h in lines[::2]]
+    if headers and headers[0] != span.first_id:
+        raise InputError(
+            f"{frames}: shard {shard} starts at {headers[0]!r}, {shard_index} says "
+            f"{span.first_id!r} (files from different runs?)"
+        )
+    records = [
+        (h.split(None, 1)[0] if h else "", q) for h, q in zip(headers, lines[1::2], strict=True)
+    ]
+    ids = [rid for rid, _ in records]
+    if len(set(ids)) != len(ids):
+        raise InputError(f"{frames}: duplicate ids in shard {shard}")
+    return records
 
 
 def preprocess_sample(

@@ -12,7 +12,7 @@ import torch
 from .atomic import atomic_open
 from .classifier import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
 from .errors import InputError, ModelMismatchError
-from .merge import read_features
+from .features import read_features
 from .metrics import binary_metrics
 from .training_set import ManifestRow, manifest_sha256, read_manifest
 

@@ -1,0 +1,210 @@
+"""Features joined at consumption: parity with the original's merged tensor, every check."""
+
+import math
+
+import pytest
+import torch
+
+from virnucpro_smk.artifacts import EmbeddingFile, read_embeddings, write_embeddings
+from virnucpro_smk.errors import ModelMismatchError
+from virnucpro_smk.features import FeatureBlocks, merge_pair, read_features
+from virnucpro_smk.legacy import read_legacy_dnabert, read_legacy_esm, read_legacy_merged
+
+
+def _meta(model, kind, width, chunk=500, **extra):
+    return {
+        **extra,
+        "model": model,
+        "kind": kind,
+        "width": width,
+        "chunk_length": chunk,
+        "source": "s",
+        "revision": "r",
+        "pooling": "p",
+        "dtype": "float32",
+    }
+
+
+@pytest.mark.parametrize("folder", ["", "test_fixed_500bp"])
+def test_original_files_merge_to_the_original_tensor(reference, folder):
+    base = reference / folder if folder else reference
+    dna_ids, dna = read_legacy_dnabert(base / "output_1_DNABERT_S.pt")
+    esm_ids, esm = read_legacy_esm(base / "output_1_ESM.pt")
+    # the original ESM file is in batch order: put it in DNABERT order as the original did
+    order = [esm_ids.index(i) for i in dna_ids]
+    ids, merged, meta = merge_pair(
+        EmbeddingFile(dna_ids, dna, _meta("dnaberts_768d", "dna", 768)),
+        EmbeddingFile(dna_ids, esm[order], _meta("esm2_3b_2560d", "protein", 2560)),
+        "dna.pt",
+        "esm.pt",
+    )
+    ref_ids, ref = read_legacy_merged(base / "output_1_merged.pt")
+    assert ids == ref_ids
+    assert torch.equal(merged, ref)
+    assert meta["width"] == 3328 and meta["model"] == "dnaberts_768d+esm2_3b_2560d"
+
+
+def _write(tmp_path, model, kind, width, ids, matrix=None, chunk=300, **extra):
+    path = tmp_path / model / "shard_0000.safetensors"
+    matrix = torch.randn(len(ids), width) if matrix is None else matrix
+    write_embeddings(path, ids, matrix, _meta(model, kind, width, chunk, **extra))
+    return path
+
+
+def _read_in_blocks(dna, prot, dna_model, prot_model, chunk_length=None):
+    with FeatureBlocks(dna, prot, dna_model, prot_model, chunk_length) as shard:
+        parts = list(shard.blocks(block_rows=2))
+        assert [len(ids) for ids, _ in parts] == [
+            min(2, len(shard.ids) - i) for i in range(0, len(shard.ids), 2)
+        ]
+    ids = [fid for block, _ in parts for fid in block]
+    return ids, torch.cat([m for _, m in parts]), shard.meta
+
+
+@pytest.fixture(params=["whole", "blocks"])
+def read(request):
+    """Both readers make every check: the whole shard (training) and blocks (prediction)."""
+    return read_features if request.param == "whole" else _read_in_blocks
+
+
+def test_features_join_dna_then_protein_with_pair_identity(tmp_path, read):
+    ids = ["a_chunk_1F1", "a_chunk_1R2"]
+    dna = _write(tmp_path, "standin_dnabert_48d", "dna", 48, ids)
+    prot = _write(tmp_path, "standin_fastesm_32d", "protein", 32, ids)
+    got_ids, matrix, meta = read(
+        dna, prot, "standin_dnabert_48d", "standin_fastesm_32d", chunk_length=300
+    )
+    assert got_ids == ids and matrix.shape == (2, 80) and meta["width"] == 80
+    torch.testing.assert_close(matrix[:, :48], read_embeddings(dna).matrix)
+    torch.testing.assert_close(matrix[:, 48:], read_embeddings(prot).matrix)
+    assert meta["model"] == "standin_dnabert_48d+standin_fastesm_32d"
+    assert (meta["dna_width"], meta["protein_width"], meta["chunk_length"]) == (48, 32, 300)
+    assert meta["dna_commit"] is None and meta["protein_commit"] is None
+
+
+def test_weight_commits_are_recorded(tmp_path, read):
+    dna_sha, prot_sha = "d7e3c5b1" * 5, "1234567" * 5 + "89abc"
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"], model_commit=dna_sha)
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a"], model_commit=prot_sha)
+    _, _, meta = read(dna, prot, "d_8d", "p_4d")
+    assert meta["dna_commit"] == dna_sha and meta["protein_commit"] == prot_sha
+
+
+def test_files_of_another_model_are_refused(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a"])
+    with pytest.raises(ModelMismatchError, match="expected p_8d, found p_4d"):
+        read(dna, prot, "d_8d", "p_8d")
+    with pytest.raises(ModelMismatchError, match="expected d_16d, found d_8d"):
+        read(dna, prot, "d_16d", "p_4d")
+
+
+def test_a_file_outside_its_model_directory_is_refused(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a"])
+    moved = tmp_path / "p_8d" / "shard_0000.safetensors"
+    moved.parent.mkdir()
+    prot.rename(moved)
+    with pytest.raises(ModelMismatchError, match=r"lies in p_8d/ but holds p_4d"):
+        read(dna, moved, "d_8d", "p_4d")
+
+
+def test_mismatched_ids_are_listed(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, [f"x{i}" for i in range(15)])
+    prot = _write(tmp_path, "p_4d", "protein", 4, [f"x{i}" for i in range(3)] + ["y"])
+    with pytest.raises(ModelMismatchError) as info:
+        read(dna, prot, "d_8d", "p_4d")
+    text = str(info.value)
+    assert "only in" in text and "x3" in text and "(and 2 more)" in text and "'y'" not in text
+    assert f"only in {prot}: y" in text
+    assert str(dna) in text and str(prot) in text
+
+
+def test_reordered_ids_are_refused(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["b", "a"])
+    with pytest.raises(ModelMismatchError, match="different order, first differing: a, b"):
+        read(dna, prot, "d_8d", "p_4d")
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+def test_non_finite_rows_are_named(tmp_path, bad, read):
+    matrix = torch.zeros(3, 4)
+    matrix[2, 2] = bad  # in the second block of two rows
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"], matrix)
+    with pytest.raises(ModelMismatchError, match=r"p_4d/shard_0000.safetensors: 1 row\(s\) .*: c$"):
+        read(dna, prot, "d_8d", "p_4d")
+
+
+def test_wrong_width_in_a_file_is_refused(tmp_path, read):
+    path = tmp_path / "p_4d" / "shard_0000.safetensors"
+    from safetensors.torch import save_file
+
+    from virnucpro_smk.artifacts import FORMAT
+
+    path.parent.mkdir()
+    save_file(
+        {"embeddings": torch.zeros(1, 5)},
+        str(path),
+        {"format": FORMAT, "model": "p_4d", "width": "4", "ids": '["a"]', "kind": "protein"},
+    )
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"])
+    with pytest.raises(ModelMismatchError, match=r"metadata says width 4, matrix is \(1, 5\)"):
+        read(dna, path, "d_8d", "p_4d")
+
+
+def test_width_disagreeing_with_metadata_is_refused_by_merge_pair():
+    dna = EmbeddingFile(["a"], torch.zeros(1, 8), _meta("d_8d", "dna", 8))
+    prot = EmbeddingFile(["a"], torch.zeros(1, 5), _meta("p_4d", "protein", 4))
+    with pytest.raises(ModelMismatchError, match=r"p: expected width 4 \(p_4d\), found 5"):
+        merge_pair(dna, prot, "d", "p")
+
+
+def test_chunk_lengths_and_kinds_must_agree(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"], chunk=300)
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a"], chunk=500)
+    with pytest.raises(ModelMismatchError, match="different chunk lengths"):
+        read(dna, prot, "d_8d", "p_4d")
+    with pytest.raises(ModelMismatchError, match="must hold DNA"):
+        read(prot, dna, "p_4d", "d_8d")
+
+
+def test_expected_chunk_length_is_enforced(tmp_path, read):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a"], chunk=300)
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a"], chunk=300)
+    with pytest.raises(ModelMismatchError, match="expected chunk length 500, found 300"):
+        read(dna, prot, "d_8d", "p_4d", chunk_length=500)
+
+
+def test_a_truncated_shard_is_refused_when_read_in_blocks(tmp_path):
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"])
+    prot.write_bytes(prot.read_bytes()[:-8])  # the last row loses half its floats
+    with pytest.raises(ModelMismatchError, match=r"truncated \(rows 2-3 missing\)"):
+        _read_in_blocks(dna, prot, "d_8d", "p_4d")
+
+
+def test_the_whole_matrix_is_filled_block_by_block(tmp_path):
+    ids = [f"s_chunk_{i}F1" for i in range(1, 8)]
+    matrix = torch.randn(7, 4)
+    dna = _write(tmp_path, "d_8d", "dna", 8, ids)
+    prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
+    expected = torch.cat([read_embeddings(dna).matrix, matrix], dim=1)
+    assert torch.equal(read_features(dna, prot, "d_8d", "p_4d")[1], expected)
+    with FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard:
+        assert torch.equal(shard.read_all(block_rows=3), expected)
+    matrix[5, 0] = math.inf  # in the second block of three
+    prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
+    with (
+        FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard,
+        pytest.raises(ModelMismatchError, match=r"1 row\(s\) contain NaN or Inf: s_chunk_6F1$"),
+    ):
+        shard.read_all(block_rows=3)
+
+
+def test_huge_finite_values_are_not_mistaken_for_inf(tmp_path, read):
+    matrix = torch.full((3, 4), 3e38)  # their sum overflows float32; every value is finite
+    dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
+    prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"], matrix)
+    assert torch.equal(read(dna, prot, "d_8d", "p_4d")[1][:, 8:], matrix)
