@@ -185,7 +185,7 @@ def test_dry_run_truncated_gzip_is_one_line(tmp_path):
         f"models_dir={tmp_path / 'models'}",
     )
     assert _after_dag_build(text) == [
-        f"{CORPUS / 'truncated.fa.gz'}: corrupt or truncated gzip file (Compressed file ended "
+        f"sample 'broken': {CORPUS / 'truncated.fa.gz'}: corrupt or truncated gzip file (Compressed file ended "
         "before the end-of-stream marker was reached)"
     ]
 
@@ -197,9 +197,11 @@ def test_dry_run_predict_without_classifier_is_one_line(tmp_path):
 
 
 def test_dry_run_config_typo_is_one_line(tmp_path):
-    text = _dry_run("--config", "shard_sise=5", f"outdir={tmp_path}")
-    errors = [line for line in text.splitlines() if "shard_sise" in line or "rror" in line]
-    assert errors == ["config: unknown key 'shard_sise' (did you mean 'shard_size'?)"]
+    text = _dry_run("--config", "chunks_per_gpu_jbo=5", f"outdir={tmp_path}")
+    errors = [line for line in text.splitlines() if "gpu_jbo" in line or "rror" in line]
+    assert errors == [
+        "config: unknown key 'chunks_per_gpu_jbo' (did you mean 'chunks_per_gpu_job'?)"
+    ]
     assert "Failed validating" not in text and "schema" not in text.lower()
 
 

@@ -37,7 +37,7 @@ def test_lint_is_clean():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("shard_size=abc", "shard_size"),
+        ("chunks_per_gpu_job=abc", "chunks_per_gpu_job"),
         ("device=tpu", "device"),
         ("chunk_length=-3", "chunk_length"),
         ("dna_model=dnabert_bogus_1d", "dna_model"),
@@ -81,11 +81,13 @@ def test_registry_name_must_carry_width(tmp_path):
     assert "models.fastesm650_1280d" in proc.stdout + proc.stderr
 
 
-def test_shard_count_is_known_at_dag_build(tmp_path):
-    """A tiny shard size yields many shard jobs, all listed by a dry-run (no checkpoint)."""
-    proc = run_snakemake("-n", "preprocess", "--config", "shard_size=10", f"outdir={tmp_path}")
-    # example: 110 chunks at 300 bp -> ceil(6 * 110 / 10) = 66 shards
-    assert _job_counts(proc.stdout)["shard_frames"] == 66
+def test_gpu_job_count_is_known_at_dag_build(tmp_path):
+    """Less work per GPU job, more jobs, all listed by a dry-run (no checkpoint)."""
+    proc = run_snakemake(
+        "-n", "embeddings", "--config", "chunks_per_gpu_job=10", f"outdir={tmp_path}"
+    )
+    # example: 110 chunks at 300 bp -> ceil(110 / 10) = 11 jobs for each of the two models
+    assert _job_counts(proc.stdout)["extract_embeddings"] == 22
 
 
 def test_overrides_on_the_command_line(tmp_path):
@@ -96,8 +98,7 @@ def test_overrides_on_the_command_line(tmp_path):
         f"outdir={tmp_path / 'o'}",
         "chunk_length=500",
     )
-    assert f"{tmp_path / 'o'}/example/chunk500/chunked.fa" in proc.stdout
-    assert Path(ROOT / "Snakefile").exists()
+    assert f"{tmp_path / 'o'}/samples/example/chunk500/sequences.tsv" in proc.stdout
 
 
 # ---- profiles/default: a bare `snakemake <target>` works ------------------------------------
@@ -110,7 +111,7 @@ def test_bare_snakemake_runs_without_cores(tmp_path):
     text = proc.stdout + proc.stderr
     assert "Provided cores:" in text and "(use --cores" not in text
     assert 'gpu=Resource("gpu", 1)' in text
-    assert (tmp_path / "example" / "chunk300" / "sequences.tsv").is_file()
+    assert (tmp_path / "samples" / "example" / "chunk300" / "sequences.tsv").is_file()
 
 
 def test_without_the_workflow_profile_cores_are_required(tmp_path):
@@ -159,11 +160,6 @@ def test_slurm_profile_combines_with_the_workflow_profile(tmp_path):
 # ---- sample names that no longer collide -----------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="old layout: samples live in <outdir>/<sample>/, training in <outdir>/train.<name>/; "
-    "passes once the results/samples/ layout lands (then remove this marker)",
-)
 def test_train_prefix_and_dataset_names_are_ordinary_samples(tmp_path):
     fasta = ROOT / "resources/example/contigs.fasta"
     sheet = tmp_path / "samples.tsv"
