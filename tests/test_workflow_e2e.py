@@ -13,14 +13,31 @@ pytestmark = pytest.mark.slow
 
 def test_predict_target_writes_every_output(standin_run):
     results, _ = standin_run
-    n_input = (ROOT / "resources/example/contigs.fasta").read_text().count(">")
+    from virnucpro_smk.chunking import chunk_spans
+    from virnucpro_smk.fasta import read_nucleotide_fasta
+
+    inputs = {r.id: r.seq for r in read_nucleotide_fasta(ROOT / "resources/example/contigs.fasta")}
     for pair in ("standin_dnabert_48d+standin_esm2_64d", "standin_dnabert_48d+standin_fastesm_32d"):
         folder = results / "samples" / "example" / "chunk300" / pair
         with open(folder / "per_sequence.tsv") as handle:
             rows = list(csv.DictReader(handle, delimiter="\t"))
-        assert len(rows) == n_input
-        assert {r["call"] for r in rows} <= {"virus", "others", "no coding frame"}
+        assert [r["sequence_id"] for r in rows] == list(inputs)
+        assert {r["call"] for r in rows} <= {
+            "viral",
+            "nonviral",
+            "too few scored chunks",
+            "no coding frame",
+        }
         assert any(r["call"] == "no coding frame" for r in rows)  # the 250-bp contig
+        with open(folder / "per_chunk.tsv") as handle:
+            chunks = list(csv.DictReader(handle, delimiter="\t"))
+        # every chunk of every input, at the coordinates the chunker placed it (1-based)
+        expected = [
+            (rid, str(s + 1), str(e))
+            for rid, seq in inputs.items()
+            for s, e in chunk_spans(len(seq), 300)
+        ]
+        assert [(c["sequence_id"], c["start"], c["end"]) for c in chunks] == expected
         with open(folder / "predictions.tsv") as handle:
             frames = list(csv.DictReader(handle, delimiter="\t"))
         n_frames = (
@@ -29,7 +46,21 @@ def test_predict_target_writes_every_output(standin_run):
             .count(">")
         )
         assert len(frames) == n_frames
+        assert sum(int(c["frames_kept"]) for c in chunks) == n_frames
+        # viral.fna holds exactly the input sequences called viral, unchanged
+        viral = {r["sequence_id"] for r in rows if r["call"] == "viral"}
+        written = (
+            {r.id: r.seq for r in read_nucleotide_fasta(folder / "viral.fna")} if viral else {}
+        )
+        assert written == {rid: inputs[rid] for rid in viral}
         assert (folder / "scores.png").stat().st_size > 1000
+    with open(results / "summary.tsv") as handle:
+        summary = list(csv.DictReader(handle, delimiter="\t"))
+    assert [r["model"] for r in summary] == [
+        "300bp_standin_dnabert_48d+standin_esm2_64d_112d",
+        "300bp_standin_dnabert_48d+standin_fastesm_32d_80d",
+    ]
+    assert all(int(r["sequences"]) == len(inputs) for r in summary)
 
 
 def test_classifiers_carry_their_identity(standin_run):
@@ -125,11 +156,16 @@ def test_compare_writes_the_report(compare_run):
     data = json.loads((reports / "comparison_chunk300.json").read_text())
     assert data["same_manifest"] and data["test_frames"] > 0
     assert set(data["models"]) == {"standin_esm2_64d", "standin_fastesm_32d"}
+    assert set(data["levels"]) == {"frame", "chunk", "sequence"}
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
-    assert set(groups) == {"viral", "bacteria", "plant"}
+    assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
     assert data["verdict"]["criteria"]["f1_drop"]["rule"] == "F1 drop <= 0.05"
+    assert "extraction jobs" in data["verdict"]["criteria"]["speedup"]["basis"]
+    assert all(check["ok"] for check in data["checks"]), data["checks"]
+    manifest = data["manifest"]
+    assert set(manifest["records_shared_between_splits"].values()) == {0}
     md = (reports / "comparison_chunk300.md").read_text()
-    assert "Verdict" in md and "95 % bootstrap CI" in md
+    assert "Verdict" in md and "bootstrap" in md and "Per chunk" in md
     # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
     t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"
     assert t4.read_text().count(">") == 291
@@ -153,6 +189,7 @@ def test_snakemake_report_includes_the_figures(compare_run, tmp_path):
     )
     names = zipfile.ZipFile(report).namelist()
     assert any(n.endswith("roc_pr_chunk300.png") for n in names)
+    assert any(n.endswith("comparison_chunk300.html") for n in names)
 
 
 def test_report_renders_in_headless_chromium(compare_run, tmp_path):

@@ -380,7 +380,8 @@ def summary_samples(wildcards=None):
 
 
 def summary_models(wildcards=None):
-    return [pair_tag(DNA_MODEL.name, p.name) for _, _, p in _predicted()]
+    """Summary rows name the classifier (chunk length, model pair, width): unique per run."""
+    return [classifier_tag(int(L), DNA_MODEL, p) for _, L, p in _predicted()]
 
 
 # ---- targets -----------------------------------------------------------------------------
