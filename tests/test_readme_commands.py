@@ -22,10 +22,7 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 #: Commands of the current README that fail as written (found by this test). Each entry is an
 #: expected failure; once README.md is fixed the test passes and strict xfail reports it, so
 #: the entry must be deleted then.
-KNOWN_BROKEN: dict[str, str] = {
-    "snakemake --profile profiles/local predict": "the default config has no classifier",
-    "snakemake --profile profiles/slurm predict": "the default config has no classifier",
-}
+KNOWN_BROKEN: dict[str, str] = {}
 
 
 def fenced_lines(text: str) -> list[tuple[int, str]]:
