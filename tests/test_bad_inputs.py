@@ -185,8 +185,8 @@ def test_dry_run_truncated_gzip_is_one_line(tmp_path):
         f"models_dir={tmp_path / 'models'}",
     )
     assert _after_dag_build(text) == [
-        f"sample 'broken': {CORPUS / 'truncated.fa.gz'}: corrupt or truncated gzip file (Compressed file ended "
-        "before the end-of-stream marker was reached)"
+        f"sample 'broken': {CORPUS / 'truncated.fa.gz'}: corrupt or truncated gzip file "
+        "(Compressed file ended before the end-of-stream marker was reached)"
     ]
 
 

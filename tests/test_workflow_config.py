@@ -1,7 +1,5 @@
 """Start-up checks of the Snakemake workflow: schema, sample sheet, registry, dry-run, lint."""
 
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -121,19 +119,6 @@ def test_without_the_workflow_profile_cores_are_required(tmp_path):
     )
     assert proc.returncode != 0
     assert "cores have to be specified" in proc.stdout + proc.stderr
-
-
-def test_dry_run_predict_standin_without_cores(tmp_path):
-    proc = run_snakemake(
-        "-n",
-        "predict",
-        "--configfile",
-        "config/standin.yaml",
-        "--config",
-        f"outdir={tmp_path}",
-        f"models_dir={tmp_path}",
-    )
-    assert "predict_sample" in proc.stdout
 
 
 def test_slurm_profile_combines_with_the_workflow_profile(tmp_path):

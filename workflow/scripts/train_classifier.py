@@ -1,21 +1,22 @@
 """Rule train_classifier: train and test one MLP for a (chunk length, DNA, protein) triple."""
 
+from pathlib import Path
+
 from virnucpro_smk.classifier import TrainConfig
 from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.training import train_classifier_rule
+from virnucpro_smk.training import train_from_manifest
 
 with rule_logging(snakemake):
     wc = snakemake.wildcards
-    train_classifier_rule(
+    train_from_manifest(
         snakemake.input.manifest,
         snakemake.input.dna,
         snakemake.input.protein,
         wc.dna_model,
         wc.protein_model,
-        snakemake.output.weights,
+        Path(snakemake.output.weights).parent,
         TrainConfig.from_dict({**snakemake.params.recipe, "seed": snakemake.params.seed}),
-        chunk_length=int(wc.L),
-        width=int(wc.width),
         device=snakemake.params.device,
         gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),
+        expect=(int(wc.L), int(wc.width)),
     )

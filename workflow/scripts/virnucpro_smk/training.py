@@ -84,11 +84,32 @@ def train_from_manifest(
     out_dir: str | os.PathLike[str],
     cfg: TrainConfig,
     device: str = "cpu",
+    gpu_requested: int | None = None,
+    expect: tuple[int, int] | None = None,
 ) -> dict:
-    """Train, test on the held-out records and write checkpoint, log and test predictions."""
+    """Train, test on the held-out records and write checkpoint, log and test predictions.
+
+    ``device`` follows the workflow's rule (``auto``/``cuda``/``cpu``; a job given a GPU takes
+    one from the node's slot pool). ``expect`` is the (chunk length, input width) that the
+    output path names: a classifier whose features disagree with its own path would later be
+    picked for the wrong inputs, so that is an error before anything is trained.
+    """
+    import contextlib
+
+    from .envcheck import resolve_device
+    from .gpu_slots import gpu_slot
+
     rows = read_manifest(manifest)
     x, identity = load_features(rows, dna_shards, protein_shards, dna_model, protein_model)
-    return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, device)
+    if expect and expect != (identity.chunk_length, identity.input_width):
+        raise ModelMismatchError(
+            f"{out_dir}: the path says {expect[0]} bp / {expect[1]}d, the features are "
+            f"{identity.chunk_length} bp / {identity.input_width}d"
+        )
+    resolved = resolve_device(device, gpu_requested) if device != "cpu" else "cpu"
+    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
+        where = slot.torch_device if slot else "cpu"
+        return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, where)
 
 
 def _train_matrix(
@@ -189,49 +210,3 @@ def train_from_shard_table(
     x = torch.stack([features[position[r.id][0]][1][position[r.id][1]] for r in manifest_rows])
     identity = CheckpointIdentity.from_features(features[0][2])
     return _train_matrix(manifest, manifest_rows, x, identity, out_dir, cfg)
-
-
-def train_classifier_rule(
-    manifest: str | os.PathLike[str],
-    dna_shards: Sequence[str | os.PathLike[str]],
-    protein_shards: Sequence[str | os.PathLike[str]],
-    dna_model: str,
-    protein_model: str,
-    weights: str | os.PathLike[str],
-    cfg: TrainConfig,
-    chunk_length: int,
-    width: int,
-    device: str = "auto",
-    gpu_requested: int | None = None,
-) -> dict:
-    """The train_classifier job: on the GPU the job holds (if any), then a path/identity check.
-
-    The output path names chunk length and width; a classifier whose features disagree with
-    its own path would later be picked for the wrong inputs, so that is an error here.
-    """
-    import contextlib
-    import json
-
-    from .envcheck import resolve_device
-    from .gpu_slots import gpu_slot
-
-    out_dir = Path(weights).parent
-    resolved = resolve_device(device, gpu_requested)
-    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
-        metrics = train_from_manifest(
-            manifest,
-            dna_shards,
-            protein_shards,
-            dna_model,
-            protein_model,
-            out_dir,
-            cfg,
-            device=slot.torch_device if slot else "cpu",
-        )
-    meta = json.loads((out_dir / "metadata.json").read_text())
-    if meta["input_width"] != width or meta["chunk_length"] != chunk_length:
-        raise ModelMismatchError(
-            f"{out_dir}: path says {chunk_length} bp / {width}d, features are "
-            f"{meta['chunk_length']} bp / {meta['input_width']}d"
-        )
-    return metrics
