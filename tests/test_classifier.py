@@ -80,6 +80,20 @@ def test_checkpoint_guard(tmp_path):
         load_checkpoint(tmp_path / "model.safetensors", expect=_identity("fastesm650_1280d", 1280))
     with pytest.raises(ModelMismatchError, match="chunk_length"):
         load_checkpoint(tmp_path / "model.safetensors", expect=_identity(chunk=500))
+    assert meta["project_version"]
+
+
+def test_checkpoint_refuses_features_of_other_weights(tmp_path):
+    """Same model names, another snapshot of the weights: refused when both sides know."""
+    from dataclasses import replace
+
+    trained = replace(_identity(), dna_commit="aaa111", protein_commit="bbb222")
+    save_checkpoint(MLPClassifier(768 + 2560), tmp_path, trained)
+    load_checkpoint(tmp_path / "model.safetensors", expect=trained)
+    load_checkpoint(tmp_path / "model.safetensors", expect=_identity())  # unknown: allowed
+    other = replace(trained, protein_commit="ccc333")
+    with pytest.raises(ModelMismatchError, match="protein_commit: checkpoint 'bbb222'"):
+        load_checkpoint(tmp_path / "model.safetensors", expect=other)
     (tmp_path / "metadata.json").unlink()
     with pytest.raises(ModelMismatchError, match=r"no metadata\.json"):
         load_checkpoint(tmp_path / "model.safetensors")

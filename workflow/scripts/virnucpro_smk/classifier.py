@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from . import __version__
 from .atomic import atomic_open, atomic_path, write_text_atomic
 from .envcheck import package_versions
 from .errors import ModelMismatchError
@@ -201,6 +202,8 @@ class CheckpointIdentity:
     chunk_length: int
     dna_revision: str | None = None
     protein_revision: str | None = None
+    dna_commit: str | None = None  # resolved weights (hub commit or sha256 of local files)
+    protein_commit: str | None = None
 
     @property
     def input_width(self) -> int:
@@ -216,6 +219,8 @@ class CheckpointIdentity:
             chunk_length=int(meta["chunk_length"]),
             dna_revision=meta.get("dna_revision"),
             protein_revision=meta.get("protein_revision"),
+            dna_commit=meta.get("dna_commit"),
+            protein_commit=meta.get("protein_commit"),
         )
 
 
@@ -232,6 +237,7 @@ def save_checkpoint(
         "format": CHECKPOINT_FORMAT,
         **asdict(identity),
         "input_width": identity.input_width,
+        "project_version": __version__,
         "hidden": model.hidden_layer.out_features,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "versions": package_versions(),
@@ -264,6 +270,11 @@ def load_checkpoint(
                 problems.append(
                     f"{key}: checkpoint {meta.get(key)!r}, features {getattr(expect, key)!r}"
                 )
+        # Same names, other weights (another hub snapshot): refused when both sides know.
+        for key in ("dna_commit", "protein_commit"):
+            mine, theirs = meta.get(key), getattr(expect, key)
+            if mine and theirs and str(mine) != str(theirs):
+                problems.append(f"{key}: checkpoint {mine!r}, features {theirs!r}")
         if problems:
             raise ModelMismatchError(
                 f"{weights} was trained on {meta.get('dna_model')}+{meta.get('protein_model')} "

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from . import __version__
 from .artifacts import read_metadata
 from .atomic import atomic_path, write_text_atomic
 from .errors import InputError, ModelMismatchError
@@ -719,9 +720,13 @@ def build_report(
             "input_width": res.metadata.get("input_width"),
             "manifest_sha256": res.metadata.get("manifest_sha256"),
             "epochs_run": res.metadata.get("epochs_run"),
+            # which weights made the features (hub commit or sha256 of local weight files)
+            "dna_commit": res.metadata.get("dna_commit"),
+            "protein_commit": res.metadata.get("protein_commit"),
         }
     shas = {m["manifest_sha256"] for m in models.values()}
     report = {
+        "project_version": __version__,
         "chunk_length": chunk_length,
         "baseline": settings.baseline,
         "candidate": settings.candidate,
