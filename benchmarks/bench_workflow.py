@@ -227,7 +227,7 @@ def report(
         f"\n{chunks} chunks of 300 bp -> {frames} kept frames ({frames / chunks:.2f} per chunk; "
         f"real data: 0.87) on {where}, layers: {args.layers or 'full'}"
     )
-    print(f"snakemake predict wall time: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
+    print(f"wall time of `snakemake predict`: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
     bench_dir = results / "benchmarks/extract_embeddings/samples"
     per_model: dict[str, dict[str, float]] = {}
     for emb in sorted((results / "samples/bench/chunk300/embeddings").rglob("*.safetensors")):
