@@ -27,7 +27,6 @@ from virnucpro_smk.registry import (  # noqa: E402
     parse_registry,
     select_models,
 )
-from virnucpro_smk.train_builder import scan_genbank_lengths  # noqa: E402
 from virnucpro_smk.training_set import parse_label  # noqa: E402
 
 
@@ -175,24 +174,6 @@ wildcard_constraints:
 
 
 # ---- how much work: shard counts known before any job runs -------------------------------
-
-
-@one_line_errors()
-def _dataset_chunks(name, chunk_length):
-    dataset = TRAINING[name]
-    source = dataset["fasta"] or dataset["gbff"]
-    if not Path(source).is_file():
-        raise WorkflowError(
-            f"{source} is not there yet: run `snakemake download_refseq_all` first (on a "
-            "machine with internet access)"
-        )
-    if dataset["fasta"]:
-        return cached_count(source, chunk_length, count_chunks, CHUNK_COUNT_CACHE)
-    return cached_count(source, chunk_length, _genbank_chunks, CHUNK_COUNT_CACHE)
-
-
-def _genbank_chunks(path, chunk_length):
-    return sum(-(-n // chunk_length) for n in scan_genbank_lengths(path))
 
 
 @one_line_errors()
