@@ -1,4 +1,7 @@
-"""Embedding throughput of full-size architectures with random weights (no download).
+"""Model-only ceiling: embedding throughput of full-size architectures with random weights.
+
+This measures the models in one process (no Snakemake, no job start-up, no loading from
+disk): an upper bound. What users wait for is measured by bench_workflow.py.
 
     python benchmarks/bench_embeddings.py [--chunks 512] [--layers N] [--device auto]
 
