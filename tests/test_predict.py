@@ -99,12 +99,16 @@ def _fasta_text() -> str:
     )
 
 
+def _kept(sequence_id: str) -> int:
+    return sum(fid[:-2].rsplit("_chunk_", 1)[0] == sequence_id for fid, _ in FRAMES)
+
+
 @pytest.fixture
 def sample(tmp_path):
     seqs = tmp_path / "sequences.tsv"
     seqs.write_text(
         "sequence_id\tlength_bp\tn_chunks\tn_kept_frames\n"
-        + "".join(f"{s}\t{n}\t{-(-n // L)}\t0\n" for s, n in SEQUENCES.items())
+        + "".join(f"{s}\t{n}\t{-(-n // L)}\t{_kept(s)}\n" for s, n in SEQUENCES.items())
     )
     fasta = tmp_path / "in.fa.gz"
     with gzip.open(fasta, "wt") as handle:
@@ -337,9 +341,20 @@ def test_block_size_does_not_change_any_output(sample, tmp_path):
 def test_an_empty_shard_still_checks_the_classifier(sample, tmp_path):
     dna, prot = _write_shards(tmp_path / "e", [], 1)
     sample["dna"], sample["prot"] = dna, prot
+    lines = sample["seqs"].read_text().splitlines()
+    sample["seqs"].write_text(  # preprocessing kept no frame at all
+        "\n".join([lines[0], *(line.rsplit("\t", 1)[0] + "\t0" for line in lines[1:])]) + "\n"
+    )
     out, scores = _run(sample, tmp_path)
     assert out["predictions"].read_text() == "Sequence_ID\tPrediction\tscore1\tscore2\n"
     assert set(scores.calls) == {NO_CODING_FRAME}
     sample["weights"] = _sign_classifier(tmp_path / "clf500", chunk=500)
     with pytest.raises(ModelMismatchError, match="refuses these features"):
         _run(sample, tmp_path)
+
+
+def test_a_missing_shard_is_an_error_not_unscored_chunks(sample, tmp_path):
+    """Shards from another preprocessing run (e.g. fewer of them) must not pass silently."""
+    short = {**sample, "dna": sample["dna"][:1], "prot": sample["prot"][:1]}
+    with pytest.raises(InputError, match="another preprocessing run"):
+        _run(short, tmp_path)

@@ -58,7 +58,8 @@ LEVEL_RULES = {
     ),
     "sequence": (
         "a sequence (chunk id before '_chunk_') is viral when at least {fraction:g} of its "
-        "scored chunks are viral, as predict's per_sequence.tsv; ranked by that fraction"
+        "test chunks are viral (predict's rule without its scored-fraction condition: test "
+        "frames are a balanced sample, not every chunk); ranked by that fraction"
     ),
 }
 

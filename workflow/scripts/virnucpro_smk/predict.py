@@ -93,6 +93,15 @@ class SequenceTable:
         return int(self.offsets[-1])
 
 
+def _kept_frames(path: str | os.PathLike[str]) -> int | None:
+    """Total kept frames that preprocessing counted (None for a table without the column)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        if "n_kept_frames" not in (reader.fieldnames or ()):
+            return None
+        return sum(int(row["n_kept_frames"]) for row in reader)
+
+
 def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> SequenceTable:
     """Read ``sequences.tsv`` (sequence_id, length_bp, n_chunks, ...), checking chunk counts.
 
@@ -424,6 +433,13 @@ def predict_sample(
                     out.write(format_prediction_rows(ids, block_scores))
                     n_frames += len(ids)
             log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
+    kept = _kept_frames(sequences_tsv)
+    if kept is not None and n_frames != kept:
+        raise InputError(
+            f"{len(dna_shards)} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
+            "kept frames: the embeddings come from another preprocessing run (rerun without "
+            "--rerun-triggers mtime, or delete the sample's embeddings)"
+        )
     scores.finish(min_viral_fraction, min_scored_fraction)
     write_per_chunk(scores, per_chunk)
     write_per_sequence(scores, per_sequence)
