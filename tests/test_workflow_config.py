@@ -186,3 +186,20 @@ def test_schema_documents_every_key_and_refuses_unknown_ones():
         if node.get("type") == "object":
             # closed objects, or maps whose values have a schema (models, checkpoints)
             assert "additionalProperties" in node, f"{path} accepts unknown keys"
+
+
+def test_a_group_holds_one_label(tmp_path):
+    """A group with viral and non-viral datasets would make per-group metrics meaningless."""
+    sheet = tmp_path / "training.tsv"
+    example = ROOT / "resources/example"
+    sheet.write_text(
+        "dataset\tlabel\tgroup\tfasta\n"
+        f"a\tviral\tsame\t{example / 'train_groupA.fasta'}\n"
+        f"b\tnonviral\tsame\t{example / 'train_groupB.fasta'}\n"
+    )
+    extra = tmp_path / "train.yaml"
+    extra.write_text(f"train:\n  datasets: {sheet}\n")
+    proc = _dry("train", "--configfile", "config/standin.yaml", str(extra))
+    assert proc.returncode != 0
+    assert "group(s) ['same'] hold both viral and non-viral datasets" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr

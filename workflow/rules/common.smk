@@ -86,6 +86,15 @@ def _load_training(path, refseq_dir):
         except InputError as exc:
             raise WorkflowError(str(exc)) from None
         out[name] = {"label": label, "group": row["group"] or name, "fasta": fasta, "gbff": gbff}
+    mixed = sorted(
+        {d["group"] for d in out.values() if d["label"]}
+        & {d["group"] for d in out.values() if not d["label"]}
+    )
+    if mixed:
+        raise WorkflowError(
+            f"config key train.datasets: {path}: group(s) {mixed} hold both viral and non-viral "
+            "datasets; a group is one label (per-group recall/specificity depend on it)"
+        )
     return out
 
 
