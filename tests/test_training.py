@@ -1,6 +1,7 @@
 """Training from the manifest and the training shards' DNA and protein embeddings."""
 
 import csv
+from dataclasses import replace
 
 import pytest
 import torch
@@ -43,10 +44,7 @@ def _shards(tmp_path, rows, n_shards, dna_model="d_6d", protein_model="p_4d", sh
 @pytest.fixture
 def manifest(tmp_path):
     rows, _ = draw_manifest([_frames("vir", 1, 30), _frames("host", 0, 30)], seed=1)
-    rows = [
-        r.__class__(**{**r.__dict__, "shard": 0 if i < len(rows) // 2 else 1})
-        for i, r in enumerate(rows)
-    ]
+    rows = [replace(r, shard=0 if i < len(rows) // 2 else 1) for i, r in enumerate(rows)]
     path = tmp_path / "manifest.tsv"
     write_manifest(rows, path)
     return path, read_manifest(path)

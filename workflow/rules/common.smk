@@ -2,6 +2,7 @@
 # the target lists of every stage. Rules call the named functions defined here.
 import re
 import sys
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +151,10 @@ DATASET_DIR = f"{TRAINING_DIR}/datasets/{{dataset}}"
 PAIR_DIR = f"{SAMPLE_DIR}/{{dna_model}}+{{protein_model}}"
 CLASSIFIER_DIR = f"{OUT}/models/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d"
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
+EXTRACTION_BENCHMARK = (
+    f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
+)
+FRAME_FILES = {"dna": "identified_nucleotide.fa", "protein": "identified_protein.faa"}
 CHUNK_COUNT_CACHE = ".snakemake/virnucpro/chunk_counts"
 
 
@@ -185,12 +190,13 @@ wildcard_constraints:
 # ---- how much work: shard counts known before any job runs -------------------------------
 
 
+@cache  # asked for by every job's input functions; the on-disk cache serves later runs
 @one_line_errors()
 def sample_chunks(sample, chunk_length):
     """Chunks of a sample (cached on the input's size and mtime: a rerun does not rescan)."""
     try:
         return cached_count(SAMPLES[sample], chunk_length, count_chunks, CHUNK_COUNT_CACHE)
-    except (InputError, OSError, EOFError) as exc:
+    except (InputError, OSError) as exc:
         raise WorkflowError(f"sample {sample!r}: {exc}") from None
 
 
@@ -207,7 +213,7 @@ def shard_ids(unit, chunk_length):
 
 def embedding_files(unit, chunk_length, kind, model):
     return [
-        f"{OUT}/{unit}/chunk{chunk_length}/embeddings/{kind}/{model}/shard_{s}.safetensors"
+        f"{OUT}/{unit}/chunk{chunk_length}/{EMBEDDING.format(kind=kind, model=model, shard=s)}"
         for s in shard_ids(unit, chunk_length)
     ]
 
@@ -234,8 +240,7 @@ def dataset_gbff(wildcards):
 
 def frames_of_kind(wildcards):
     """Extraction reads its byte range straight from the identified file of its kind."""
-    name = "identified_nucleotide.fa" if wildcards.kind == "dna" else "identified_protein.faa"
-    return f"{OUT}/{wildcards.unit}/chunk{wildcards.L}/frames/{name}"
+    return f"{OUT}/{wildcards.unit}/chunk{wildcards.L}/frames/{FRAME_FILES[wildcards.kind]}"
 
 
 def model_ready(name):
@@ -270,7 +275,7 @@ def gpu_count(wildcards=None):
 
 def training_dataset_files(kind):
     """Input function: one identified-frame file of `kind` per training dataset."""
-    name = "identified_nucleotide.fa" if kind == "dna" else "identified_protein.faa"
+    name = FRAME_FILES[kind]
 
     def files(wildcards):
         return [f"{OUT}/training/chunk{wildcards.L}/datasets/{d}/frames/{name}" for d in TRAINING]
@@ -279,25 +284,16 @@ def training_dataset_files(kind):
     return files
 
 
-def training_embeddings(kind):
-    """Input function: the training shards' embeddings of the DNA or the protein model."""
+def pair_embeddings(frame_set, kind):
+    """Input function: embeddings of the job's DNA or protein model for the training set
+    (``frame_set="training"``) or for the job's sample (``"sample"``)."""
 
     def files(wildcards):
         model = wildcards.dna_model if kind == "dna" else wildcards.protein_model
-        return embedding_files("training", wildcards.L, kind, model)
+        unit = "training" if frame_set == "training" else f"samples/{wildcards.sample}"
+        return embedding_files(unit, wildcards.L, kind, model)
 
-    files.__name__ = f"training_{kind}_embeddings"
-    return files
-
-
-def sample_embeddings(kind):
-    """Input function: a sample's embeddings of the DNA or the protein model."""
-
-    def files(wildcards):
-        model = wildcards.dna_model if kind == "dna" else wildcards.protein_model
-        return embedding_files(f"samples/{wildcards.sample}", wildcards.L, kind, model)
-
-    files.__name__ = f"sample_{kind}_embeddings"
+    files.__name__ = f"{frame_set}_{kind}_embeddings"
     return files
 
 
@@ -343,7 +339,9 @@ def extraction_benchmarks(wildcards):
     and loading included: what the user waits for)."""
     return {
         p: [
-            f"{OUT}/benchmarks/extract_embeddings/training_chunk{wildcards.L}_protein_{p}_{s}.tsv"
+            EXTRACTION_BENCHMARK.format(
+                unit="training", L=wildcards.L, kind="protein", model=p, shard=s
+            )
             for s in shard_ids("training", wildcards.L)
         ]
         for p in COMPARE_MODELS

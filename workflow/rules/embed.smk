@@ -21,7 +21,7 @@ rule extract_embeddings:
     log:
         f"{OUT}/logs/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.log",
     benchmark:
-        f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
+        EXTRACTION_BENCHMARK
     threads: max(1, EXTRACTION["loader_workers"])
     resources:
         gpu=gpu_count,

@@ -5,8 +5,8 @@
 
 rule predict_sample:
     input:
-        dna=sample_embeddings("dna"),
-        protein=sample_embeddings("protein"),
+        dna=pair_embeddings("sample", "dna"),
+        protein=pair_embeddings("sample", "protein"),
         weights=classifier_of,
         sequences=f"{SAMPLE_DIR}/sequences.tsv",
         fasta=sample_fasta,

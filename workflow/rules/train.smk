@@ -35,8 +35,8 @@ rule build_training_set:
 rule train_classifier:
     input:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
-        dna=training_embeddings("dna"),
-        protein=training_embeddings("protein"),
+        dna=pair_embeddings("training", "dna"),
+        protein=pair_embeddings("training", "protein"),
     output:
         weights=protected(f"{CLASSIFIER_DIR}/model.safetensors"),
         metadata=f"{CLASSIFIER_DIR}/metadata.json",

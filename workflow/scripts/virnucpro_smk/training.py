@@ -196,17 +196,21 @@ def train_from_shard_table(
         rows = list(csv.DictReader(handle, delimiter="\t"))
     if not rows or not {"dna", "protein", "label"} <= set(rows[0]):
         raise InputError(f"{table}: needs columns dna, protein and label (and optionally group)")
-    frames, features = [], []
+    frames, matrices = [], []
+    identity: CheckpointIdentity | None = None
     for i, row in enumerate(rows, start=1):
         label = parse_label(row["label"], f"{table}, row {i}")
         ids, matrix, meta = read_features(row["dna"], row["protein"], dna_model, protein_model)
+        this = CheckpointIdentity.from_features(meta)
+        if identity is not None and this != identity:
+            raise ModelMismatchError(f"{table}, row {i}: features of {this}, row 1 has {identity}")
+        identity = this
         group = row.get("group") or ("viral" if label else "nonviral")
         frames.append(DatasetFrames(f"row{i}", group, label, ids))
-        features.append((ids, matrix, meta))
+        matrices.append(matrix)
     manifest_rows, _ = draw_manifest(frames, cfg.seed, val_fraction, test_fraction, balance)
     manifest = out_dir / "training_manifest.tsv"
     write_manifest(manifest_rows, manifest)
-    position = {fid: (k, j) for k, (ids, _, _) in enumerate(features) for j, fid in enumerate(ids)}
-    x = torch.stack([features[position[r.id][0]][1][position[r.id][1]] for r in manifest_rows])
-    identity = CheckpointIdentity.from_features(features[0][2])
+    position = {fid: k for k, fid in enumerate(fid for ds in frames for fid in ds.ids)}
+    x = torch.cat(matrices)[[position[r.id] for r in manifest_rows]]
     return _train_matrix(manifest, manifest_rows, x, identity, out_dir, cfg)

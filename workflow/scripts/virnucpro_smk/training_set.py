@@ -21,13 +21,13 @@ import json
 import os
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .atomic import atomic_open, write_text_atomic
 from .errors import InputError
-from .preprocess import index_shards, write_shard_index
+from .preprocess import index_shards, shard_bounds, write_shard_index
 
 MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
 SPLITS = ("train", "val", "test")
@@ -252,15 +252,6 @@ def write_training_frames(
                 prot.write(prec)
 
 
-def _with_shards(
-    rows: Sequence[ManifestRow], bounds: Iterable[tuple[int, int]]
-) -> list[ManifestRow]:
-    out = []
-    for shard, (lo, hi) in enumerate(bounds):
-        out += [ManifestRow(**{**r.__dict__, "shard": shard}) for r in rows[lo:hi]]
-    return out
-
-
 def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) -> str:
     """Write the manifest TSV; return its SHA-256."""
     lines = ["\t".join(MANIFEST_COLUMNS)]
@@ -289,14 +280,12 @@ def build_training_set(
     frames = [DatasetFrames(d.dataset, d.group, d.label, frame_ids(d.nucleotide)) for d in datasets]
     rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
     write_training_frames(rows, datasets, nucleotide, protein)
-    spans = index_shards(nucleotide, protein, len(rows), n_shards)
-    write_shard_index(spans, shard_index)
-    bounds = []
-    start = 0
-    for span in spans:
-        bounds.append((start, start + span.n_records))
-        start += span.n_records
-    rows = _with_shards(rows, bounds)
+    write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
+    rows = [  # the same contiguous ranges index_shards cut
+        replace(r, shard=shard)
+        for shard, (lo, hi) in enumerate(shard_bounds(len(rows), n_shards))
+        for r in rows[lo:hi]
+    ]
     info["sha256"] = write_manifest(rows, manifest)
     info["shards"] = n_shards
     write_text_atomic(summary, json.dumps(info, indent=2) + "\n")
