@@ -87,19 +87,11 @@ class SequenceTable:
     n_chunks: np.ndarray  # int64
     offsets: np.ndarray  # int64, len(ids) + 1: chunks of sequence i are offsets[i]:offsets[i+1]
     index: dict[str, int]
+    kept_frames: int | None = None  # preprocessing's count (None: table without the column)
 
     @property
     def total_chunks(self) -> int:
         return int(self.offsets[-1])
-
-
-def _kept_frames(path: str | os.PathLike[str]) -> int | None:
-    """Total kept frames that preprocessing counted (None for a table without the column)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        if "n_kept_frames" not in (reader.fieldnames or ()):
-            return None
-        return sum(int(row["n_kept_frames"]) for row in reader)
 
 
 def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> SequenceTable:
@@ -111,12 +103,17 @@ def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> Sequ
     ids: list[str] = []
     lengths: list[int] = []
     counts: list[int] = []
+    kept: int | None = None
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
         missing = {"sequence_id", "length_bp", "n_chunks"} - set(reader.fieldnames or ())
         if missing:
             raise InputError(f"{path}: lacks column(s) {', '.join(sorted(missing))}")
+        if "n_kept_frames" in (reader.fieldnames or ()):
+            kept = 0
         for row in reader:
+            if kept is not None:
+                kept += int(row["n_kept_frames"])
             length, n = int(row["length_bp"]), int(row["n_chunks"])
             if n != chunk_count(length, chunk_length) or n < 1:
                 raise ModelMismatchError(
@@ -135,7 +132,7 @@ def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> Sequ
     n_chunks = np.asarray(counts, dtype=np.int64)
     offsets = np.zeros(len(ids) + 1, dtype=np.int64)
     np.cumsum(n_chunks, out=offsets[1:])
-    return SequenceTable(ids, np.asarray(lengths, dtype=np.int64), n_chunks, offsets, index)
+    return SequenceTable(ids, np.asarray(lengths, dtype=np.int64), n_chunks, offsets, index, kept)
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -433,7 +430,7 @@ def predict_sample(
                     out.write(format_prediction_rows(ids, block_scores))
                     n_frames += len(ids)
             log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
-    kept = _kept_frames(sequences_tsv)
+    kept = table.kept_frames
     if kept is not None and n_frames != kept:
         raise InputError(
             f"{len(dna_shards)} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
