@@ -9,21 +9,15 @@ from virnucpro_smk.model_store import set_offline
 
 set_offline()
 
-import contextlib  # noqa: E402
-
-from virnucpro_smk.envcheck import resolve_device  # noqa: E402
-from virnucpro_smk.gpu_slots import gpu_slot  # noqa: E402
+from virnucpro_smk.gpu_slots import job_device  # noqa: E402
 from virnucpro_smk.logs import rule_logging  # noqa: E402
 from virnucpro_smk.precision import decide_precision, write_precision  # noqa: E402
 
 with rule_logging(snakemake) as log:
     spec = snakemake.params.spec
     gpu = int(getattr(snakemake.resources, "gpu", 0) or 0)
-    resolved = resolve_device(snakemake.params.device, gpu)
-    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
-        record = decide_precision(
-            spec, snakemake.params.model_dir, slot.torch_device if slot else "cpu"
-        )
+    with job_device(snakemake.params.device, gpu) as device:
+        record = decide_precision(spec, snakemake.params.model_dir, device)
     log.info(
         "%s: run in %s%s (min cosine %s)",
         spec.name,

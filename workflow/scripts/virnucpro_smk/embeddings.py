@@ -18,7 +18,6 @@ input order. An extraction job reads its byte range of the identified frames fil
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -32,9 +31,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from . import __version__
 from .artifacts import write_embeddings
-from .envcheck import package_versions, resolve_device
+from .envcheck import package_versions
 from .errors import ModelMismatchError
-from .gpu_slots import gpu_slot
+from .gpu_slots import job_device
 from .model_store import check_model_dir, model_provenance
 from .precision import read_precision, torch_dtype
 from .preprocess import read_shard_records
@@ -332,20 +331,19 @@ def extract_shard(
         stats["write_seconds"] = round(time.perf_counter() - start, 4)
         log.info("%s: shard %d is empty: wrote a 0 x %d file", spec.name, shard, spec.width)
         return stats
-    resolved = resolve_device(device, gpu_requested)
-    record = read_precision(precision_json, spec, resolved)
-    if provenance is None:  # local/stand-in: reuse the precision job's hash if files unchanged
-        provenance = model_provenance(spec, model_dir, known=record)
-    if provenance["model_commit"] != record.get("model_commit"):
-        raise ModelMismatchError(
-            f"{precision_json}: decided for {spec.name} at {record.get('model_commit')}, but "
-            f"the weights are now {provenance['model_commit']}; rerun check_precision"
-        )
     # On a GPU node, hold one device for the whole job (released even if the job is killed).
-    with gpu_slot(gpu_lock_dir) if resolved == "cuda" else contextlib.nullcontext() as slot:
-        torch_device = slot.torch_device if slot else resolved
+    with job_device(device, gpu_requested, gpu_lock_dir) as torch_device:
+        on_gpu = torch_device != "cpu"
+        record = read_precision(precision_json, spec, "cuda" if on_gpu else "cpu")
+        if provenance is None:  # local/stand-in: reuse the precision job's hash if unchanged
+            provenance = model_provenance(spec, model_dir, known=record)
+        if provenance["model_commit"] != record.get("model_commit"):
+            raise ModelMismatchError(
+                f"{precision_json}: decided for {spec.name} at {record.get('model_commit')}, "
+                f"but the weights are now {provenance['model_commit']}; rerun check_precision"
+            )
         torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
-        if slot and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
+        if on_gpu and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
             log.warning(
                 "%s: precision was decided on %s, this job runs on %s",
                 spec.name,

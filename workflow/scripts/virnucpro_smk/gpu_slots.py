@@ -122,3 +122,23 @@ def gpu_slot(
             log.info("all GPUs (%s) busy: waiting for a free slot", ",".join(devices))
             waited = True
         time.sleep(poll)
+
+
+@contextlib.contextmanager
+def job_device(
+    requested: str,
+    gpu_requested: int | None = None,
+    lock_dir: str | os.PathLike[str] | None = None,
+) -> Iterator[str]:
+    """The torch device a job runs on, held for the block: ``cpu`` or a GPU slot's ``cuda:<i>``.
+
+    ``requested`` is the config's ``device``, ``gpu_requested`` the job's ``resources.gpu``;
+    see ``envcheck.resolve_device`` for the rule (a job given a GPU never falls back to the CPU).
+    """
+    from .envcheck import resolve_device
+
+    if resolve_device(requested, gpu_requested) != "cuda":
+        yield "cpu"
+        return
+    with gpu_slot(lock_dir) as slot:
+        yield slot.torch_device

@@ -94,10 +94,7 @@ def train_from_manifest(
     output path names: a classifier whose features disagree with its own path would later be
     picked for the wrong inputs, so that is an error before anything is trained.
     """
-    import contextlib
-
-    from .envcheck import resolve_device
-    from .gpu_slots import gpu_slot
+    from .gpu_slots import job_device
 
     rows = read_manifest(manifest)
     x, identity = load_features(rows, dna_shards, protein_shards, dna_model, protein_model)
@@ -106,9 +103,7 @@ def train_from_manifest(
             f"{out_dir}: the path says {expect[0]} bp / {expect[1]}d, the features are "
             f"{identity.chunk_length} bp / {identity.input_width}d"
         )
-    resolved = resolve_device(device, gpu_requested) if device != "cpu" else "cpu"
-    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
-        where = slot.torch_device if slot else "cpu"
+    with job_device(device, gpu_requested) as where:
         return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, where)
 
 
