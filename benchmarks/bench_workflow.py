@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import os
 import subprocess
 import sys
@@ -43,21 +44,17 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
+# The published dimensions and the cards' bf16 peaks, kept once in the model-only benchmark.
+from bench_embeddings import FULL_SIZE, PEAK_TFLOPS  # noqa: E402
 from virnucpro_smk.artifacts import read_metadata  # noqa: E402
 from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
 from virnucpro_smk.registry import ModelSpec  # noqa: E402
 from virnucpro_smk.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
 from virnucpro_smk.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
 
-#: Published dimensions of the real models (hidden, layers, heads, intermediate).
-FULL_SIZE = {
-    "dnaberts_768d": {"layers": 12, "heads": 12, "intermediate": 3072, "vocab": 4096},
-    "esm2_3b_2560d": {"layers": 36, "heads": 40, "intermediate": 10240},
-    "fastesm650_1280d": {"layers": 33, "heads": 20, "intermediate": 5120},
-}
-WIDTH = {"dnaberts_768d": 768, "esm2_3b_2560d": 2560, "fastesm650_1280d": 1280}
-#: Dense bf16 tensor-core peak (TFLOP/s) by GPU name fragment (spec sheets, SXM parts).
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+WIDTH = {name: dims["hidden"] for name, dims in FULL_SIZE.items()}
+PROTEIN_MODELS = sorted(n for n in FULL_SIZE if not n.startswith("dnabert"))
+DNA_VOCAB = 4096  # DNABERT-2's BPE vocabulary size: sets tokens per chunk
 CHUNKS_PER_CONTIG = 100
 
 
@@ -67,9 +64,11 @@ def bench_name(real: str) -> str:
 
 def build_model(real: str, layers: int | None, models_dir: Path) -> tuple[Path, int]:
     """A full-width random model directory (reused when present); returns it and its params."""
-    dims = dict(FULL_SIZE[real])
+    dims = {k: v for k, v in FULL_SIZE[real].items() if k != "hidden"}
     if layers:
         dims["layers"] = layers
+    if real.startswith("dnabert"):
+        dims["vocab"] = DNA_VOCAB
     directory = models_dir / f"{bench_name(real)}_L{dims['layers']}"
     info = directory / "bench_model.json"
     if not info.is_file():
@@ -92,16 +91,9 @@ def build_model(real: str, layers: int | None, models_dir: Path) -> tuple[Path, 
         for file in directory.glob("*.safetensors"):
             with safe_open(str(file), framework="pt") as handle:
                 for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                    params += _numel(handle.get_slice(key).get_shape())
+                    params += math.prod(handle.get_slice(key).get_shape())
         info.write_text(json.dumps({"params": params, **dims}) + "\n")
     return directory, int(json.loads(info.read_text())["params"])
-
-
-def _numel(shape: list[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def write_input(path: Path, n_chunks: int) -> None:
@@ -142,7 +134,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=4000)
     parser.add_argument("--layers", type=int, default=None, help="cut models to K layers (CPU)")
-    parser.add_argument("--protein", default="fastesm650_1280d", choices=sorted(WIDTH)[1:])
+    parser.add_argument("--protein", default="fastesm650_1280d", choices=PROTEIN_MODELS)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--chunks-per-gpu-job", type=int, default=None)
     parser.add_argument(
