@@ -410,19 +410,6 @@ def iter_genomes(
         yield _genome(block, fasta, str(gbff), None if fna is None else str(fna))
 
 
-def scan_genbank_lengths(path: str | os.PathLike[str]) -> list[int]:
-    """Record lengths from LOCUS lines (cheap; used to size shards at DAG build)."""
-    lengths = []
-    opener = gzip.open if is_gzip(path) else open
-    with opener(path, "rb") as handle:
-        for line in handle:
-            if line.startswith(b"LOCUS"):
-                match = re.search(rb"\s(\d+) (?:bp|aa)", line)
-                if match:
-                    lengths.append(int(match.group(1)))
-    return lengths
-
-
 @dataclass(frozen=True, slots=True)
 class RecordFrames:
     """One record's output text (FASTA records), built in a worker, written in input order."""
