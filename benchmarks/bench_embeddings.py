@@ -26,14 +26,14 @@ from dataclasses import replace
 
 import torch
 
-from virnucpro_smk.dnabert import DnaBertConfig, DnaBertModel
-from virnucpro_smk.embeddings import DTYPES, Encoder, embed_sequences
-from virnucpro_smk.envcheck import resolve_device
-from virnucpro_smk.esm import ESM_VOCAB, EsmTokenizer
-from virnucpro_smk.frames import translate_record
-from virnucpro_smk.registry import ModelSpec
-from virnucpro_smk.standin import build_dna_tokenizer
-from virnucpro_smk.synthetic import synthetic_contig
+from virnucpro_smk.models.dnabert import DnaBertConfig, DnaBertModel
+from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
+from virnucpro_smk.models.esm import ESM_VOCAB, EsmTokenizer
+from virnucpro_smk.models.registry import ModelSpec
+from virnucpro_smk.models.standin import build_dna_tokenizer
+from virnucpro_smk.preprocess.frames import translate_record
+from virnucpro_smk.preprocess.synthetic import synthetic_contig
+from virnucpro_smk.runtime.environment import resolve_device
 
 FULL_SIZE = {
     "dnaberts_768d": dict(hidden=768, layers=12, heads=12, intermediate=3072),

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from virnucpro_smk.preprocess import preprocess_fasta
-from virnucpro_smk.synthetic import benchmark_fasta
+from virnucpro_smk.preprocess.sample import preprocess_fasta
+from virnucpro_smk.preprocess.synthetic import benchmark_fasta
 
 
 def main() -> None:

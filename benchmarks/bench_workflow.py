@@ -46,11 +46,11 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 # The published dimensions and the cards' bf16 peaks, kept once in the model-only benchmark.
 from bench_embeddings import FULL_SIZE, PEAK_TFLOPS  # noqa: E402
-from virnucpro_smk.artifacts import read_metadata  # noqa: E402
-from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
-from virnucpro_smk.registry import ModelSpec  # noqa: E402
-from virnucpro_smk.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
-from virnucpro_smk.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
+from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
+from virnucpro_smk.io.embedding_files import read_metadata  # noqa: E402
+from virnucpro_smk.models.registry import ModelSpec  # noqa: E402
+from virnucpro_smk.models.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
+from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
 
 WIDTH = {name: dims["hidden"] for name, dims in FULL_SIZE.items()}
 PROTEIN_MODELS = sorted(n for n in FULL_SIZE if not n.startswith("dnabert"))
@@ -253,7 +253,7 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.preprocess import shard_count
+    from virnucpro_smk.preprocess.sample import shard_count
 
     per_job = args.chunks_per_gpu_job or 500_000
     jobs_1m = shard_count(1_000_000, per_job) * len(per_model)

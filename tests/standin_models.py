@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from conftest import ROOT
-from virnucpro_smk.registry import ModelSpec, parse_registry
-from virnucpro_smk.standin import build_standin
+from virnucpro_smk.models.registry import ModelSpec, parse_registry
+from virnucpro_smk.models.standin import build_standin
 
 
 def standin_specs() -> dict[str, ModelSpec]:

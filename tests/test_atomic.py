@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from virnucpro_smk.atomic import atomic_open, atomic_path, write_text_atomic
+from virnucpro_smk.io.atomic import atomic_open, atomic_path, write_text_atomic
 
 
 def test_failed_write_leaves_nothing(tmp_path):
@@ -31,7 +31,7 @@ def test_killed_writer_leaves_only_a_hidden_temp_that_the_next_writer_removes(tm
     code = (
         "import os, signal, sys\n"
         f"sys.path.insert(0, {scripts!r})\n"
-        "from virnucpro_smk.atomic import atomic_open\n"
+        "from virnucpro_smk.io.atomic import atomic_open\n"
         f"with atomic_open({str(target)!r}) as out:\n"
         "    out.write('>a\\nACGT\\n'); out.flush()\n"
         "    os.kill(os.getpid(), signal.SIGKILL)\n"

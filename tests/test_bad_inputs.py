@@ -16,15 +16,15 @@ import pytest
 import yaml
 
 from conftest import ROOT, run_snakemake
-from virnucpro_smk.config_checks import (
+from virnucpro_smk.errors import InputError
+from virnucpro_smk.io.fasta import read_nucleotide_fasta, scan_lengths
+from virnucpro_smk.models.registry import parse_registry, select_models
+from virnucpro_smk.preprocess.sample import preprocess_fasta
+from virnucpro_smk.runtime.config_checks import (
     check_config,
     check_downloaded_revision,
     load_sample_sheet,
 )
-from virnucpro_smk.errors import InputError
-from virnucpro_smk.fasta import read_nucleotide_fasta, scan_lengths
-from virnucpro_smk.preprocess import preprocess_fasta
-from virnucpro_smk.registry import parse_registry, select_models
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -208,7 +208,7 @@ def test_dry_run_config_typo_is_one_line(tmp_path):
 def test_one_line_errors_stops_on_user_errors_only():
     from snakemake.exceptions import WorkflowError
 
-    from virnucpro_smk.config_checks import one_line_errors
+    from virnucpro_smk.runtime.config_checks import one_line_errors
 
     for error in (InputError("x.fa: file not found"), WorkflowError("no classifier for t")):
         with pytest.raises(SystemExit) as info, one_line_errors():

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from virnucpro_smk.chunking import chunk_count, chunk_id, chunk_spans, chunk_starts
+from virnucpro_smk.preprocess.chunking import chunk_count, chunk_id, chunk_spans, chunk_starts
 
 
 @pytest.mark.parametrize(

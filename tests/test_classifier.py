@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from virnucpro_smk.classifier import (
+from virnucpro_smk.classify.mlp import (
     CheckpointIdentity,
     MLPClassifier,
     TrainConfig,
@@ -60,7 +60,7 @@ def test_early_stopping_keeps_the_best_weights():
     cfg = TrainConfig(max_epochs=200, lr=0.05, patience=3, seed=1)
     model, hist = train_mlp(x[:150], y[:150], x[150:], y[150:], cfg)
     best = min(h["val_loss"] for h in hist)
-    from virnucpro_smk.classifier import evaluate_loss
+    from virnucpro_smk.classify.mlp import evaluate_loss
 
     assert len(hist) < 200
     assert evaluate_loss(model, x[150:], y[150:]) == pytest.approx(best, rel=1e-6)
@@ -154,7 +154,7 @@ def test_legacy_conversion(tmp_path):
 
 
 def test_legacy_loader_refuses_without_opt_in(tmp_path):
-    from virnucpro_smk.legacy import load_legacy_classifier
+    from virnucpro_smk.io.legacy import load_legacy_classifier
 
     with pytest.raises(VirNucProError, match="--allow-pickle"):
         load_legacy_classifier(tmp_path / "x.pth")
@@ -162,7 +162,7 @@ def test_legacy_loader_refuses_without_opt_in(tmp_path):
 
 def test_train_from_a_table_of_shards(tmp_path):
     """DNA and protein shards are joined with their identity checks, split by record."""
-    from virnucpro_smk.artifacts import write_embeddings
+    from virnucpro_smk.io.embedding_files import write_embeddings
 
     x, y = separable(300, width=12, seed=3)
     table = ["dna\tprotein\tlabel\tgroup"]

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from virnucpro_smk.artifacts import write_embeddings
-from virnucpro_smk.comparison import (
+from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.io.embedding_files import write_embeddings
+from virnucpro_smk.report.comparison import (
     CompareSettings,
     TestPredictions,
     build_levels,
@@ -29,8 +30,7 @@ from virnucpro_smk.comparison import (
     verdict,
     write_report,
 )
-from virnucpro_smk.errors import InputError, ModelMismatchError
-from virnucpro_smk.metrics import average_precision, binary_metrics, roc_auc
+from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
 
 ROOT = Path(__file__).resolve().parents[1]
 

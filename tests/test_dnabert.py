@@ -4,7 +4,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from virnucpro_smk.dnabert import alibi_slopes, load_dnabert
+from virnucpro_smk.models.dnabert import alibi_slopes, load_dnabert
 
 FIXTURES = ["dnabert_s_tiny", "dnabert_s_tiny12h"]
 ATOL = 1e-5

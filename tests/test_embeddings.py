@@ -7,15 +7,15 @@ import pytest
 import torch
 
 from virnucpro_smk import __version__
-from virnucpro_smk.artifacts import read_embeddings, read_metadata, write_embeddings
-from virnucpro_smk.embeddings import (
+from virnucpro_smk.errors import InputError, ModelMismatchError, ModelMissingError
+from virnucpro_smk.io.embedding_files import read_embeddings, read_metadata, write_embeddings
+from virnucpro_smk.models.embeddings import (
     embed_sequences,
     extract_shard,
     load_encoder,
     token_budget_batches,
 )
-from virnucpro_smk.errors import InputError, ModelMismatchError, ModelMissingError
-from virnucpro_smk.registry import parse_model, parse_registry, select_models
+from virnucpro_smk.models.registry import parse_model, parse_registry, select_models
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 
@@ -36,7 +36,7 @@ def _random_protein(rng, n):
 def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
     """Identified frame files (one line per record) and their shard index, as preprocess
     writes them; the nucleotide file holds one 300-bp-like record per protein."""
-    from virnucpro_smk.preprocess import index_shards, write_shard_index
+    from virnucpro_smk.preprocess.sample import index_shards, write_shard_index
 
     folder = tmp_path / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +56,7 @@ def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
 
 
 def _precision(spec, directory, tmp_path):
-    from virnucpro_smk.precision import decide_precision, write_precision
+    from virnucpro_smk.models.precision import decide_precision, write_precision
 
     path = tmp_path / "precision" / f"{spec.name}.json"
     path.parent.mkdir(exist_ok=True)
@@ -138,7 +138,7 @@ def test_order_is_preserved_and_ids_kept(standins, tmp_path):
 
 
 def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_path, monkeypatch):
-    import virnucpro_smk.embeddings as embeddings
+    import virnucpro_smk.models.embeddings as embeddings
 
     spec, directory = standins["standin_dnabert_48d"]
     proteins = [_random_protein(random.Random(i), 20 + i) for i in range(11)]
@@ -163,7 +163,7 @@ def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_
 
 
 def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
-    from virnucpro_smk.preprocess import read_shard_records
+    from virnucpro_smk.preprocess.sample import read_shard_records
 
     _, nuc, prot, index = _shard_files(tmp_path, ["MKV", "MKVL", "AAAA"], 2)
     assert [r for r, _ in read_shard_records(prot, index, 1, "protein")] == [
@@ -193,7 +193,7 @@ def test_empty_shard_gives_an_empty_matrix_without_loading_the_model(standins, t
     out = tmp_path / spec.name / "shard_0000.safetensors"
     code = f"""
 import sys
-import virnucpro_smk.embeddings as e
+import virnucpro_smk.models.embeddings as e
 e.load_encoder = None  # calling it would fail
 from tests_standin import spec
 stats = e.extract_shard(spec, {str(directory)!r}, {str(prot)!r}, {str(index)!r}, 0, {str(out)!r},
@@ -204,7 +204,7 @@ assert "transformers" not in sys.modules, "transformers was imported"
     helper = tmp_path / "tests_standin.py"
     config = ROOT / "config" / "standin.yaml"
     helper.write_text(
-        "import yaml\nfrom virnucpro_smk.registry import parse_registry\n"
+        "import yaml\nfrom virnucpro_smk.models.registry import parse_registry\n"
         f"spec = parse_registry(yaml.safe_load(open({str(config)!r}))['models'])[{spec.name!r}]\n"
     )
     env = {"PYTHONPATH": f"{ROOT / 'workflow' / 'scripts'}:{tmp_path}", "PATH": "/usr/bin:/bin"}
@@ -373,7 +373,7 @@ def test_model_selection_errors_name_the_key():
 
 
 def test_precision_on_the_cpu_is_float32_without_a_check(standins):
-    from virnucpro_smk.precision import decide_precision
+    from virnucpro_smk.models.precision import decide_precision
 
     spec, directory = standins["standin_dnabert_48d"]
     record = decide_precision(spec, directory, "cpu")
@@ -384,7 +384,7 @@ def test_precision_on_the_cpu_is_float32_without_a_check(standins):
 
 @pytest.mark.parametrize("name", ["standin_dnabert_48d", "standin_esm2_64d"])
 def test_reduced_precision_is_kept_only_when_it_stays_close(standins, name):
-    from virnucpro_smk.precision import decide_precision, precision_sample
+    from virnucpro_smk.models.precision import decide_precision, precision_sample
 
     spec, directory = standins[name]
     sample = precision_sample(spec, n=16)
@@ -411,7 +411,7 @@ def test_reduced_precision_is_kept_only_when_it_stays_close(standins, name):
 def test_extraction_uses_the_decided_dtype_and_refuses_another_models_decision(standins, tmp_path):
     import shutil
 
-    from virnucpro_smk.precision import read_precision
+    from virnucpro_smk.models.precision import read_precision
 
     spec, _ = standins["standin_fastesm_32d"]
     other, shared_dir = standins["standin_esm2_64d"]

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from virnucpro_smk.envcheck import validate_environment, version_at_least
 from virnucpro_smk.errors import EnvironmentCheckError
+from virnucpro_smk.runtime.environment import validate_environment, version_at_least
 
 
 def test_version_comparison():
@@ -29,7 +29,7 @@ def test_cuda_requested_without_gpu_fails_clearly():
 
 
 def _no_cuda(monkeypatch, cuda_build="12.4", driver=True, visible=None):
-    import virnucpro_smk.envcheck as envcheck
+    import virnucpro_smk.runtime.environment as envcheck
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.version, "cuda", cuda_build)
@@ -51,7 +51,7 @@ def _no_cuda(monkeypatch, cuda_build="12.4", driver=True, visible=None):
     ],
 )
 def test_a_gpu_job_never_silently_runs_on_the_cpu(monkeypatch, setup, cause):
-    from virnucpro_smk.envcheck import resolve_device
+    from virnucpro_smk.runtime.environment import resolve_device
 
     _no_cuda(monkeypatch, **setup)
     with pytest.raises(EnvironmentCheckError, match=cause) as err:
@@ -68,7 +68,7 @@ def test_a_gpu_job_never_silently_runs_on_the_cpu(monkeypatch, setup, cause):
 
 
 def test_auto_with_a_gpu_and_cuda_resolves_to_cuda(monkeypatch):
-    from virnucpro_smk.envcheck import resolve_device
+    from virnucpro_smk.runtime.environment import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto", gpu_requested=1) == "cuda"
@@ -76,7 +76,7 @@ def test_auto_with_a_gpu_and_cuda_resolves_to_cuda(monkeypatch):
 
 
 def test_gpu_request_at_dag_time(monkeypatch):
-    import virnucpro_smk.envcheck as envcheck
+    import virnucpro_smk.runtime.environment as envcheck
 
     monkeypatch.setattr(envcheck, "NVIDIA_DRIVER", envcheck.Path("/proc/self/status"))
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
@@ -98,7 +98,7 @@ def test_validation_fails_fast_for_a_gpu_job_without_cuda(monkeypatch):
 
 
 def test_old_transformers_is_refused(monkeypatch):
-    import virnucpro_smk.envcheck as envcheck
+    import virnucpro_smk.runtime.environment as envcheck
 
     real = envcheck.package_versions
     monkeypatch.setattr(envcheck, "package_versions", lambda: {**real(), "transformers": "4.40.0"})

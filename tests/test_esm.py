@@ -8,7 +8,7 @@ import torch
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 from safetensors.torch import load_file
 
-from virnucpro_smk.esm import ESM_VOCAB, EsmTokenizer, load_esm
+from virnucpro_smk.models.esm import ESM_VOCAB, EsmTokenizer, load_esm
 
 ATOL = 1e-5
 

@@ -5,10 +5,10 @@ import math
 import pytest
 import torch
 
-from virnucpro_smk.artifacts import EmbeddingFile, read_embeddings, write_embeddings
+from virnucpro_smk.classify.features import FeatureBlocks, merge_pair, read_features
 from virnucpro_smk.errors import ModelMismatchError
-from virnucpro_smk.features import FeatureBlocks, merge_pair, read_features
-from virnucpro_smk.legacy import read_legacy_dnabert, read_legacy_esm, read_legacy_merged
+from virnucpro_smk.io.embedding_files import EmbeddingFile, read_embeddings, write_embeddings
+from virnucpro_smk.io.legacy import read_legacy_dnabert, read_legacy_esm, read_legacy_merged
 
 
 def _meta(model, kind, width, chunk=500, **extra):
@@ -141,7 +141,7 @@ def test_wrong_width_in_a_file_is_refused(tmp_path, read):
     path = tmp_path / "p_4d" / "shard_0000.safetensors"
     from safetensors.torch import save_file
 
-    from virnucpro_smk.artifacts import FORMAT
+    from virnucpro_smk.io.embedding_files import FORMAT
 
     path.parent.mkdir()
     save_file(

@@ -1,4 +1,4 @@
-from virnucpro_smk.frames import reverse_complement, translate_chunk, translate_record
+from virnucpro_smk.preprocess.frames import reverse_complement, translate_chunk, translate_record
 
 
 def test_six_frames_of_a_known_sequence():

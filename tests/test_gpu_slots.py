@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from virnucpro_smk.gpu_slots import gpu_slot, visible_devices
+from virnucpro_smk.runtime.gpu_slots import gpu_slot, visible_devices
 
 
 def _worker(lock_dir, n_devices, hold, log_path, env):

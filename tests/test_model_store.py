@@ -16,16 +16,16 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from virnucpro_smk import model_store
 from virnucpro_smk.errors import ModelMissingError
-from virnucpro_smk.esm import ESM_VOCAB, EsmTokenizer, load_esm
-from virnucpro_smk.model_store import (
+from virnucpro_smk.models import store as model_store
+from virnucpro_smk.models.esm import ESM_VOCAB, EsmTokenizer, load_esm
+from virnucpro_smk.models.registry import parse_model
+from virnucpro_smk.models.store import (
     NO_NETWORK,
     download_model,
     model_provenance,
     verify_weights,
 )
-from virnucpro_smk.registry import parse_model
 
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
@@ -271,7 +271,7 @@ def test_dnabert_s_layout_single_bin_with_remote_code_files(reference, tmp_path,
     """DNABERT-S ships pytorch_model.bin (with `bert.`/`cls.` keys) and its own .py files."""
     from safetensors.torch import load_file
 
-    from virnucpro_smk.dnabert import load_dnabert
+    from virnucpro_smk.models.dnabert import load_dnabert
 
     src = reference / "dnabert_s_tiny"
     hub = tmp_path / "hub"

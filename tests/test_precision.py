@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from virnucpro_smk.precision import run_dtype
+from virnucpro_smk.models.precision import run_dtype
 
 
 @pytest.fixture

@@ -10,11 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from virnucpro_smk.artifacts import write_embeddings
-from virnucpro_smk.chunking import chunk_spans
-from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint
-from virnucpro_smk.errors import InputError, ModelMismatchError
-from virnucpro_smk.predict import (
+from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
+from virnucpro_smk.classify.predict import (
     NO_CODING_FRAME,
     NONVIRAL,
     TOO_FEW_SCORED,
@@ -26,6 +23,9 @@ from virnucpro_smk.predict import (
     read_sequence_table,
     sequence_call,
 )
+from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.io.embedding_files import write_embeddings
+from virnucpro_smk.preprocess.chunking import chunk_spans
 
 DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
 L = 300
@@ -145,8 +145,8 @@ def _run(sample, tmp_path, plot=False, **kwargs):
 
 def test_predictions_match_the_classifier_on_the_joined_features(sample, tmp_path):
     out, _ = _run(sample, tmp_path)
-    from virnucpro_smk.artifacts import read_embeddings
-    from virnucpro_smk.classifier import load_checkpoint, predict_scores
+    from virnucpro_smk.classify.mlp import load_checkpoint, predict_scores
+    from virnucpro_smk.io.embedding_files import read_embeddings
 
     model, _ = load_checkpoint(sample["weights"])
     x = torch.cat(

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from virnucpro_smk.artifacts import write_embeddings
-from virnucpro_smk.classifier import CheckpointIdentity, MLPClassifier, save_checkpoint
+from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
+from virnucpro_smk.io.embedding_files import write_embeddings
 
 ROOT = Path(__file__).resolve().parents[1]
 DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
@@ -35,7 +35,7 @@ CHILD = textwrap.dedent(
     import torch
     torch.set_num_threads(1)  # the test machine is shared: spinning threads only slow it
     sys.path.insert(0, sys.argv[1])
-    from virnucpro_smk.predict import predict_sample
+    from virnucpro_smk.classify.predict import predict_sample
     args = json.loads(sys.argv[2])
     predict_sample(*args["positional"], **args["keywords"])
     status = open("/proc/self/status").read()

@@ -4,7 +4,7 @@ import gzip
 
 import pytest
 
-from virnucpro_smk.preprocess import preprocess_fasta
+from virnucpro_smk.preprocess.sample import preprocess_fasta
 
 INPUTS = {
     "vibrant_mixed_example": "vibrant_mixed_example.fasta",

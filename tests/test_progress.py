@@ -1,6 +1,6 @@
 import logging
 
-from virnucpro_smk.progress import Progress
+from virnucpro_smk.runtime.progress import Progress
 
 
 def test_progress_lines_carry_done_total_rate_and_eta(caplog):

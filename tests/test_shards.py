@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from virnucpro_smk.fasta import read_simple_fasta
-from virnucpro_smk.preprocess import (
+from virnucpro_smk.io.fasta import read_simple_fasta
+from virnucpro_smk.preprocess.sample import (
     count_chunks,
     preprocess_sample,
     read_shard_index,

@@ -6,8 +6,8 @@ import csv
 
 import pytest
 
+from virnucpro_smk.classify.summary import SUMMARY_HEADER, summarize, summarize_lists
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.summary import SUMMARY_HEADER, summarize, summarize_lists
 
 HEADER = (
     "sequence_id\tlength_bp\tchunks\tchunks_scored\tchunks_viral\tviral_fraction_all\t"

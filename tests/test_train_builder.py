@@ -12,7 +12,7 @@ import pytest
 from Bio import SeqIO
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.train_builder import (
+from virnucpro_smk.preprocess.training_frames import (
     ProteinIndex,
     _fasta_records,
     _split_records,

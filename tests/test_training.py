@@ -6,11 +6,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from virnucpro_smk.artifacts import write_embeddings
-from virnucpro_smk.classifier import TrainConfig
+from virnucpro_smk.classify.mlp import TrainConfig
+from virnucpro_smk.classify.train import load_features, train_from_manifest
 from virnucpro_smk.errors import InputError, ModelMismatchError
-from virnucpro_smk.training import load_features, train_from_manifest
-from virnucpro_smk.training_set import (
+from virnucpro_smk.io.embedding_files import write_embeddings
+from virnucpro_smk.preprocess.training_set import (
     DatasetFrames,
     draw_manifest,
     read_manifest,

@@ -5,9 +5,9 @@ import collections
 import pytest
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.preprocess import read_shard_index
-from virnucpro_smk.train_builder import build_training_frames
-from virnucpro_smk.training_set import (
+from virnucpro_smk.preprocess.sample import read_shard_index
+from virnucpro_smk.preprocess.training_frames import build_training_frames
+from virnucpro_smk.preprocess.training_set import (
     DatasetFrames,
     LabelledFrames,
     build_training_set,
@@ -175,7 +175,7 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
             sequences=tmp_path / f"{name}.tsv",
         )
         files.append(LabelledFrames(name, group, label, nuc, prot))
-    from virnucpro_smk.preprocess import preprocess_fasta
+    from virnucpro_smk.preprocess.sample import preprocess_fasta
 
     for name, group, label, fasta in (
         ("dvf_virus", "viral", 1, shared_data / "dvf_virus_val.fa"),

@@ -20,11 +20,11 @@ import yaml
 from tokenizers import Tokenizer
 
 from conftest import ROOT
-from virnucpro_smk.dnabert import load_dnabert
 from virnucpro_smk.errors import InputError, ModelMissingError
-from virnucpro_smk.esm import EsmTokenizer, load_esm
-from virnucpro_smk.registry import parse_registry
-from virnucpro_smk.verify import (
+from virnucpro_smk.models.dnabert import load_dnabert
+from virnucpro_smk.models.esm import EsmTokenizer, load_esm
+from virnucpro_smk.models.registry import parse_registry
+from virnucpro_smk.models.verify import (
     FAIL,
     NOT_VERIFIED,
     PASS,
@@ -332,8 +332,8 @@ def test_planning_does_not_import_torch():
     """verify.smk plans at every Snakemake start-up: it must stay cheap (no torch import)."""
     code = (
         "import sys, yaml\n"
-        "from virnucpro_smk.registry import parse_registry\n"
-        "from virnucpro_smk.verify import plan_verification\n"
+        "from virnucpro_smk.models.registry import parse_registry\n"
+        "from virnucpro_smk.models.verify import plan_verification\n"
         f"models = yaml.safe_load(open({str(ROOT / 'config' / 'config.yaml')!r}))['models']\n"
         f"plan = plan_verification(parse_registry(models), list(models), {str(BUNDLED)!r})\n"
         "assert plan.with_reference == ['dnaberts_768d', 'esm2_3b_2560d'], plan\n"

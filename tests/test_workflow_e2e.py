@@ -13,8 +13,8 @@ pytestmark = pytest.mark.slow
 
 def test_predict_target_writes_every_output(standin_run):
     results, _ = standin_run
-    from virnucpro_smk.chunking import chunk_spans
-    from virnucpro_smk.fasta import read_nucleotide_fasta
+    from virnucpro_smk.io.fasta import read_nucleotide_fasta
+    from virnucpro_smk.preprocess.chunking import chunk_spans
 
     inputs = {r.id: r.seq for r in read_nucleotide_fasta(ROOT / "resources/example/contigs.fasta")}
     for pair in ("standin_dnabert_48d+standin_esm2_64d", "standin_dnabert_48d+standin_fastesm_32d"):

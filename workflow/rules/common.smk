@@ -10,25 +10,25 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from virnucpro_smk.chunk_cache import cached_count  # noqa: E402
-from virnucpro_smk.config_checks import (  # noqa: E402
+from virnucpro_smk.preprocess.chunk_counts import cached_count  # noqa: E402
+from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     SAMPLE_NAME_PATTERN,
     check_config,
     check_downloaded_revision,
     load_sample_sheet,
     one_line_errors,
 )
-from virnucpro_smk.envcheck import gpu_request  # noqa: E402
+from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
-from virnucpro_smk.model_store import model_dir  # noqa: E402
-from virnucpro_smk.preprocess import count_chunks, shard_count  # noqa: E402
-from virnucpro_smk.registry import (  # noqa: E402
+from virnucpro_smk.models.store import model_dir  # noqa: E402
+from virnucpro_smk.preprocess.sample import count_chunks, shard_count  # noqa: E402
+from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
     pair_tag,
     parse_registry,
     select_models,
 )
-from virnucpro_smk.training_set import parse_label  # noqa: E402
+from virnucpro_smk.preprocess.training_set import parse_label  # noqa: E402
 
 
 with one_line_errors():

@@ -1,6 +1,6 @@
 # `snakemake verify_models`: embed the original VirNucPro's four reference frames with the
 # downloaded weights (float32 and the run dtype) and compare with its own vectors.
-from virnucpro_smk.verify import plan_verification  # noqa: E402
+from virnucpro_smk.models.verify import plan_verification  # noqa: E402
 
 VERIFY = {
     "models": [],  # empty: every registry model that is not a stand-in

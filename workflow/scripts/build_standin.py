@@ -1,7 +1,7 @@
 """Rule build_standin_model: write a tiny random-weight stand-in of a registry model."""
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.standin import build_standin
+from virnucpro_smk.models.standin import build_standin
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     spec = snakemake.params.spec

@@ -5,8 +5,8 @@ The ``shard_index`` output and ``n_shards`` param are optional (training frames 
 after the manifest is drawn).
 """
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.train_builder import build_training_frames
+from virnucpro_smk.preprocess.training_frames import build_training_frames
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
     build_training_frames(

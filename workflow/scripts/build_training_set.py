@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.training_set import LabelledFrames, build_training_set
+from virnucpro_smk.preprocess.training_set import LabelledFrames, build_training_set
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     datasets = [

@@ -5,13 +5,13 @@ coding-like sequences, and keeps the reduced dtype only when every vector stays 
 0.99 of float32 (else float32 with TF32 matmuls). On a CPU: float32, nothing to check.
 """
 
-from virnucpro_smk.model_store import set_offline
+from virnucpro_smk.models.store import set_offline
 
 set_offline()
 
-from virnucpro_smk.gpu_slots import job_device  # noqa: E402
-from virnucpro_smk.logs import rule_logging  # noqa: E402
-from virnucpro_smk.precision import decide_precision, write_precision  # noqa: E402
+from virnucpro_smk.models.precision import decide_precision, write_precision  # noqa: E402
+from virnucpro_smk.runtime.gpu_slots import job_device  # noqa: E402
+from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake) as log:
     spec = snakemake.params.spec

@@ -10,14 +10,14 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from virnucpro_smk.comparison import (
+from virnucpro_smk.errors import InputError
+from virnucpro_smk.report.comparison import (
     CompareSettings,
     build_report,
     load_model_result,
     write_report,
 )
-from virnucpro_smk.errors import InputError
-from virnucpro_smk.logs import rule_logging
+from virnucpro_smk.runtime.logs import rule_logging
 
 
 def per_model(value, models, what):

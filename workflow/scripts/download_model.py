@@ -1,7 +1,7 @@
 """Rule download_model: fetch one hub model at its pinned revision (run on a login node)."""
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.model_store import download_model
+from virnucpro_smk.models.store import download_model
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     spec = snakemake.params.spec

@@ -3,8 +3,8 @@
 import shutil
 import urllib.request
 
-from virnucpro_smk.atomic import atomic_path
-from virnucpro_smk.logs import rule_logging
+from virnucpro_smk.io.atomic import atomic_path
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     url = snakemake.params.url

@@ -9,12 +9,12 @@ import time
 
 STARTED = time.perf_counter()  # before the heavy imports: the benchmark wants start-up time
 
-from virnucpro_smk.model_store import set_offline  # noqa: E402
+from virnucpro_smk.models.store import set_offline  # noqa: E402
 
 set_offline()
 
-from virnucpro_smk.embeddings import extract_shard  # noqa: E402
-from virnucpro_smk.logs import rule_logging  # noqa: E402
+from virnucpro_smk.models.embeddings import extract_shard  # noqa: E402
+from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake):
     wildcards = dict(snakemake.wildcards.items())

@@ -1,7 +1,7 @@
 """Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA."""
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.predict import predict_sample
+from virnucpro_smk.classify.predict import predict_sample
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
     wildcards = snakemake.wildcards

@@ -4,8 +4,8 @@ Samples also get their shard index (byte ranges that the extraction jobs read); 
 datasets do not: their frames are sharded after the training manifest selects them.
 """
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.preprocess import preprocess_fasta, preprocess_sample
+from virnucpro_smk.preprocess.sample import preprocess_fasta, preprocess_sample
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
     out = snakemake.output

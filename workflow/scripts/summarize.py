@@ -1,7 +1,7 @@
 """Rule summarize: viral sequences and bases per sample and model pair (summary.tsv)."""
 
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.summary import summarize_lists
+from virnucpro_smk.classify.summary import summarize_lists
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     rows = summarize_lists(

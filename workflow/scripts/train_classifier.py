@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from virnucpro_smk.classifier import TrainConfig
-from virnucpro_smk.logs import rule_logging
-from virnucpro_smk.training import train_from_manifest
+from virnucpro_smk.classify.mlp import TrainConfig
+from virnucpro_smk.classify.train import train_from_manifest
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
     wc = snakemake.wildcards

@@ -6,9 +6,9 @@ given one fails here, in seconds, when CUDA is not usable (it never falls back t
 
 import json
 
-from virnucpro_smk.atomic import write_text_atomic
-from virnucpro_smk.envcheck import validate_environment
-from virnucpro_smk.logs import rule_logging
+from virnucpro_smk.io.atomic import write_text_atomic
+from virnucpro_smk.runtime.environment import validate_environment
+from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     gpu = int(getattr(snakemake.resources, "gpu", 0) or 0)

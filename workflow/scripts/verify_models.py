@@ -8,13 +8,13 @@ written beside the log (``log.report``), which Snakemake keeps.
 import json
 import sys
 
-from virnucpro_smk.model_store import set_offline
+from virnucpro_smk.models.store import set_offline
 
 set_offline()
 
-from virnucpro_smk.atomic import write_text_atomic  # noqa: E402
-from virnucpro_smk.logs import rule_logging  # noqa: E402
-from virnucpro_smk.verify import summary_lines, verify_models, write_report  # noqa: E402
+from virnucpro_smk.io.atomic import write_text_atomic  # noqa: E402
+from virnucpro_smk.models.verify import summary_lines, verify_models, write_report  # noqa: E402
+from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake) as log:
     report = verify_models(

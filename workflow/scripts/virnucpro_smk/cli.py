@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from .errors import VirNucProError
-from .logs import setup_logging
+from .runtime.logs import setup_logging
 
 
 def convert_legacy(args: argparse.Namespace) -> None:
     """Original whole-module classifier -> model.safetensors + metadata.json."""
-    from .classifier import CheckpointIdentity, MLPClassifier, file_sha256, save_checkpoint
-    from .legacy import load_legacy_classifier
+    from .classify.mlp import CheckpointIdentity, MLPClassifier, file_sha256, save_checkpoint
+    from .io.legacy import load_legacy_classifier
 
     state = load_legacy_classifier(args.checkpoint, allow_pickle=args.allow_pickle)
     width = state["hidden_layer.weight"].shape[1]
@@ -51,8 +51,8 @@ def convert_legacy(args: argparse.Namespace) -> None:
 
 def train(args: argparse.Namespace) -> None:
     """Train a classifier from a TSV of embedding shard pairs (dna, protein, label[, group])."""
-    from .classifier import TrainConfig
-    from .training import train_from_shard_table
+    from .classify.mlp import TrainConfig
+    from .classify.train import train_from_shard_table
 
     metrics = train_from_shard_table(
         args.shards,
@@ -65,7 +65,7 @@ def train(args: argparse.Namespace) -> None:
 
 
 def make_example(args: argparse.Namespace) -> None:
-    from .synthetic import main as synthetic_main
+    from .preprocess.synthetic import main as synthetic_main
 
     synthetic_main([str(args.directory)])
 

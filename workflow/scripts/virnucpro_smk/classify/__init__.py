@@ -1,0 +1,1 @@
+"""Stage 3: classifier features, the MLP, training and prediction."""

@@ -1,0 +1,294 @@
+"""The VirNucPro MLP: training recipe, checkpoints with model identity, and the guard.
+
+Architecture and default recipe are the original's: Linear(in, 512) -> BatchNorm1d -> ReLU
+-> Dropout(0.5) -> Linear(512, 2), Xavier-uniform weights; SGD (lr 2e-4, momentum 0.9),
+StepLR(10, 0.85), batch 32, cross-entropy, early stopping on validation loss (patience 5)
+keeping the best weights (the original kept a live reference, not a copy; here it is a copy).
+Module attribute names match the original so its checkpoints convert one to one.
+
+A checkpoint is ``model.safetensors`` plus ``metadata.json`` naming the DNA and protein
+models, their widths and revisions, the input width and chunk length. Loading it against
+features from other models, widths or chunk lengths is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import os
+import random
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .. import __version__
+from ..errors import ModelMismatchError
+from ..io.atomic import atomic_open, atomic_path, write_text_atomic
+from ..runtime.environment import package_versions
+from ..runtime.progress import Progress
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "virnucpro-smk/classifier/v1"
+
+
+class MLPClassifier(nn.Module):
+    def __init__(
+        self, input_dim: int, hidden_dim: int = 512, num_class: int = 2, dropout: float = 0.5
+    ):
+        super().__init__()
+        self.hidden_layer = nn.Linear(input_dim, hidden_dim)
+        self.bn1 = nn.BatchNorm1d(hidden_dim)
+        self.output_layer = nn.Linear(hidden_dim, num_class)
+        self.dropout = nn.Dropout(dropout)
+        nn.init.xavier_uniform_(self.hidden_layer.weight)
+        nn.init.xavier_uniform_(self.output_layer.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output_layer(self.dropout(F.relu(self.bn1(self.hidden_layer(x)))))
+
+
+@dataclass
+class TrainConfig:
+    hidden: int = 512
+    dropout: float = 0.5
+    lr: float = 2e-4
+    momentum: float = 0.9
+    step_size: int = 10
+    gamma: float = 0.85
+    batch_size: int = 32
+    max_epochs: int = 200
+    patience: int = 5
+    seed: int = 42
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:
+        known = {k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return torch.Generator().manual_seed(seed)
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator | None):
+    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    for start in range(0, n, batch_size):
+        yield order[start : start + batch_size]
+
+
+def evaluate_loss(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> float:
+    model.eval()
+    total = 0.0
+    with torch.no_grad():
+        for idx in _batches(len(y), batch_size, None):
+            total += F.cross_entropy(model(x[idx]), y[idx], reduction="sum").item()
+    return total / max(len(y), 1)
+
+
+def predict_scores(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+    """Softmax scores [N, 2]: column 0 non-viral ("others"), column 1 viral."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            out.append(F.softmax(model(x[start : start + batch_size]), dim=1))
+    return torch.cat(out) if out else torch.zeros((0, 2))
+
+
+def train_mlp(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    cfg: TrainConfig,
+    log_path: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+) -> tuple[MLPClassifier, list[dict[str, float]]]:
+    """Train with the original recipe; returns the best-validation model (on the CPU) and the
+    epoch log. On a GPU the features move there once: the recipe's 32-frame batches are far
+    too small to pay a host-to-device copy each."""
+    generator = seed_everything(cfg.seed)
+    model = MLPClassifier(x_train.shape[1], cfg.hidden, 2, cfg.dropout).to(device)
+    x_train, y_train = x_train.to(device), y_train.to(device)
+    x_val, y_val = x_val.to(device), y_val.to(device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
+    best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
+    history: list[dict[str, float]] = []
+    for epoch in range(1, cfg.max_epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        running, n_batches = 0.0, 0
+        progress = Progress(f"epoch {epoch}", len(y_train), unit="frames", logger=log)
+        for idx in _batches(len(y_train), cfg.batch_size, generator):
+            progress.update(len(idx))
+            if len(idx) < 2:  # BatchNorm needs two samples in training mode
+                continue
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            loss.backward()
+            optimizer.step()
+            running += loss.item()
+            n_batches += 1
+        val_loss = evaluate_loss(model, x_val, y_val)
+        val_acc = (
+            (predict_scores(model, x_val).argmax(1) == y_val).float().mean().item()
+            if len(y_val)
+            else float("nan")
+        )
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": running / max(n_batches, 1),
+                "val_loss": val_loss,
+                "val_accuracy": val_acc,
+                "lr": optimizer.param_groups[0]["lr"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        log.info(
+            "epoch %d: train loss %.4f, val loss %.4f, val accuracy %.4f",
+            epoch,
+            history[-1]["train_loss"],
+            val_loss,
+            val_acc,
+        )
+        if val_loss < best_loss:
+            best_loss, best_state, stale = val_loss, copy.deepcopy(model.state_dict()), 0
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                log.info("early stopping after epoch %d (best val loss %.4f)", epoch, best_loss)
+                break
+        scheduler.step()
+    model.load_state_dict(best_state)
+    model.to("cpu")
+    if log_path:
+        columns = ("epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds")
+        with atomic_open(log_path) as out:
+            out.write("\t".join(columns) + "\n")
+            for row in history:
+                cells = (
+                    f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in columns
+                )
+                out.write("\t".join(cells) + "\n")
+    return model.eval(), history
+
+
+@dataclass
+class CheckpointIdentity:
+    """What a classifier was trained on; must match the features it is applied to."""
+
+    dna_model: str
+    dna_width: int
+    protein_model: str
+    protein_width: int
+    chunk_length: int
+    dna_revision: str | None = None
+    protein_revision: str | None = None
+    dna_commit: str | None = None  # resolved weights (hub commit or sha256 of local files)
+    protein_commit: str | None = None
+
+    @property
+    def input_width(self) -> int:
+        return self.dna_width + self.protein_width
+
+    @classmethod
+    def from_features(cls, meta: dict[str, Any]) -> CheckpointIdentity:
+        return cls(
+            dna_model=meta["dna_model"],
+            dna_width=int(meta["dna_width"]),
+            protein_model=meta["protein_model"],
+            protein_width=int(meta["protein_width"]),
+            chunk_length=int(meta["chunk_length"]),
+            dna_revision=meta.get("dna_revision"),
+            protein_revision=meta.get("protein_revision"),
+            dna_commit=meta.get("dna_commit"),
+            protein_commit=meta.get("protein_commit"),
+        )
+
+
+def save_checkpoint(
+    model: MLPClassifier,
+    directory: str | os.PathLike[str],
+    identity: CheckpointIdentity,
+    **extra: Any,
+) -> None:
+    """Write ``model.safetensors`` and ``metadata.json`` (metadata last: it marks completion)."""
+    directory = Path(directory)
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "format": CHECKPOINT_FORMAT,
+        **asdict(identity),
+        "input_width": identity.input_width,
+        "project_version": __version__,
+        "hidden": model.hidden_layer.out_features,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": package_versions(),
+        **extra,
+    }
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file(
+            state, str(tmp), {"format": CHECKPOINT_FORMAT, "identity": json.dumps(asdict(identity))}
+        )
+    write_text_atomic(directory / "metadata.json", json.dumps(meta, indent=2, default=str) + "\n")
+
+
+def load_checkpoint(
+    weights: str | os.PathLike[str], expect: CheckpointIdentity | None = None
+) -> tuple[MLPClassifier, dict[str, Any]]:
+    """Load a classifier; refuse it when ``expect`` (the features' identity) disagrees."""
+    weights = Path(weights)
+    meta_path = weights.parent / "metadata.json"
+    if not meta_path.is_file():
+        raise ModelMismatchError(
+            f"{weights}: no metadata.json beside it; cannot tell what it was trained on"
+        )
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != CHECKPOINT_FORMAT:
+        raise ModelMismatchError(f"{meta_path}: not a {CHECKPOINT_FORMAT} checkpoint")
+    if expect is not None:
+        problems = []
+        for key in ("dna_model", "dna_width", "protein_model", "protein_width", "chunk_length"):
+            if meta.get(key) != getattr(expect, key):
+                problems.append(
+                    f"{key}: checkpoint {meta.get(key)!r}, features {getattr(expect, key)!r}"
+                )
+        # Same names, other weights (another hub snapshot): refused when both sides know.
+        for key in ("dna_commit", "protein_commit"):
+            mine, theirs = meta.get(key), getattr(expect, key)
+            if mine and theirs and str(mine) != str(theirs):
+                problems.append(f"{key}: checkpoint {mine!r}, features {theirs!r}")
+        if problems:
+            raise ModelMismatchError(
+                f"{weights} was trained on {meta.get('dna_model')}+{meta.get('protein_model')} "
+                f"({meta.get('input_width')}d, chunk {meta.get('chunk_length')}) and refuses "
+                f"these features: " + "; ".join(problems)
+            )
+    model = MLPClassifier(int(meta["input_width"]), int(meta.get("hidden", 512)))
+    model.load_state_dict(load_file(weights), strict=True)
+    return model.eval(), meta
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,211 @@
+"""Training a classifier from the manifest and the training shards' embeddings, then testing it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from ..errors import InputError, ModelMismatchError
+from ..io.atomic import atomic_open
+from ..preprocess.training_set import ManifestRow, manifest_sha256, read_manifest
+from ..report.metrics import binary_metrics
+from .features import read_features
+from .mlp import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
+
+log = logging.getLogger(__name__)
+
+
+def load_features(
+    rows: Sequence[ManifestRow],
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    dna_model: str,
+    protein_model: str,
+) -> tuple[torch.Tensor, CheckpointIdentity]:
+    """Feature rows in manifest order, joined shard by shard into one preallocated matrix.
+
+    Shard ``i`` of the DNA and of the protein embeddings must hold exactly the manifest rows
+    of shard ``i``, in order: anything else means the embeddings come from another manifest.
+    """
+    if len(dna_shards) != len(protein_shards):
+        raise InputError(f"{len(dna_shards)} DNA shards but {len(protein_shards)} protein shards")
+    by_shard: dict[int, list[int]] = {}
+    for i, row in enumerate(rows):
+        by_shard.setdefault(row.shard, []).append(i)
+    if not rows:
+        raise InputError("the manifest is empty")
+    if max(by_shard) >= len(dna_shards):
+        raise InputError(f"the manifest names shard {max(by_shard)}, only {len(dna_shards)} given")
+    identity: CheckpointIdentity | None = None
+    x: torch.Tensor | None = None
+    for shard, (dna_path, protein_path) in enumerate(zip(dna_shards, protein_shards, strict=True)):
+        ids, matrix, meta = read_features(dna_path, protein_path, dna_model, protein_model)
+        this = CheckpointIdentity.from_features(meta)
+        if identity is None:
+            identity = this
+            x = torch.empty((len(rows), matrix.shape[1]), dtype=torch.float32)
+        elif this != identity:
+            raise ModelMismatchError(
+                f"{protein_path}: features of {this}, other shards are {identity}"
+            )
+        positions = by_shard.get(shard, [])
+        expected = [rows[i].id for i in positions]
+        if ids != expected:
+            raise InputError(
+                f"{dna_path}: holds {len(ids)} frames that are not the manifest's {len(expected)} "
+                f"frames of shard {shard}: the embeddings come from another manifest"
+            )
+        if positions:
+            x[positions[0] : positions[-1] + 1] = matrix
+    assert identity is not None and x is not None
+    return x, identity
+
+
+def _block(rows: Sequence[ManifestRow], split: str, manifest: str | os.PathLike[str]) -> slice:
+    """The contiguous rows of one split (the manifest is ordered by split): a view, no copy."""
+    where = [i for i, r in enumerate(rows) if r.split == split]
+    if not where:
+        raise InputError(f"{manifest}: the {split} split is empty; add data or change fractions")
+    if where != list(range(where[0], where[-1] + 1)):
+        raise InputError(f"{manifest}: the {split} rows are not contiguous; rebuild the manifest")
+    return slice(where[0], where[-1] + 1)
+
+
+def train_from_manifest(
+    manifest: str | os.PathLike[str],
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    dna_model: str,
+    protein_model: str,
+    out_dir: str | os.PathLike[str],
+    cfg: TrainConfig,
+    device: str = "cpu",
+    gpu_requested: int | None = None,
+    expect: tuple[int, int] | None = None,
+) -> dict:
+    """Train, test on the held-out records and write checkpoint, log and test predictions.
+
+    ``device`` follows the workflow's rule (``auto``/``cuda``/``cpu``; a job given a GPU takes
+    one from the node's slot pool). ``expect`` is the (chunk length, input width) that the
+    output path names: a classifier whose features disagree with its own path would later be
+    picked for the wrong inputs, so that is an error before anything is trained.
+    """
+    from ..runtime.gpu_slots import job_device
+
+    rows = read_manifest(manifest)
+    x, identity = load_features(rows, dna_shards, protein_shards, dna_model, protein_model)
+    if expect and expect != (identity.chunk_length, identity.input_width):
+        raise ModelMismatchError(
+            f"{out_dir}: the path says {expect[0]} bp / {expect[1]}d, the features are "
+            f"{identity.chunk_length} bp / {identity.input_width}d"
+        )
+    with job_device(device, gpu_requested) as where:
+        return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, where)
+
+
+def _train_matrix(
+    manifest: str | os.PathLike[str],
+    rows: Sequence[ManifestRow],
+    x: torch.Tensor,
+    identity: CheckpointIdentity,
+    out_dir: Path,
+    cfg: TrainConfig,
+    device: str = "cpu",
+) -> dict:
+    dna_model, protein_model = identity.dna_model, identity.protein_model
+    y = torch.tensor([r.label for r in rows], dtype=torch.long)
+    parts = {s: _block(rows, s, manifest) for s in ("train", "val", "test")}
+    log.info(
+        "training %s+%s on %d frames (%d val, %d test) on %s, input width %d",
+        dna_model,
+        protein_model,
+        len(y[parts["train"]]),
+        len(y[parts["val"]]),
+        len(y[parts["test"]]),
+        device,
+        identity.input_width,
+    )
+    model, history = train_mlp(
+        x[parts["train"]],
+        y[parts["train"]],
+        x[parts["val"]],
+        y[parts["val"]],
+        cfg,
+        log_path=out_dir / "training_log.tsv",
+        device=device,
+    )
+    scores = predict_scores(model, x[parts["test"]])[:, 1]
+    labels = y[parts["test"]]
+    test_rows = rows[parts["test"]]
+    metrics = binary_metrics(labels.numpy(), scores.numpy())
+    with atomic_open(out_dir / "test_predictions.tsv") as out:
+        out.write("id\tdataset\tgroup\trecord\tlabel\tscore_viral\n")
+        for k, r in enumerate(test_rows):
+            out.write(
+                f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.label}\t{scores[k].item():.6f}\n"
+            )
+    save_checkpoint(
+        model,
+        out_dir,
+        identity,
+        manifest_sha256=manifest_sha256(manifest),
+        split_seed=cfg.seed,
+        split_by="record",
+        train_config=cfg.__dict__,
+        epochs_run=len(history),
+        best_val_loss=min(h["val_loss"] for h in history),
+        test_metrics=metrics,
+        n_train=len(y[parts["train"]]),
+        n_val=len(y[parts["val"]]),
+        n_test=len(labels),
+    )
+    log.info("test metrics: %s", metrics)
+    return metrics
+
+
+def train_from_shard_table(
+    table: str | os.PathLike[str],
+    dna_model: str,
+    protein_model: str,
+    out_dir: str | os.PathLike[str],
+    cfg: TrainConfig,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> dict:
+    """Train from a TSV of embedding shard pairs and labels (columns: dna, protein, label[, group]).
+
+    Each row's frames take the row's label; the manifest (split by record, balanced, seeded)
+    is written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash.
+    """
+    import csv
+
+    from ..preprocess.training_set import DatasetFrames, draw_manifest, parse_label, write_manifest
+
+    out_dir = Path(out_dir)
+    with open(table, encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    if not rows or not {"dna", "protein", "label"} <= set(rows[0]):
+        raise InputError(f"{table}: needs columns dna, protein and label (and optionally group)")
+    frames, matrices = [], []
+    identity: CheckpointIdentity | None = None
+    for i, row in enumerate(rows, start=1):
+        label = parse_label(row["label"], f"{table}, row {i}")
+        ids, matrix, meta = read_features(row["dna"], row["protein"], dna_model, protein_model)
+        this = CheckpointIdentity.from_features(meta)
+        if identity is not None and this != identity:
+            raise ModelMismatchError(f"{table}, row {i}: features of {this}, row 1 has {identity}")
+        identity = this
+        group = row.get("group") or ("viral" if label else "nonviral")
+        frames.append(DatasetFrames(f"row{i}", group, label, ids))
+        matrices.append(matrix)
+    manifest_rows, _ = draw_manifest(frames, cfg.seed, val_fraction, test_fraction, balance)
+    manifest = out_dir / "training_manifest.tsv"
+    write_manifest(manifest_rows, manifest)
+    position = {fid: k for k, fid in enumerate(fid for ds in frames for fid in ds.ids)}
+    x = torch.cat(matrices)[[position[r.id] for r in manifest_rows]]
+    return _train_matrix(manifest, manifest_rows, x, identity, out_dir, cfg)

@@ -1,0 +1,1 @@
+"""Files in and out: FASTA, maybe-gzipped inputs, hashes, atomic writes, embedding files."""

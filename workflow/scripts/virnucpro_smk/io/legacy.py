@@ -1,0 +1,69 @@
+"""Read-only importers for the original VirNucPro's ``.pt`` outputs and pickled MLP models.
+
+Feature files (``*_DNABERT_S.pt``, ``*_ESM.pt``, ``*_merged.pt``) are plain containers of
+lists, dicts and tensors, so they load with ``torch.load(weights_only=True)``. The published
+classifiers (``300_model.pth``, ``500_model.pth``) are whole pickled modules: loading them
+runs pickle code, so :func:`load_legacy_classifier` demands an explicit opt-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from types import SimpleNamespace
+
+import torch
+
+from ..errors import VirNucProError
+
+log = logging.getLogger(__name__)
+
+
+def read_legacy_dnabert(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
+    """(ids, [N, 768] matrix) from an original ``*_DNABERT_S.pt`` file."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    ids = [d["label"] for d in data["data"]]
+    matrix = torch.tensor([d["mean_representation"] for d in data["data"]], dtype=torch.float32)
+    return ids, matrix
+
+
+def read_legacy_esm(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
+    """(ids, [N, 2560] matrix) from an original ``*_ESM.pt`` file (ESM batch order)."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    return list(data["proteins"]), torch.stack([t.to(torch.float32) for t in data["data"]])
+
+
+def read_legacy_merged(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    return list(data["ids"]), data["data"]
+
+
+class _LegacyMLP(torch.nn.Module):
+    """Stand-in class for unpickling the original ``__main__.MLPClassifier``."""
+
+
+class _LegacyUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        if name == "MLPClassifier":
+            return _LegacyMLP
+        return super().find_class(module, name)
+
+
+def load_legacy_classifier(
+    path: str | os.PathLike[str], allow_pickle: bool = False
+) -> dict[str, torch.Tensor]:
+    """State dict of an original whole-module checkpoint. Executes pickle code: opt-in only."""
+    if not allow_pickle:
+        raise VirNucProError(
+            f"{path} is a pickled module; loading it executes code from the file. "
+            "Pass --allow-pickle (only for files you trust, e.g. the published 300_model.pth)."
+        )
+    log.warning("unpickling %s with weights_only=False: this runs code from the file", path)
+    pickle_module = SimpleNamespace(
+        Unpickler=_LegacyUnpickler, load=pickle.load, __name__="legacy_pickle"
+    )
+    module = torch.load(path, map_location="cpu", weights_only=False, pickle_module=pickle_module)
+    if isinstance(module, dict):
+        return module
+    return module.state_dict()

@@ -1,0 +1,1 @@
+"""Stage 2: the model registry and store, the encoders, embedding extraction and checks."""

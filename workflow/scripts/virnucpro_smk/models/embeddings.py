@@ -1,0 +1,382 @@
+"""Batched embedding extraction for one shard: DNABERT-S and ESM-2 family models.
+
+Pooling follows the original VirNucPro:
+
+* DNA: mean of the last hidden state over all tokens, [CLS] and [SEP] included (the original
+  runs one sequence at a time; a masked mean over the same tokens gives the same vector);
+* protein: mean over residues 1..L, BOS/EOS excluded, residues truncated at ``max_residues``
+  (fair-esm's 1024).
+
+Speed: records are sorted by token length and packed into batches under a token budget,
+padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
+loaded once per job straight onto its device in the dtype decided once per model by the
+precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
+float32 on CPUs), runs under ``torch.inference_mode()``, and vectors are written back in
+input order. An extraction job reads its byte range of the identified frames file directly
+(``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .. import __version__
+from ..errors import ModelMismatchError
+from ..io.embedding_files import write_embeddings
+from ..preprocess.sample import read_shard_records
+from ..runtime.environment import package_versions
+from ..runtime.gpu_slots import job_device
+from ..runtime.progress import Progress
+from .precision import read_precision, torch_dtype
+from .registry import ModelSpec
+from .store import check_model_dir, model_provenance
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@dataclass
+class Encoder:
+    """A loaded model with its tokenizer and pooling rule."""
+
+    spec: ModelSpec
+    model: torch.nn.Module
+    tokenize: Callable[[Sequence[str]], list[list[int]]]
+    pad_id: int
+    pooling: str  # "all_tokens" (DNA) or "residues" (protein)
+    device: torch.device
+    dtype: torch.dtype
+
+    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        if self.spec.architecture == "dnabert2":
+            return self.model(input_ids, attention_mask)
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.to(torch.float32)
+        if self.pooling == "residues":
+            lengths = attention_mask.sum(1)
+            mask = mask.clone()
+            mask[:, 0] = 0.0
+            mask[torch.arange(len(lengths), device=mask.device), lengths - 1] = 0.0
+        summed = torch.einsum("bnh,bn->bh", hidden.to(torch.float32), mask)
+        return summed / mask.sum(1, keepdim=True).clamp_min(1.0)
+
+    def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.pool(self.hidden(input_ids, attention_mask), attention_mask)
+
+
+def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list[int]]], int]:
+    from tokenizers import Tokenizer, processors
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    vocab = tokenizer.get_vocab()
+    if tokenizer.post_processor is None:  # add [CLS] ... [SEP] as the HF tokenizer would
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]",
+            special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+        )
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+
+    def tokenize(seqs: Sequence[str]) -> list[list[int]]:
+        return [enc.ids for enc in tokenizer.encode_batch(list(seqs), add_special_tokens=True)]
+
+    return tokenize, vocab.get("[PAD]", 3)
+
+
+def load_encoder(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    device: str,
+    dtype: torch.dtype | None = None,
+) -> Encoder:
+    """Load a registry model from its local directory (offline) onto ``device``.
+
+    ``dtype`` defaults to the registry's dtype for the device type; extraction jobs pass the
+    one decided by the model's precision check. Weights go straight to the device in that
+    dtype (see ``model_store.load_state``).
+    """
+    model_dir = Path(model_dir)
+    check_model_dir(spec, model_dir)
+    torch_device = torch.device(device)
+    if dtype is None:
+        dtype = DTYPES[spec.dtype_for("cpu" if torch_device.type == "cpu" else "cuda")]
+    if spec.trust_remote_code:
+        from transformers import AutoModel
+
+        log.warning("%s: running the model's own code (trust_remote_code: true)", spec.name)
+        model = AutoModel.from_pretrained(
+            model_dir, trust_remote_code=True, local_files_only=True, dtype=dtype
+        ).to(torch_device)
+    elif spec.architecture == "dnabert2":
+        from .dnabert import load_dnabert
+
+        model = load_dnabert(model_dir, torch_device, dtype)
+    else:
+        from .esm import load_esm
+
+        model = load_esm(
+            model_dir, token_dropout=spec.token_dropout, dtype=dtype, device=torch_device
+        )
+    if spec.architecture == "dnabert2":
+        tokenize, pad_id = _dna_tokenizer(model_dir)
+        pooling = "all_tokens"
+    else:
+        from .esm import EsmTokenizer
+
+        esm_tok = EsmTokenizer.from_dir(model_dir, spec.max_residues)
+        tokenize, pad_id, pooling = (
+            lambda seqs: [esm_tok.encode(s) for s in seqs],
+            esm_tok.pad_id,
+            "residues",
+        )
+    hidden = _hidden_size(model)
+    if hidden != spec.width:
+        raise ModelMismatchError(
+            f"{model_dir}: the model's hidden size is {hidden}, but {spec.name} declares "
+            f"width {spec.width}"
+        )
+    return Encoder(spec, model, tokenize, pad_id, pooling, torch_device, dtype)
+
+
+def _hidden_size(model: torch.nn.Module) -> int:
+    return int(model.config.hidden_size)
+
+
+def token_budget_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
+    """Indices grouped into batches whose padded size (rows x longest) stays within ``budget``.
+
+    Longest first, so an out-of-memory batch shows up at the start of a job, not the end; a
+    record longer than the budget gets a batch of its own.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    longest = 0
+    for i in order:
+        longest_if_added = max(longest, lengths[i])
+        if current and longest_if_added * (len(current) + 1) > budget:
+            batches.append(current)
+            current, longest_if_added = [], lengths[i]
+        current.append(i)
+        longest = longest_if_added
+    if current:
+        batches.append(current)
+    return batches
+
+
+class _PaddedBatches(Dataset):
+    """Each item is one whole batch: (indices, padded input ids, attention mask)."""
+
+    def __init__(self, tokens: list[list[int]], batches: list[list[int]], pad_id: int) -> None:
+        self.tokens, self.batches, self.pad_id = tokens, batches, pad_id
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        index = self.batches[item]
+        width = max(len(self.tokens[i]) for i in index)
+        ids = torch.full((len(index), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(index), width), dtype=torch.long)
+        for row, i in enumerate(index):
+            toks = self.tokens[i]
+            ids[row, : len(toks)] = torch.tensor(toks, dtype=torch.long)
+            mask[row, : len(toks)] = 1
+        return torch.tensor(index, dtype=torch.long), ids, mask
+
+
+@dataclass
+class ExtractionStats:
+    records: int
+    tokens: int
+    seconds: float
+    batches: int
+    peak_gpu_mib: float | None
+    device_name: str
+
+    def as_dict(self) -> dict[str, Any]:
+        seconds = self.seconds if self.seconds > 0 else float("nan")
+        return {
+            "records": self.records,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 4),
+            "batches": self.batches,
+            "records_per_s": round(self.records / seconds, 2) if self.records else 0.0,
+            "tokens_per_s": round(self.tokens / seconds, 1) if self.tokens else 0.0,
+            "peak_gpu_mib": self.peak_gpu_mib,
+            "device_name": self.device_name,
+        }
+
+
+def embed_sequences(
+    encoder: Encoder,
+    sequences: Sequence[str],
+    loader_workers: int = 0,
+    progress_seconds: float = 30.0,
+) -> tuple[torch.Tensor, ExtractionStats]:
+    """Pooled vectors of ``sequences`` (rows in input order) and throughput figures."""
+    start = time.perf_counter()
+    tokens = encoder.tokenize(sequences)
+    batches = token_budget_batches([len(t) for t in tokens], encoder.spec.tokens_per_batch)
+    out = torch.zeros((len(sequences), encoder.spec.width), dtype=torch.float32)
+    cuda = encoder.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(encoder.device)
+    loader = DataLoader(
+        _PaddedBatches(tokens, batches, encoder.pad_id),
+        batch_size=None,
+        shuffle=False,
+        num_workers=loader_workers,
+        pin_memory=cuda,
+        persistent_workers=False,
+    )
+    progress = Progress(
+        f"{encoder.spec.name} embeddings", len(sequences), interval=progress_seconds, logger=log
+    )
+    with torch.inference_mode():
+        for index, ids, mask in loader:
+            ids = ids.to(encoder.device, non_blocking=True)
+            mask = mask.to(encoder.device, non_blocking=True)
+            out[index] = encoder.embed(ids, mask).cpu()
+            progress.update(len(index))
+    if cuda:
+        torch.cuda.synchronize(encoder.device)
+    progress.finish()
+    stats = ExtractionStats(
+        records=len(sequences),
+        tokens=sum(len(t) for t in tokens),
+        seconds=time.perf_counter() - start,
+        batches=len(batches),
+        peak_gpu_mib=torch.cuda.max_memory_allocated(encoder.device) / 2**20 if cuda else None,
+        device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
+    )
+    return out, stats
+
+
+def _pooling_name(spec: ModelSpec) -> str:
+    return "mean_all_tokens" if spec.kind == "dna" else "mean_residues"
+
+
+def extract_shard(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    frames: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    shard: int,
+    output: str | os.PathLike[str],
+    chunk_length: int,
+    device: str,
+    precision_json: str | os.PathLike[str],
+    loader_workers: int = 0,
+    progress_seconds: float = 30.0,
+    extra_meta: dict[str, Any] | None = None,
+    gpu_requested: int | None = None,
+    gpu_lock_dir: str | os.PathLike[str] | None = None,
+    started: float | None = None,
+) -> dict[str, Any]:
+    """Embed shard ``shard`` of the identified frames with one model; write its safetensors.
+
+    The model is loaded once, in the dtype the model's precision decision says
+    (``precision_json``, rule check_precision). An empty shard writes a valid 0 x width file
+    without loading the model (nor importing transformers). A job given a GPU
+    (``gpu_requested``) never falls back to the CPU; on CUDA it first takes a GPU slot (one
+    device per job, see gpu_slots). ``started`` is a ``time.perf_counter()`` taken when the
+    job's process started, so the import/start-up time is measured too. Returns the stats
+    written into the metadata (``start_seconds``, ``load_seconds``, ``embed_seconds``,
+    ``write_seconds`` and the throughput figures).
+    """
+    entered = time.perf_counter()
+    timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
+    records = read_shard_records(frames, shard_index, shard, spec.kind)
+    provenance = model_provenance(spec, model_dir) if spec.provider == "hub" else None
+    meta: dict[str, Any] = {
+        **spec.identity(),
+        "pooling": _pooling_name(spec),
+        "chunk_length": chunk_length,
+        "shard": shard,
+        "project_version": __version__,
+        "versions": package_versions(),
+        **(extra_meta or {}),
+    }
+    if not records:
+        record = read_precision(precision_json, spec, None)
+        commit = provenance or {"model_commit": record.get("model_commit")}
+        start = time.perf_counter()
+        empty = torch.zeros((0, spec.width), dtype=torch.float32)
+        stats = {**timings, "records": 0, "tokens": 0, "load_seconds": 0.0, "embed_seconds": 0.0}
+        write_embeddings(
+            output,
+            [],
+            empty,
+            {
+                **meta,
+                "model_commit": commit["model_commit"],
+                "dtype": record.get("dtype"),
+                "device": "none",
+                "stats": stats,
+            },
+        )
+        stats["write_seconds"] = round(time.perf_counter() - start, 4)
+        log.info("%s: shard %d is empty: wrote a 0 x %d file", spec.name, shard, spec.width)
+        return stats
+    # On a GPU node, hold one device for the whole job (released even if the job is killed).
+    with job_device(device, gpu_requested, gpu_lock_dir) as torch_device:
+        on_gpu = torch_device != "cpu"
+        record = read_precision(precision_json, spec, "cuda" if on_gpu else "cpu")
+        if provenance is None:  # local/stand-in: reuse the precision job's hash if unchanged
+            provenance = model_provenance(spec, model_dir, known=record)
+        if provenance["model_commit"] != record.get("model_commit"):
+            raise ModelMismatchError(
+                f"{precision_json}: decided for {spec.name} at {record.get('model_commit')}, "
+                f"but the weights are now {provenance['model_commit']}; rerun check_precision"
+            )
+        torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
+        if on_gpu and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
+            log.warning(
+                "%s: precision was decided on %s, this job runs on %s",
+                spec.name,
+                record.get("device_name"),
+                torch.cuda.get_device_name(torch_device),
+            )
+        start = time.perf_counter()
+        encoder = load_encoder(spec, model_dir, torch_device, torch_dtype(record))
+        timings["load_seconds"] = round(time.perf_counter() - start, 4)
+        log.info(
+            "%s: %d records on %s (%s%s, loaded in %.1f s)",
+            spec.name,
+            len(records),
+            torch_device,
+            encoder.dtype,
+            ", TF32 matmuls" if record.get("allow_tf32") else "",
+            timings["load_seconds"],
+        )
+        matrix, extraction = embed_sequences(
+            encoder, [s for _, s in records], loader_workers, progress_seconds
+        )
+        timings["embed_seconds"] = round(extraction.seconds, 4)
+    stats = {**extraction.as_dict(), **timings}
+    start = time.perf_counter()
+    meta.update(
+        model_commit=provenance["model_commit"],
+        dtype=str(encoder.dtype).removeprefix("torch."),
+        allow_tf32=bool(record.get("allow_tf32")),
+        precision_min_cosine=record.get("min_cosine"),
+        device=torch_device,
+        stats=stats,
+    )
+    write_embeddings(output, [rid for rid, _ in records], matrix, meta)
+    stats["write_seconds"] = round(time.perf_counter() - start, 4)
+    log.info("%s: wrote %s (%s)", spec.name, output, stats)
+    return stats

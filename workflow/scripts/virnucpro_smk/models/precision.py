@@ -1,0 +1,216 @@
+"""The precision a model runs in, decided once per model (rule ``check_precision``).
+
+Reduced precision (bf16, else fp16) roughly doubles GPU throughput, but whether a given
+model's pooled embeddings survive it is an empirical question. Asking it in every extraction
+job would load the model twice per shard; here it is asked once: the TRUE float32 model (TF32
+matmuls off) embeds a sample of real-length coding sequences, is freed, the model is loaded
+again in the run dtype and embeds the same sample. When every vector keeps a cosine
+similarity >= ``MIN_COSINE`` to its float32 twin, the reduced dtype is used; otherwise float32
+with TF32 matmuls (the tensor-core path that keeps float32 storage and accumulation). On a CPU
+the run dtype is float32 and nothing needs checking.
+
+The result is a small JSON file that every extraction job of the model reads; it carries the
+model's identity and commit so a decision for other weights cannot be applied by mistake.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..errors import ModelMismatchError
+from ..io.atomic import write_text_atomic
+from .registry import ModelSpec
+from .store import model_provenance, stored_dtype
+
+log = logging.getLogger(__name__)
+
+MIN_COSINE = 0.99
+FORMAT = "virnucpro-smk/precision/v1"
+_STOPS = {"TAA", "TAG", "TGA"}
+_CODONS = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS]
+
+
+def run_dtype(device: str | torch.device, preferred: str = "bfloat16") -> tuple[torch.dtype, str]:
+    """The dtype to try on ``device`` and why.
+
+    CPU: float32. CUDA: the registry's ``dtype.cuda`` (``preferred``); ``bfloat16`` falls back
+    to float16 on GPUs without bf16; ``float32`` there means "never reduce" (no check).
+    """
+    device = torch.device(device)
+    if device.type != "cuda":
+        return torch.float32, "CPU: float32"
+    name = torch.cuda.get_device_name(device)
+    if preferred == "float32":
+        return torch.float32, "registry dtype.cuda: float32"
+    if preferred == "float16":
+        return torch.float16, f"registry dtype.cuda: float16 on {name}"
+    if torch.cuda.is_bf16_supported():
+        return torch.bfloat16, f"{name} supports bfloat16"
+    return torch.float16, f"{name} has no bfloat16: float16"
+
+
+def precision_sample(spec: ModelSpec, n: int = 64, chunk_length: int = 300, seed: int = 0):
+    """Coding-like sequences of real length for ``spec``'s kind.
+
+    DNA models: ``n`` chunks of ``chunk_length`` bp made of sense codons (GC bias varying
+    across the sample), so frame F1 is stop-free; protein models: those frames translated
+    (~``chunk_length // 3`` residues), what extraction sees for 300 bp chunks.
+    """
+    from ..preprocess.frames import translate_chunk
+
+    rng = random.Random(seed)
+    dna = []
+    for i in range(n):
+        bias = 0.5 + 1.5 * i / max(1, n - 1)
+        weights = [bias ** sum(ch in "GC" for ch in c) for c in _CODONS]
+        body = "".join(rng.choices(_CODONS, weights=weights, k=chunk_length // 3 - 1))
+        dna.append(("ATG" + body + "ACGT")[:chunk_length])
+    if spec.kind == "dna":
+        return dna
+    proteins = [dict(translate_chunk(seq))["F1"] for seq in dna]
+    return [p for p in proteins if p]
+
+
+def _free(encoder: Any) -> None:
+    device = encoder.device
+    del encoder
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def decide_precision(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    device: str | torch.device,
+    sequences: Sequence[str] | None = None,
+    classifier: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    candidate: torch.dtype | None = None,
+    min_cosine: float = MIN_COSINE,
+) -> dict[str, Any]:
+    """Decide the dtype extraction jobs of ``spec`` use on this kind of device; return the record.
+
+    ``sequences`` defaults to ``precision_sample(spec)``. ``classifier`` (optional) maps this
+    model's embeddings to per-row calls; the fraction of calls that flip between float32 and
+    the reduced dtype is then recorded (else null). ``candidate`` overrides the dtype to try
+    (tests use it to exercise the check on a CPU).
+    """
+    from .embeddings import embed_sequences, load_encoder
+
+    device = torch.device(device)
+    seqs = list(sequences) if sequences is not None else precision_sample(spec)
+    if candidate is not None:
+        reduced, why = candidate, "requested"
+    else:
+        reduced, why = run_dtype(device, spec.dtype_for("cuda"))
+    record: dict[str, Any] = {
+        "format": FORMAT,
+        **spec.identity(),
+        **model_provenance(spec, model_dir),
+        "project_version": __version__,
+        "device_type": device.type,
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "stored_dtype": stored_dtype(model_dir),
+        "candidate_dtype": str(reduced).removeprefix("torch."),
+        "candidate_reason": why,
+        "threshold": min_cosine,
+        "n_sequences": len(seqs),
+        "decided": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if reduced == torch.float32:
+        log.info("%s on %s: float32 (%s), no check needed", spec.name, device, why)
+        return {
+            **record,
+            "dtype": "float32",
+            "allow_tf32": False,
+            "check": "float32, no check needed",
+            "min_cosine": None,
+            "mean_cosine": None,
+            "call_flip_fraction": None,
+        }
+    log.info("%s on %s: trying %s (%s)", spec.name, device, reduced, why)
+    tf32 = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = False  # the reference is TRUE float32
+    try:
+        encoder = load_encoder(spec, model_dir, str(device), torch.float32)
+        full, _ = embed_sequences(encoder, seqs, progress_seconds=3600)
+        _free(encoder)
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+    encoder = load_encoder(spec, model_dir, str(device), reduced)
+    low, _ = embed_sequences(encoder, seqs, progress_seconds=3600)
+    _free(encoder)
+    cosine = torch.nn.functional.cosine_similarity(full, low, dim=1)
+    worst, mean = float(cosine.min()), float(cosine.mean())
+    keep = worst >= min_cosine
+    flips = None
+    if classifier is not None:
+        flips = float((classifier(full) != classifier(low)).float().mean())
+    decided = str(reduced).removeprefix("torch.") if keep else "float32"
+    log.info(
+        "%s: %s vs float32 cosine min %.5f mean %.5f -> %s%s",
+        spec.name,
+        reduced,
+        worst,
+        mean,
+        decided,
+        "" if keep else " with TF32 matmuls",
+    )
+    return {
+        **record,
+        "dtype": decided,
+        "allow_tf32": not keep,
+        "check": f"{record['candidate_dtype']} vs float32 on {len(seqs)} sequences",
+        "min_cosine": round(worst, 6),
+        "mean_cosine": round(mean, 6),
+        "call_flip_fraction": flips,
+        "call_flip_note": None if classifier is not None else "no classifier given",
+    }
+
+
+def write_precision(record: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
+
+
+def read_precision(
+    path: str | os.PathLike[str], spec: ModelSpec, device_type: str | None
+) -> dict[str, Any]:
+    """A precision decision for ``spec`` on ``device_type``, refused if it is for anything else.
+
+    ``device_type`` None skips the device check (an empty shard runs nothing).
+    """
+    path = Path(path)
+    record = json.loads(path.read_text())
+    if record.get("format") != FORMAT:
+        raise ModelMismatchError(f"{path}: not a {FORMAT} file")
+    wrong = [
+        f"{key} {record.get(key)!r} (expected {want!r})"
+        for key, want in spec.identity().items()
+        if record.get(key) != want
+    ]
+    if wrong:
+        raise ModelMismatchError(f"{path}: decided for another model: " + ", ".join(wrong))
+    if device_type is not None and record.get("device_type") != device_type:
+        raise ModelMismatchError(
+            f"{path}: precision was decided on {record.get('device_type')}, this job runs on "
+            f"{device_type}; rerun it: snakemake --forcerun check_precision"
+        )
+    return record
+
+
+def torch_dtype(record: dict[str, Any]) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
+        record["dtype"]
+    ]

@@ -1,0 +1,133 @@
+"""The model registry: every embedding model the workflow may run, keyed by a path-safe name.
+
+Names carry the model and its output width (``fastesm650_1280d``), because the width decides
+what can be merged with what: every artifact path contains the name, and every artifact's
+metadata repeats it, so ESM2 3B and FastESM2_650 outputs can never be mixed up silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import InputError
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.]*_(\d+)d$")
+ARCHITECTURE_KIND = {"dnabert2": "dna", "esm2": "protein"}
+DEFAULT_TOKENS_PER_BATCH = {"dna": 65536, "protein": 65536}
+DEFAULT_DTYPE = {"cuda": "bfloat16", "cpu": "float32"}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One registry entry, with defaults filled in."""
+
+    name: str
+    kind: str
+    architecture: str
+    provider: str
+    source: str
+    width: int
+    revision: str = "main"
+    dtype: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DTYPE))
+    tokens_per_batch: int = 65536
+    max_residues: int = 1024
+    token_dropout: bool = True
+    trust_remote_code: bool = False
+    standin: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_standin(self) -> bool:
+        return self.provider == "standin"
+
+    def dtype_for(self, device: str) -> str:
+        return self.dtype.get(device, DEFAULT_DTYPE["cpu" if device == "cpu" else "cuda"])
+
+    def identity(self) -> dict[str, Any]:
+        """What an artifact records about the model that made it."""
+        return {
+            "model": self.name,
+            "kind": self.kind,
+            "architecture": self.architecture,
+            "source": self.source,
+            "revision": self.revision,
+            "width": self.width,
+        }
+
+
+def parse_model(name: str, entry: dict[str, Any]) -> ModelSpec:
+    """Build a ModelSpec from a config entry, checking what the JSON schema cannot."""
+    where = f"config key models.{name}"
+    match = _NAME.match(name)
+    if not match:
+        raise InputError(
+            f"{where}: model names must be lower-case, path-safe and end in _<width>d "
+            f"(e.g. fastesm650_1280d), got {name!r}"
+        )
+    width = int(entry.get("width", -1))
+    if int(match.group(1)) != width:
+        raise InputError(f"{where}: the name says {match.group(1)}d but width is {width}")
+    kind, arch = entry.get("kind"), entry.get("architecture")
+    if ARCHITECTURE_KIND.get(arch) != kind:
+        raise InputError(f"{where}: architecture {arch!r} is not a {kind!r} model")
+    provider = entry.get("provider")
+    if (provider == "standin") != ("standin" in name):
+        raise InputError(
+            f"{where}: stand-in models (provider: standin) and only they must have 'standin' "
+            "in their name, so a random-weight model is never mistaken for a real one"
+        )
+    known = set(ModelSpec.__dataclass_fields__) - {"name"}
+    unknown = set(entry) - known
+    if unknown:
+        raise InputError(f"{where}: unknown field(s) {sorted(unknown)}")
+    values = dict(entry)
+    values.setdefault("tokens_per_batch", DEFAULT_TOKENS_PER_BATCH[kind])
+    values["dtype"] = {**DEFAULT_DTYPE, **(entry.get("dtype") or {})}
+    return ModelSpec(name=name, **values)
+
+
+def parse_registry(models: dict[str, dict[str, Any]]) -> dict[str, ModelSpec]:
+    return {name: parse_model(name, entry) for name, entry in models.items()}
+
+
+def select_models(
+    registry: dict[str, ModelSpec], dna_model: str, protein_models: list[str]
+) -> tuple[ModelSpec, list[ModelSpec]]:
+    """The DNA model and protein models a run uses; errors name the config key."""
+    if dna_model not in registry:
+        raise InputError(
+            f"config key dna_model: unknown model {dna_model!r}; known: {sorted(registry)}"
+        )
+    if registry[dna_model].kind != "dna":
+        raise InputError(
+            f"config key dna_model: {dna_model!r} is a {registry[dna_model].kind} model"
+        )
+    proteins = []
+    for name in protein_models:
+        if name not in registry:
+            raise InputError(
+                f"config key protein_models: unknown model {name!r}; known: {sorted(registry)}"
+            )
+        if registry[name].kind != "protein":
+            raise InputError(
+                f"config key protein_models: {name!r} is a {registry[name].kind} model"
+            )
+        proteins.append(registry[name])
+    if len(set(protein_models)) != len(protein_models):
+        raise InputError("config key protein_models: a model is listed twice")
+    return registry[dna_model], proteins
+
+
+def pair_tag(dna: str, protein: str) -> str:
+    """Directory name of artifacts built from a DNA and a protein model."""
+    return f"{dna}+{protein}"
+
+
+def feature_width(dna: ModelSpec, protein: ModelSpec) -> int:
+    return dna.width + protein.width
+
+
+def classifier_tag(chunk_length: int, dna: ModelSpec, protein: ModelSpec) -> str:
+    """``300bp_dnaberts_768d+fastesm650_1280d_2048d``: chunk length, models and input width."""
+    return f"{chunk_length}bp_{pair_tag(dna.name, protein.name)}_{feature_width(dna, protein)}d"

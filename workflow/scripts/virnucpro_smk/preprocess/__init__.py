@@ -1,0 +1,1 @@
+"""Stage 1: chunking, six-frame selection, shards, and the training-data builder."""

@@ -1,0 +1,308 @@
+"""Training set: which frames train, validate and test the classifier, drawn before embedding.
+
+Every labelled dataset contributes its kept frames. The split is drawn by *source record*
+(the input sequence a frame comes from: a genome or contig accession), never by frame:
+frames of one chunk, of overlapping chunks and of one genome are strongly correlated, and
+letting them straddle train and test overstates accuracy. Then, like the original's
+sampling, non-viral frames are drawn to match the viral count evenly across host groups
+(seeded), within the record-level splits.
+
+The selection is made from frame ids before any embedding, and only the selected frames are
+written into the training shards that the GPU jobs embed: with RefSeq host groups that is a
+few GB of GPU work instead of hundreds. The manifest depends only on frame ids, labels and the
+seed, never on the protein model, so ESM2 3B and FastESM2_650 classifiers are trained and
+evaluated on exactly the same records; its SHA-256 goes into every checkpoint's metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import InputError
+from ..io.atomic import atomic_open, write_text_atomic
+from .sample import index_shards, shard_bounds, write_shard_index
+
+MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
+SPLITS = ("train", "val", "test")
+LABELS = {"viral": 1, "virus": 1, "1": 1, "nonviral": 0, "non-viral": 0, "host": 0, "0": 0}
+
+
+def parse_label(value: str, where: str) -> int:
+    try:
+        return LABELS[str(value).strip().lower()]
+    except KeyError:
+        raise InputError(
+            f"{where}: label must be viral or nonviral (or 1/0), got {value!r}"
+        ) from None
+
+
+def record_of(frame_id: str) -> str:
+    """Source record of a frame id ``<record>_chunk_<n><F|R><1-3>``."""
+    return frame_id[:-2].rsplit("_chunk_", 1)[0]
+
+
+@dataclass(frozen=True)
+class LabelledFrames:
+    """The identified-frame files of one labelled dataset (one line per sequence)."""
+
+    dataset: str
+    group: str
+    label: int
+    nucleotide: Path
+    protein: Path
+
+
+@dataclass(frozen=True)
+class DatasetFrames:
+    """Frame ids of one labelled dataset, in file order."""
+
+    dataset: str
+    group: str
+    label: int
+    ids: list[str]
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    id: str
+    dataset: str
+    group: str
+    record: str
+    label: int
+    split: str
+    shard: int = 0
+
+
+def frame_ids(path: str | os.PathLike[str]) -> list[str]:
+    """Ids of a one-line-per-sequence FASTA file written by preprocessing."""
+    with open(path, encoding="utf-8") as handle:
+        return [line[1:].split(None, 1)[0] for line in handle if line.startswith(">")]
+
+
+def _even_quota(target: int, available: dict[str, int]) -> dict[str, int]:
+    """Spread ``target`` over groups as evenly as their sizes allow."""
+    quota = dict.fromkeys(available, 0)
+    left = min(target, sum(available.values()))
+    while left > 0:
+        open_groups = [g for g in sorted(available) if quota[g] < available[g]]
+        share = max(1, left // len(open_groups))
+        for g in open_groups:
+            take = min(share, available[g] - quota[g], left)
+            quota[g] += take
+            left -= take
+            if left == 0:
+                break
+    return quota
+
+
+def split_records(
+    frames_per_record: dict[str, int],
+    rng: random.Random,
+    val_fraction: float,
+    test_fraction: float,
+) -> dict[str, str]:
+    """Assign whole records to test, validation and train, aiming at the frame fractions.
+
+    Records are shuffled (seeded) and taken in turn for test until it holds its share of the
+    frames, then for validation; the rest train. The first record always trains, so a group
+    with a single record still teaches the model; with two, the second tests.
+    """
+    records = sorted(frames_per_record)
+    rng.shuffle(records)
+    total = sum(frames_per_record.values())
+    targets = {"test": test_fraction * total, "val": val_fraction * total}
+    filled = {"test": 0, "val": 0}
+    split: dict[str, str] = {records[0]: "train"} if records else {}
+    for record in records[1:]:
+        for name in ("test", "val"):
+            if filled[name] < targets[name]:
+                split[record] = name
+                filled[name] += frames_per_record[record]
+                break
+        else:
+            split[record] = "train"
+    return split
+
+
+def draw_manifest(
+    datasets: Sequence[DatasetFrames],
+    seed: int = 42,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> tuple[list[ManifestRow], dict]:
+    """Split by record, balance non-viral against viral frames; rows in dataset/file order."""
+    seen: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    for ds in datasets:
+        for fid in ds.ids:
+            if fid in seen:
+                raise InputError(
+                    f"frame id {fid!r} occurs in datasets {seen[fid]} and {ds.dataset}"
+                )
+            seen[fid] = ds.dataset
+            record = record_of(fid)
+            if owner.setdefault(record, ds.dataset) != ds.dataset:
+                raise InputError(
+                    f"sequence {record!r} occurs in datasets {owner[record]} and {ds.dataset}: "
+                    "a record must belong to one dataset"
+                )
+    rng = random.Random(seed)
+    by_group: dict[tuple[int, str], list[DatasetFrames]] = defaultdict(list)
+    for ds in datasets:
+        by_group[(ds.label, ds.group)].append(ds)
+    split_of: dict[str, str] = {}
+    for key in sorted(by_group):
+        counts = Counter(record_of(fid) for ds in by_group[key] for fid in ds.ids)
+        split_of.update(split_records(dict(counts), rng, val_fraction, test_fraction))
+
+    available = {g: sum(len(d.ids) for d in dss) for (_, g), dss in by_group.items()}
+    viral = sum(len(d.ids) for (label, _), dss in by_group.items() if label == 1 for d in dss)
+    host_sizes = {g: available[g] for (label, g) in by_group if label == 0}
+    if viral == 0 or not host_sizes:
+        raise InputError("training needs frames from at least one viral and one non-viral dataset")
+    quota = _even_quota(viral, host_sizes) if balance else host_sizes
+    keep: set[str] = set()
+    for (label, group), dss in sorted(by_group.items()):
+        ids = sorted(fid for ds in dss for fid in ds.ids)
+        if label == 0 and quota[group] < len(ids):
+            ids = rng.sample(ids, quota[group])
+        keep.update(ids)
+    # Ordered by split, then dataset and file position: each split is one contiguous block of
+    # the training shards, so training reads it as a view, never as an extra copy.
+    rows = [
+        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split)
+        for split in SPLITS
+        for ds in datasets
+        for fid in ds.ids
+        if fid in keep and split_of[record_of(fid)] == split
+    ]
+    for split in SPLITS:
+        labels = {r.label for r in rows if r.split == split}
+        if labels != {0, 1}:
+            raise InputError(
+                f"the {split} split has no {'viral' if 1 not in labels else 'non-viral'} frames: "
+                "splits are drawn by source record, so each label needs at least three input "
+                "sequences (add records, or change train.val_fraction/test_fraction)"
+            )
+    records = {s: {r.record for r in rows if r.split == s} for s in SPLITS}
+    summary = {
+        "frames": len(rows),
+        "seed": seed,
+        "split_by": "record",
+        "available_by_group": dict(sorted(available.items())),
+        "used_by_group": dict(sorted(Counter(r.group for r in rows).items())),
+        "by_split": {s: sum(r.split == s for r in rows) for s in SPLITS},
+        "records_by_split": {s: len(records[s]) for s in SPLITS},
+        "records_shared_between_splits": {
+            f"{a}-{b}": len(records[a] & records[b])
+            for a, b in (("train", "val"), ("train", "test"), ("val", "test"))
+        },
+        "viral": sum(r.label == 1 for r in rows),
+        "nonviral": sum(r.label == 0 for r in rows),
+    }
+    return rows, summary
+
+
+def _selected_records(path: Path, wanted: set[str]) -> Iterator[tuple[str, bytes]]:
+    """(id, raw two-line record) of the wanted ids of a one-line-per-sequence FASTA file."""
+    with open(path, "rb") as handle:
+        for header in handle:
+            body = handle.readline()
+            fid = header[1:].split(None, 1)[0].decode()
+            if fid in wanted:
+                yield fid, header + body
+
+
+def write_training_frames(
+    rows: Sequence[ManifestRow],
+    datasets: Sequence[LabelledFrames],
+    nucleotide_out: str | os.PathLike[str],
+    protein_out: str | os.PathLike[str],
+) -> None:
+    """Copy the selected frames, in manifest order, into the training frame files.
+
+    Streamed: one pass over each dataset's files per split, holding only ids in memory.
+    """
+    wanted_by: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        wanted_by[(r.split, r.dataset)].add(r.id)
+    order = iter(r.id for r in rows)
+    with atomic_open(nucleotide_out, "wb") as nuc, atomic_open(protein_out, "wb") as prot:
+        for split, ds in ((split, ds) for split in SPLITS for ds in datasets):
+            wanted = wanted_by.get((split, ds.dataset), set())
+            if not wanted:
+                continue
+            pairs = zip(
+                _selected_records(ds.nucleotide, wanted),
+                _selected_records(ds.protein, wanted),
+                strict=True,
+            )
+            for (nid, nrec), (pid, prec) in pairs:
+                if nid != pid or nid != next(order):
+                    raise InputError(f"{ds.nucleotide} and {ds.protein} are out of step at {nid}")
+                nuc.write(nrec)
+                prot.write(prec)
+
+
+def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) -> str:
+    """Write the manifest TSV; return its SHA-256."""
+    lines = ["\t".join(MANIFEST_COLUMNS)]
+    lines += ["\t".join(str(getattr(r, c)) for c in MANIFEST_COLUMNS) for r in rows]
+    text = "\n".join(lines) + "\n"
+    with atomic_open(output) as out:
+        out.write(text)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def build_training_set(
+    datasets: Sequence[LabelledFrames],
+    *,
+    manifest: str | os.PathLike[str],
+    summary: str | os.PathLike[str],
+    nucleotide: str | os.PathLike[str],
+    protein: str | os.PathLike[str],
+    shard_index: str | os.PathLike[str],
+    n_shards: int = 1,
+    seed: int = 42,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    balance: bool = True,
+) -> dict:
+    """Draw the manifest and write the selected frames as ``n_shards`` training shards."""
+    frames = [DatasetFrames(d.dataset, d.group, d.label, frame_ids(d.nucleotide)) for d in datasets]
+    rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
+    write_training_frames(rows, datasets, nucleotide, protein)
+    write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
+    rows = [  # the same contiguous ranges index_shards cut
+        replace(r, shard=shard)
+        for shard, (lo, hi) in enumerate(shard_bounds(len(rows), n_shards))
+        for r in rows[lo:hi]
+    ]
+    info["sha256"] = write_manifest(rows, manifest)
+    info["shards"] = n_shards
+    write_text_atomic(summary, json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if header != MANIFEST_COLUMNS:
+            raise InputError(f"{path}: expected columns {MANIFEST_COLUMNS}, found {header}")
+        rows = []
+        for line in handle:
+            fid, dataset, group, record, label, split, shard = line.rstrip("\n").split("\t")
+            rows.append(ManifestRow(fid, dataset, group, record, int(label), split, int(shard)))
+    return rows
+
+
+def manifest_sha256(path: str | os.PathLike[str]) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -1,0 +1,1 @@
+"""Stage 4: metrics, the model comparison and plots."""

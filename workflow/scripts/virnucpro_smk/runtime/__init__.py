@@ -1,0 +1,1 @@
+"""What every job needs: configuration checks, environment, GPU slots, logs, progress."""

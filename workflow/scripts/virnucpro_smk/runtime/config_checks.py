@@ -1,0 +1,401 @@
+"""Start-up checks of the workflow's configuration, sample sheet and downloaded models.
+
+Everything a user can get wrong before the first job runs (a typo in a config key, a value out
+of range, a sample name that would escape its directory, a sheet saved by a spreadsheet with a
+BOM, a model downloaded at another revision) is reported here as ONE line that names the file
+or key, the bad value and what is allowed: never a JSON-schema dump, never a traceback.
+
+Functions raise :class:`InputError`; the Snakefile turns it into a ``WorkflowError`` at parse
+time, and :func:`one_line_errors` does the same for code that runs inside input functions
+(where Snakemake would otherwise print the error with a traceback).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+from jsonschema import Draft202012Validator, ValidationError
+from jsonschema.exceptions import best_match
+
+from ..errors import InputError, VirNucProError
+from ..models.registry import ModelSpec
+
+#: Sample names become one path segment (``results/samples/<sample>/``) and a wildcard value:
+#: start with a letter or digit (so never ``.``, ``..``, a hidden ``.x`` or an option-like
+#: ``-x``), then letters, digits, ``_``, ``.`` and ``-`` only (no ``/``, spaces or quotes).
+SAMPLE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
+_SAMPLE_NAME = re.compile(SAMPLE_NAME_PATTERN)
+SAMPLE_COLUMNS = ("sample", "fasta")
+_MAX_SHOWN = 60
+
+
+# ---- sample sheet --------------------------------------------------------------------------
+
+
+def check_sample_name(name: str) -> str | None:
+    """Why ``name`` cannot be a sample name, or None when it can."""
+    if not name:
+        return "is empty"
+    if not _SAMPLE_NAME.fullmatch(name):
+        return (
+            "is not allowed: use letters, digits, '_', '.' and '-', starting with a letter or "
+            "a digit (it becomes a directory name)"
+        )
+    return None
+
+
+def _read_sheet(path: Path) -> str:
+    if not path.exists():
+        raise InputError(f"sample sheet {path}: file not found (config key samples)")
+    if path.is_dir():
+        raise InputError(f"sample sheet {path}: is a directory, expected a TSV file")
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheets put in front of the first header.
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"sample sheet {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8 TSV"
+        ) from None
+
+
+def _sheet_lines(text: str) -> list[tuple[int, list[str]]]:
+    """(line number, tab-separated cells) of non-blank, non-comment lines; CR/CRLF tolerated."""
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() and not line.lstrip().startswith("#"):
+            rows.append((number, [cell.strip() for cell in line.rstrip("\r\n").split("\t")]))
+    return rows
+
+
+def load_sample_sheet(
+    path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
+) -> dict[str, str]:
+    """Samples of a TSV sheet (columns ``sample`` and ``fasta``) as ``{name: fasta path}``.
+
+    FASTA paths are relative to the project root (Snakemake's working directory; ``root``
+    when given) and are returned as written. Extra columns are allowed. Every problem is an
+    :class:`InputError` naming the sheet, the line and the value.
+    """
+    path = Path(path)
+    base = Path(root) if root is not None else Path.cwd()
+    rows = _sheet_lines(_read_sheet(path))
+    if not rows:
+        raise InputError(f"sample sheet {path}: is empty (expected a header: sample<TAB>fasta)")
+    header_line, columns = rows[0]
+    missing = [c for c in SAMPLE_COLUMNS if c not in columns]
+    if missing:
+        raise InputError(
+            f"sample sheet {path}, line {header_line}: no column {missing[0]!r} in header "
+            f"{columns!r} (columns are separated by tabs: sample<TAB>fasta)"
+        )
+    if len(set(columns)) != len(columns):
+        twice = sorted({c for c in columns if columns.count(c) > 1})
+        raise InputError(f"sample sheet {path}, line {header_line}: column {twice[0]!r} twice")
+    if len(rows) == 1:
+        raise InputError(f"sample sheet {path}: lists no samples (only a header)")
+    samples: dict[str, str] = {}
+    first_seen: dict[str, tuple[str, int]] = {}
+    for number, cells in rows[1:]:
+        where = f"sample sheet {path}, line {number}"
+        if len(cells) > len(columns):
+            raise InputError(f"{where}: {len(cells)} fields but the header has {len(columns)}")
+        row = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
+        name, fasta = row["sample"], row["fasta"]
+        problem = check_sample_name(name)
+        if problem:
+            raise InputError(f"{where}: sample name {name!r} {problem}")
+        folded = name.casefold()
+        if folded in first_seen:
+            other, other_line = first_seen[folded]
+            why = (
+                "is listed twice"
+                if other == name
+                else f"differs from {other!r} only in case (their directories collide on "
+                "case-insensitive file systems)"
+            )
+            raise InputError(f"{where}: sample {name!r} {why} (line {other_line})")
+        first_seen[folded] = (name, number)
+        if not fasta:
+            raise InputError(f"{where}: sample {name!r} has no fasta path")
+        target = Path(fasta) if Path(fasta).is_absolute() else base / fasta
+        if not target.is_file():
+            what = "is a directory" if target.is_dir() else "not found"
+            raise InputError(
+                f"{where}: sample {name!r}: FASTA {fasta!r} {what} (paths are relative to "
+                "the project root)"
+            )
+        samples[name] = fasta
+    return samples
+
+
+# ---- config against the JSON schema --------------------------------------------------------
+
+
+@cache
+def load_schema(schema_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The YAML schema as a dict (cached: the Snakefile and tests read it many times)."""
+    with open(schema_path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Follow local ``$ref``s (``#/$defs/...``), the only kind this project's schemas use."""
+    while "$ref" in schema:
+        node: Any = root
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part]
+        schema = node
+    return schema
+
+
+def _child(
+    schema: Mapping[str, Any], root: Mapping[str, Any], key: str | int, instance: Any
+) -> Mapping[str, Any] | None:
+    """The sub-schema that governs ``instance[key]``, or None when there is none."""
+    schema = _resolve(schema, root)
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in schema:  # descend through the branch of the instance's container type
+            wanted = "array" if isinstance(instance, list) else "object"
+            for branch in schema[combinator]:
+                branch = _resolve(branch, root)
+                if branch.get("type") == wanted:
+                    return _child(branch, root, key, instance)
+            return None
+    if isinstance(key, int):
+        items = schema.get("items")
+        return items if isinstance(items, Mapping) else None
+    if key in schema.get("properties", {}):
+        return schema["properties"][key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, Mapping) else None
+
+
+def _subschema(root: Mapping[str, Any], config: Any, path: Sequence[str | int]) -> Any:
+    schema: Mapping[str, Any] | None = root
+    instance = config
+    for key in path:
+        if schema is None:
+            return None
+        schema = _child(schema, root, key, instance)
+        instance = instance[key]
+    return _resolve(schema, root) if schema is not None else None
+
+
+def _bounds(schema: Mapping[str, Any]) -> str:
+    parts = []
+    for key, sign in (
+        ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
+        ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
+    ):
+        if key in schema:
+            parts.append(f"{sign} {schema[key]}")
+    return " and ".join(parts)
+
+
+def describe(schema: Mapping[str, Any] | None, root: Mapping[str, Any]) -> str:
+    """What a schema allows, in words (``an integer >= 1 or a non-empty list of ...``)."""
+    if not schema:
+        return "anything"
+    schema = _resolve(schema, root)
+    for combinator in ("oneOf", "anyOf"):
+        if combinator in schema:
+            return " or ".join(describe(branch, root) for branch in schema[combinator])
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    kind = schema.get("type")
+    if kind in ("integer", "number"):
+        bounds = _bounds(schema)
+        noun = "an integer" if kind == "integer" else "a number"
+        return f"{noun} {bounds}" if bounds else noun
+    if kind == "string":
+        text = "a non-empty string" if schema.get("minLength", 0) > 0 else "a string"
+        return f"{text} matching {schema['pattern']}" if "pattern" in schema else text
+    if kind == "boolean":
+        return "true or false"
+    if kind == "array":
+        text = "a non-empty list" if schema.get("minItems", 0) > 0 else "a list"
+        items = schema.get("items")
+        return f"{text}, each item {describe(items, root)}" if items else text
+    if kind == "object":
+        keys = sorted(schema.get("properties", {}))
+        if schema.get("minProperties", 0) > 0:
+            return "a non-empty mapping"
+        return f"a mapping with keys {', '.join(keys)}" if keys else "a mapping"
+    return "a value of the documented type"
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if isinstance(value, str) else json.dumps(value, default=str)
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else str(key))
+    return text
+
+
+def _suggest(key: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    return f"valid keys: {', '.join(sorted(valid))}" if valid else "no keys are allowed here"
+
+
+def _unknown_key_message(error: ValidationError, path: list[str | int]) -> str:
+    schema = error.schema
+    known = list(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    unknown = sorted(
+        str(k)
+        for k in error.instance
+        if k not in known and not any(p.search(str(k)) for p in patterns)
+    )
+    key = unknown[0] if unknown else "?"
+    hint = _suggest(key, known)
+    if not path:
+        return f"config: unknown key {key!r} ({hint})"
+    return f"config: {_dotted([*path, key])}: unknown key ({hint})"
+
+
+def format_error(error: ValidationError, config: Any, root: Mapping[str, Any]) -> str:
+    """One line for a schema violation: key path, bad value, what is allowed."""
+    path = list(error.absolute_path)
+    where = _dotted(path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        return _unknown_key_message(error, path)
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        missing = [k for k in error.validator_value if k not in error.instance]
+        name = missing[0] if missing else "?"
+        return f"config: {where + ': ' if where else ''}missing required key {name!r}"
+    allowed = describe(_subschema(root, config, path), root)
+    return f"config: {where}: {_show(error.instance)} is not allowed; expected {allowed}"
+
+
+def _fill_defaults(instance: Any, schema: Mapping[str, Any] | None, root: Mapping[str, Any]):
+    """Set the schema's ``default`` values where a key is absent (as snakemake's validate did)."""
+    if schema is None:
+        return
+    schema = _resolve(schema, root)
+    if isinstance(instance, dict) and schema.get("type") == "object":
+        properties = schema.get("properties", {})
+        for key, sub in properties.items():
+            sub = _resolve(sub, root)
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+        extra = schema.get("additionalProperties")
+        for key, value in instance.items():
+            child = properties.get(key, extra if isinstance(extra, Mapping) else None)
+            _fill_defaults(value, child, root)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
+        for value in instance:
+            _fill_defaults(value, schema["items"], root)
+
+
+def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) -> None:
+    """Validate ``config`` against the schema, then fill in the schema's defaults in place.
+
+    Raises :class:`InputError` with one line for the most relevant violation: an unknown key
+    (at any level: typos are errors, with the closest valid key suggested) or a value that
+    is not allowed (naming the key path, the value and what the schema allows).
+    """
+    schema = load_schema(str(schema_path))
+    errors = list(Draft202012Validator(schema).iter_errors(config))
+    if errors:
+        unknown = [e for e in errors if e.validator == "additionalProperties"]
+        # A misspelt key explains most follow-up errors (e.g. a now-missing required key).
+        error = best_match(unknown or errors)
+        raise InputError(format_error(error, config, schema))
+    _fill_defaults(config, schema, schema)
+
+
+# ---- models downloaded at another revision --------------------------------------------------
+
+
+def check_downloaded_revision(spec: ModelSpec, models_dir: str | os.PathLike[str]) -> None:
+    """Refuse a hub model whose downloaded weights are not the configured ``revision``.
+
+    ``download_models`` records the configured revision and the commit it resolved in
+    ``models/<name>/manifest.json``. A config naming another revision (a branch, a tag or a
+    commit, full or abbreviated) would otherwise run silently on the old weights. Models not
+    downloaded yet, stand-ins and local directories are not checked.
+    """
+    if spec.provider != "hub":
+        return
+    manifest_path = Path(models_dir) / spec.name / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{manifest_path}: unreadable manifest ({exc}); delete it") from None
+    recorded = str(manifest.get("revision") or "")
+    resolved = str(manifest.get("resolved_revision") or "")
+    wanted = spec.revision
+    if wanted in (recorded, resolved) or (len(wanted) >= 7 and resolved.startswith(wanted)):
+        return
+    raise InputError(
+        f"config key models.{spec.name}.revision: {wanted!r} is configured but "
+        f"{manifest_path.parent} holds revision {recorded!r} (commit {resolved or '?'}); "
+        f"delete {manifest_path.parent} and rerun `snakemake download_models`"
+    )
+
+
+# ---- errors raised while Snakemake evaluates input functions --------------------------------
+
+
+def stop(message: str) -> NoReturn:
+    """Print ``message`` as Snakemake's one-line error and end the run (exit status 1).
+
+    Snakemake wraps every Exception raised in an input function into an
+    InputFunctionException printed with a traceback. SystemExit is not an Exception: it
+    leaves input-function evaluation untouched, Snakemake's API context still cleans up (the
+    DAG is built before any lock is taken) and the process exits 1 with this line only.
+    """
+    try:
+        from snakemake.logging import logger
+
+        logger.error(message)
+    except Exception:  # outside Snakemake: stderr will do
+        print(message, file=sys.stderr)
+    raise SystemExit(1)
+
+
+def _is_user_error(exc: BaseException) -> bool:
+    if isinstance(exc, VirNucProError):
+        return True
+    try:
+        from snakemake.exceptions import WorkflowError
+    except ImportError:  # pragma: no cover - the package works without snakemake
+        return False
+    return type(exc) is WorkflowError
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """Turn user errors (InputError & co., plain WorkflowError) into a one-line stop.
+
+    For code that runs inside Snakemake input functions at DAG-build time (shard counts read
+    from input files, "no classifier for ..."). Usable as a decorator too. Other exceptions
+    (bugs) keep their traceback.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if _is_user_error(exc):
+            stop(str(exc))
+        raise
