@@ -3,7 +3,16 @@ import math
 
 import pytest
 
-from virnucpro_smk.preprocess.chunking import chunk_count, chunk_id, chunk_spans, chunk_starts
+from virnucpro_smk.preprocess.chunking import (
+    chunk_count,
+    chunk_id,
+    chunk_of,
+    chunk_spans,
+    chunk_starts,
+    record_of,
+    split_chunk_id,
+)
+from virnucpro_smk.preprocess.frames import translate_record
 
 
 @pytest.mark.parametrize(
@@ -44,5 +53,16 @@ def test_invalid_chunk_length_and_empty_sequence():
     assert chunk_starts(0, 300) == []
 
 
-def test_chunk_ids_count_from_one():
-    assert chunk_id("seq", 1) == "seq_chunk_1"
+@pytest.mark.parametrize("sequence_id", ["seq", "NC_000866.4", "a_chunk_b", "long_x_chunk_9"])
+def test_frame_ids_made_by_translation_parse_back_to_their_sequence(sequence_id):
+    """Predictions and training splits find a frame's chunk and record by parsing its id, so
+    the ids translation writes must parse back, also when the sequence id holds ``_chunk_``."""
+    seq = "ATGGCT" * 120  # 720 bp, no stop codon in F1: three chunks of 300
+    chunks = list(translate_record(sequence_id, seq, 300))
+    assert [cid for cid, _, _ in chunks] == [chunk_id(sequence_id, n) for n in (1, 2, 3)]
+    for number, (cid, _, frames) in enumerate(chunks, start=1):
+        assert frames, "a stop-free frame is expected in every chunk"
+        for frame in frames:
+            assert chunk_of(frame.id) == cid
+            assert record_of(frame.id) == sequence_id
+        assert split_chunk_id(cid) == (sequence_id, str(number))

@@ -5,6 +5,7 @@ import collections
 import pytest
 
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.preprocess.chunking import record_of
 from virnucpro_smk.preprocess.sample import read_shard_index
 from virnucpro_smk.preprocess.training_frames import build_training_frames
 from virnucpro_smk.preprocess.training_set import (
@@ -15,7 +16,6 @@ from virnucpro_smk.preprocess.training_set import (
     frame_ids,
     parse_label,
     read_manifest,
-    record_of,
     split_records,
 )
 

@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_open, atomic_path
 from ..io.fasta import format_record, read_nucleotide_fasta
-from ..preprocess.chunking import chunk_count, chunk_spans
+from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
 from .features import BLOCK_ROWS, FeatureBlocks
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 
@@ -63,16 +63,6 @@ PER_SEQUENCE_HEADER = (
 )
 FRAME_SUFFIXES = frozenset(("F1", "F2", "F3", "R1", "R2", "R3"))
 _ROWS_PER_WRITE = 65536  # per_chunk.tsv lines joined per write
-
-
-def chunk_of(frame_id: str) -> str:
-    """Chunk id of a frame id (``<seq>_chunk_<n>F1`` -> ``<seq>_chunk_<n>``)."""
-    return frame_id[:-2]
-
-
-def sequence_of(chunk_id: str) -> str:
-    """Sequence id of a chunk id (the part before the last ``_chunk_``)."""
-    return chunk_id.rsplit("_chunk_", 1)[0]
 
 
 # --------------------------------------------------------------------------- sequence table
@@ -194,9 +184,9 @@ class SampleScores:
         rows = np.empty(len(frame_ids), dtype=np.int64)
         last_chunk, last_row = None, -1
         for k, fid in enumerate(frame_ids):
-            chunk = fid[:-2]
+            chunk = chunk_of(fid)
             if chunk != last_chunk:
-                seq, _, number = chunk.rpartition("_chunk_")
+                seq, number = split_chunk_id(chunk)
                 i = index.get(seq)
                 if i is None or not number.isdigit() or not 1 <= int(number) <= n_chunks[i]:
                     raise ModelMismatchError(

@@ -45,6 +45,32 @@ def chunk_count(length: int, chunk_length: int) -> int:
     return math.ceil(length / chunk_length) if length > 0 else 0
 
 
-def chunk_id(record_id: str, index: int) -> str:
-    """Chunk ids are ``<id>_chunk_<n>`` with ``n`` counted from 1, as in the original."""
-    return f"{record_id}_chunk_{index}"
+# Ids, as in the original: chunk ``<sequence id>_chunk_<n>`` (n from 1), frame
+# ``<chunk id><F|R><1-3>``. A sequence id may itself contain ``_chunk_``: parsers split
+# at the *last* one.
+
+
+def chunk_id(sequence_id: str, number: int) -> str:
+    """Id of chunk ``number`` (counted from 1) of a sequence."""
+    return f"{sequence_id}_chunk_{number}"
+
+
+def chunk_of(frame_id: str) -> str:
+    """Chunk id of a frame id (``<seq>_chunk_<n>F1`` -> ``<seq>_chunk_<n>``)."""
+    return frame_id[:-2]
+
+
+def split_chunk_id(chunk: str) -> tuple[str, str]:
+    """``(sequence id, chunk number as text)`` of a chunk id; the number is ``""`` if absent."""
+    sequence, _, number = chunk.rpartition("_chunk_")
+    return sequence, number
+
+
+def sequence_of(chunk: str) -> str:
+    """Sequence id of a chunk id (everything before the last ``_chunk_``)."""
+    return split_chunk_id(chunk)[0]
+
+
+def record_of(frame_id: str) -> str:
+    """Source sequence (record) of a frame id."""
+    return sequence_of(chunk_of(frame_id))

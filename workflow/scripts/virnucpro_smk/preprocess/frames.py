@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 from Bio.Data import CodonTable
 
-from .chunking import chunk_spans
+from .chunking import chunk_id, chunk_spans
 
 AMBIGUOUS_MODES = ("drop", "x")
 _DROPPED = ord("-")  # marker byte for a dropped codon; never a valid amino-acid letter
@@ -142,7 +142,7 @@ def translate_record(
                     proteins[(i, f"{strand}{offset + 1}")] = p
 
     for idx, (start, end) in enumerate(spans):
-        cid = f"{record_id}_chunk_{idx + 1}"
+        cid = chunk_id(record_id, idx + 1)
         chunk = seq[start:end]
         kept: list[Frame] = []
         for name in FRAME_NAMES:

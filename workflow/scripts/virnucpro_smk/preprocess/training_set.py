@@ -27,6 +27,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.atomic import atomic_open, write_text_atomic
+from .chunking import record_of
 from .sample import index_shards, shard_bounds, write_shard_index
 
 MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
@@ -41,11 +42,6 @@ def parse_label(value: str, where: str) -> int:
         raise InputError(
             f"{where}: label must be viral or nonviral (or 1/0), got {value!r}"
         ) from None
-
-
-def record_of(frame_id: str) -> str:
-    """Source record of a frame id ``<record>_chunk_<n><F|R><1-3>``."""
-    return frame_id[:-2].rsplit("_chunk_", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ from .. import __version__
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..io.embedding_files import read_metadata
+from ..preprocess.chunking import chunk_of, sequence_of
 from .metrics import binary_metrics
 
 log = logging.getLogger(__name__)
@@ -166,16 +167,6 @@ class Level:
         if index is None:
             return binary_metrics(self.labels, self.scores, calls=self.calls)
         return binary_metrics(self.labels[index], self.scores[index], calls=self.calls[index])
-
-
-def chunk_of(frame_id: str) -> str:
-    """Chunk id of a frame id (``<seq>_chunk_<n>F1`` -> ``<seq>_chunk_<n>``)."""
-    return frame_id[:-2]
-
-
-def sequence_of(chunk_id: str) -> str:
-    """Sequence id of a chunk id (everything before the last ``_chunk_``)."""
-    return chunk_id.rsplit("_chunk_", 1)[0]
 
 
 def frame_level(pred: TestPredictions) -> Level:
