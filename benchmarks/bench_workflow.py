@@ -253,7 +253,7 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.preprocess.sample import shard_count
+    from virnucpro_smk.preprocess.shards import shard_count
 
     per_job = args.chunks_per_gpu_job or 500_000
     jobs_1m = shard_count(1_000_000, per_job) * len(per_model)

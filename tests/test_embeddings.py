@@ -36,7 +36,7 @@ def _random_protein(rng, n):
 def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
     """Identified frame files (one line per record) and their shard index, as preprocess
     writes them; the nucleotide file holds one 300-bp-like record per protein."""
-    from virnucpro_smk.preprocess.sample import index_shards, write_shard_index
+    from virnucpro_smk.preprocess.shards import index_shards, write_shard_index
 
     folder = tmp_path / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -163,7 +163,7 @@ def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_
 
 
 def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
-    from virnucpro_smk.preprocess.sample import read_shard_records
+    from virnucpro_smk.preprocess.shards import read_shard_records
 
     _, nuc, prot, index = _shard_files(tmp_path, ["MKV", "MKVL", "AAAA"], 2)
     assert [r for r, _ in read_shard_records(prot, index, 1, "protein")] == [

@@ -247,7 +247,7 @@ def test_local_provenance_hashes_weights_and_reuses_a_known_hash(tiny_esm, tmp_p
     assert first["model_commit"].startswith("sha256:") and len(first["model_commit"]) == 71
     assert model_provenance(spec, folder)["model_commit"] == first["model_commit"]
     calls = []
-    monkeypatch.setattr(model_store, "_sha256_files", lambda files: calls.append(files) or "x")
+    monkeypatch.setattr(model_store, "files_sha256", lambda files: calls.append(files) or "x")
     assert model_provenance(spec, folder, known=first) == first and not calls
     shard = folder / "model-00001-of-00002.safetensors"
     data = bytearray(shard.read_bytes())

@@ -3,9 +3,9 @@ from pathlib import Path
 import pytest
 
 from virnucpro_smk.io.fasta import read_simple_fasta
-from virnucpro_smk.preprocess.sample import (
-    count_chunks,
-    preprocess_sample,
+from virnucpro_smk.preprocess.chunk_counts import count_chunks
+from virnucpro_smk.preprocess.sample import preprocess_sample
+from virnucpro_smk.preprocess.shards import (
     read_shard_index,
     read_shard_records,
     shard_bounds,

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from conftest import run_snakemake
-from virnucpro_smk.preprocess.chunk_counts import cached_count
-from virnucpro_smk.preprocess.sample import count_chunks, shard_count
+from virnucpro_smk.preprocess.chunk_counts import cached_count, count_chunks
+from virnucpro_smk.preprocess.shards import shard_count
 
 
 def test_jobs_grow_with_chunks_not_with_a_frame_bound():

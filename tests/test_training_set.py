@@ -6,7 +6,7 @@ import pytest
 
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.preprocess.chunking import record_of
-from virnucpro_smk.preprocess.sample import read_shard_index
+from virnucpro_smk.preprocess.shards import read_shard_index
 from virnucpro_smk.preprocess.training_frames import build_training_frames
 from virnucpro_smk.preprocess.training_set import (
     DatasetFrames,

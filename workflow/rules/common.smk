@@ -10,7 +10,7 @@ from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
-from virnucpro_smk.preprocess.chunk_counts import cached_count  # noqa: E402
+from virnucpro_smk.preprocess.chunk_counts import cached_count, count_chunks  # noqa: E402
 from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     SAMPLE_NAME_PATTERN,
     check_config,
@@ -21,7 +21,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
-from virnucpro_smk.preprocess.sample import count_chunks, shard_count  # noqa: E402
+from virnucpro_smk.preprocess.shards import shard_count  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
     pair_tag,

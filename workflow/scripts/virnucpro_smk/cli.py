@@ -17,7 +17,8 @@ from .runtime.logs import setup_logging
 
 def convert_legacy(args: argparse.Namespace) -> None:
     """Original whole-module classifier -> model.safetensors + metadata.json."""
-    from .classify.mlp import CheckpointIdentity, MLPClassifier, file_sha256, save_checkpoint
+    from .classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
+    from .io.hashing import file_sha256
     from .io.legacy import load_legacy_classifier
 
     state = load_legacy_classifier(args.checkpoint, allow_pickle=args.allow_pickle)

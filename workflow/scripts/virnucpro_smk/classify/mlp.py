@@ -14,7 +14,6 @@ features from other models, widths or chunk lengths is refused.
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -284,11 +283,3 @@ def load_checkpoint(
     model = MLPClassifier(int(meta["input_width"]), int(meta.get("hidden", 512)))
     model.load_state_dict(load_file(weights), strict=True)
     return model.eval(), meta
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

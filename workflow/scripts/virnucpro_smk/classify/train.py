@@ -11,7 +11,8 @@ import torch
 
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_open
-from ..preprocess.training_set import ManifestRow, manifest_sha256, read_manifest
+from ..io.hashing import file_sha256
+from ..preprocess.training_set import ManifestRow, read_manifest
 from ..report.metrics import binary_metrics
 from .features import read_features
 from .mlp import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
@@ -152,7 +153,7 @@ def _train_matrix(
         model,
         out_dir,
         identity,
-        manifest_sha256=manifest_sha256(manifest),
+        manifest_sha256=file_sha256(manifest),
         split_seed=cfg.seed,
         split_by="record",
         train_config=cfg.__dict__,

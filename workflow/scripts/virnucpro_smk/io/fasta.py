@@ -8,12 +8,9 @@ whose message names the file and the record, never a traceback from deep inside 
 
 from __future__ import annotations
 
-import gzip
-import io
 import logging
 import os
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +19,10 @@ from typing import IO
 from Bio.SeqIO.FastaIO import SimpleFastaParser
 
 from ..errors import InputError
+from .compressed import open_input, reading
 
 log = logging.getLogger(__name__)
 
-GZIP_MAGIC = b"\x1f\x8b"
 #: IUPAC nucleotide codes accepted in input (after upper-casing; U is read as T).
 IUPAC_NUCLEOTIDES = frozenset("ACGTRYSWKMBDHVN")
 _INVALID_NUCLEOTIDE = re.compile(r"[^ACGTRYSWKMBDHVN]")
@@ -44,22 +41,23 @@ class FastaRecord:
     seq: str
 
 
-def is_gzip(path: str | os.PathLike[str]) -> bool:
-    """True when the file starts with the gzip magic bytes, whatever its name says."""
+def fasta_id(title: str) -> str:
+    """The id of a FASTA header (text after '>'): its first word, or "" when there is none."""
+    words = title.split(None, 1)
+    return words[0] if words else ""
+
+
+def record_offsets(path: str | os.PathLike[str]) -> Iterator[tuple[int, str]]:
+    """``(byte offset, id)`` of each record of a FASTA file that this package wrote.
+
+    Those files (chunks, frames, training shards) hold one header line and one sequence
+    line per record, which is what lets a job seek straight to its shard's byte range.
+    """
+    offset = 0
     with open(path, "rb") as handle:
-        return handle.read(2) == GZIP_MAGIC
-
-
-def open_text(path: str | os.PathLike[str]) -> IO[str]:
-    """Open a plain or gzip-compressed text file (detected by content, not by suffix)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a FASTA file")
-    if is_gzip(path):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8", newline=None)
-    return open(path, encoding="utf-8", newline=None)
+        for header in handle:
+            yield offset, fasta_id(header[1:].decode())
+            offset += len(header) + len(handle.readline())
 
 
 def _checked_lines(handle: IO[str], path: Path) -> Iterator[str]:
@@ -70,23 +68,22 @@ def _checked_lines(handle: IO[str], path: Path) -> Iterator[str]:
     """
     seen_header = False
     try:
-        for number, line in enumerate(handle, start=1):
-            if not seen_header:
-                if not line.strip():
-                    continue
-                if not line.startswith(">"):
-                    raise InputError(
-                        f"{path}: line {number} does not start a FASTA record ('>' expected), "
-                        f"found {line[:40].rstrip()!r}; is this a FASTA file?"
-                    )
-                seen_header = True
-            yield line
+        with reading(path):
+            for number, line in enumerate(handle, start=1):
+                if not seen_header:
+                    if not line.strip():
+                        continue
+                    if not line.startswith(">"):
+                        raise InputError(
+                            f"{path}: line {number} does not start a FASTA record ('>' expected), "
+                            f"found {line[:40].rstrip()!r}; is this a FASTA file?"
+                        )
+                    seen_header = True
+                yield line
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{path}: not a text FASTA file (undecodable bytes: {exc.reason})"
         ) from exc
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(f"{path}: corrupt or truncated gzip file ({exc})") from exc
 
 
 def _describe_invalid(seq: str) -> str:
@@ -111,13 +108,12 @@ def read_nucleotide_fasta(path: str | os.PathLike[str]) -> Iterator[FastaRecord]
     path = Path(path)
     seen: set[str] = set()
     count = 0
-    with open_text(path) as handle:
+    with open_input(path, text=True) as handle:
         for title, raw_seq in SimpleFastaParser(_checked_lines(handle, path)):
             count += 1
-            parts = title.split(None, 1)
-            if not parts:
+            record_id = fasta_id(title)
+            if not record_id:
                 raise InputError(f"{path}: record {count} has an empty header (no id after '>')")
-            record_id = parts[0]
             if record_id in seen:
                 raise InputError(
                     f"{path}: duplicate id {record_id!r} (record {count}); ids must be unique"
@@ -154,28 +150,8 @@ def format_record(record_id: str, seq: str, width: int | None = None) -> str:
 
 def read_simple_fasta(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Read (id, sequence) pairs of a FASTA file written by this package (no validation)."""
-    with open_text(path) as handle:
-        return [(title.split(None, 1)[0], seq) for title, seq in SimpleFastaParser(handle)]
-
-
-def binary_lines(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """Raw lines of a plain or gzip file (by content), for cheap scans at DAG-build time.
-
-    Faults a user can cause (missing file, a directory, a truncated or corrupt gzip) become
-    an :class:`InputError` naming the file, so Snakemake can report them in one line.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory, expected a FASTA file")
-    try:
-        with (gzip.open if is_gzip(path) else open)(path, "rb") as handle:
-            yield from handle
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise InputError(f"{path}: corrupt or truncated gzip file ({exc})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    with open_input(path, text=True) as handle:
+        return [(fasta_id(title), seq) for title, seq in SimpleFastaParser(handle)]
 
 
 def scan_lengths(path: str | os.PathLike[str]) -> list[int]:
@@ -187,13 +163,17 @@ def scan_lengths(path: str | os.PathLike[str]) -> list[int]:
     """
     lengths: list[int] = []
     current = -1
-    for line in binary_lines(path):
-        if line.startswith(b">"):
-            if current >= 0:
-                lengths.append(current)
-            current = 0
-        elif current >= 0:
-            current += len(line.strip())
+    try:
+        with open_input(path) as handle, reading(path):
+            for line in handle:
+                if line.startswith(b">"):
+                    if current >= 0:
+                        lengths.append(current)
+                    current = 0
+                elif current >= 0:
+                    current += len(line.strip())
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     if current >= 0:
         lengths.append(current)
     return lengths

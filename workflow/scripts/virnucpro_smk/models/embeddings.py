@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from .. import __version__
 from ..errors import ModelMismatchError
 from ..io.embedding_files import write_embeddings
-from ..preprocess.sample import read_shard_records
+from ..preprocess.shards import read_shard_records
 from ..runtime.environment import package_versions
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress

@@ -15,10 +15,8 @@ weights are missing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import mmap
 import os
 import time
 from collections.abc import Iterable
@@ -30,6 +28,7 @@ if TYPE_CHECKING:  # torch is imported where weights are touched, not at DAG bui
 
 from ..errors import ModelMismatchError, ModelMissingError
 from ..io.atomic import atomic_path, write_text_atomic
+from ..io.hashing import files_sha256
 from .registry import ModelSpec
 
 log = logging.getLogger(__name__)
@@ -368,20 +367,6 @@ def _file_fingerprint(paths: list[Path]) -> list[list[Any]]:
     return [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
 
 
-def _sha256_files(paths: list[Path]) -> str:
-    """sha256 over the sorted file names and their contents (memory-mapped, no copies)."""
-    digest = hashlib.sha256()
-    for path in sorted(paths, key=lambda p: p.name):
-        digest.update(path.name.encode() + b"\0")
-        with open(path, "rb") as handle:
-            if path.stat().st_size == 0:
-                continue
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as view:
-                for start in range(0, len(view), 1 << 26):
-                    digest.update(view[start : start + (1 << 26)])
-    return digest.hexdigest()
-
-
 def model_provenance(
     spec: ModelSpec,
     model_dir: str | os.PathLike[str],
@@ -410,7 +395,7 @@ def model_provenance(
     if known and known.get("fingerprint") == fingerprint and known.get("model_commit"):
         return dict(known)
     return {
-        "model_commit": f"sha256:{_sha256_files(files)}",
+        "model_commit": f"sha256:{files_sha256(files)}",
         "commit_source": "sha256 of weight files",
         "fingerprint": fingerprint,
     }

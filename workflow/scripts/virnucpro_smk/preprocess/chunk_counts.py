@@ -16,6 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..io.atomic import write_text_atomic
+from ..io.fasta import scan_lengths
+from .chunking import chunk_count
+
+
+def count_chunks(fasta: str | os.PathLike[str], chunk_length: int) -> int:
+    """Chunks an input yields, from its sequence lengths alone (cheap; no validation)."""
+    return sum(chunk_count(n, chunk_length) for n in scan_lengths(fasta))
 
 
 def _entry_path(cache_dir: Path, source: Path) -> Path:

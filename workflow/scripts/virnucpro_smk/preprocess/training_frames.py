@@ -21,12 +21,10 @@ Why it is several times faster than the original script (benchmarks/bench_builde
 
 from __future__ import annotations
 
-import gzip
 import logging
 import multiprocessing
 import os
 import re
-import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,10 +34,12 @@ from typing import IO
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
-from ..io.fasta import is_gzip, wrap
+from ..io.compressed import open_input, reading
+from ..io.fasta import fasta_id, wrap
 from ..runtime.progress import Progress
 from .frames import translate_record
-from .sample import SEQUENCES_HEADER, PreprocessStats, index_shards, write_shard_index
+from .sample import SEQUENCES_HEADER, PreprocessStats
+from .shards import index_shards, write_shard_index
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,6 @@ class GenBankRecord:
     translations: list[str]
 
 
-def _open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
-    if not Path(path).is_file():
-        raise InputError(f"{path}: file not found")
-    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")
-
-
 def _split_records(
     handle: IO[bytes], marker: bytes, read_size: int = 1 << 20, preamble: bool = True
 ) -> Iterator[bytes]:
@@ -164,19 +158,16 @@ def _split_records(
 
 def iter_genbank_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
     """Raw text of each record (``LOCUS`` line to ``//`` line), streamed."""
-    try:
-        with _open_binary(path) as handle:
-            for block in _split_records(handle, b"LOCUS"):
-                end = block.rfind(b"\n//")
-                line_end = block.find(b"\n", end + 1)
-                if end < 0 or block[end + 3 : None if line_end < 0 else line_end].strip():
-                    first = block.split(b"\n", 1)[0].decode("latin-1").strip()
-                    raise InputError(
-                        f"{path}: record {first!r} has no closing '//' line (truncated file?)"
-                    )
-                yield block[: end + 4]
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(f"{path}: unreadable or truncated compressed file ({exc})") from None
+    with open_input(path) as handle, reading(path):
+        for block in _split_records(handle, b"LOCUS"):
+            end = block.rfind(b"\n//")
+            line_end = block.find(b"\n", end + 1)
+            if end < 0 or block[end + 3 : None if line_end < 0 else line_end].strip():
+                first = block.split(b"\n", 1)[0].decode("latin-1").strip()
+                raise InputError(
+                    f"{path}: record {first!r} has no closing '//' line (truncated file?)"
+                )
+            yield block[: end + 4]
 
 
 class _RecordId:
@@ -349,15 +340,14 @@ def _fasta_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
     id is the title up to the first whitespace, and text before the first header is refused.
     """
     try:
-        with _open_binary(path) as handle:
+        with open_input(path) as handle, reading(path):
             for block in _split_records(handle, b">", preamble=False):
                 title, _, body = block.partition(b"\n")
-                words = title[1:].decode("latin-1").split(None, 1)
                 seq = body.translate(None, b" \t\r\n").decode("latin-1").upper()
-                yield (words[0] if words else ""), seq
-    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
-        raise InputError(f"{path}: unreadable or truncated compressed file ({exc})") from None
+                yield fasta_id(title[1:].decode("latin-1")), seq
     except InputError as exc:
+        if str(exc).startswith(f"{path}:"):
+            raise
         raise InputError(f"{path}: {exc}") from None
 
 

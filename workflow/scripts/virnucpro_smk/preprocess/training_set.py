@@ -16,7 +16,6 @@ evaluated on exactly the same records; its SHA-256 goes into every checkpoint's 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -27,8 +26,10 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..io.atomic import atomic_open, write_text_atomic
+from ..io.fasta import record_offsets
+from ..io.hashing import file_sha256
 from .chunking import record_of
-from .sample import index_shards, shard_bounds, write_shard_index
+from .shards import index_shards, shard_bounds, write_shard_index
 
 MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
 SPLITS = ("train", "val", "test")
@@ -77,9 +78,8 @@ class ManifestRow:
 
 
 def frame_ids(path: str | os.PathLike[str]) -> list[str]:
-    """Ids of a one-line-per-sequence FASTA file written by preprocessing."""
-    with open(path, encoding="utf-8") as handle:
-        return [line[1:].split(None, 1)[0] for line in handle if line.startswith(">")]
+    """Ids of a kept-frame FASTA file written by preprocessing, in file order."""
+    return [rid for _, rid in record_offsets(path)]
 
 
 def _even_quota(target: int, available: dict[str, int]) -> dict[str, int]:
@@ -252,10 +252,9 @@ def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) 
     """Write the manifest TSV; return its SHA-256."""
     lines = ["\t".join(MANIFEST_COLUMNS)]
     lines += ["\t".join(str(getattr(r, c)) for c in MANIFEST_COLUMNS) for r in rows]
-    text = "\n".join(lines) + "\n"
     with atomic_open(output) as out:
-        out.write(text)
-    return hashlib.sha256(text.encode()).hexdigest()
+        out.write("\n".join(lines) + "\n")
+    return file_sha256(output)
 
 
 def build_training_set(
@@ -298,7 +297,3 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
             fid, dataset, group, record, label, split, shard = line.rstrip("\n").split("\t")
             rows.append(ManifestRow(fid, dataset, group, record, int(label), split, int(shard)))
     return rows
-
-
-def manifest_sha256(path: str | os.PathLike[str]) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
