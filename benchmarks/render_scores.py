@@ -23,9 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from virnucpro_smk.classify.predict import SampleScores, plot_scores, read_sequence_table  # noqa: E402
+from virnucpro_smk.classify.predict import SampleScores, read_sequence_table  # noqa: E402
 from virnucpro_smk.io.fasta import read_simple_fasta  # noqa: E402
 from virnucpro_smk.preprocess.sample import preprocess_fasta  # noqa: E402
+from virnucpro_smk.report.scores_plot import plot_scores  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 

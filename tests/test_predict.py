@@ -18,7 +18,6 @@ from virnucpro_smk.classify.predict import (
     VIRAL,
     SampleScores,
     format_prediction_rows,
-    plot_scores,
     predict_sample,
     read_sequence_table,
     sequence_call,
@@ -26,6 +25,7 @@ from virnucpro_smk.classify.predict import (
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.preprocess.chunking import chunk_spans
+from virnucpro_smk.report.scores_plot import plot_scores
 
 DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
 L = 300
@@ -126,8 +126,7 @@ def _outputs(root: Path) -> dict[str, Path]:
 
 def _run(sample, tmp_path, plot=False, **kwargs):
     out = _outputs(tmp_path)
-    if not plot:  # drawing takes a second; one test covers it
-        out["plot"] = None
+    picture = out.pop("plot")
     scores = predict_sample(
         sample["dna"],
         sample["prot"],
@@ -140,6 +139,9 @@ def _run(sample, tmp_path, plot=False, **kwargs):
         **out,
         **kwargs,
     )
+    if plot:  # drawing takes a second; one test covers it
+        plot_scores(scores, picture, title="test")
+        out["plot"] = picture
     return out, scores
 
 

@@ -90,7 +90,6 @@ def _make_sample(root: Path, n_shards: int, weights: Path) -> dict:
             "per_chunk": str(out / "per_chunk.tsv"),
             "per_sequence": str(out / "per_sequence.tsv"),
             "viral_fasta": str(out / "viral.fna"),
-            "plot": None,
         },
     }
 

@@ -1,11 +1,12 @@
 """Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA."""
 
 from virnucpro_smk.classify.predict import predict_sample
+from virnucpro_smk.report.scores_plot import plot_scores
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
     wildcards = snakemake.wildcards
-    predict_sample(
+    scores = predict_sample(
         list(snakemake.input.dna),
         list(snakemake.input.protein),
         snakemake.input.weights,
@@ -18,9 +19,12 @@ with rule_logging(snakemake):
         per_chunk=snakemake.output.per_chunk,
         per_sequence=snakemake.output.per_sequence,
         viral_fasta=snakemake.output.viral_fasta,
-        plot=snakemake.output.plot,
         min_viral_fraction=snakemake.params.min_viral_fraction,
         min_scored_fraction=snakemake.params.min_scored_fraction,
-        plot_tracks=snakemake.params.get("plot_tracks", 8),
+    )
+    plot_scores(
+        scores,
+        snakemake.output.plot,
+        tracks=snakemake.params.get("plot_tracks", 8),
         title=f"{wildcards.get('sample', '')} {wildcards.dna_model}+{wildcards.protein_model}",
     )

@@ -12,8 +12,7 @@ Outputs (see :func:`predict_sample`):
 * ``per_sequence.tsv``: every input sequence with chunk counts, viral fractions over all and
   over scored chunks, max/mean viral score and a call (:func:`sequence_call`);
 * ``viral.fna``: the input records called viral, streamed from the sample's FASTA;
-* ``scores.png``: the per-sequence score distribution and score tracks along the longest
-  sequences (:func:`plot_scores`).
+* the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
 block of rows at a time (``features.FeatureBlocks``), frame rows are written as they are
@@ -24,7 +23,6 @@ chunk) plus the sequence table.
 from __future__ import annotations
 
 import csv
-import itertools
 import logging
 import os
 from collections.abc import Sequence
@@ -33,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError, ModelMismatchError
-from ..io.atomic import atomic_open, atomic_path
+from ..io.atomic import atomic_open
 from ..io.fasta import format_record, read_nucleotide_fasta
 from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
 from .features import BLOCK_ROWS, FeatureBlocks
@@ -46,12 +44,6 @@ NONVIRAL = "nonviral"
 NO_CODING_FRAME = "no coding frame"
 TOO_FEW_SCORED = "too few scored chunks"
 CALLS = (VIRAL, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME)
-COLOURS = {
-    VIRAL: "#c0392b",
-    NONVIRAL: "#2c7fb8",
-    TOO_FEW_SCORED: "#e69f00",
-    NO_CODING_FRAME: "#999999",
-}
 
 PREDICTIONS_HEADER = "Sequence_ID\tPrediction\tscore1\tscore2\n"
 PER_CHUNK_HEADER = (
@@ -379,14 +371,11 @@ def predict_sample(
     per_chunk: str | os.PathLike[str],
     per_sequence: str | os.PathLike[str],
     viral_fasta: str | os.PathLike[str],
-    plot: str | os.PathLike[str] | None = None,
     min_viral_fraction: float = 0.5,
     min_scored_fraction: float = 0.15,
-    plot_tracks: int = 8,
-    title: str = "",
     block_rows: int = BLOCK_ROWS,
 ) -> SampleScores:
-    """Score a sample shard by shard, block by block, and write its five outputs.
+    """Score a sample shard by shard, block by block, and write its four tables and FASTA.
 
     ``dna_shards[i]`` and ``protein_shards[i]`` hold the same frames (checked). The
     classifier is loaded once, against the first shard's identity; every later shard must
@@ -440,169 +429,4 @@ def predict_sample(
         checkpoint,
         state["checkpoint_meta"].get("created"),
     )
-    if plot:
-        plot_scores(scores, plot, tracks=plot_tracks, title=title)
     return scores
-
-
-# --------------------------------------------------------------------------- picture
-
-#: Tracks only say something when sequences span several chunks; read sets get a
-#: calls-by-length panel instead.
-MIN_TRACK_CHUNKS = 3
-
-
-def _kb(bp: float) -> float:
-    return bp / 1000.0
-
-
-def _plot_distribution(ax, scores: SampleScores, calls: np.ndarray) -> None:
-    """Per-sequence max viral score, one outline histogram per call (not stacked)."""
-    from matplotlib.ticker import MaxNLocator
-
-    n = len(calls)
-    bins = np.linspace(0, 1, 26)
-    for call in (VIRAL, NONVIRAL, TOO_FEW_SCORED):
-        values = scores.max_viral[calls == call]
-        if len(values):
-            ax.hist(
-                values,
-                bins=bins,
-                histtype="stepfilled",
-                alpha=0.45,
-                edgecolor=COLOURS[call],
-                lw=1.2,
-                color=COLOURS[call],
-                label=f"{call}: {len(values):,}",
-            )
-    no_frame = int((calls == NO_CODING_FRAME).sum())
-    if no_frame:
-        ax.plot([], [], " ", label=f"{NO_CODING_FRAME}: {no_frame:,} (no score)")
-    if n >= 1000:
-        ax.set_yscale("log")
-    else:
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.axvline(0.5, color="black", lw=0.6, ls="--")
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("max viral score over the sequence's chunks")
-    ax.set_ylabel("sequences")
-    ax.set_title(f"per-sequence max viral score, {n:,} sequences", fontsize=9, loc="left")
-    ax.legend(fontsize=7, loc="best", framealpha=0.8)
-
-
-def _plot_track(ax, scores: SampleScores, i: int) -> None:
-    """Best viral score of each chunk of sequence ``i`` over its span (x in kb)."""
-    from matplotlib.collections import LineCollection
-
-    table = scores.table
-    base, length = int(table.offsets[i]), int(table.lengths[i])
-    viral, scored = scores.chunk_viral, scores.chunk_scored
-    segments, colours, gaps = [], [], []
-    for k, (start, end) in enumerate(chunk_spans(length, scores.chunk_length)):
-        r = base + k
-        if scored[r]:
-            y = float(scores.best_viral[r])
-            segments.append([(_kb(start), y), (_kb(end), y)])
-            colours.append(COLOURS[VIRAL if viral[r] else NONVIRAL])
-        else:
-            gaps.append((_kb(start), _kb(end - start)))
-    ax.add_collection(LineCollection(segments, colors=colours, linewidths=2.2))
-    ax.broken_barh(gaps, (-0.05, 0.06), color=COLOURS[NO_CODING_FRAME], lw=0)
-    ax.axhline(0.5, color="black", lw=0.5, ls="--")
-    ax.set_xlim(0, _kb(length))
-    ax.set_ylim(-0.05, 1.05)
-    ax.set_yticks([0, 0.5, 1])
-    ax.tick_params(labelsize=6)
-    call = scores.calls[i]
-    ax.set_title(
-        f"{table.ids[i]}  {length:,} bp: {int(scores.chunks_viral[i])} of "
-        f"{int(scores.chunks_scored[i])} scored chunks viral ({int(table.n_chunks[i])} chunks)"
-        f" -> {call}",
-        fontsize=7,
-        loc="left",
-        color=COLOURS[call],
-        pad=2,
-    )
-
-
-def _plot_calls_by_length(ax, scores: SampleScores, calls: np.ndarray) -> None:
-    """Share of each call per sequence-length bin (for read sets, where tracks say nothing)."""
-    lengths = scores.table.lengths
-    edges = np.unique(np.quantile(lengths, np.linspace(0, 1, 11)).round())
-    if len(edges) < 2:
-        edges = np.array([lengths.min(), lengths.max() + 1])
-    edges[-1] = lengths.max() + 1  # bins are [a, b): the longest sequence falls in the last
-    which = np.clip(np.searchsorted(edges, lengths, side="right") - 1, 0, len(edges) - 2)
-    totals = np.bincount(which, minlength=len(edges) - 1)
-    bottom = np.zeros(len(edges) - 1)
-    labels = [f"{int(a)}-{int(b) - 1}" for a, b in itertools.pairwise(edges)]
-    if lengths.min() == lengths.max():
-        labels = [f"{int(lengths[0])}"]
-    x = np.arange(len(labels))
-    for call in CALLS:
-        counts = np.bincount(which[calls == call], minlength=len(edges) - 1)
-        share = np.divide(counts, totals, out=np.zeros(len(counts)), where=totals > 0)
-        ax.bar(x, share, bottom=bottom, color=COLOURS[call], label=call, width=0.85)
-        bottom += share
-    ax.set_xticks(x, labels, rotation=30, fontsize=7)
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("sequence length (bp), bins of about equal counts")
-    ax.set_ylabel("share of sequences")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    ax.set_title(
-        f"calls by length (the longest sequence has under {MIN_TRACK_CHUNKS} chunks: "
-        "no score tracks)",
-        fontsize=9,
-        loc="left",
-    )
-
-
-def plot_scores(
-    scores: SampleScores, output: str | os.PathLike[str], tracks: int = 8, title: str = ""
-) -> None:
-    """Left: per-sequence max viral score by call; right: tracks along the longest sequences.
-
-    When even the longest sequence has fewer than ``MIN_TRACK_CHUNKS`` chunks (reads), the
-    right panel shows the calls by length instead. Cost: O(sequences) plus the chunks of
-    the ``tracks`` longest sequences.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    table = scores.table
-    n = len(table.ids)
-    calls = np.asarray(scores.calls)
-    longest = np.argsort(-table.lengths, kind="stable")[: max(tracks, 1)]
-    show_tracks = int(table.n_chunks[longest[0]]) >= MIN_TRACK_CHUNKS
-    rows = len(longest) if show_tracks else 1
-    fig = plt.figure(figsize=(13, max(4.5, 1.4 + 0.85 * rows)), layout="constrained")
-    grid = fig.add_gridspec(rows, 2, width_ratios=(4.5, 8.5))
-    _plot_distribution(fig.add_subplot(grid[:, 0]), scores, calls)
-    if show_tracks:
-        axes = [fig.add_subplot(grid[row, 1]) for row in range(rows)]
-        for ax, i in zip(axes, longest, strict=True):
-            _plot_track(ax, scores, int(i))
-        axes[-1].set_xlabel("position (kb); grey bars: chunks with no coding frame")
-        panels = (
-            f"right: score tracks for the {rows} longest of {n:,} sequences, best viral score "
-            "per chunk (red: viral chunk, blue: non-viral)"
-        )
-    else:
-        _plot_calls_by_length(fig.add_subplot(grid[0, 1]), scores, calls)
-        panels = f"right: calls by sequence length, {n:,} sequences"
-    n_viral = int((calls == VIRAL).sum())
-    viral_bp = int(table.lengths[calls == VIRAL].sum())
-    heading = (
-        f"{n_viral:,} of {n:,} sequences called viral "
-        f"({viral_bp:,} of {int(table.lengths.sum()):,} bp)"
-    )
-    fig.suptitle(
-        (f"{title}: {heading}" if title else heading)
-        + f"\nleft: per-sequence max viral score by call; {panels}",
-        fontsize=10,
-    )
-    with atomic_path(output) as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
