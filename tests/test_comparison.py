@@ -17,18 +17,20 @@ from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.report.comparison import (
     CompareSettings,
-    TestPredictions,
-    build_levels,
     build_report,
-    cluster_bootstrap_ci,
     extraction_speed,
     load_model_result,
     manifest_tables,
-    per_group,
-    read_test_predictions,
     speedups,
     verdict,
-    write_report,
+)
+from virnucpro_smk.report.comparison_page import write_report
+from virnucpro_smk.report.levels import (
+    TestPredictions,
+    build_levels,
+    cluster_bootstrap_ci,
+    per_group,
+    read_test_predictions,
 )
 from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
 

@@ -11,12 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.report.comparison import (
-    CompareSettings,
-    build_report,
-    load_model_result,
-    write_report,
-)
+from virnucpro_smk.report.comparison import CompareSettings, build_report, load_model_result
+from virnucpro_smk.report.comparison_page import write_report
 from virnucpro_smk.runtime.logs import rule_logging
 
 

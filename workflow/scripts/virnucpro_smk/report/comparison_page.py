@@ -1,0 +1,375 @@
+"""The comparison as people read it: figure, HTML page and Markdown from Jinja2 templates.
+
+The templates live in ``workflow/report/`` beside the workflow's other report files; the
+JSON written next to the page holds every figure the page shows, for scripts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..io.atomic import atomic_path, write_text_atomic
+from .levels import CI_METRICS, LEVELS, Level
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"
+
+
+def total_count(value: Any) -> int | float | None:
+    """Sum of a count or of a (nested) mapping of counts; None when not numeric."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value
+    if isinstance(value, Mapping):
+        parts = [total_count(v) for v in value.values()]
+        return None if any(p is None for p in parts) else sum(parts)  # type: ignore[arg-type]
+    return None
+
+
+def figure_png(
+    levels: Mapping[str, Mapping[str, Level]],
+    summary: Mapping[str, Any],
+    baseline: str,
+    candidate: str,
+    chunk_length: int,
+) -> bytes:
+    """ROC and PR curves at chunk level (operating point of the max rule marked) and F1 per
+    level with its cluster-bootstrap interval."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve, roc_curve
+
+    fig, (roc_ax, pr_ax, f1_ax) = plt.subplots(1, 3, figsize=(13, 4.2))
+    colours = {baseline: "#2c7fb8", candidate: "#d95f02"}
+    for name in (baseline, candidate):
+        level = levels[name]["chunk"]
+        m = summary["chunk"]["models"][name]["metrics"]
+        colour = colours[name]
+        if not math.isnan(m["roc_auc"]):
+            fpr, tpr, _ = roc_curve(level.labels, level.scores)
+            prec, rec, _ = precision_recall_curve(level.labels, level.scores)
+            roc_ax.plot(fpr, tpr, color=colour, label=f"{name} (AUC {m['roc_auc']:.3f})")
+            pr_ax.plot(rec, prec, color=colour, label=f"{name} (AP {m['pr_auc']:.3f})")
+        roc_ax.plot(1 - m["specificity"], m["recall"], "o", color=colour, ms=6)
+        pr_ax.plot(m["recall"], m["precision"], "o", color=colour, ms=6)
+    roc_ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+    roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (chunks)")
+    pr_ax.set(xlabel="recall", ylabel="precision", title="precision-recall (chunks)")
+    roc_ax.legend(fontsize=7, loc="lower right")
+    pr_ax.legend(fontsize=7, loc="lower left")
+    width = 0.38
+    for k, name in enumerate((baseline, candidate)):
+        xs = np.arange(len(LEVELS)) + (k - 0.5) * width
+        f1 = [summary[lv]["models"][name]["metrics"]["f1"] for lv in LEVELS]
+        lo = [summary[lv]["models"][name]["ci95"]["f1"][0] for lv in LEVELS]
+        hi = [summary[lv]["models"][name]["ci95"]["f1"][1] for lv in LEVELS]
+        err = np.nan_to_num(np.array([np.subtract(f1, lo), np.subtract(hi, f1)]).clip(min=0))
+        f1_ax.bar(xs, f1, width, yerr=err, capsize=3, color=colours[name], label=name)
+    f1_ax.set_xticks(np.arange(len(LEVELS)), LEVELS)
+    f1_ax.set(ylim=(0, 1.25), ylabel="F1", title="F1 per level (95 % record bootstrap)")
+    f1_ax.set_yticks(np.linspace(0, 1, 6))
+    f1_ax.legend(fontsize=7, loc="upper center", ncol=2)
+    fig.suptitle(
+        f"Held-out test split, chunk length {chunk_length} bp (dots: the called operating point)",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or "n/a"
+    return str(value)
+
+
+def _ci(point: float, ci: Sequence[float]) -> str:
+    return f"{_fmt(point)} [{_fmt(ci[0])}, {_fmt(ci[1])}]"
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]], note: str = "") -> dict:
+    return {"title": title, "columns": columns, "rows": rows, "note": note}
+
+
+def _split_rows(by_split: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    keys = sorted({k for v in by_split.values() if isinstance(v, Mapping) for k in v})
+    if keys:
+        return ["split", *keys, "total"], [
+            [s, *(_fmt(v.get(k)) for k in keys), _fmt(total_count(v))]
+            for s, v in by_split.items()
+            if isinstance(v, Mapping)
+        ]
+    return ["split", "total"], [[s, _fmt(v)] for s, v in by_split.items()]
+
+
+def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
+    """Formatted tables shared by the HTML and Markdown templates (same numbers in both)."""
+    base, cand = report["baseline"], report["candidate"]
+    names = [base, cand]
+    levels = report["levels"]
+    tables: list[dict] = [
+        _table(
+            "F1 at each level (95 % bootstrap CI over records)",
+            ["level", "units", *names, "F1 drop (baseline - candidate)"],
+            [
+                [
+                    level_name + (" (verdict)" if level_name == "chunk" else ""),
+                    _fmt(levels[level_name]["n"]),
+                    *(
+                        _ci(
+                            levels[level_name]["models"][n]["metrics"]["f1"],
+                            levels[level_name]["models"][n]["ci95"]["f1"],
+                        )
+                        for n in names
+                    ),
+                    _ci(
+                        levels[level_name]["f1_drop"]["value"],
+                        levels[level_name]["f1_drop"]["ci95"],
+                    ),
+                ]
+                for level_name in LEVELS
+            ],
+            "The verdict uses the per-chunk point estimate; the intervals show how large a "
+            "difference this test split can resolve.",
+        )
+    ]
+    for level_name in LEVELS:
+        lv = levels[level_name]
+        rows = [
+            [
+                metric,
+                *(
+                    _ci(lv["models"][n]["metrics"][metric], lv["models"][n]["ci95"][metric])
+                    for n in names
+                ),
+            ]
+            for metric in CI_METRICS
+        ]
+        rows.append(
+            [
+                "confusion tn/fp/fn/tp",
+                *(
+                    "/".join(
+                        str(lv["models"][n]["metrics"]["confusion"][k])
+                        for k in ("tn", "fp", "fn", "tp")
+                    )
+                    for n in names
+                ),
+            ]
+        )
+        rows.append(
+            [
+                "F1 drop (baseline - candidate)",
+                _ci(lv["f1_drop"]["value"], lv["f1_drop"]["ci95"]),
+                "",
+            ]
+        )
+        tables.append(
+            _table(
+                f"Per {level_name}: {_fmt(lv['n'])} {level_name}s from "
+                f"{_fmt(lv['records'])} records "
+                "(95 % bootstrap CI over records)",
+                ["metric", *names],
+                rows,
+                f"Rule: {lv['rule']}.",
+            )
+        )
+    groups = report["models"][base]["per_group"]
+    tables.append(
+        _table(
+            "Per group (chunk level)",
+            ["group", "chunks", "records", "metric", *names],
+            [
+                [
+                    g,
+                    _fmt(i["n"]),
+                    _fmt(i["records"]),
+                    i["metric"],
+                    *(_fmt(report["models"][n]["per_group"][g]["value"]) for n in names),
+                ]
+                for g, i in groups.items()
+            ],
+            "Recall for viral groups, specificity for host groups.",
+        )
+    )
+    speed_keys = [
+        ("jobs", "extraction jobs"),
+        ("records", "records embedded"),
+        ("tokens", "tokens"),
+        ("wall_seconds", "wall seconds, all jobs (verdict)"),
+        ("embed_seconds", "in-process embedding seconds"),
+        ("load_seconds", "model loading seconds"),
+        ("overhead_seconds", "wall - embedding seconds"),
+        ("records_per_wall_s", "records / wall second"),
+        ("tokens_per_embed_s", "tokens / embedding second"),
+        ("max_rss_mib", "max RSS of a job (MiB)"),
+        ("peak_gpu_mib", "peak GPU memory (MiB)"),
+        ("devices", "devices"),
+        ("training_wall_seconds", "classifier training wall seconds"),
+    ]
+    speed = report["speed"]
+    tables.append(
+        _table(
+            "Speed (protein embedding extraction)",
+            ["", *names],
+            [
+                [label, *(_fmt(report["models"][n]["speed"].get(k), 2) for n in names)]
+                for k, label in speed_keys
+            ],
+            f"End-to-end speed-up (verdict): {_fmt(speed['end_to_end'], 2)}x; in-process "
+            f"(embedding seconds only, for context): {_fmt(speed['in_process'], 2)}x."
+            + (f" {speed['problem']}." if speed["problem"] else ""),
+        )
+    )
+    man = report["manifest"]
+    tables.append(
+        _table(
+            "Training frames available vs used, per group",
+            ["group", "available", "used", "fraction used"],
+            [
+                [r["group"], _fmt(r["available"]), _fmt(r["used"]), _fmt(r["fraction"])]
+                for r in man["by_group"]
+            ]
+            + [
+                [
+                    "total",
+                    _fmt(man["total"]["available"]),
+                    _fmt(man["total"]["used"]),
+                    _fmt(man["total"]["fraction"]),
+                ]
+            ],
+            "From the training manifest summary (drawn before embedding, shared by both models).",
+        )
+    )
+    for key, title in (("by_split", "Frames per split"), ("records_by_split", "Records per split")):
+        if man[key]:
+            columns, rows = _split_rows(man[key])
+            tables.append(_table(title, columns, rows))
+    tables.append(
+        _table(
+            "Consistency checks",
+            ["check", "ok", "detail"],
+            [[c["check"], "yes" if c["ok"] else "NO", c["detail"]] for c in report["checks"]],
+        )
+    )
+    v = report["verdict"]
+    criteria = [
+        {
+            "rule": c["rule"],
+            "value": _fmt(c["value"], 3),
+            "pass": c["pass"],
+            "basis": c["basis"],
+            "problem": c.get("problem"),
+        }
+        for c in v["criteria"].values()
+    ]
+    return {
+        "title": f"{base} vs {cand} (chunk length {report['chunk_length']} bp)",
+        "baseline": base,
+        "candidate": cand,
+        "verdict": "PASS" if v["pass"] else "FAIL",
+        "passed": v["pass"],
+        "criteria": criteria,
+        "intro": (
+            f"Test split: {_fmt(report['test_frames'])} frames, {_fmt(report['test_chunks'])} "
+            f"chunks, {_fmt(report['test_sequences'])} sequences from "
+            f"{_fmt(report['test_records'])} records; "
+            f"same training manifest: {_fmt(report['same_manifest'])}. Intervals: 95 % "
+            f"percentile bootstrap CI, {report['bootstrap']['resamples']} resamples of whole "
+            f"records (seed {report['bootstrap']['seed']}), both models on the same resamples."
+        ),
+        "tables": tables,
+    }
+
+
+def _environment(template_dir: Path):
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(template_dir)),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render(
+    report: Mapping[str, Any], figure_png: bytes, template_dir: str | os.PathLike[str] | None = None
+) -> tuple[str, str]:
+    """The HTML page (figure embedded as base64) and the Markdown text of ``report``."""
+    env = _environment(Path(template_dir) if template_dir else TEMPLATE_DIR)
+    env.filters["md_cell"] = lambda s: str(s).replace("|", "\\|")
+    view = report_view(report)
+    html = env.get_template("comparison.html.j2").render(
+        **view, figure_base64=base64.b64encode(figure_png).decode("ascii")
+    )
+    md = env.get_template("comparison.md.j2").render(**view)
+    return html, md
+
+
+def write_report(
+    report: Mapping[str, Any],
+    figure_png: bytes,
+    html_path: str | os.PathLike[str],
+    md_path: str | os.PathLike[str],
+    json_path: str | os.PathLike[str],
+    png_path: str | os.PathLike[str],
+    template_dir: str | os.PathLike[str] | None = None,
+) -> None:
+    """Write the four outputs atomically (JSON with every figure; HTML self-contained)."""
+    html, md = render(report, figure_png, template_dir)
+    write_text_atomic(md_path, md)
+    text = json.dumps(_finite(report), indent=2, default=_json_default, allow_nan=False)
+    write_text_atomic(json_path, text + "\n")
+    with atomic_path(png_path) as tmp:
+        Path(tmp).write_bytes(figure_png)
+    write_text_atomic(html_path, html)
+
+
+def _finite(value: Any) -> Any:
+    """NaN (an undefined metric) as JSON null: ``NaN`` is not valid JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, Mapping):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)

@@ -1,0 +1,316 @@
+"""Accuracy of one classifier's test predictions at three levels, with record-level intervals.
+
+* **frame**: each test frame, viral when ``score_viral >= 0.5``;
+* **chunk** (the original's rule): a chunk is viral when its best viral score >= its best
+  non-viral score over its test frames, with the non-viral score of a frame
+  ``1 - score_viral`` (two-class softmax);
+* **sequence**: a sequence is viral when at least ``min_viral_fraction`` (0.5) of its scored
+  chunks are viral, as ``predict`` does.
+
+Frames of one source record are not independent (overlapping chunks, six frames per chunk,
+one genome), so confidence intervals come from a cluster bootstrap that resamples records,
+never frames: resampling frames would pretend there is far more evidence than there is.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, ModelMismatchError
+from ..preprocess.chunking import chunk_of, sequence_of
+from .metrics import binary_metrics
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("frame", "chunk", "sequence")
+CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc", "pr_auc")
+PREDICTION_COLUMNS = ("id", "dataset", "group", "record", "label", "score_viral")
+LEVEL_RULES = {
+    "frame": "a test frame is viral when score_viral >= 0.5",
+    "chunk": (
+        "a chunk (frame id minus its last two characters) is viral when the best viral score "
+        "of its test frames >= their best non-viral score (non-viral = 1 - score_viral): "
+        "the original VirNucPro rule; ranked by (best viral - best non-viral + 1) / 2, "
+        "i.e. (max + min of its frames' viral scores) / 2"
+    ),
+    "sequence": (
+        "a sequence (chunk id before '_chunk_') is viral when at least {fraction:g} of its "
+        "test chunks are viral (predict's rule without its scored-fraction condition: test "
+        "frames are a balanced sample, not every chunk); ranked by that fraction"
+    ),
+}
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class TestPredictions:
+    """One classifier's held-out test frames (rows of ``test_predictions.tsv``)."""
+
+    __test__ = False  # not a pytest test class despite its name
+
+    ids: list[str]
+    datasets: list[str]
+    groups: list[str]
+    records: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+
+    def subset(self, order: Sequence[int]) -> TestPredictions:
+        pick = list(order)
+        return TestPredictions(
+            [self.ids[i] for i in pick],
+            [self.datasets[i] for i in pick],
+            [self.groups[i] for i in pick],
+            [self.records[i] for i in pick],
+            self.labels[pick],
+            self.scores[pick],
+        )
+
+
+def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
+    """Read and check ``test_predictions.tsv`` (columns ``PREDICTION_COLUMNS``)."""
+    with open(path, encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in PREDICTION_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = list(reader)
+    if not rows:
+        raise InputError(f"{path}: no test frames")
+    labels, scores = [], []
+    for n, row in enumerate(rows, start=2):
+        if row["label"] not in ("0", "1"):
+            raise InputError(f"{path} line {n}: label must be 0 or 1, got {row['label']!r}")
+        try:
+            score = float(row["score_viral"])
+        except ValueError:
+            score = float("nan")
+        if not 0.0 <= score <= 1.0:
+            raise InputError(f"{path} line {n}: score_viral {row['score_viral']!r} not in [0, 1]")
+        if len(row["id"]) < 3 or not row["record"]:
+            raise InputError(f"{path} line {n}: a frame needs an id like <chunk>F1 and a record")
+        labels.append(int(row["label"]))
+        scores.append(score)
+    ids = [r["id"] for r in rows]
+    if len(set(ids)) != len(ids):
+        dup = sorted({i for i in ids if ids.count(i) > 1})[:10]
+        raise InputError(f"{path}: duplicate frame ids {', '.join(dup)}")
+    return TestPredictions(
+        ids,
+        [r["dataset"] for r in rows],
+        [r["group"] for r in rows],
+        [r["record"] for r in rows],
+        np.array(labels, dtype=int),
+        np.array(scores, dtype=float),
+    )
+
+
+def align(baseline: TestPredictions, candidate: TestPredictions) -> TestPredictions:
+    """``candidate`` reordered to ``baseline``'s frames; refuse different test sets."""
+    if set(baseline.ids) != set(candidate.ids):
+        only_b = sorted(set(baseline.ids) - set(candidate.ids))[:10]
+        only_c = sorted(set(candidate.ids) - set(baseline.ids))[:10]
+        raise ModelMismatchError(
+            "the two classifiers were not tested on the same frames "
+            f"(only baseline: {only_b}; only candidate: {only_c}): train both on one manifest"
+        )
+    where = {fid: i for i, fid in enumerate(candidate.ids)}
+    aligned = candidate.subset([where[fid] for fid in baseline.ids])
+    for attr in ("labels", "records", "groups"):
+        if list(getattr(aligned, attr)) != list(getattr(baseline, attr)):
+            raise ModelMismatchError(f"the two test sets disagree on the {attr} of some frames")
+    return aligned
+
+
+# --------------------------------------------------------------------------- levels
+
+
+@dataclass(frozen=True)
+class Level:
+    """Units of one level (frames, chunks or sequences) with truth, ranking score and call."""
+
+    name: str
+    units: list[str]
+    records: list[str]
+    groups: list[str]
+    labels: np.ndarray
+    scores: np.ndarray
+    calls: np.ndarray
+
+    def metrics(self, index: np.ndarray | None = None) -> dict[str, Any]:
+        if index is None:
+            return binary_metrics(self.labels, self.scores, calls=self.calls)
+        return binary_metrics(self.labels[index], self.scores[index], calls=self.calls[index])
+
+
+def frame_level(pred: TestPredictions) -> Level:
+    return Level(
+        "frame",
+        list(pred.ids),
+        list(pred.records),
+        list(pred.groups),
+        pred.labels.copy(),
+        pred.scores.copy(),
+        pred.scores >= 0.5,
+    )
+
+
+def _group_units(level: Level, key: Callable[[str], str]) -> dict[str, list[int]]:
+    """Indices of ``level``'s units per parent unit (first-seen order), refusing mixed parents."""
+    members: dict[str, list[int]] = {}
+    for i, unit in enumerate(level.units):
+        members.setdefault(key(unit), []).append(i)
+    for parent, idx in members.items():
+        for attr in ("records", "groups"):
+            values = {getattr(level, attr)[i] for i in idx}
+            if len(values) > 1:
+                raise InputError(f"{parent}: its {level.name}s come from several {attr}: {values}")
+        if len({int(level.labels[i]) for i in idx}) > 1:
+            raise InputError(f"{parent}: its {level.name}s carry both labels")
+    return members
+
+
+def _parent_level(
+    child: Level, name: str, members: dict[str, list[int]], scores: list[float], calls: list[bool]
+) -> Level:
+    first = [idx[0] for idx in members.values()]
+    return Level(
+        name,
+        list(members),
+        [child.records[i] for i in first],
+        [child.groups[i] for i in first],
+        child.labels[first],
+        np.array(scores, dtype=float),
+        np.array(calls, dtype=bool),
+    )
+
+
+def chunk_level(frames: Level) -> Level:
+    """The original's max rule over each chunk's test frames (see ``LEVEL_RULES``)."""
+    members = _group_units(frames, chunk_of)
+    scores, calls = [], []
+    for idx in members.values():
+        viral = frames.scores[idx]
+        best_viral = float(viral.max())
+        best_nonviral = float((1.0 - viral).max())
+        calls.append(best_viral >= best_nonviral)
+        # (best viral - best non-viral + 1) / 2, written without the subtractions that
+        # would turn equal margins into float noise (best non-viral = 1 - min viral)
+        scores.append((best_viral + float(viral.min())) / 2.0)
+    return _parent_level(frames, "chunk", members, scores, calls)
+
+
+def sequence_level(chunks: Level, min_viral_fraction: float = 0.5) -> Level:
+    """Viral when at least ``min_viral_fraction`` of a sequence's scored chunks are viral."""
+    members = _group_units(chunks, sequence_of)
+    fractions = [float(chunks.calls[idx].mean()) for idx in members.values()]
+    calls = [f >= min_viral_fraction for f in fractions]
+    return _parent_level(chunks, "sequence", members, fractions, calls)
+
+
+def build_levels(pred: TestPredictions, min_viral_fraction: float = 0.5) -> dict[str, Level]:
+    frames = frame_level(pred)
+    chunks = chunk_level(frames)
+    return {
+        "frame": frames,
+        "chunk": chunks,
+        "sequence": sequence_level(chunks, min_viral_fraction),
+    }
+
+
+def per_group(level: Level) -> dict[str, dict[str, Any]]:
+    """Recall for viral groups, specificity for host groups: the fraction called correctly.
+
+    A group holding both labels (two datasets sharing a group name) gets one row per label,
+    ``group (viral)`` and ``group (nonviral)``, rather than a meaningless mixed figure.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    groups = np.array(level.groups, dtype=object)
+    records = np.array(level.records, dtype=object)
+    for group in sorted(set(level.groups)):
+        in_group = groups == group
+        labels = sorted({int(v) for v in level.labels[in_group]}, reverse=True)
+        for label in labels:
+            mask = in_group & (level.labels == label)
+            viral = label == 1
+            key = group if len(labels) == 1 else f"{group} ({'viral' if viral else 'nonviral'})"
+            out[key] = {
+                "n": int(mask.sum()),
+                "records": len(set(records[mask])),
+                "label": "viral" if viral else "nonviral",
+                "metric": "recall" if viral else "specificity",
+                "value": float((level.calls[mask] == viral).mean()),
+            }
+    return out
+
+
+# --------------------------------------------------------------------------- bootstrap
+
+
+def cluster_bootstrap_ci(
+    values_fn: Callable[[np.ndarray], Mapping[str, float]],
+    records: Sequence[str],
+    n: int,
+    seed: int,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
+    """Percentile intervals of ``values_fn`` when whole records are resampled with replacement.
+
+    ``records[i]`` is the record (cluster) of unit ``i``. Each of the ``n`` resamples draws as
+    many records as there are, with replacement, and calls ``values_fn`` with the indices of
+    all their units (a record drawn twice contributes its units twice). Resamples where a
+    value is NaN (e.g. ROC-AUC with one class) are skipped for that value. Passing one record
+    per unit gives the ordinary (unit-level) bootstrap. Deterministic for a given ``seed``.
+    """
+    if n < 1:
+        raise ValueError(f"bootstrap needs at least one resample, got {n}")
+    _, codes = np.unique(np.asarray(records, dtype=object).astype(str), return_inverse=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(codes))]
+    clusters = [order[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
+    rng = np.random.default_rng(seed)
+    samples: dict[str, list[float]] = {}
+    for _ in range(n):
+        pick = rng.integers(0, len(clusters), len(clusters))
+        values = values_fn(np.concatenate([clusters[k] for k in pick]))
+        for key, value in values.items():
+            samples.setdefault(key, []).append(float(value))
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    out: dict[str, tuple[float, float]] = {}
+    for key, vals in samples.items():
+        arr = np.array(vals)
+        arr = arr[~np.isnan(arr)]
+        out[key] = (
+            (float(np.percentile(arr, lo)), float(np.percentile(arr, hi)))
+            if arr.size
+            else (float("nan"), float("nan"))
+        )
+    return out
+
+
+def paired_values_fn(
+    levels: Mapping[str, Level], baseline: str, candidate: str
+) -> Callable[[np.ndarray], dict[str, float]]:
+    """Metrics of both models on the same resampled units, and the F1 drop between them."""
+
+    def values(index: np.ndarray) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for name, level in levels.items():
+            m = level.metrics(index)
+            out.update({f"{name}/{k}": m[k] for k in CI_METRICS})
+        out["f1_drop"] = out[f"{baseline}/f1"] - out[f"{candidate}/f1"]
+        return out
+
+    return values
+
+
+# --------------------------------------------------------------------------- speed
