@@ -4,7 +4,7 @@ import pytest
 
 from virnucpro_smk.io.fasta import read_simple_fasta
 from virnucpro_smk.preprocess.chunk_counts import count_chunks
-from virnucpro_smk.preprocess.sample import preprocess_sample
+from virnucpro_smk.preprocess.sample import preprocess_fasta
 from virnucpro_smk.preprocess.shards import (
     read_shard_index,
     read_shard_records,
@@ -24,15 +24,15 @@ def test_shards_partition_the_frames_in_order(shared_data, tmp_path, chunks_per_
     fasta = shared_data / "vibrant_mixed_example.fasta"
     n = shard_count(count_chunks(fasta, 300), chunks_per_job)
     out = {k: tmp_path / k for k in ("chunked.fa", "nuc.fa", "prot.faa", "seqs.tsv", "shards.tsv")}
-    stats = preprocess_sample(
+    stats = preprocess_fasta(
         fasta,
         300,
-        n,
-        chunked=out["chunked.fa"],
-        nucleotide=out["nuc.fa"],
-        protein=out["prot.faa"],
-        sequences=out["seqs.tsv"],
+        out["chunked.fa"],
+        out["nuc.fa"],
+        out["prot.faa"],
+        out["seqs.tsv"],
         shard_index=out["shards.tsv"],
+        n_shards=n,
     )
     spans = read_shard_index(out["shards.tsv"])
     assert len(spans) == n

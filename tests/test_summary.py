@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from virnucpro_smk.classify.summary import SUMMARY_HEADER, summarize, summarize_lists
+from virnucpro_smk.classify.summary import summarize, summarize_lists
 from virnucpro_smk.errors import InputError
 
 HEADER = (
@@ -34,7 +34,7 @@ def test_summary_counts_viral_sequences_and_bases(tmp_path):
         {("s1", "dnaberts_768d+fastesm650_1280d"): a, ("s1", "dnaberts_768d+esm2_3b_2560d"): b},
         out,
     )
-    assert out.read_text().startswith(SUMMARY_HEADER)
+    assert out.read_text().startswith("sample\tmodel\tsequences\tbp\tviral_sequences\tviral_bp\n")
     rows = list(csv.DictReader(out.open(), delimiter="\t"))
     assert [(r["sample"], r["model"]) for r in rows] == [
         ("s1", "dnaberts_768d+fastesm650_1280d"),

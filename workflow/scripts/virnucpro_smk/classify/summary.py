@@ -11,10 +11,10 @@ import os
 from collections.abc import Mapping, Sequence
 
 from ..errors import InputError
-from ..io.atomic import atomic_open
+from ..io.atomic import write_tsv
 from .predict import VIRAL
 
-SUMMARY_HEADER = "sample\tmodel\tsequences\tbp\tviral_sequences\tviral_bp\n"
+SUMMARY_COLUMNS = ("sample", "model", "sequences", "bp", "viral_sequences", "viral_bp")
 
 
 def _count(path: str | os.PathLike[str]) -> dict[str, int]:
@@ -41,13 +41,7 @@ def summarize(
     rows: list[dict[str, object]] = []
     for (sample, model), path in per_sequence_by_sample.items():
         rows.append({"sample": sample, "model": model, **_count(path)})
-    with atomic_open(output) as out:
-        out.write(SUMMARY_HEADER)
-        for row in rows:
-            out.write(
-                f"{row['sample']}\t{row['model']}\t{row['sequences']}\t{row['bp']}\t"
-                f"{row['viral_sequences']}\t{row['viral_bp']}\n"
-            )
+    write_tsv(output, SUMMARY_COLUMNS, ([row[c] for c in SUMMARY_COLUMNS] for row in rows))
     return rows
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -58,3 +58,17 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write a whole text file atomically."""
     with atomic_open(path) as handle:
         handle.write(text)
+
+
+def write_tsv(
+    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> None:
+    """Write a tab-separated table atomically: a header line, then one line per row.
+
+    Values are written with ``str``; none may hold a tab or a newline (ids are checked on
+    input), so no quoting is needed and any TSV reader (pandas, R, ``cut``) opens the file.
+    """
+    with atomic_open(path) as handle:
+        handle.write("\t".join(columns) + "\n")
+        for row in rows:
+            handle.write("\t".join(map(str, row)) + "\n")

@@ -91,32 +91,24 @@ def parse_registry(models: dict[str, dict[str, Any]]) -> dict[str, ModelSpec]:
     return {name: parse_model(name, entry) for name, entry in models.items()}
 
 
+def _configured(registry: dict[str, ModelSpec], name: str, kind: str, key: str) -> ModelSpec:
+    """The registry entry ``name`` of ``kind``; errors name the config key that chose it."""
+    if name not in registry:
+        raise InputError(f"config key {key}: unknown model {name!r}; known: {sorted(registry)}")
+    if registry[name].kind != kind:
+        raise InputError(f"config key {key}: {name!r} is a {registry[name].kind} model")
+    return registry[name]
+
+
 def select_models(
     registry: dict[str, ModelSpec], dna_model: str, protein_models: list[str]
 ) -> tuple[ModelSpec, list[ModelSpec]]:
     """The DNA model and protein models a run uses; errors name the config key."""
-    if dna_model not in registry:
-        raise InputError(
-            f"config key dna_model: unknown model {dna_model!r}; known: {sorted(registry)}"
-        )
-    if registry[dna_model].kind != "dna":
-        raise InputError(
-            f"config key dna_model: {dna_model!r} is a {registry[dna_model].kind} model"
-        )
-    proteins = []
-    for name in protein_models:
-        if name not in registry:
-            raise InputError(
-                f"config key protein_models: unknown model {name!r}; known: {sorted(registry)}"
-            )
-        if registry[name].kind != "protein":
-            raise InputError(
-                f"config key protein_models: {name!r} is a {registry[name].kind} model"
-            )
-        proteins.append(registry[name])
+    dna = _configured(registry, dna_model, "dna", "dna_model")
+    proteins = [_configured(registry, n, "protein", "protein_models") for n in protein_models]
     if len(set(protein_models)) != len(protein_models):
         raise InputError("config key protein_models: a model is listed twice")
-    return registry[dna_model], proteins
+    return dna, proteins
 
 
 def pair_tag(dna: str, protein: str) -> str:

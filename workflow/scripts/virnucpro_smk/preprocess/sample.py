@@ -44,8 +44,16 @@ def preprocess_fasta(
     protein_out: str | os.PathLike[str],
     sequences_out: str | os.PathLike[str],
     ambiguous: str = "drop",
+    *,
+    shard_index: str | os.PathLike[str] | None = None,
+    n_shards: int = 1,
 ) -> PreprocessStats:
-    """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files."""
+    """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files.
+
+    With ``shard_index`` (samples), also index ``n_shards`` shards of the kept frames for
+    the extraction jobs. Training datasets go without: their frames are sharded after the
+    training manifest has selected them.
+    """
     n_seq = n_bases = n_chunks = n_frames = n_short = 0
     progress = Progress("preprocess", None, unit="bp", logger=log)
     with (
@@ -98,24 +106,7 @@ def preprocess_fasta(
         chunk_length,
         n_frames,
     )
+    if shard_index is not None:
+        spans = index_shards(nucleotide_out, protein_out, n_frames, n_shards)
+        write_shard_index(spans, shard_index)
     return PreprocessStats(n_seq, n_bases, n_chunks, n_frames, n_short)
-
-
-def preprocess_sample(
-    fasta: str | os.PathLike[str],
-    chunk_length: int,
-    n_shards: int,
-    *,
-    chunked: str | os.PathLike[str],
-    nucleotide: str | os.PathLike[str],
-    protein: str | os.PathLike[str],
-    sequences: str | os.PathLike[str],
-    shard_index: str | os.PathLike[str],
-    ambiguous: str = "drop",
-) -> PreprocessStats:
-    """Full preprocessing of one sample: FASTA outputs, per-sequence table and shard index."""
-    stats = preprocess_fasta(
-        fasta, chunk_length, chunked, nucleotide, protein, sequences, ambiguous
-    )
-    write_shard_index(index_shards(nucleotide, protein, stats.frames, n_shards), shard_index)
-    return stats

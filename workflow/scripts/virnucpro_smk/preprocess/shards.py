@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..io.atomic import atomic_open
+from ..io.atomic import write_tsv
 from ..io.fasta import fasta_id, record_offsets
 
 
@@ -36,8 +36,14 @@ def shard_bounds(n_records: int, n_shards: int) -> list[tuple[int, int]]:
     return [(i * n_records // n_shards, (i + 1) * n_records // n_shards) for i in range(n_shards)]
 
 
-SHARD_INDEX_HEADER = (
-    "shard\tn_records\tfirst_id\tnucleotide_start\tnucleotide_end\tprotein_start\tprotein_end\n"
+SHARD_INDEX_COLUMNS = (
+    "shard",
+    "n_records",
+    "first_id",
+    "nucleotide_start",
+    "nucleotide_end",
+    "protein_start",
+    "protein_end",
 )
 
 
@@ -96,19 +102,17 @@ def index_shards(
 
 
 def write_shard_index(spans: Sequence[ShardSpan], path: str | os.PathLike[str]) -> None:
-    with atomic_open(path) as out:
-        out.write(SHARD_INDEX_HEADER)
-        for s in spans:
-            out.write(
-                f"{s.shard}\t{s.n_records}\t{s.first_id}\t{s.nucleotide[0]}\t"
-                f"{s.nucleotide[1]}\t{s.protein[0]}\t{s.protein[1]}\n"
-            )
+    write_tsv(
+        path,
+        SHARD_INDEX_COLUMNS,
+        ((s.shard, s.n_records, s.first_id, *s.nucleotide, *s.protein) for s in spans),
+    )
 
 
 def read_shard_index(path: str | os.PathLike[str]) -> list[ShardSpan]:
     with open(path, encoding="utf-8") as handle:
         lines = handle.read().splitlines()
-    if not lines or lines[0] + "\n" != SHARD_INDEX_HEADER:
+    if not lines or tuple(lines[0].split("\t")) != SHARD_INDEX_COLUMNS:
         raise InputError(f"{path}: not a shard index")
     spans = []
     for line in lines[1:]:

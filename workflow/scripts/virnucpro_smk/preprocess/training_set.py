@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.atomic import atomic_open, write_text_atomic
+from ..io.atomic import atomic_open, write_text_atomic, write_tsv
 from ..io.fasta import record_offsets
 from ..io.hashing import file_sha256
 from .chunking import record_of
@@ -250,10 +250,7 @@ def write_training_frames(
 
 def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) -> str:
     """Write the manifest TSV; return its SHA-256."""
-    lines = ["\t".join(MANIFEST_COLUMNS)]
-    lines += ["\t".join(str(getattr(r, c)) for c in MANIFEST_COLUMNS) for r in rows]
-    with atomic_open(output) as out:
-        out.write("\n".join(lines) + "\n")
+    write_tsv(output, MANIFEST_COLUMNS, ([getattr(r, c) for c in MANIFEST_COLUMNS] for r in rows))
     return file_sha256(output)
 
 
