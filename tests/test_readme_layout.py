@@ -1,0 +1,47 @@
+"""The README's layout section is the tree: every file it names exists, and every module of
+the package and every rule file is named, so a newcomer can trust it as a map."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "workflow/scripts/virnucpro_smk"
+
+
+def layout_paths() -> list[str]:
+    """Paths of the layout block, nested entries joined to their folder by indentation."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("## Layout\n", 1)[1]
+    block = section.split("```\n", 2)[1]
+    paths: list[str] = []
+    folders: list[tuple[int, str]] = []  # (indent, folder path) of the open folders
+    for line in block.splitlines():
+        match = re.match(r"( *)(\S+)", line)
+        if not match or line[: len(match.group(1))].strip() or len(match.group(1)) > 8:
+            continue  # a continuation line of a description
+        indent, name = len(match.group(1)), match.group(2)
+        folders = [(i, f) for i, f in folders if i < indent]
+        full = (folders[-1][1] if folders else "") + name
+        paths.append(full)
+        if name.endswith("/"):
+            folders.append((indent, full))
+    return paths
+
+
+def test_every_named_path_exists():
+    paths = layout_paths()
+    assert len(paths) > 40, "the layout block was not found or not parsed"
+    missing = [p for p in paths if not (ROOT / p).exists()]
+    assert not missing, f"README layout names paths that do not exist: {missing}"
+
+
+def test_every_module_and_rule_file_is_named():
+    named = set(layout_paths())
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py" and "__pycache__" not in p.parts
+    }
+    rules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow/rules").glob("*.smk")}
+    unnamed = sorted((modules | rules) - named)
+    assert not unnamed, f"README layout does not name: {unnamed}"
