@@ -149,7 +149,7 @@ def load_schema(schema_path: str | os.PathLike[str]) -> dict[str, Any]:
         return yaml.safe_load(handle)
 
 
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow local ``$ref``s (``#/$defs/...``), the only kind this project's schemas use."""
     while "$ref" in schema:
         node: Any = root
@@ -163,12 +163,12 @@ def _child(
     schema: Mapping[str, Any], root: Mapping[str, Any], key: str | int, instance: Any
 ) -> Mapping[str, Any] | None:
     """The sub-schema that governs ``instance[key]``, or None when there is none."""
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:  # descend through the branch of the instance's container type
             wanted = "array" if isinstance(instance, list) else "object"
             for branch in schema[combinator]:
-                branch = _resolve(branch, root)
+                branch = resolve_ref(branch, root)
                 if branch.get("type") == wanted:
                     return _child(branch, root, key, instance)
             return None
@@ -189,7 +189,7 @@ def _subschema(root: Mapping[str, Any], config: Any, path: Sequence[str | int]) 
             return None
         schema = _child(schema, root, key, instance)
         instance = instance[key]
-    return _resolve(schema, root) if schema is not None else None
+    return resolve_ref(schema, root) if schema is not None else None
 
 
 def _bounds(schema: Mapping[str, Any]) -> str:
@@ -209,7 +209,7 @@ def describe(schema: Mapping[str, Any] | None, root: Mapping[str, Any]) -> str:
     """What a schema allows, in words (``an integer >= 1 or a non-empty list of ...``)."""
     if not schema:
         return "anything"
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     for combinator in ("oneOf", "anyOf"):
         if combinator in schema:
             return " or ".join(describe(branch, root) for branch in schema[combinator])
@@ -290,11 +290,11 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any] | None, root: Mappin
     """Set the schema's ``default`` values where a key is absent (as snakemake's validate did)."""
     if schema is None:
         return
-    schema = _resolve(schema, root)
+    schema = resolve_ref(schema, root)
     if isinstance(instance, dict) and schema.get("type") == "object":
         properties = schema.get("properties", {})
         for key, sub in properties.items():
-            sub = _resolve(sub, root)
+            sub = resolve_ref(sub, root)
             if key not in instance and "default" in sub:
                 instance[key] = copy.deepcopy(sub["default"])
         extra = schema.get("additionalProperties")

@@ -30,7 +30,13 @@ import yaml
 
 from ..io.atomic import write_text_atomic
 from ..preprocess.training_set import LABELS
-from .config_checks import SAMPLE_COLUMNS, SAMPLE_NAME_PATTERN, check_config, load_schema
+from .config_checks import (
+    SAMPLE_COLUMNS,
+    SAMPLE_NAME_PATTERN,
+    check_config,
+    load_schema,
+    resolve_ref,
+)
 
 SCHEMA_PATH = Path("workflow/schemas/config.schema.yaml")
 CONFIG_PATH = Path("config/config.yaml")
@@ -190,16 +196,6 @@ class ConfigKey:
         return any(part == PLACEHOLDER or part.endswith("[]") for part in self.path)
 
 
-def _resolve(node: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow local ``$ref``s (``#/$defs/...``), the only kind this project's schema uses."""
-    while "$ref" in node:
-        target: Any = root
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _branches(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [*node.get("oneOf", ()), *node.get("anyOf", ())]
 
@@ -217,10 +213,10 @@ def iter_keys(schema: Mapping[str, Any]) -> Iterator[ConfigKey]:
 def _properties(
     node: Mapping[str, Any], root: Mapping[str, Any], prefix: tuple[str, ...]
 ) -> Iterator[ConfigKey]:
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     required = set(node.get("required", ()))
     for name, sub in node.get("properties", {}).items():
-        key = ConfigKey((*prefix, name), _resolve(sub, root), name in required)
+        key = ConfigKey((*prefix, name), resolve_ref(sub, root), name in required)
         yield key
         yield from _nested(key.schema, root, key.path)
 
@@ -229,17 +225,17 @@ def _nested(
     node: Mapping[str, Any], root: Mapping[str, Any], path: tuple[str, ...]
 ) -> Iterator[ConfigKey]:
     for branch in _branches(node):
-        yield from _nested(_resolve(branch, root), root, path)
+        yield from _nested(resolve_ref(branch, root), root, path)
     if "properties" in node:
         yield from _properties(node, root, path)
     extra = node.get("additionalProperties")
     if isinstance(extra, Mapping):
-        key = ConfigKey((*path, PLACEHOLDER), _resolve(extra, root), False)
+        key = ConfigKey((*path, PLACEHOLDER), resolve_ref(extra, root), False)
         yield key
         yield from _nested(key.schema, root, key.path)
     items = node.get("items")
     if isinstance(items, Mapping):
-        yield from _nested(_resolve(items, root), root, (*path[:-1], f"{path[-1]}[]"))
+        yield from _nested(resolve_ref(items, root), root, (*path[:-1], f"{path[-1]}[]"))
 
 
 def _plural(text: str) -> str:
@@ -249,7 +245,7 @@ def _plural(text: str) -> str:
 
 def type_text(node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     """The YAML type of a value, in words (``integer or list of integers``)."""
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     branches = _branches(node)
     if branches:
         return " or ".join(type_text(branch, root) for branch in branches)
@@ -290,7 +286,7 @@ def _count(n: int, noun: str, nouns: str) -> str:
 
 def allowed_text(node: Mapping[str, Any], root: Mapping[str, Any]) -> str:
     """What values a key accepts beyond its type: enums, ranges, lengths, patterns."""
-    node = _resolve(node, root)
+    node = resolve_ref(node, root)
     branches = _branches(node)
     if branches:
         parts = []
@@ -409,7 +405,9 @@ def render_config_docs(schema: Mapping[str, Any], config: Mapping[str, Any] | No
     """
     keys = list(iter_keys(schema))
     sections = [
-        k for k in keys if len(k.path) == 1 and _resolve(k.schema, schema).get("type") == "object"
+        k
+        for k in keys
+        if len(k.path) == 1 and resolve_ref(k.schema, schema).get("type") == "object"
     ]
     section_names = {k.path[0] for k in sections}
     lines = [INTRO.rstrip("\n"), "", "### Top-level keys", ""]
