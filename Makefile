@@ -1,6 +1,9 @@
 # Two entry points for a fresh machine (see README.md):
 #   make example   install into .venv and run the workflow on the bundled example (stand-in models)
-#   make test      install into .venv and run the test suite (what CI runs)
+#   make test      install into .venv and run the test suite
+# CI (.ci/run) runs `make lint` first, then `make test`:
+#   make lint      install into .venv, then ruff (Python), snakefmt (Snakefile, *.smk) and
+#                  snakemake --lint
 #
 # TORCH is the torch requirement installed first. The default pins the release this project is
 # tested with; on a GPU machine with a CUDA build of torch already in the interpreter, run with
@@ -40,7 +43,10 @@ test: install system-deps
 	$(BIN)/python -m pytest tests
 
 lint: install
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakemake --lint
 
 clean:
 	rm -rf results .snakemake

@@ -30,7 +30,6 @@ from virnucpro_smk.models.registry import (  # noqa: E402
 )
 from virnucpro_smk.preprocess.training_set import parse_label  # noqa: E402
 
-
 with one_line_errors():
     check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 
@@ -165,9 +164,7 @@ def _alternatives(names):
 
 def _models_of(kind=None, provider=None):
     return [
-        n
-        for n, s in REGISTRY.items()
-        if kind in (None, s.kind) and provider in (None, s.provider)
+        n for n, s in REGISTRY.items() if kind in (None, s.kind) and provider in (None, s.provider)
     ]
 
 
@@ -204,7 +201,9 @@ def n_shards(unit, chunk_length):
     """GPU jobs per model for a frame set: sized by chunks for samples, fixed for training."""
     if unit == "training":
         return int(TRAIN["shards"])
-    return shard_count(sample_chunks(unit.removeprefix("samples/"), int(chunk_length)), CHUNKS_PER_GPU_JOB)
+    return shard_count(
+        sample_chunks(unit.removeprefix("samples/"), int(chunk_length)), CHUNKS_PER_GPU_JOB
+    )
 
 
 def shard_ids(unit, chunk_length):
@@ -409,7 +408,13 @@ def embedding_targets(wildcards=None):
     ]
 
 
-PREDICTION_FILES = ("predictions.tsv", "per_chunk.tsv", "per_sequence.tsv", "viral.fna", "scores.png")
+PREDICTION_FILES = (
+    "predictions.tsv",
+    "per_chunk.tsv",
+    "per_sequence.tsv",
+    "viral.fna",
+    "scores.png",
+)
 
 
 @one_line_errors()

@@ -3,12 +3,12 @@ rule validate_environment:
         ENV_REPORT,
     params:
         device=config["device"],
-    resources:
-        gpu=gpu_count,
     log:
         f"{OUT}/logs/validate_environment.log",
     benchmark:
         f"{OUT}/benchmarks/validate_environment.tsv"
+    resources:
+        gpu=gpu_count,
     conda:
         "../../envs/gpu.yaml"
     script:

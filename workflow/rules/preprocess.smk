@@ -35,10 +35,10 @@ rule preprocess_training_fasta:
         nucleotide=f"{DATASET_DIR}/frames/identified_nucleotide.fa",
         protein=f"{DATASET_DIR}/frames/identified_protein.faa",
         sequences=f"{DATASET_DIR}/sequences.tsv",
-    params:
-        ambiguous=config["ambiguous_codons"],
     wildcard_constraints:
         dataset=_alternatives(FASTA_DATASETS),
+    params:
+        ambiguous=config["ambiguous_codons"],
     log:
         f"{OUT}/logs/preprocess_training_fasta/{{dataset}}_chunk{{L}}.log",
     benchmark:
