@@ -2,8 +2,8 @@
 #   make example   install into .venv and run the workflow on the bundled example (stand-in models)
 #   make test      install into .venv and run the test suite
 # CI (.ci/run) runs `make lint` first, then `make test`:
-#   make lint      install into .venv, then ruff (Python), snakefmt (Snakefile, *.smk) and
-#                  snakemake --lint
+#   make lint      install into .venv, then ruff (Python), snakefmt (Snakefile, *.smk),
+#                  snakemake --lint and a check that config/README.md matches the schema
 #
 # TORCH is the torch requirement installed first. The default pins the release this project is
 # tested with; on a GPU machine with a CUDA build of torch already in the interpreter, run with
@@ -47,6 +47,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
+	$(BIN)/python -m virnucpro_smk.runtime.config_docs --check
 
 clean:
 	rm -rf results .snakemake
