@@ -118,10 +118,9 @@ def write_classifier(directory: Path, protein: str) -> tuple[str, Path]:
     )
     torch.manual_seed(0)
     model = MLPClassifier(identity.input_width).eval()
-    save_checkpoint(model, directory, identity, note="random weights: benchmark only")
-    return f"300bp_{identity.dna_model}+{identity.protein_model}_{identity.input_width}d", (
-        directory / "model.safetensors"
-    )
+    weights = directory / "model.safetensors"
+    save_checkpoint(model, weights, identity, note="random weights: benchmark only")
+    return f"300bp_{identity.dna_model}+{identity.protein_model}_{identity.input_width}d", weights
 
 
 def read_benchmark_seconds(path: Path) -> float:

@@ -72,7 +72,7 @@ def _identity(protein="esm2_3b_2560d", width=2560, chunk=300):
 
 def test_checkpoint_guard(tmp_path):
     model = MLPClassifier(768 + 2560)
-    save_checkpoint(model, tmp_path, _identity(), manifest_sha256="abc")
+    save_checkpoint(model, tmp_path / "model.safetensors", _identity(), manifest_sha256="abc")
     _model, meta = load_checkpoint(tmp_path / "model.safetensors", expect=_identity())
     assert meta["input_width"] == 3328 and meta["manifest_sha256"] == "abc"
     assert "torch" in meta["versions"]
@@ -88,7 +88,7 @@ def test_checkpoint_refuses_features_of_other_weights(tmp_path):
     from dataclasses import replace
 
     trained = replace(_identity(), dna_commit="aaa111", protein_commit="bbb222")
-    save_checkpoint(MLPClassifier(768 + 2560), tmp_path, trained)
+    save_checkpoint(MLPClassifier(768 + 2560), tmp_path / "model.safetensors", trained)
     load_checkpoint(tmp_path / "model.safetensors", expect=trained)
     load_checkpoint(tmp_path / "model.safetensors", expect=_identity())  # unknown: allowed
     other = replace(trained, protein_commit="ccc333")

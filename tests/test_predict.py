@@ -45,10 +45,11 @@ def _sign_classifier(directory: Path, dna_width=48, prot_width=64, chunk=L, **id
         model.hidden_layer.weight[0, 0], model.hidden_layer.weight[1, 0] = 1.0, -1.0
         model.output_layer.weight.copy_(torch.tensor([[0.0, 5.0], [5.0, 0.0]]))
         model.output_layer.bias.zero_()
+    weights = directory / "model.safetensors"
     save_checkpoint(
-        model, directory, CheckpointIdentity(DNA, dna_width, PROT, prot_width, chunk, **ident)
+        model, weights, CheckpointIdentity(DNA, dna_width, PROT, prot_width, chunk, **ident)
     )
-    return directory / "model.safetensors"
+    return weights
 
 
 def _meta(model, kind, width, chunk=L, **extra):

@@ -109,8 +109,8 @@ def _peak_kb(args: dict) -> int:
 def test_peak_memory_does_not_grow_with_shards(tmp_path):
     torch.manual_seed(0)
     model = MLPClassifier(48 + 64, hidden_dim=16).eval()  # small: time goes to the I/O path
-    save_checkpoint(model, tmp_path / "clf", CheckpointIdentity(DNA, 48, PROT, 64, L))
     weights = tmp_path / "clf" / "model.safetensors"
+    save_checkpoint(model, weights, CheckpointIdentity(DNA, 48, PROT, 64, L))
     one = _make_sample(tmp_path / "one", 1, weights)
     ten = _make_sample(tmp_path / "ten", 10, weights)
     peak_one, peak_ten = _peak_kb(one), _peak_kb(ten)

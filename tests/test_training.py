@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from virnucpro_smk.classify.mlp import TrainConfig
-from virnucpro_smk.classify.train import load_features, train_from_manifest
+from virnucpro_smk.classify.train import TrainingOutputs, load_features, train_from_manifest
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.preprocess.training_set import (
@@ -59,7 +59,7 @@ def test_train_writes_record_level_test_predictions(tmp_path, manifest):
         shards["protein"],
         "d_6d",
         "p_4d",
-        tmp_path / "model",
+        TrainingOutputs.in_directory(tmp_path / "model"),
         TrainConfig(max_epochs=20, seed=3),
     )
     assert metrics["accuracy"] > 0.9

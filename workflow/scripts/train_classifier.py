@@ -1,9 +1,7 @@
 """Rule train_classifier: train and test one MLP for a (chunk length, DNA, protein) triple."""
 
-from pathlib import Path
-
 from virnucpro_smk.classify.mlp import TrainConfig
-from virnucpro_smk.classify.train import train_from_manifest
+from virnucpro_smk.classify.train import TrainingOutputs, train_from_manifest
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
@@ -14,7 +12,7 @@ with rule_logging(snakemake):
         snakemake.input.protein,
         wc.dna_model,
         wc.protein_model,
-        Path(snakemake.output.weights).parent,
+        TrainingOutputs(snakemake.output.weights, snakemake.output.log_tsv, snakemake.output.test),
         TrainConfig.from_dict({**snakemake.params.recipe, "seed": snakemake.params.seed}),
         device=snakemake.params.device,
         gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),

@@ -41,7 +41,7 @@ def convert_legacy(args: argparse.Namespace) -> None:
     model.load_state_dict(state, strict=True)
     save_checkpoint(
         model,
-        args.out,
+        Path(args.out) / "model.safetensors",
         identity,
         legacy_source=str(args.checkpoint),
         legacy_sha256=file_sha256(args.checkpoint),

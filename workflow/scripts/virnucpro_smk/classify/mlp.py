@@ -232,14 +232,18 @@ class CheckpointIdentity:
         )
 
 
+def metadata_path(weights: str | os.PathLike[str]) -> Path:
+    """A checkpoint's ``metadata.json`` sits beside its weights (one directory per classifier)."""
+    return Path(weights).with_name("metadata.json")
+
+
 def save_checkpoint(
     model: MLPClassifier,
-    directory: str | os.PathLike[str],
+    weights: str | os.PathLike[str],
     identity: CheckpointIdentity,
     **extra: Any,
 ) -> None:
-    """Write ``model.safetensors`` and ``metadata.json`` (metadata last: it marks completion)."""
-    directory = Path(directory)
+    """Write the weights and, beside them, ``metadata.json`` (last: it marks completion)."""
     state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     meta = {
         "format": CHECKPOINT_FORMAT,
@@ -251,11 +255,11 @@ def save_checkpoint(
         "versions": package_versions(),
         **extra,
     }
-    with atomic_path(directory / "model.safetensors") as tmp:
+    with atomic_path(weights) as tmp:
         save_file(
             state, str(tmp), {"format": CHECKPOINT_FORMAT, "identity": json.dumps(asdict(identity))}
         )
-    write_text_atomic(directory / "metadata.json", json.dumps(meta, indent=2, default=str) + "\n")
+    write_text_atomic(metadata_path(weights), json.dumps(meta, indent=2, default=str) + "\n")
 
 
 def load_checkpoint(
@@ -263,7 +267,7 @@ def load_checkpoint(
 ) -> tuple[MLPClassifier, dict[str, Any]]:
     """Load a classifier; refuse it when ``expect`` (the features' identity) disagrees."""
     weights = Path(weights)
-    meta_path = weights.parent / "metadata.json"
+    meta_path = metadata_path(weights)
     if not meta_path.is_file():
         raise ModelMismatchError(
             f"{weights}: no metadata.json beside it; cannot tell what it was trained on"

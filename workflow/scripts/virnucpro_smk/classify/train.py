@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -76,13 +77,35 @@ def _block(rows: Sequence[ManifestRow], split: str, manifest: str | os.PathLike[
     return slice(where[0], where[-1] + 1)
 
 
+@dataclass(frozen=True)
+class TrainingOutputs:
+    """The files a training run writes, as the rule names them.
+
+    The checkpoint's ``metadata.json`` goes beside ``weights`` (:func:`.mlp.metadata_path`).
+    """
+
+    weights: Path
+    log_tsv: Path
+    test_predictions: Path
+
+    @classmethod
+    def in_directory(cls, directory: str | os.PathLike[str]) -> TrainingOutputs:
+        """The workflow's names inside one classifier directory (the CLI writes there)."""
+        directory = Path(directory)
+        return cls(
+            directory / "model.safetensors",
+            directory / "training_log.tsv",
+            directory / "test_predictions.tsv",
+        )
+
+
 def train_from_manifest(
     manifest: str | os.PathLike[str],
     dna_shards: Sequence[str | os.PathLike[str]],
     protein_shards: Sequence[str | os.PathLike[str]],
     dna_model: str,
     protein_model: str,
-    out_dir: str | os.PathLike[str],
+    outputs: TrainingOutputs,
     cfg: TrainConfig,
     device: str = "cpu",
     gpu_requested: int | None = None,
@@ -101,11 +124,11 @@ def train_from_manifest(
     x, identity = load_features(rows, dna_shards, protein_shards, dna_model, protein_model)
     if expect and expect != (identity.chunk_length, identity.input_width):
         raise ModelMismatchError(
-            f"{out_dir}: the path says {expect[0]} bp / {expect[1]}d, the features are "
+            f"{outputs.weights}: the path says {expect[0]} bp / {expect[1]}d, the features are "
             f"{identity.chunk_length} bp / {identity.input_width}d"
         )
     with job_device(device, gpu_requested) as where:
-        return _train_matrix(manifest, rows, x, identity, Path(out_dir), cfg, where)
+        return _train_matrix(manifest, rows, x, identity, outputs, cfg, where)
 
 
 def _train_matrix(
@@ -113,7 +136,7 @@ def _train_matrix(
     rows: Sequence[ManifestRow],
     x: torch.Tensor,
     identity: CheckpointIdentity,
-    out_dir: Path,
+    outputs: TrainingOutputs,
     cfg: TrainConfig,
     device: str = "cpu",
 ) -> dict:
@@ -136,14 +159,14 @@ def _train_matrix(
         x[parts["val"]],
         y[parts["val"]],
         cfg,
-        log_path=out_dir / "training_log.tsv",
+        log_path=outputs.log_tsv,
         device=device,
     )
     scores = predict_scores(model, x[parts["test"]])[:, 1]
     labels = y[parts["test"]]
     test_rows = rows[parts["test"]]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
-    with atomic_open(out_dir / "test_predictions.tsv") as out:
+    with atomic_open(outputs.test_predictions) as out:
         out.write("id\tdataset\tgroup\trecord\tlabel\tscore_viral\n")
         for k, r in enumerate(test_rows):
             out.write(
@@ -151,7 +174,7 @@ def _train_matrix(
             )
     save_checkpoint(
         model,
-        out_dir,
+        outputs.weights,
         identity,
         manifest_sha256=file_sha256(manifest),
         split_seed=cfg.seed,
@@ -209,4 +232,5 @@ def train_from_shard_table(
     write_manifest(manifest_rows, manifest)
     position = {fid: k for k, fid in enumerate(fid for ds in frames for fid in ds.ids)}
     x = torch.cat(matrices)[[position[r.id] for r in manifest_rows]]
-    return _train_matrix(manifest, manifest_rows, x, identity, out_dir, cfg)
+    outputs = TrainingOutputs.in_directory(out_dir)
+    return _train_matrix(manifest, manifest_rows, x, identity, outputs, cfg)
