@@ -43,4 +43,7 @@ def test_killed_writer_leaves_only_a_hidden_temp_that_the_next_writer_removes(tm
     assert len(leftovers) == 1 and leftovers[0].name.startswith(".out.fa.")
     write_text_atomic(target, ">a\nACGT\n")
     assert [p.name for p in tmp_path.iterdir()] == ["out.fa"]
-    assert oct(target.stat().st_mode & 0o777) != oct(0o600)
+    # ordinary permissions (what open() gives under this umask), not mkstemp's private 0600
+    plain = tmp_path / "plain.fa"
+    plain.write_text("")
+    assert oct(target.stat().st_mode & 0o777) == oct(plain.stat().st_mode & 0o777)

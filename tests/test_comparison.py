@@ -7,6 +7,7 @@ import json
 import math
 import runpy
 import types
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -420,17 +421,54 @@ def test_rule_script_writes_the_report(tmp_path):
     assert "verdict: PASS" in (tmp_path / "log.txt").read_text()
 
 
-def test_numpy_metrics_agree_with_scikit_learn_on_random_ties():
-    # metrics.py reimplements the metrics for speed inside the bootstrap; scikit-learn is the
-    # independent reference (scores rounded to 2 digits so that ties are frequent)
+def _random_ties(seed=7, n=300):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    # scores rounded to 2 digits so that ties are frequent
+    return labels, np.round(np.clip(rng.normal(0.35 + 0.3 * labels, 0.25), 0, 1), 2)
+
+
+METRIC_CASES = {
+    "random_ties": _random_ties(),
+    "all_correct": ([1, 1, 0, 0, 1], [0.9, 0.8, 0.1, 0.2, 0.7]),
+    "all_wrong": ([1, 0, 1, 0], [0.1, 0.9, 0.2, 0.8]),
+    "all_scores_tied": ([1, 0, 0, 1, 0], [0.5] * 5),
+    "nothing_called_viral": ([1, 0, 1, 0, 0], [0.4, 0.1, 0.3, 0.2, 0.45]),
+    "everything_called_viral": ([1, 0, 1, 0], [0.9, 0.6, 0.6, 0.95]),
+    "viral_only": ([1, 1, 1], [0.9, 0.2, 0.5]),
+    "nonviral_only": ([0, 0, 0], [0.9, 0.2, 0.1]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(METRIC_CASES))
+def test_numpy_metrics_agree_with_scikit_learn(case):
+    """metrics.py reimplements the metrics for speed inside the bootstrap; scikit-learn is the
+    independent reference, on random ties and the edge cases (one class, all right/wrong)."""
     from sklearn import metrics as skm
 
-    rng = np.random.default_rng(7)
-    labels = rng.integers(0, 2, 300)
-    scores = np.round(np.clip(rng.normal(0.35 + 0.3 * labels, 0.25), 0, 1), 2)
-    m = binary_metrics(labels, scores)
-    pred = scores >= 0.5
-    assert m["f1"] == pytest.approx(skm.f1_score(labels, pred))
-    assert m["mcc"] == pytest.approx(skm.matthews_corrcoef(labels, pred))
-    assert m["roc_auc"] == pytest.approx(skm.roc_auc_score(labels, scores))
-    assert m["pr_auc"] == pytest.approx(skm.average_precision_score(labels, scores))
+    labels, scores = (np.asarray(a) for a in METRIC_CASES[case])
+    pred = (scores >= 0.5).astype(int)
+    tn, fp, fn, tp = skm.confusion_matrix(labels, pred, labels=[0, 1]).ravel().tolist()
+    expected = {
+        "n": labels.size,
+        "accuracy": skm.accuracy_score(labels, pred),
+        "precision": skm.precision_score(labels, pred, zero_division=0),
+        "recall": skm.recall_score(labels, pred, zero_division=0),
+        "f1": skm.f1_score(labels, pred, zero_division=0),
+        "mcc": skm.matthews_corrcoef(labels, pred),
+        "confusion": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+    if 0 in labels:  # specificity is the recall of the non-viral class; undefined without it
+        expected["specificity"] = skm.recall_score(labels, pred, pos_label=0, zero_division=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one class: ROC-AUC is undefined (NaN)
+        expected["roc_auc"] = skm.roc_auc_score(labels, scores)
+    if len(set(labels.tolist())) == 2:
+        expected["pr_auc"] = skm.average_precision_score(labels, scores)
+    else:  # scikit-learn returns 1.0 or 0.0 by fiat here; the report shows NaN, as for ROC
+        expected["pr_auc"] = math.nan
+    got = binary_metrics(labels, scores)
+    assert got.pop("confusion") == expected.pop("confusion")
+    if 0 not in labels:
+        assert math.isnan(got.pop("specificity"))
+    assert got == pytest.approx(expected, nan_ok=True)

@@ -301,11 +301,19 @@ def test_missing_weights_name_the_rule_to_run(tmp_path):
 
 
 def test_local_directory_provider(standins, tmp_path):
-    _spec, directory = standins["standin_fastesm_32d"]
-    local = _protein_spec("mylocal_32d", "local", str(directory), 32)
-    encoder = load_encoder(local, directory, "cpu")
-    vectors, _ = embed_sequences(encoder, ["MKV"])
-    assert vectors.shape == (1, 32)
+    """A plain model folder (no download manifest) embeds exactly as the same weights do when
+    they come through the registry's own provider."""
+    import shutil
+
+    spec, directory = standins["standin_fastesm_32d"]
+    folder = tmp_path / "my_model"
+    shutil.copytree(directory, folder, ignore=shutil.ignore_patterns("manifest.json"))
+    local = _protein_spec("mylocal_32d", "local", str(folder), 32)
+    seqs = _sequences(local, count=8, seed=4)
+    vectors, _ = embed_sequences(load_encoder(local, folder, "cpu"), seqs)
+    expected, _ = embed_sequences(load_encoder(spec, directory, "cpu"), seqs)
+    assert vectors.shape == (8, 32)
+    assert torch.equal(vectors, expected)
 
 
 def test_declared_width_must_match_the_model(standins):

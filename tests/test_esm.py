@@ -73,13 +73,27 @@ def test_token_dropout_off_is_the_dec2024_fastesm(fastesm):
     assert (pooled - fx["single_mean"]).abs().max() > 0.1, "the two settings must differ"
 
 
-def test_default_registry_runs_fastesm_with_token_dropout():
+@pytest.mark.parametrize("name", ["fastesm650_1280d", "esm2_3b_2560d"])
+def test_shipped_protein_entries_embed_as_fair_esm_does(fastesm, name):
+    """A shipped registry entry, loaded the way extraction loads it, gives fair-esm's vectors
+    (token-dropout scaling on); the same entry with token_dropout flipped gives the other."""
     import yaml
 
     from conftest import ROOT
+    from virnucpro_smk.models.embeddings import embed_sequences, load_encoder
+    from virnucpro_smk.models.registry import parse_model
 
-    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text())
-    assert cfg["models"]["fastesm650_1280d"]["token_dropout"] is True
+    folder, fx, seqs = fastesm
+    entry = yaml.safe_load((ROOT / "config/config.yaml").read_text())["models"][name]
+    tiny = {**entry, "provider": "local", "source": str(folder), "width": 64}
+
+    def embed(values):
+        spec = parse_model("tiny_esm_64d", values)
+        return embed_sequences(load_encoder(spec, folder, "cpu"), seqs)[0]
+
+    torch.testing.assert_close(embed(tiny), fx["single_mean"], atol=ATOL, rtol=0)
+    off = embed({**tiny, "token_dropout": False})
+    torch.testing.assert_close(off, fx["dec2024_single_mean"], atol=ATOL, rtol=0)
 
 
 def test_missing_encoder_weights_are_refused(fastesm, tmp_path):

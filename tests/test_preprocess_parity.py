@@ -51,10 +51,24 @@ def test_vanilla_prediction_inputs(folder, stem, L, reference, tmp_path):
     assert out["prot.faa"].read_bytes() == (base / f"{stem}_identified_protein.faa").read_bytes()
 
 
-def test_sequences_table_lists_every_input(shared_data, tmp_path):
-    _stats, out = _run(shared_data / "vibrant_mixed_example.fasta", 300, tmp_path)
+@pytest.mark.parametrize("name", sorted(INPUTS))
+def test_sequences_table_counts_the_originals_chunks_and_frames(
+    name, shared_data, reference, tmp_path
+):
+    """Per input record: its length, and its chunks and kept frames as the original wrote them."""
+    from Bio import SeqIO
+
+    _stats, out = _run(shared_data / INPUTS[name], 300, tmp_path)
+    ref = reference / "preprocess"
+    counts = {r.id: [len(r.seq), 0, 0] for r in SeqIO.parse(shared_data / INPUTS[name], "fasta")}
+    for column, file in (
+        (1, f"{name}_chunked300.fa.gz"),
+        (2, f"{name}_chunk300_identified_nucleotide.fa.gz"),
+    ):
+        with gzip.open(ref / file, "rt") as handle:
+            for record in SeqIO.parse(handle, "fasta"):
+                chunk = record.id if column == 1 else record.id[:-2]
+                counts[chunk.rsplit("_chunk_", 1)[0]][column] += 1
     rows = out["seqs.tsv"].read_text().splitlines()
     assert rows[0].split("\t") == ["sequence_id", "length_bp", "n_chunks", "n_kept_frames"]
-    assert len(rows) == 11
-    assert sum(int(r.split("\t")[2]) for r in rows[1:]) == 557
-    assert sum(int(r.split("\t")[3]) for r in rows[1:]) == 393
+    assert [r.split("\t") for r in rows[1:]] == [[rid, *map(str, c)] for rid, c in counts.items()]

@@ -69,11 +69,6 @@ class Frame:
     protein: str
 
 
-def reverse_complement(seq: str) -> str:
-    """Reverse complement as the original computes it: A/C/G/T swapped, other codes kept."""
-    return seq.encode("ascii").translate(_COMPLEMENT)[::-1].decode("ascii")
-
-
 def _codon_aas(strand: bytes, lut: np.ndarray) -> np.ndarray:
     """Amino-acid byte for the codon starting at every position of ``strand``."""
     codes = _BASE_CODE[np.frombuffer(strand, dtype=np.uint8)]
