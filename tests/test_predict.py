@@ -16,6 +16,7 @@ from virnucpro_smk.classify.predict import (
     NONVIRAL,
     TOO_FEW_SCORED,
     VIRAL,
+    PredictionFiles,
     SampleScores,
     format_prediction_rows,
     predict_sample,
@@ -137,7 +138,7 @@ def _run(sample, tmp_path, plot=False, **kwargs):
         L,
         DNA,
         PROT,
-        **out,
+        PredictionFiles(**out),
         **kwargs,
     )
     if plot:  # drawing takes a second; one test covers it

@@ -35,9 +35,9 @@ CHILD = textwrap.dedent(
     import torch
     torch.set_num_threads(1)  # the test machine is shared: spinning threads only slow it
     sys.path.insert(0, sys.argv[1])
-    from virnucpro_smk.classify.predict import predict_sample
+    from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
     args = json.loads(sys.argv[2])
-    predict_sample(*args["positional"], **args["keywords"])
+    predict_sample(*args["positional"], PredictionFiles(**args["outputs"]))
     status = open("/proc/self/status").read()
     print(json.dumps({"vmhwm_kb": int(status.split("VmHWM:")[1].split()[0])}))
     """
@@ -85,7 +85,7 @@ def _make_sample(root: Path, n_shards: int, weights: Path) -> dict:
             DNA,
             PROT,
         ],
-        "keywords": {
+        "outputs": {
             "predictions": str(out / "predictions.tsv"),
             "per_chunk": str(out / "per_chunk.tsv"),
             "per_sequence": str(out / "per_sequence.tsv"),
@@ -114,9 +114,9 @@ def test_peak_memory_does_not_grow_with_shards(tmp_path):
     one = _make_sample(tmp_path / "one", 1, weights)
     ten = _make_sample(tmp_path / "ten", 10, weights)
     peak_one, peak_ten = _peak_kb(one), _peak_kb(ten)
-    rows = sum(1 for _ in open(ten["keywords"]["predictions"], encoding="utf-8"))
+    rows = sum(1 for _ in open(ten["outputs"]["predictions"], encoding="utf-8"))
     assert rows == 10 * FRAMES_PER_SHARD + 1
-    chunks = sum(1 for _ in open(ten["keywords"]["per_chunk"], encoding="utf-8"))
+    chunks = sum(1 for _ in open(ten["outputs"]["per_chunk"], encoding="utf-8"))
     assert chunks == 10 * FRAMES_PER_SHARD // len(SUFFIXES) + 1
     print(f"peak RSS: 1 shard {peak_one / 1024:.0f} MiB, 10 shards {peak_ten / 1024:.0f} MiB")
     assert peak_ten < 1.5 * peak_one, (peak_one, peak_ten)

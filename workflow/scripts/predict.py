@@ -1,6 +1,6 @@
 """Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA."""
 
-from virnucpro_smk.classify.predict import predict_sample
+from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
 from virnucpro_smk.report.scores_plot import plot_scores
 from virnucpro_smk.runtime.logs import rule_logging
 
@@ -15,10 +15,12 @@ with rule_logging(snakemake):
         int(wildcards.L),
         wildcards.dna_model,
         wildcards.protein_model,
-        predictions=snakemake.output.predictions,
-        per_chunk=snakemake.output.per_chunk,
-        per_sequence=snakemake.output.per_sequence,
-        viral_fasta=snakemake.output.viral_fasta,
+        PredictionFiles(
+            snakemake.output.predictions,
+            snakemake.output.per_chunk,
+            snakemake.output.per_sequence,
+            snakemake.output.viral_fasta,
+        ),
         min_viral_fraction=snakemake.params.min_viral_fraction,
         min_scored_fraction=snakemake.params.min_scored_fraction,
     )

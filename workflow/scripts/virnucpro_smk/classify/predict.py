@@ -357,6 +357,16 @@ def _classifier_for(
     return state["model"]
 
 
+@dataclass(frozen=True)
+class PredictionFiles:
+    """The four tables and FASTA :func:`predict_sample` writes, as the rule names them."""
+
+    predictions: str | os.PathLike[str]
+    per_chunk: str | os.PathLike[str]
+    per_sequence: str | os.PathLike[str]
+    viral_fasta: str | os.PathLike[str]
+
+
 def predict_sample(
     dna_shards: Sequence[str | os.PathLike[str]],
     protein_shards: Sequence[str | os.PathLike[str]],
@@ -366,11 +376,8 @@ def predict_sample(
     chunk_length: int,
     dna_model: str,
     protein_model: str,
+    outputs: PredictionFiles,
     *,
-    predictions: str | os.PathLike[str],
-    per_chunk: str | os.PathLike[str],
-    per_sequence: str | os.PathLike[str],
-    viral_fasta: str | os.PathLike[str],
     min_viral_fraction: float = 0.5,
     min_scored_fraction: float = 0.15,
     block_rows: int = BLOCK_ROWS,
@@ -394,7 +401,7 @@ def predict_sample(
     scores = SampleScores.empty(table, chunk_length)
     state: dict = {}
     n_frames = 0
-    with atomic_open(predictions) as out:
+    with atomic_open(outputs.predictions) as out:
         out.write(PREDICTIONS_HEADER)
         for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
             where = f"{dna_path} + {protein_path}"
@@ -417,9 +424,9 @@ def predict_sample(
             "--rerun-triggers mtime, or delete the sample's embeddings)"
         )
     scores.finish(min_viral_fraction, min_scored_fraction)
-    write_per_chunk(scores, per_chunk)
-    write_per_sequence(scores, per_sequence)
-    n_viral = write_viral_fasta(scores, fasta, viral_fasta)
+    write_per_chunk(scores, outputs.per_chunk)
+    write_per_sequence(scores, outputs.per_sequence)
+    n_viral = write_viral_fasta(scores, fasta, outputs.viral_fasta)
     log.info(
         "%d frames, %d chunks, %d sequences, %d called viral (classifier %s, created %s)",
         n_frames,

@@ -228,15 +228,12 @@ def reference_from_virnucpro(
     pt_file: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
     out: str | os.PathLike[str],
-    *,
-    model: str,
-    source: str,
-    kind: str,
-    origin: str,
+    **description: str,
 ) -> Path:
     """Turn an original VirNucPro ``.pt`` output and the FASTA it embedded into a reference file.
 
     Rows follow the FASTA's order; every FASTA id must have a vector and vice versa.
+    ``description`` is :func:`write_reference`'s ``model``, ``source``, ``kind`` and ``origin``.
     """
     import torch
 
@@ -249,13 +246,10 @@ def reference_from_virnucpro(
         raise InputError(f"{fasta} and {pt_file} hold different ids: {ids} vs {list(vectors)}")
     return write_reference(
         out,
-        model=model,
-        source=source,
-        kind=kind,
         ids=ids,
         sequences=[seq for _, seq in records],
         vectors=torch.stack([vectors[rid] for rid in ids]),
-        origin=origin,
+        **description,
     )
 
 
