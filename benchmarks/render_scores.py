@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from virnucpro_smk.classify.predict import SampleScores, read_sequence_table  # noqa: E402
 from virnucpro_smk.io.fasta import read_simple_fasta  # noqa: E402
+from virnucpro_smk.preprocess.chunking import record_of  # noqa: E402
 from virnucpro_smk.preprocess.sample import preprocess_fasta  # noqa: E402
 from virnucpro_smk.report.scores_plot import plot_scores  # noqa: E402
 
@@ -45,7 +46,7 @@ def real_input(fasta: Path, chunk_length: int, rng: np.random.Generator) -> Samp
         table = read_sequence_table(t / "s.tsv", chunk_length)
         ids = [rid for rid, _ in read_simple_fasta(t / "n.fa")]
     scores = SampleScores.empty(table, chunk_length)
-    viral = np.array([labels.get(f.rsplit("_chunk_", 1)[0]) == "viral" for f in ids])
+    viral = np.array([labels.get(record_of(f)) == "viral" for f in ids])
     virus = np.where(viral, rng.beta(5, 2, len(ids)), rng.beta(1.5, 5, len(ids)))
     scores.add(ids, np.stack([1 - virus, virus], axis=1).astype(np.float32), str(fasta))
     return scores.finish(0.5, 0.15)

@@ -66,3 +66,10 @@ def test_frame_ids_made_by_translation_parse_back_to_their_sequence(sequence_id)
             assert chunk_of(frame.id) == cid
             assert record_of(frame.id) == sequence_id
         assert split_chunk_id(cid) == (sequence_id, str(number))
+
+
+def test_ids_made_elsewhere_are_their_own_sequence():
+    """Features from other tools (``virnucpro-smk train``) may carry ids without ``_chunk_``:
+    each is its own record, not one shared empty record that would merge every split."""
+    assert split_chunk_id("contig7") == ("contig7", "")
+    assert record_of("v0F1") == "v0" and record_of("v1F1") == "v1"

@@ -15,7 +15,7 @@ Outputs (see :func:`predict_sample`):
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
-block of rows at a time (``features.FeatureBlocks``), frame rows are written as they are
+block of rows at a time (``.features.FeatureBlocks``), frame rows are written as they are
 scored, and what is kept is a few numbers per chunk in numpy arrays (about 12 bytes per
 chunk) plus the sequence table.
 """

@@ -13,7 +13,14 @@ import torch
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_open
 from ..io.hashing import file_sha256
-from ..preprocess.training_set import ManifestRow, read_manifest
+from ..preprocess.training_set import (
+    DatasetFrames,
+    ManifestRow,
+    draw_manifest,
+    parse_label,
+    read_manifest,
+    write_manifest,
+)
 from ..report.metrics import binary_metrics
 from .features import read_features
 from .mlp import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
@@ -84,9 +91,9 @@ class TrainingOutputs:
     The checkpoint's ``metadata.json`` goes beside ``weights`` (:func:`.mlp.metadata_path`).
     """
 
-    weights: Path
-    log_tsv: Path
-    test_predictions: Path
+    weights: str | os.PathLike[str]
+    log_tsv: str | os.PathLike[str]
+    test_predictions: str | os.PathLike[str]
 
     @classmethod
     def in_directory(cls, directory: str | os.PathLike[str]) -> TrainingOutputs:
@@ -207,8 +214,6 @@ def train_from_shard_table(
     is written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash.
     """
     import csv
-
-    from ..preprocess.training_set import DatasetFrames, draw_manifest, parse_label, write_manifest
 
     out_dir = Path(out_dir)
     with open(table, encoding="utf-8") as handle:

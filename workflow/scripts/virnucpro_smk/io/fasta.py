@@ -24,7 +24,6 @@ from .compressed import open_input, reading
 log = logging.getLogger(__name__)
 
 #: IUPAC nucleotide codes accepted in input (after upper-casing; U is read as T).
-IUPAC_NUCLEOTIDES = frozenset("ACGTRYSWKMBDHVN")
 _INVALID_NUCLEOTIDE = re.compile(r"[^ACGTRYSWKMBDHVN]")
 #: Letters that occur in proteins but are not nucleotide codes: their presence means the user
 #: most likely gave a protein FASTA where DNA was expected.

@@ -105,7 +105,7 @@ def load_encoder(
 
     ``dtype`` defaults to the registry's dtype for the device type; extraction jobs pass the
     one decided by the model's precision check. Weights go straight to the device in that
-    dtype (see ``model_store.load_state``).
+    dtype (see ``store.load_state``).
     """
     model_dir = Path(model_dir)
     check_model_dir(spec, model_dir)

@@ -61,9 +61,12 @@ def chunk_of(frame_id: str) -> str:
 
 
 def split_chunk_id(chunk: str) -> tuple[str, str]:
-    """``(sequence id, chunk number as text)`` of a chunk id; the number is ``""`` if absent."""
-    sequence, _, number = chunk.rpartition("_chunk_")
-    return sequence, number
+    """``(sequence id, chunk number as text)`` of a chunk id.
+
+    An id without ``_chunk_`` (features made elsewhere) is its own sequence, number ``""``.
+    """
+    sequence, found, number = chunk.rpartition("_chunk_")
+    return (sequence, number) if found else (chunk, "")
 
 
 def sequence_of(chunk: str) -> str:

@@ -149,14 +149,13 @@ def read_shard_records(
             f"{frames}: bytes {start}-{end} are not the {span.n_records} one-line records "
             f"{shard_index} announces for shard {shard}"
         )
-    headers = [h[1:].strip() for h in lines[::2]]
-    if headers and headers[0] != span.first_id:
+    ids = [fasta_id(h[1:]) for h in lines[::2]]
+    if ids and ids[0] != span.first_id:
         raise InputError(
-            f"{frames}: shard {shard} starts at {headers[0]!r}, {shard_index} says "
+            f"{frames}: shard {shard} starts at {ids[0]!r}, {shard_index} says "
             f"{span.first_id!r} (files from different runs?)"
         )
-    records = [(fasta_id(h), q) for h, q in zip(headers, lines[1::2], strict=True)]
-    ids = [rid for rid, _ in records]
+    records = list(zip(ids, lines[1::2], strict=True))
     if len(set(ids)) != len(ids):
         raise InputError(f"{frames}: duplicate ids in shard {shard}")
     return records

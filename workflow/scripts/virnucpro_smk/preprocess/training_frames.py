@@ -4,7 +4,7 @@ For each genome record (streamed from ``*.genomic.gbff(.gz)``, optionally with i
 ``*.genomic.fna(.gz)``, never decompressed to disk nor read whole), chunks containing an
 ambiguous base (``N R Y M K S W H B V D``) are dropped, and a stop-free frame is kept only
 when its translation occurs inside an annotated CDS ``/translation`` of the same record.
-Outputs are byte-identical to the original's (tests/test_train_builder.py).
+Outputs are byte-identical to the original's (tests/test_training_frames.py).
 
 Why it is several times faster than the original script (benchmarks/bench_builder.py):
 
@@ -47,7 +47,6 @@ AMBIGUOUS = re.compile(r"[NRYMKSWHBVD]")
 
 # Biopython's GenBank layout constants: qualifiers start at column 21, header values at 12.
 _QUALIFIER_INDENT = 21
-_QUALIFIER_SPACER = " " * _QUALIFIER_INDENT
 _HEADER_SPACER = " " * 12
 _NOT_SEQUENCE = b"0123456789 \t\r\n"
 
@@ -339,16 +338,14 @@ def _fasta_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
     Like Biopython (1.85+), spaces, tabs, CRs and newlines are deleted from the sequence, the
     id is the title up to the first whitespace, and text before the first header is refused.
     """
-    try:
-        with open_input(path) as handle, reading(path):
+    with open_input(path) as handle, reading(path):
+        try:
             for block in _split_records(handle, b">", preamble=False):
                 title, _, body = block.partition(b"\n")
                 seq = body.translate(None, b" \t\r\n").decode("latin-1").upper()
                 yield fasta_id(title[1:].decode("latin-1")), seq
-    except InputError as exc:
-        if str(exc).startswith(f"{path}:"):
-            raise
-        raise InputError(f"{path}: {exc}") from None
+        except InputError as exc:  # _split_records does not know the file's name
+            raise InputError(f"{path}: {exc}") from None
 
 
 def _pairs(

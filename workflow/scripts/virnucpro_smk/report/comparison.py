@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -39,8 +38,6 @@ from .levels import (
     per_group,
     read_test_predictions,
 )
-
-log = logging.getLogger(__name__)
 
 
 def _number(text: str | None) -> float | None:

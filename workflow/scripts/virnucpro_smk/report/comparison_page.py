@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -20,8 +19,6 @@ import numpy as np
 
 from ..io.atomic import atomic_path, write_text_atomic
 from .levels import CI_METRICS, LEVELS, Level
-
-log = logging.getLogger(__name__)
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"
 

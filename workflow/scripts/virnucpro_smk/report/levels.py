@@ -15,7 +15,6 @@ never frames: resampling frames would pretend there is far more evidence than th
 from __future__ import annotations
 
 import csv
-import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ import numpy as np
 from ..errors import InputError, ModelMismatchError
 from ..preprocess.chunking import chunk_of, sequence_of
 from .metrics import binary_metrics
-
-log = logging.getLogger(__name__)
 
 LEVELS = ("frame", "chunk", "sequence")
 CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc", "pr_auc")

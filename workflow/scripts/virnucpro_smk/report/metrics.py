@@ -18,8 +18,6 @@ import math
 
 import numpy as np
 
-METRICS = ("accuracy", "precision", "recall", "specificity", "f1", "mcc", "roc_auc", "pr_auc")
-
 
 def _ratio(num: float, den: float, empty: float = 0.0) -> float:
     return float(num / den) if den else empty

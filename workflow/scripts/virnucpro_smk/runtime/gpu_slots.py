@@ -133,7 +133,7 @@ def job_device(
     """The torch device a job runs on, held for the block: ``cpu`` or a GPU slot's ``cuda:<i>``.
 
     ``requested`` is the config's ``device``, ``gpu_requested`` the job's ``resources.gpu``;
-    see ``envcheck.resolve_device`` for the rule (a job given a GPU never falls back to the CPU).
+    see ``environment.resolve_device`` for the rule (a job given a GPU never falls back to the CPU).
     """
     from .environment import resolve_device
 
