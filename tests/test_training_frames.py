@@ -35,19 +35,14 @@ ALL_GENBANK = [
 ]
 
 
+def _outputs(directory):
+    """build_training_frames' four output files in ``directory``, keyed by its argument names."""
+    return {k: directory / k for k in ("chunked", "nucleotide", "protein", "sequences")}
+
+
 def _build(gbff, L, tmp_path, fna=None):
-    out = {k: tmp_path / k for k in ("chunked", "nuc", "prot", "seqs", "shards")}
-    stats = build_training_frames(
-        gbff,
-        L,
-        fna=fna,
-        chunked=out["chunked"],
-        nucleotide=out["nuc"],
-        protein=out["prot"],
-        sequences=out["seqs"],
-        shard_index=out["shards"],
-        n_shards=3,
-    )
+    out = {**_outputs(tmp_path), "shard_index": tmp_path / "shards"}
+    stats = build_training_frames(gbff, L, fna=fna, **out, n_shards=3)
     return stats, out
 
 
@@ -61,8 +56,8 @@ def test_builder_matches_original_bytes(name, L, with_fasta, shared_data, refere
     ref = reference / "train_builder"
     pairs = {
         "chunked": f"{name}_genomic.chunk{L}.fna.gz",
-        "nuc": f"{name}_chunk{L}_identified_nucleotide.fa.gz",
-        "prot": f"{name}_chunk{L}_identified_protein.fa.gz",
+        "nucleotide": f"{name}_chunk{L}_identified_nucleotide.fa.gz",
+        "protein": f"{name}_chunk{L}_identified_protein.fa.gz",
     }
     for key, ref_name in pairs.items():
         with gzip.open(ref / ref_name) as handle:
@@ -92,7 +87,7 @@ def test_streams_gzip_inputs_without_decompressing_to_disk(shared_data, tmp_path
     stats, out = _build(gbff, 300, tmp_path / "o", fna)
     assert stats.frames == 291 and stats.chunks == 564
     assert set(tmp_path.iterdir()) - before == {tmp_path / "o"}
-    lines = out["shards"].read_text().splitlines()
+    lines = out["shard_index"].read_text().splitlines()
     assert len(lines) == 4  # header + 3 shards
 
 
@@ -261,39 +256,25 @@ def test_threads_do_not_change_the_output(with_fasta, shared_data, tmp_path):
     gbff, fna = _multi_record(shared_data, tmp_path)
     outputs = {}
     for threads in (1, 2):
-        out = {k: tmp_path / f"t{threads}" / k for k in ("chunked", "nuc", "prot", "seqs")}
-        stats = build_training_frames(
-            gbff,
-            300,
-            fna=fna if with_fasta else None,
-            chunked=out["chunked"],
-            nucleotide=out["nuc"],
-            protein=out["prot"],
-            sequences=out["seqs"],
-            threads=threads,
-        )
+        out = _outputs(tmp_path / f"t{threads}")
+        fasta = fna if with_fasta else None
+        stats = build_training_frames(gbff, 300, fna=fasta, **out, threads=threads)
         outputs[threads] = (stats, {k: p.read_bytes() for k, p in out.items()})
         assert sorted(p.name for p in (tmp_path / f"t{threads}").iterdir()) == sorted(out)
     assert outputs[1] == outputs[2]
     stats, files = outputs[1]
     assert stats.sequences == 4
-    ids = [line.split("\t")[0] for line in files["seqs"].decode().splitlines()[1:]]
+    ids = [line.split("\t")[0] for line in files["sequences"].decode().splitlines()[1:]]
     assert ids == [
         f"Z{c:02d}{a}" for c in range(1) for a in ("000866.4", "000932.1", "001422.1", "005816.1")
     ]
     # The per-record output is the single-genome output, records in input order.
-    single = tmp_path / "single"
+    single = _outputs(tmp_path / "single")
     build_training_frames(
-        shared_data / "genbank" / "NC_001422_phiX174.gbk",
-        300,
-        fna=None,
-        chunked=single / "c",
-        nucleotide=single / "n",
-        protein=single / "p",
-        sequences=single / "s",
+        shared_data / "genbank" / "NC_001422_phiX174.gbk", 300, fna=None, **single
     )
-    renamed = (single / "n").read_bytes().replace(b">NC_", b">Z00")
-    assert renamed in files["nuc"]
+    renamed = single["nucleotide"].read_bytes().replace(b">NC_", b">Z00")
+    assert renamed in files["nucleotide"]
 
 
 def test_protein_index_short_queries_repeats_and_boundaries():
@@ -320,14 +301,5 @@ def test_a_worker_error_reaches_the_caller_and_leaves_no_output(shared_data, tmp
     swapped.write_text(">" + "\n>".join([parts[1], parts[0], *parts[2:]]))
     out = tmp_path / "out"
     with pytest.raises(InputError, match="same records in the same order"):
-        build_training_frames(
-            gbff,
-            300,
-            fna=swapped,
-            chunked=out / "c",
-            nucleotide=out / "n",
-            protein=out / "p",
-            sequences=out / "s",
-            threads=2,
-        )
+        build_training_frames(gbff, 300, fna=swapped, **_outputs(out), threads=2)
     assert list(out.iterdir()) == []
