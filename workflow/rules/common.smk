@@ -24,7 +24,6 @@ from virnucpro_smk.models.store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess.shards import shard_count  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
-    pair_tag,
     parse_registry,
     select_models,
 )
@@ -211,8 +210,9 @@ def shard_ids(unit, chunk_length):
 
 
 def embedding_files(unit, chunk_length, kind, model):
+    pattern = f"{UNIT_DIR}/{EMBEDDING}"
     return [
-        f"{OUT}/{unit}/chunk{chunk_length}/{EMBEDDING.format(kind=kind, model=model, shard=s)}"
+        pattern.format(unit=unit, L=chunk_length, kind=kind, model=model, shard=s)
         for s in shard_ids(unit, chunk_length)
     ]
 
@@ -239,7 +239,8 @@ def dataset_gbff(wildcards):
 
 def frames_of_kind(wildcards):
     """Extraction reads its byte range straight from the identified file of its kind."""
-    return f"{OUT}/{wildcards.unit}/chunk{wildcards.L}/frames/{FRAME_FILES[wildcards.kind]}"
+    unit_dir = UNIT_DIR.format(unit=wildcards.unit, L=wildcards.L)
+    return f"{unit_dir}/frames/{FRAME_FILES[wildcards.kind]}"
 
 
 def model_ready(name):
@@ -277,7 +278,7 @@ def training_dataset_files(kind):
     name = FRAME_FILES[kind]
 
     def files(wildcards):
-        return [f"{OUT}/training/chunk{wildcards.L}/datasets/{d}/frames/{name}" for d in TRAINING]
+        return [f"{DATASET_DIR.format(L=wildcards.L, dataset=d)}/frames/{name}" for d in TRAINING]
 
     files.__name__ = f"training_{kind}_frames"
     return files
@@ -355,11 +356,16 @@ def training_benchmarks(wildcards):
     }
 
 
+def prediction_file(sample, L, protein, name):
+    """One of PREDICTION_FILES of a sample, chunk length and protein model."""
+    pair_dir = PAIR_DIR.format(
+        sample=sample, L=L, dna_model=DNA_MODEL.name, protein_model=protein.name
+    )
+    return f"{pair_dir}/{name}"
+
+
 def per_sequence_tables(wildcards=None):
-    return [
-        f"{OUT}/samples/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/per_sequence.tsv"
-        for sample, L, p in _predicted()
-    ]
+    return [prediction_file(s, L, p, "per_sequence.tsv") for s, L, p in _predicted()]
 
 
 def summary_samples(wildcards=None):
@@ -391,7 +397,7 @@ def _predicted():
 
 def preprocess_targets(wildcards=None):
     return [
-        f"{OUT}/samples/{sample}/chunk{L}/{name}"
+        f"{SAMPLE_DIR.format(sample=sample, L=L)}/{name}"
         for sample in SAMPLES
         for L in CHUNK_LENGTHS
         for name in ("sequences.tsv", "frames/shards.tsv")
@@ -425,7 +431,7 @@ def predict_targets(wildcards=None, strict=False):
             for p in PROTEIN_MODELS:
                 classifier_weights(L, DNA_MODEL.name, p.name)
     files = [
-        f"{OUT}/samples/{sample}/chunk{L}/{pair_tag(DNA_MODEL.name, p.name)}/{name}"
+        prediction_file(sample, L, p, name)
         for sample, L, p in _predicted()
         for name in PREDICTION_FILES
     ]
