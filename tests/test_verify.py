@@ -21,6 +21,7 @@ from tokenizers import Tokenizer
 
 from conftest import ROOT
 from virnucpro_smk.errors import InputError, ModelMissingError
+from virnucpro_smk.io.legacy import read_legacy_vectors
 from virnucpro_smk.models.dnabert import load_dnabert
 from virnucpro_smk.models.esm import EsmTokenizer, load_esm
 from virnucpro_smk.models.registry import parse_registry
@@ -32,7 +33,6 @@ from virnucpro_smk.models.verify import (
     load_reference,
     load_references,
     plan_verification,
-    read_virnucpro_vectors,
     verify_models,
     write_reference,
     write_report,
@@ -94,7 +94,7 @@ def test_bundled_reference_matches_the_original_outputs_exactly(reference):
     assert torch.equal(merged["data"], torch.cat([dna.vectors, esm.vectors], dim=1))
 
     # and our reader of the original format agrees
-    vectors = read_virnucpro_vectors(reference / "output_1_ESM.pt")
+    vectors = read_legacy_vectors(reference / "output_1_ESM.pt")
     assert torch.equal(torch.stack([vectors[i] for i in FRAME_IDS]), esm.vectors)
 
 

@@ -15,27 +15,60 @@ from types import SimpleNamespace
 
 import torch
 
-from ..errors import VirNucProError
+from ..errors import InputError, VirNucProError
 
 log = logging.getLogger(__name__)
 
 
-def read_legacy_dnabert(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    """(ids, [N, 768] matrix) from an original ``*_DNABERT_S.pt`` file."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
+def _load(path: str | os.PathLike[str]) -> dict:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _dnabert_rows(data: dict, path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
     ids = [d["label"] for d in data["data"]]
+    if "nucleotide" in data and ids != list(data["nucleotide"]):
+        raise InputError(f"{path}: labels disagree with the 'nucleotide' id list")
     matrix = torch.tensor([d["mean_representation"] for d in data["data"]], dtype=torch.float32)
     return ids, matrix
 
 
-def read_legacy_esm(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    """(ids, [N, 2560] matrix) from an original ``*_ESM.pt`` file (ESM batch order)."""
-    data = torch.load(path, map_location="cpu", weights_only=True)
+def _esm_rows(data: dict) -> tuple[list[str], torch.Tensor]:
     return list(data["proteins"]), torch.stack([t.to(torch.float32) for t in data["data"]])
 
 
+def read_legacy_dnabert(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
+    """(ids, [N, 768] matrix) from an original ``*_DNABERT_S.pt`` file.
+
+    It holds ``{'nucleotide': ids, 'data': [{'label', 'mean_representation': floats}]}``.
+    """
+    return _dnabert_rows(_load(path), path)
+
+
+def read_legacy_esm(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
+    """(ids, [N, 2560] matrix) from an original ``*_ESM.pt`` file (ESM batch order).
+
+    It holds ``{'proteins': ids, 'data': [tensor]}`` in ESM batch order, not input order.
+    """
+    return _esm_rows(_load(path))
+
+
+def read_legacy_vectors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
+    """Frame id -> vector from an original ``*_DNABERT_S.pt`` or ``*_ESM.pt``, by content.
+
+    A dictionary, because ESM files keep ESM batch order rather than the input's.
+    """
+    data = _load(path)
+    if "nucleotide" in data:
+        ids, matrix = _dnabert_rows(data, path)
+    elif "proteins" in data:
+        ids, matrix = _esm_rows(data)
+    else:
+        raise InputError(f"{path}: neither a DNABERT-S ('nucleotide') nor an ESM ('proteins') file")
+    return dict(zip(ids, matrix, strict=True))
+
+
 def read_legacy_merged(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    data = torch.load(path, map_location="cpu", weights_only=True)
+    data = _load(path)
     return list(data["ids"]), data["data"]
 
 

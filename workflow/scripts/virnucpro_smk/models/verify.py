@@ -198,32 +198,6 @@ def find_reference(spec: ModelSpec, references: Sequence[R]) -> R | None:
     return found[0] if found else None
 
 
-def read_virnucpro_vectors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
-    """Frame id -> vector from an original VirNucPro ``output_*_DNABERT_S.pt`` or ``_ESM.pt``.
-
-    Both are ``torch.save`` files of plain containers, so ``weights_only=True`` reads them
-    without running pickled code. DNABERT-S files hold ``{'nucleotide': ids, 'data':
-    [{'label', 'mean_representation': list of floats}]}``; ESM files hold ``{'proteins': ids,
-    'data': [tensor]}`` in ESM batch order (not input order), hence the dictionary.
-    """
-    import torch
-
-    data = torch.load(path, map_location="cpu", weights_only=True)
-    if "nucleotide" in data:
-        out = {}
-        for row in data["data"]:
-            out[row["label"]] = torch.tensor(row["mean_representation"], dtype=torch.float32)
-        if list(out) != list(data["nucleotide"]):
-            raise InputError(f"{path}: labels disagree with the 'nucleotide' id list")
-        return out
-    if "proteins" in data:
-        return {
-            rid: vec.to(torch.float32)
-            for rid, vec in zip(data["proteins"], data["data"], strict=True)
-        }
-    raise InputError(f"{path}: neither a DNABERT-S ('nucleotide') nor an ESM ('proteins') file")
-
-
 def reference_from_virnucpro(
     pt_file: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
@@ -238,8 +212,9 @@ def reference_from_virnucpro(
     import torch
 
     from ..io.fasta import read_simple_fasta
+    from ..io.legacy import read_legacy_vectors
 
-    vectors = read_virnucpro_vectors(pt_file)
+    vectors = read_legacy_vectors(pt_file)
     records = read_simple_fasta(fasta)
     ids = [rid for rid, _ in records]
     if sorted(ids) != sorted(vectors):
