@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.99
 FORMAT = "virnucpro-smk/precision/v1"
-_STOPS = {"TAA", "TAG", "TGA"}
-_CODONS = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS]
 
 
 def run_dtype(device: str | torch.device, preferred: str = "bfloat16") -> tuple[torch.dtype, str]:
@@ -68,13 +66,14 @@ def precision_sample(spec: ModelSpec, n: int = 64, chunk_length: int = 300, seed
     (~``chunk_length // 3`` residues), what extraction sees for 300 bp chunks.
     """
     from ..preprocess.frames import translate_chunk
+    from ..preprocess.synthetic import SENSE_CODONS, codon_weights
 
     rng = random.Random(seed)
     dna = []
     for i in range(n):
         bias = 0.5 + 1.5 * i / max(1, n - 1)
-        weights = [bias ** sum(ch in "GC" for ch in c) for c in _CODONS]
-        body = "".join(rng.choices(_CODONS, weights=weights, k=chunk_length // 3 - 1))
+        weights = codon_weights(bias)
+        body = "".join(rng.choices(SENSE_CODONS, weights=weights, k=chunk_length // 3 - 1))
         dna.append(("ATG" + body + "ACGT")[:chunk_length])
     if spec.kind == "dna":
         return dna

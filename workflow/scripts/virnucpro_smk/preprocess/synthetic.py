@@ -18,12 +18,15 @@ from ..io.atomic import atomic_open
 from ..io.fasta import wrap
 
 _STOPS = {"TAA", "TAG", "TGA"}
-_CODONS = [a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS]
+SENSE_CODONS = [
+    a + b + c for a in "ACGT" for b in "ACGT" for c in "ACGT" if a + b + c not in _STOPS
+]
 _COMPLEMENT = str.maketrans("ACGT", "TGCA")
 
 
-def _codon_weights(gc_bias: float) -> list[float]:
-    return [(gc_bias ** sum(ch in "GC" for ch in c)) for c in _CODONS]
+def codon_weights(gc_bias: float) -> list[float]:
+    """Weights of SENSE_CODONS: each G or C multiplies a codon's weight by ``gc_bias``."""
+    return [(gc_bias ** sum(ch in "GC" for ch in c)) for c in SENSE_CODONS]
 
 
 def synthetic_contig(
@@ -37,14 +40,14 @@ def synthetic_contig(
     ``orf_codons`` bounds the ORF lengths: longer ORFs mean more chunks inside one, so more
     kept frames per chunk (benchmarks tune it to match real data's rate).
     """
-    weights = _codon_weights(gc_bias)
+    weights = codon_weights(gc_bias)
     parts: list[str] = []
     total = 0
     while total < length:
         n_codons = rng.randint(*orf_codons)
         orf = (
             "ATG"
-            + "".join(rng.choices(_CODONS, weights=weights, k=n_codons))
+            + "".join(rng.choices(SENSE_CODONS, weights=weights, k=n_codons))
             + rng.choice(sorted(_STOPS))
         )
         if rng.random() < 0.5:
