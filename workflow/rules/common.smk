@@ -24,6 +24,8 @@ from virnucpro_smk.models.store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess.shards import shard_count  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
+    configured_model,
+    feature_width,
     parse_registry,
     select_models,
 )
@@ -147,7 +149,10 @@ UNIT_DIR = f"{OUT}/{{unit}}/chunk{{L}}"
 TRAINING_DIR = f"{OUT}/training/chunk{{L}}"
 DATASET_DIR = f"{TRAINING_DIR}/datasets/{{dataset}}"
 PAIR_DIR = f"{SAMPLE_DIR}/{{dna_model}}+{{protein_model}}"
-CLASSIFIER_DIR = f"{OUT}/models/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d"
+# the names registry.classifier_tag gives (checkpoint keys and summary rows use that function)
+CLASSIFIER_TAG = "{L}bp_{dna_model}+{protein_model}_{width}d"
+CLASSIFIER_DIR = f"{OUT}/models/{CLASSIFIER_TAG}"
+TRAIN_BENCHMARK = f"{OUT}/benchmarks/train_classifier/{CLASSIFIER_TAG}.tsv"
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
@@ -297,9 +302,14 @@ def pair_embeddings(frame_set, kind):
     return files
 
 
+def classifier_files(pattern, L, dna_model, protein_model):
+    """``pattern`` (CLASSIFIER_DIR or TRAIN_BENCHMARK) filled for a model pair."""
+    width = feature_width(REGISTRY[dna_model], REGISTRY[protein_model])
+    return pattern.format(L=L, dna_model=dna_model, protein_model=protein_model, width=width)
+
+
 def classifier_dir(L, dna_model, protein_model):
-    tag = classifier_tag(int(L), REGISTRY[dna_model], REGISTRY[protein_model])
-    return f"{OUT}/models/{tag}"
+    return classifier_files(CLASSIFIER_DIR, L, dna_model, protein_model)
 
 
 def classifier_weights(L, dna_model, protein_model):
@@ -350,9 +360,7 @@ def extraction_benchmarks(wildcards):
 
 def training_benchmarks(wildcards):
     return {
-        p: f"{OUT}/benchmarks/train_classifier/"
-        f"{Path(classifier_dir(wildcards.L, DNA_MODEL.name, p)).name}.tsv"
-        for p in COMPARE_MODELS
+        p: classifier_files(TRAIN_BENCHMARK, wildcards.L, DNA_MODEL.name, p) for p in COMPARE_MODELS
     }
 
 
@@ -453,9 +461,8 @@ def train_targets(wildcards=None):
 def compare_targets(wildcards=None):
     if not TRAINING:
         raise WorkflowError("compare needs training data: set train.datasets")
-    for name in COMPARE_MODELS:
-        if name not in REGISTRY or REGISTRY[name].kind != "protein":
-            raise WorkflowError(f"config key compare: {name!r} is not a protein model")
+    for key in ("baseline", "candidate"):
+        configured_model(REGISTRY, COMPARE[key], "protein", f"compare.{key}")
     return [
         f"{OUT}/reports/comparison_chunk{L}.{ext}"
         for L in CHUNK_LENGTHS

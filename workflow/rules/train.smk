@@ -47,9 +47,9 @@ rule train_classifier:
         seed=TRAIN["seed"],
         device=config["device"],
     log:
-        f"{OUT}/logs/train_classifier/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d.log",
+        f"{OUT}/logs/train_classifier/{CLASSIFIER_TAG}.log",
     benchmark:
-        f"{OUT}/benchmarks/train_classifier/{{L}}bp_{{dna_model}}+{{protein_model}}_{{width}}d.tsv"
+        TRAIN_BENCHMARK
     threads: 2
     resources:
         gpu=gpu_count,

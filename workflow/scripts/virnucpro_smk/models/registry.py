@@ -91,7 +91,7 @@ def parse_registry(models: dict[str, dict[str, Any]]) -> dict[str, ModelSpec]:
     return {name: parse_model(name, entry) for name, entry in models.items()}
 
 
-def _configured(registry: dict[str, ModelSpec], name: str, kind: str, key: str) -> ModelSpec:
+def configured_model(registry: dict[str, ModelSpec], name: str, kind: str, key: str) -> ModelSpec:
     """The registry entry ``name`` of ``kind``; errors name the config key that chose it."""
     if name not in registry:
         raise InputError(f"config key {key}: unknown model {name!r}; known: {sorted(registry)}")
@@ -104,8 +104,8 @@ def select_models(
     registry: dict[str, ModelSpec], dna_model: str, protein_models: list[str]
 ) -> tuple[ModelSpec, list[ModelSpec]]:
     """The DNA model and protein models a run uses; errors name the config key."""
-    dna = _configured(registry, dna_model, "dna", "dna_model")
-    proteins = [_configured(registry, n, "protein", "protein_models") for n in protein_models]
+    dna = configured_model(registry, dna_model, "dna", "dna_model")
+    proteins = [configured_model(registry, n, "protein", "protein_models") for n in protein_models]
     if len(set(protein_models)) != len(protein_models):
         raise InputError("config key protein_models: a model is listed twice")
     return dna, proteins
