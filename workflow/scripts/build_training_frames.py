@@ -1,8 +1,7 @@
 """Rule build_training_frames: training-mode chunks and frames from a RefSeq GenBank file.
 
 Records of one file are processed by ``threads`` processes; the output does not depend on it.
-The ``shard_index`` output and ``n_shards`` param are optional (training frames are sharded
-after the manifest is drawn).
+No shard index here: training frames are sharded after the manifest selects them.
 """
 
 from virnucpro_smk.preprocess.training_frames import build_training_frames
@@ -17,7 +16,5 @@ with rule_logging(snakemake):
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
         sequences=snakemake.output.sequences,
-        shard_index=snakemake.output.get("shard_index"),
-        n_shards=snakemake.params.get("n_shards"),
         threads=snakemake.threads,
     )

@@ -1,13 +1,12 @@
 """Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG).
 
-Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order, or
-dicts keyed by model), ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
+Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order),
+``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
 and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
 ``settings`` (the ``compare:`` config section). Outputs: ``html``, ``md``, ``json``, ``png``.
 """
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
@@ -17,10 +16,8 @@ from virnucpro_smk.runtime.logs import rule_logging
 
 
 def per_model(value, models, what):
-    """A named input given either as a dict keyed by model or as a list in model order."""
-    if isinstance(value, Mapping):
-        return {m: value[m] for m in models}
-    paths = list(value) if not isinstance(value, str) else [value]
+    """A named input (a list of files in model order) keyed by model."""
+    paths = list(value)
     if len(paths) != len(models):
         raise InputError(f"compare_models: {len(paths)} {what} for {len(models)} models")
     return dict(zip(models, paths, strict=True))
@@ -53,7 +50,6 @@ with rule_logging(snakemake) as log:
         snakemake.output.md,
         snakemake.output.json,
         snakemake.output.png,
-        template_dir=Path(__file__).resolve().parents[1] / "report",
     )
     log.info(
         "verdict: %s (per-chunk F1 drop %.4f, end-to-end speed-up %s)",
