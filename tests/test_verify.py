@@ -150,6 +150,7 @@ def test_rule_script_exits_1_with_the_one_line_error(tmp_path, monkeypatch):
             model_dirs={"esm2_3b_2560d": str(tmp_path / "models" / "esm2_3b_2560d")},
             device="cpu",
         ),
+        resources=types.SimpleNamespace(gpu=0),
     )
     with pytest.raises(SystemExit) as info:
         runpy.run_path(

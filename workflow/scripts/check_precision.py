@@ -10,12 +10,12 @@ from virnucpro_smk.models.store import set_offline
 set_offline()
 
 from virnucpro_smk.models.precision import decide_precision, write_precision  # noqa: E402
-from virnucpro_smk.runtime.gpu_slots import job_device  # noqa: E402
+from virnucpro_smk.runtime.gpu_slots import granted_gpus, job_device  # noqa: E402
 from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake) as log:
     spec = snakemake.params.spec
-    gpu = int(getattr(snakemake.resources, "gpu", 0) or 0)
+    gpu = granted_gpus(snakemake.resources)
     with job_device(snakemake.params.device, gpu) as device:
         record = decide_precision(spec, snakemake.params.model_dir, device)
     log.info(

@@ -14,6 +14,7 @@ from virnucpro_smk.models.store import set_offline  # noqa: E402
 set_offline()
 
 from virnucpro_smk.models.embeddings import extract_shard  # noqa: E402
+from virnucpro_smk.runtime.gpu_slots import granted_gpus  # noqa: E402
 from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake):
@@ -33,6 +34,6 @@ with rule_logging(snakemake):
         loader_workers=snakemake.params.loader_workers,
         progress_seconds=snakemake.params.progress_seconds,
         extra_meta=extra,
-        gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),
+        gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,
     )

@@ -2,6 +2,7 @@
 
 from virnucpro_smk.classify.mlp import TrainConfig
 from virnucpro_smk.classify.train import TrainingOutputs, train_from_manifest
+from virnucpro_smk.runtime.gpu_slots import granted_gpus
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):
@@ -15,6 +16,6 @@ with rule_logging(snakemake):
         TrainingOutputs(snakemake.output.weights, snakemake.output.log_tsv, snakemake.output.test),
         TrainConfig.from_dict({**snakemake.params.recipe, "seed": snakemake.params.seed}),
         device=snakemake.params.device,
-        gpu_requested=int(getattr(snakemake.resources, "gpu", 0) or 0),
+        gpu_requested=granted_gpus(snakemake.resources),
         expect=(int(wc.L), int(wc.width)),
     )

@@ -8,10 +8,11 @@ import json
 
 from virnucpro_smk.io.atomic import write_text_atomic
 from virnucpro_smk.runtime.environment import validate_environment
+from virnucpro_smk.runtime.gpu_slots import granted_gpus
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
-    gpu = int(getattr(snakemake.resources, "gpu", 0) or 0)
+    gpu = granted_gpus(snakemake.resources)
     report = validate_environment(snakemake.params.device, gpu_requested=gpu)
     log.info("environment ok: device %s (resources gpu=%d)", report["device"], gpu)
     write_text_atomic(snakemake.output[0], json.dumps(report, indent=2) + "\n")

@@ -14,6 +14,7 @@ set_offline()
 
 from virnucpro_smk.io.atomic import write_text_atomic  # noqa: E402
 from virnucpro_smk.models.verify import summary_lines, verify_models, write_report  # noqa: E402
+from virnucpro_smk.runtime.gpu_slots import granted_gpus  # noqa: E402
 from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
 with rule_logging(snakemake) as log:
@@ -22,6 +23,7 @@ with rule_logging(snakemake) as log:
         snakemake.params.model_dirs,
         list(snakemake.input.references),
         snakemake.params.device,
+        granted_gpus(snakemake.resources),
     )
     write_text_atomic(snakemake.log.report, json.dumps(report, indent=2) + "\n")
     write_report(report, snakemake.output.json)

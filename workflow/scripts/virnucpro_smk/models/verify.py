@@ -40,7 +40,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_path, write_text_atomic
-from ..runtime.gpu_slots import gpu_slot
 from .registry import ModelSpec
 from .store import check_model_dir
 
@@ -439,6 +438,7 @@ def verify_models(
     model_dirs: dict[str, str | os.PathLike[str]],
     references: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     device: str = "auto",
+    gpu_requested: int | None = None,
 ) -> dict[str, Any]:
     """Verify every model that has reference vectors; report the others as not verified.
 
@@ -448,7 +448,8 @@ def verify_models(
     """
     import torch
 
-    from ..runtime.environment import package_versions, resolve_device
+    from ..runtime.environment import package_versions
+    from ..runtime.gpu_slots import job_device
 
     if isinstance(references, (str, os.PathLike)):
         loaded = load_references(references)
@@ -460,10 +461,8 @@ def verify_models(
         for spec, reference in pairs
         if reference is not None
     }
-    resolved = resolve_device(device)
     # On a GPU node, hold one device for the whole job, as extraction jobs do.
-    with gpu_slot() if resolved == "cuda" else contextlib.nullcontext() as slot:
-        torch_device = slot.torch_device if slot else resolved
+    with job_device(device, gpu_requested) as torch_device:
         verdicts = []
         for spec, reference in pairs:
             if reference is None:
@@ -473,7 +472,7 @@ def verify_models(
                 verdict.weights_revision = manifests[spec.name].get("resolved_revision")
             log.info("%s", verdict.message)
             verdicts.append(verdict)
-        device_name = torch.cuda.get_device_name(torch_device) if slot else "cpu"
+        device_name = torch.cuda.get_device_name(torch_device) if torch_device != "cpu" else "cpu"
     return {
         "passed": not any(v.status == FAIL for v in verdicts),
         "verified": [v.model for v in verdicts if v.status != NOT_VERIFIED],

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,11 @@ def gpu_slot(
             log.info("all GPUs (%s) busy: waiting for a free slot", ",".join(devices))
             waited = True
         time.sleep(poll)
+
+
+def granted_gpus(resources: Any) -> int:
+    """GPUs Snakemake granted a job: its ``resources.gpu`` (0 when the rule asks for none)."""
+    return int(getattr(resources, "gpu", 0) or 0)
 
 
 @contextlib.contextmanager
