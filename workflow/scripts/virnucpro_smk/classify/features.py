@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..errors import ModelMismatchError
-from ..io.embedding_files import FORMAT, TENSOR, EmbeddingFile, _decode_meta
+from ..io.embedding_files import TENSOR, EmbeddingFile, _decode_meta, check_identity
 from ..models.registry import pair_tag
 
 MAX_LISTED = 10
@@ -190,29 +190,20 @@ class _RowFile:
 
 
 def _checked_header(rows: _RowFile, expect_model: str, chunk_length: int | None) -> EmbeddingFile:
-    """Identity of a file from its header, checked as ``read_embeddings`` checks it.
+    """Identity of a file from its header, checked as ``read_embeddings`` checks the file.
 
     The returned EmbeddingFile has an empty (0-row) matrix: rows are read block by block.
     """
-    path, meta, shape = rows.path, rows.meta, rows.shape
-    if meta.get("format") != FORMAT:
-        raise ModelMismatchError(f"{path}: not a {FORMAT} file (format {meta.get('format')!r})")
-    model, width = meta["model"], int(meta["width"])
-    problems = []
-    if path.parent.name != model:
-        problems.append(f"it lies in {path.parent.name}/ but holds {model} vectors")
-    if model != expect_model:
-        problems.append(f"expected {expect_model}, found {model}")
-    if rows.dtype != "F32":
-        problems.append(f"matrix dtype {rows.dtype}, expected F32")
-    if len(shape) != 2 or shape[1] != width:
-        problems.append(f"metadata says width {width}, matrix is {tuple(shape)}")
-    elif len(meta["ids"]) != shape[0]:
-        problems.append(f"{len(meta['ids'])} ids for {shape[0]} rows")
-    if chunk_length is not None and int(meta.get("chunk_length", -1)) != chunk_length:
-        problems.append(f"expected chunk length {chunk_length}, found {meta.get('chunk_length')}")
-    if problems:
-        raise ModelMismatchError(f"{path}: refused: " + "; ".join(problems))
+    meta = rows.meta
+    check_identity(
+        rows.path,
+        meta,
+        rows.shape,
+        expect_model=expect_model,
+        expect_chunk_length=chunk_length,
+        dtype=rows.dtype,
+    )
+    width = int(meta["width"])
     return EmbeddingFile(list(meta["ids"]), torch.empty((0, width)), meta)
 
 

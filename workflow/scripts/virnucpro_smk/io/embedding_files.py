@@ -78,6 +78,47 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         return _decode_meta(handle.metadata() or {})
 
 
+def check_identity(
+    path: Path,
+    meta: dict[str, Any],
+    shape: tuple[int, ...],
+    *,
+    expect_model: str | None = None,
+    expect_width: int | None = None,
+    expect_chunk_length: int | None = None,
+    check_path: bool = True,
+    dtype: str | None = None,
+) -> None:
+    """Refuse a file whose identity disagrees with its path, its matrix or the expectation.
+
+    ``shape`` (and ``dtype``, a safetensors dtype name, when known) describe the stored
+    matrix, so a caller that reads rows block by block can check from the header alone.
+    Every problem found is named in one :class:`ModelMismatchError`.
+    """
+    if meta.get("format") != FORMAT:
+        raise ModelMismatchError(f"{path}: not a {FORMAT} file (format {meta.get('format')!r})")
+    model, width = meta["model"], int(meta["width"])
+    problems = []
+    if check_path and path.parent.name != model:
+        problems.append(f"it lies in {path.parent.name}/ but holds {model} vectors")
+    if expect_model is not None and model != expect_model:
+        problems.append(f"expected {expect_model}, found {model}")
+    if expect_width is not None and width != expect_width:
+        problems.append(f"expected width {expect_width}, found {width}")
+    if dtype is not None and dtype != "F32":
+        problems.append(f"matrix dtype {dtype}, expected F32")
+    if len(shape) != 2 or shape[1] != width:
+        problems.append(f"metadata says width {width}, matrix is {shape}")
+    if shape and len(meta["ids"]) != shape[0]:
+        problems.append(f"{len(meta['ids'])} ids for {shape[0]} rows")
+    if expect_chunk_length is not None and int(meta.get("chunk_length", -1)) != expect_chunk_length:
+        problems.append(
+            f"expected chunk length {expect_chunk_length}, found {meta.get('chunk_length')}"
+        )
+    if problems:
+        raise ModelMismatchError(f"{path}: refused: " + "; ".join(problems))
+
+
 def read_embeddings(
     path: str | os.PathLike[str],
     expect_model: str | None = None,
@@ -90,24 +131,13 @@ def read_embeddings(
     with safe_open(str(path), framework="pt") as handle:
         meta = _decode_meta(handle.metadata() or {})
         matrix = handle.get_tensor(TENSOR)
-    if meta.get("format") != FORMAT:
-        raise ModelMismatchError(f"{path}: not a {FORMAT} file (format {meta.get('format')!r})")
-    model, width = meta["model"], int(meta["width"])
-    problems = []
-    if check_path and path.parent.name != model:
-        problems.append(f"it lies in {path.parent.name}/ but holds {model} vectors")
-    if expect_model is not None and model != expect_model:
-        problems.append(f"expected {expect_model}, found {model}")
-    if expect_width is not None and width != expect_width:
-        problems.append(f"expected width {expect_width}, found {width}")
-    if matrix.ndim != 2 or matrix.shape[1] != width:
-        problems.append(f"metadata says width {width}, matrix is {tuple(matrix.shape)}")
-    if len(meta["ids"]) != matrix.shape[0]:
-        problems.append(f"{len(meta['ids'])} ids for {matrix.shape[0]} rows")
-    if expect_chunk_length is not None and int(meta.get("chunk_length", -1)) != expect_chunk_length:
-        problems.append(
-            f"expected chunk length {expect_chunk_length}, found {meta.get('chunk_length')}"
-        )
-    if problems:
-        raise ModelMismatchError(f"{path}: refused: " + "; ".join(problems))
+    check_identity(
+        path,
+        meta,
+        tuple(matrix.shape),
+        expect_model=expect_model,
+        expect_width=expect_width,
+        expect_chunk_length=expect_chunk_length,
+        check_path=check_path,
+    )
     return EmbeddingFile(list(meta["ids"]), matrix, meta)
