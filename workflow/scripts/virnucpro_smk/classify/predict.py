@@ -6,11 +6,11 @@ Outputs (see :func:`predict_sample`):
   score1, score2`` (score1 = non-viral "others", score2 = "virus"; numpy float32 printing),
   one row per kept frame, in shard order;
 * ``per_chunk.tsv``: every chunk of every input sequence with its 1-based span, the number
-  of kept frames, its best viral and non-viral scores and the original's call (viral when
-  the best viral score >= the best non-viral score), ``no coding frame`` when no frame of
-  the chunk was kept;
+  of kept frames, its best viral and non-viral scores and the original's call
+  (``calls.chunk_is_viral``: best viral >= best non-viral), ``no coding frame`` when no
+  frame of the chunk was kept;
 * ``per_sequence.tsv``: every input sequence with chunk counts, viral fractions over all and
-  over scored chunks, max/mean viral score and a call (:func:`sequence_call`);
+  over scored chunks, max/mean viral score and a call (``calls.sequence_call``);
 * ``viral.fna``: the input records called viral, streamed from the sample's FASTA;
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
@@ -34,16 +34,14 @@ from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_open
 from ..io.fasta import format_record, read_nucleotide_fasta
 from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
+from .calls import CALLS as CALLS  # re-exported: callers import the call names from here too
+from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, sequence_call
+from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, FeatureBlocks
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 
 log = logging.getLogger(__name__)
 
-VIRAL = "viral"
-NONVIRAL = "nonviral"
-NO_CODING_FRAME = "no coding frame"
-TOO_FEW_SCORED = "too few scored chunks"
-CALLS = (VIRAL, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME)
 
 PREDICTIONS_HEADER = "Sequence_ID\tPrediction\tscore1\tscore2\n"
 PER_CHUNK_HEADER = (
@@ -120,30 +118,6 @@ def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> Sequ
 # --------------------------------------------------------------------------- aggregation
 
 
-def sequence_call(
-    chunks: int,
-    scored: int,
-    viral: int,
-    min_viral_fraction: float = 0.5,
-    min_scored_fraction: float = 0.15,
-) -> str:
-    """Per-sequence call from its chunk counts.
-
-    ``viral`` when at least ``min_viral_fraction`` of the *scored* chunks are viral and at
-    least ``min_scored_fraction`` of all chunks were scored; ``nonviral`` when enough chunks
-    were scored but too few are viral; ``too few scored chunks`` when under
-    ``min_scored_fraction`` of the chunks kept a frame (a 50-chunk contig is not called
-    on one chunk); ``no coding frame`` when none did. Unscored chunks are not counted as
-    non-viral: viral chunks lose frames more often than host chunks (300 bp: 35 % of
-    dvf_virus_val chunks keep no frame vs 27 % of dvf_host_val; 500 bp: 53 % vs 44 %).
-    """
-    if scored == 0:
-        return NO_CODING_FRAME
-    if scored < min_scored_fraction * chunks - 1e-9:
-        return TOO_FEW_SCORED
-    return VIRAL if viral >= min_viral_fraction * scored - 1e-9 else NONVIRAL
-
-
 @dataclass
 class SampleScores:
     """Per-chunk aggregates of a sample (arrays indexed like ``table.offsets``) and calls."""
@@ -205,7 +179,7 @@ class SampleScores:
     @property
     def chunk_viral(self) -> np.ndarray:
         """The original's rule: best viral score >= best non-viral score (ties are viral)."""
-        return self.chunk_scored & (self.best_viral >= self.best_nonviral)
+        return self.chunk_scored & chunk_is_viral(self.best_viral, self.best_nonviral)
 
     def finish(self, min_viral_fraction: float, min_scored_fraction: float) -> SampleScores:
         """Per-sequence counts, scores and calls from the chunk arrays."""

@@ -1,11 +1,11 @@
 """Accuracy of one classifier's test predictions at three levels, with record-level intervals.
 
 * **frame**: each test frame, viral when ``score_viral >= 0.5``;
-* **chunk** (the original's rule): a chunk is viral when its best viral score >= its best
-  non-viral score over its test frames, with the non-viral score of a frame
-  ``1 - score_viral`` (two-class softmax);
+* **chunk** (the original's rule, ``classify.calls.chunk_is_viral``): a chunk is viral when
+  its best viral score >= its best non-viral score over its test frames, with the non-viral
+  score of a frame ``1 - score_viral`` (two-class softmax);
 * **sequence**: a sequence is viral when at least ``min_viral_fraction`` (0.5) of its scored
-  chunks are viral, as ``predict`` does.
+  chunks are viral (``classify.calls.enough_viral``, as ``predict`` does).
 
 Frames of one source record are not independent (overlapping chunks, six frames per chunk,
 one genome), so confidence intervals come from a cluster bootstrap that resamples records,
@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..classify.calls import chunk_is_viral_from_frames, enough_viral
 from ..errors import InputError, ModelMismatchError
 from ..preprocess.chunking import chunk_of, sequence_of
 from .metrics import binary_metrics
@@ -197,9 +198,8 @@ def chunk_level(frames: Level) -> Level:
     scores, calls = [], []
     for idx in members.values():
         viral = frames.scores[idx]
+        calls.append(chunk_is_viral_from_frames(viral, 1.0 - viral))
         best_viral = float(viral.max())
-        best_nonviral = float((1.0 - viral).max())
-        calls.append(best_viral >= best_nonviral)
         # (best viral - best non-viral + 1) / 2, written without the subtractions that
         # would turn equal margins into float noise (best non-viral = 1 - min viral)
         scores.append((best_viral + float(viral.min())) / 2.0)
@@ -210,7 +210,10 @@ def sequence_level(chunks: Level, min_viral_fraction: float = 0.5) -> Level:
     """Viral when at least ``min_viral_fraction`` of a sequence's scored chunks are viral."""
     members = _group_units(chunks, sequence_of)
     fractions = [float(chunks.calls[idx].mean()) for idx in members.values()]
-    calls = [f >= min_viral_fraction for f in fractions]
+    calls = [
+        enough_viral(int(chunks.calls[idx].sum()), len(idx), min_viral_fraction)
+        for idx in members.values()
+    ]
     return _parent_level(chunks, "sequence", members, fractions, calls)
 
 
