@@ -1,0 +1,330 @@
+"""Config reaches the rule scripts: every rule script runs with the `snakemake` object its
+rule builds from a config of non-default values, and the package call it makes receives them.
+
+The workflow's DAG is built in-process through Snakemake's API (about a second, no
+subprocess), every job's ``snakemake`` object is made the way Snakemake makes it (pickled
+and unpickled, as the script preamble does), and each rule script is executed with the
+package function it calls replaced by a recorder. A rule file that wires a param to the
+wrong config key (``min_viral_fraction=PREDICT["min_scored_fraction"]``) or a script that
+drops one fails here, in the fast suite. What each package function does with the values
+is tested in that function's own tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import pickle
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Every value differs from both the schema default and config/standin.yaml.
+SETTINGS = {
+    "chunk_length": 500,
+    "device": "cuda",
+    "ambiguous_codons": "x",
+    "predict": {"min_viral_fraction": 0.7, "min_scored_fraction": 0.25, "plot_tracks": 3},
+    "train": {
+        "seed": 7,
+        "val_fraction": 0.2,
+        "test_fraction": 0.15,
+        "balance": False,
+        "shards": 2,
+        "builder_threads": 3,
+        "recipe": {"max_epochs": 3},
+    },
+    "extraction": {"loader_workers": 1, "progress_seconds": 5},
+    "compare": {
+        "baseline": "standin_esm2_64d",
+        "candidate": "standin_fastesm_32d",
+        "max_f1_drop": 0.02,
+        "min_speedup": 1.5,
+        "bootstrap": 17,
+        "seed": 3,
+    },
+}
+DNA, PROTEINS = "standin_dnabert_48d", ["standin_esm2_64d", "standin_fastesm_32d"]
+TARGETS = {"predict", "compare", "verify_models"}
+
+
+@pytest.fixture(scope="module")
+def jobs(tmp_path_factory) -> dict[str, list[bytes]]:
+    """Rule name -> pickled ``snakemake`` objects of its jobs, from the in-process DAG."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.iocontainers import Snakemake
+    from snakemake.settings.types import (
+        ConfigSettings,
+        DAGSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
+
+    tmp = tmp_path_factory.mktemp("wiring")
+    refseq = tmp / "refseq"
+    training = tmp / "training.tsv"  # two FASTA datasets and one GenBank dataset to download
+    training.write_text(
+        "dataset\tlabel\tgroup\tfasta\tgbff\n"
+        f"synthA\tviral\tgroupA\t{ROOT}/resources/example/train_groupA.fasta\t\n"
+        f"synthB\tnonviral\tgroupB\t{ROOT}/resources/example/train_groupB.fasta\t\n"
+        f"refv\tviral\trefseqv\t\t{refseq}/viral/viral.1.genomic.gbff.gz\n"
+    )
+    config = {
+        **SETTINGS,
+        "train": {**SETTINGS["train"], "datasets": str(training)},
+        "outdir": str(tmp / "results"),
+        "models_dir": str(tmp / "models"),
+        "refseq_dir": str(refseq),
+    }
+    cwd = os.getcwd()
+    out: dict[str, list[bytes]] = {}
+    try:
+        with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+            workflow_api = api.workflow(
+                ResourceSettings(cores=8, resources={"gpu": 1}),  # threads are capped by cores
+                ConfigSettings(configfiles=[ROOT / "config/standin.yaml"], config=config),
+                snakefile=ROOT / "Snakefile",
+                workdir=ROOT,
+            )
+            workflow_api.dag(DAGSettings(targets=TARGETS, forceall=True))
+            workflow = workflow_api._workflow
+            workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True)
+            workflow._build_dag()
+            for job in workflow.dag.jobs:
+                if not job.rule.script:
+                    continue
+                script = (Path(job.rule.snakefile).parent / job.rule.script).resolve()
+                smk = Snakemake(
+                    job.input,
+                    job.output,
+                    job.params,
+                    job.wildcards,
+                    job.threads,
+                    job.resources,
+                    job.log,
+                    workflow.config,
+                    job.rule.name,
+                    None,
+                    str(script.parent),
+                )
+                # as the script preamble does: what cannot be pickled cannot reach a script
+                out.setdefault(job.rule.name, []).append(pickle.dumps((script, smk), protocol=4))
+    finally:
+        os.chdir(cwd)
+    return out
+
+
+class Recorder:
+    """Stands in for a package function: remembers its arguments, returns ``result``."""
+
+    def __init__(self, result: Any = None):
+        self.result, self.calls = result, []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.result
+
+
+@contextlib.contextmanager
+def _device(device, gpu):
+    yield device
+
+
+# Per rule script: the package functions it calls, replaced by recorders ((module, name): result).
+STUBS: dict[str, dict[tuple[str, str], Any]] = {
+    "predict.py": {
+        ("virnucpro_smk.classify.predict", "predict_sample"): "scores",
+        ("virnucpro_smk.report.scores_plot", "plot_scores"): None,
+    },
+    "preprocess.py": {("virnucpro_smk.preprocess.sample", "preprocess_fasta"): None},
+    "extract_embeddings.py": {("virnucpro_smk.models.embeddings", "extract_shard"): None},
+    "check_precision.py": {
+        ("virnucpro_smk.models.precision", "decide_precision"): {
+            "dtype": "float32",
+            "allow_tf32": False,
+            "min_cosine": None,
+        },
+        ("virnucpro_smk.models.precision", "write_precision"): None,
+        ("virnucpro_smk.runtime.gpu_slots", "job_device"): _device,
+    },
+    "train_classifier.py": {("virnucpro_smk.classify.train", "train_from_manifest"): None},
+    "build_training_set.py": {("virnucpro_smk.preprocess.training_set", "build_training_set"): {}},
+    "build_training_frames.py": {
+        ("virnucpro_smk.preprocess.training_frames", "build_training_frames"): None
+    },
+    "build_standin.py": {("virnucpro_smk.models.standin", "build_standin"): None},
+    "download_model.py": {("virnucpro_smk.models.store", "download_model"): None},
+    "download_refseq.py": {("urllib.request", "urlopen"): None},
+    "validate_environment.py": {
+        ("virnucpro_smk.runtime.environment", "validate_environment"): {"device": "cuda"}
+    },
+    "verify_models.py": {
+        ("virnucpro_smk.models.verify", "verify_models"): {"passed": True, "models": []},
+        ("virnucpro_smk.models.verify", "write_report"): None,
+    },
+    "summarize.py": {("virnucpro_smk.classify.summary", "summarize_lists"): []},
+    "compare_models.py": {
+        ("virnucpro_smk.report.comparison", "load_model_result"): "result",
+        ("virnucpro_smk.report.comparison", "build_report"): (
+            {
+                "verdict": {"pass": True, "criteria": {"f1_drop": {"value": 0.0}}},
+                "speed": {"end_to_end": None},
+            },
+            None,
+        ),
+        ("virnucpro_smk.report.comparison_page", "write_report"): None,
+    },
+}
+
+
+def run_rule_script(blob: bytes, monkeypatch) -> dict[str, Recorder]:
+    """Execute one job's rule script with its package calls recorded; returns the recorders."""
+    import importlib
+
+    script, smk = pickle.loads(blob)
+    recorders: dict[str, Recorder] = {}
+    with monkeypatch.context() as patch:
+        for (module, name), result in STUBS[script.name].items():
+            target = result if callable(result) else Recorder(result)
+            patch.setattr(importlib.import_module(module), name, target)
+            recorders[name] = target
+        for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # set_offline() in scripts
+            patch.setenv(key, os.environ.get(key, "0"))
+        if script.name == "compare_models.py":  # the one input the script reads itself
+            Path(smk.input.manifest_summary).parent.mkdir(parents=True, exist_ok=True)
+            Path(smk.input.manifest_summary).write_text("{}")
+        handlers = logging.getLogger().handlers[:]
+        try:
+            runpy.run_path(str(script), init_globals={"snakemake": smk}, run_name="__main__")
+        finally:
+            logging.getLogger().handlers[:] = handlers  # rule_logging reconfigures the root
+    return recorders
+
+
+def _one_call(recorder: Recorder) -> tuple[tuple, dict]:
+    assert len(recorder.calls) == 1
+    return recorder.calls[0]
+
+
+def test_every_rule_script_is_exercised(jobs):
+    scripts = {pickle.loads(blobs[0])[0].name for blobs in jobs.values()}
+    assert scripts == set(STUBS), "a rule script without a wiring check (add it to STUBS)"
+    # the chunk length reaches every job that has one
+    for rule, blobs in jobs.items():
+        for blob in blobs:
+            smk = pickle.loads(blob)[1]
+            if "L" in smk.wildcards.keys():  # noqa: SIM118 (a Namedlist, not a dict)
+                assert smk.wildcards.L == "500", rule
+
+
+def test_predict_gets_both_thresholds_chunk_length_and_models(jobs, monkeypatch):
+    assert len(jobs["predict_sample"]) == len(PROTEINS)  # one job per protein model
+    seen = set()
+    for blob in jobs["predict_sample"]:
+        rec = run_rule_script(blob, monkeypatch)
+        args, kwargs = _one_call(rec["predict_sample"])
+        assert kwargs["min_viral_fraction"] == 0.7
+        assert kwargs["min_scored_fraction"] == 0.25
+        assert args[5:8] == (500, DNA, args[7])
+        seen.add(args[7])
+        assert all(f"{DNA}_48d" not in str(p) for p in args[0])  # DNA shards carry the name
+        assert all(f"/{DNA}/" in str(p) for p in args[0])
+        assert all(f"/{args[7]}/" in str(p) for p in args[1])
+        assert f"500bp_{DNA}+{args[7]}" in str(args[2])  # the classifier of the same pair
+        assert _one_call(rec["plot_scores"])[1]["tracks"] == 3
+    assert seen == set(PROTEINS)
+
+
+def test_preprocessing_gets_chunk_length_and_ambiguous_codon_mode(jobs, monkeypatch):
+    for rule in ("preprocess_sample", "preprocess_training_fasta"):
+        for blob in jobs[rule]:
+            args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["preprocess_fasta"])
+            assert args[1] == 500 and args[6] == "x", rule
+    (blob,) = jobs["build_training_frames"]
+    args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["build_training_frames"])
+    assert args[1] == 500 and kwargs["threads"] == 3
+    assert str(args[0]).endswith("viral/viral.1.genomic.gbff.gz")
+
+
+def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
+    models = set()
+    for blob in jobs["extract_embeddings"]:
+        smk = pickle.loads(blob)[1]
+        args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["extract_shard"])
+        assert args[0].name == smk.wildcards.model  # the spec of the job's own model
+        models.add(args[0].name)
+        assert kwargs["chunk_length"] == 500
+        assert kwargs["device"] == "cuda"
+        assert kwargs["gpu_requested"] == 1  # device: cuda asks Snakemake for a GPU
+        assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
+    assert models == {DNA, *PROTEINS}
+
+
+def test_gpu_jobs_get_the_configured_device(jobs, monkeypatch):
+    for blob in jobs["check_precision"]:
+        smk = pickle.loads(blob)[1]
+        args, _ = _one_call(run_rule_script(blob, monkeypatch)["decide_precision"])
+        assert args[0].name == smk.wildcards.model and args[2] == "cuda"
+    (blob,) = jobs["validate_environment"]
+    args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["validate_environment"])
+    assert args[0] == "cuda" and kwargs["gpu_requested"] == 1
+    (blob,) = jobs["verify_models"]
+    args, _ = _one_call(run_rule_script(blob, monkeypatch)["verify_models"])
+    assert args[3] == "cuda"
+    assert [s.name for s in args[0]] == ["dnaberts_768d", "esm2_3b_2560d", "fastesm650_1280d"]
+
+
+def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
+    (blob,) = jobs["build_training_set"]
+    args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["build_training_set"])
+    assert [d.dataset for d in args[0]] == ["synthA", "synthB", "refv"]
+    assert [d.label for d in args[0]] == [1, 0, 1]
+    assert kwargs["seed"] == 7 and kwargs["n_shards"] == 2 and kwargs["balance"] is False
+    assert (kwargs["val_fraction"], kwargs["test_fraction"]) == (0.2, 0.15)
+    assert len(jobs["train_classifier"]) == len(PROTEINS)
+    for blob in jobs["train_classifier"]:
+        smk = pickle.loads(blob)[1]
+        args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["train_from_manifest"])
+        assert args[3:5] == (DNA, smk.wildcards.protein_model)
+        recipe = args[6]
+        assert (recipe.max_epochs, recipe.seed) == (3, 7)
+        assert kwargs["device"] == "cuda" and kwargs["expect"][0] == 500
+
+
+def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
+    (blob,) = jobs["compare_models"]
+    rec = run_rule_script(blob, monkeypatch)
+    assert [c[0][0] for c in rec["load_model_result"].calls] == PROTEINS
+    assert all(c[0][6] == 500 for c in rec["load_model_result"].calls)
+    args, _ = _one_call(rec["build_report"])
+    settings = args[2]
+    assert (settings.baseline, settings.candidate) == tuple(PROTEINS)
+    assert (settings.max_f1_drop, settings.min_speedup) == (0.02, 1.5)
+    assert (settings.bootstrap, settings.seed) == (17, 3)
+
+
+def test_models_and_summary_get_their_names(jobs, monkeypatch):
+    built = set()
+    for blob in jobs["build_standin_model"]:
+        args, _ = _one_call(run_rule_script(blob, monkeypatch)["build_standin"])
+        built.add(args[0].name)
+        assert str(args[1]).endswith(f"models/{args[0].name}")
+    assert built == {DNA, *PROTEINS}
+    for blob in jobs["download_model"]:  # verify_models needs the real weights
+        smk = pickle.loads(blob)[1]
+        args, _ = _one_call(run_rule_script(blob, monkeypatch)["download_model"])
+        assert args[0].name == smk.wildcards.model
+    (blob,) = jobs["download_refseq"]
+    with pytest.raises(TypeError):  # the recorded urlopen returns None: nothing to read
+        run_rule_script(blob, monkeypatch)
+    (blob,) = jobs["summarize_predictions"]
+    args, _ = _one_call(run_rule_script(blob, monkeypatch)["summarize_lists"])
+    assert args[1] == ["example"] * len(PROTEINS)
+    assert args[2] == [
+        f"500bp_{DNA}+{p}_{48 + w}d" for p, w in zip(PROTEINS, (64, 32), strict=True)
+    ]
