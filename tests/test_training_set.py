@@ -1,6 +1,7 @@
 """Training set: split by source record, balance across host groups, only selected frames."""
 
 import collections
+import re
 
 import pytest
 
@@ -56,18 +57,50 @@ def test_hosts_are_balanced_evenly_across_groups(datasets):
     assert summary["used_by_group"] == dict(sorted(groups.items()))
 
 
-def test_no_record_lies_in_two_splits(datasets):
-    rows, summary = draw_manifest(datasets, seed=5, val_fraction=0.2, test_fraction=0.2)
-    split_of = collections.defaultdict(set)
-    for r in rows:
-        split_of[r.record].add(r.split)
-    assert all(len(s) == 1 for s in split_of.values())
-    assert set(summary["records_shared_between_splits"].values()) == {0}
-    for split in ("train", "val", "test"):
-        assert {r.label for r in rows if r.split == split} == {0, 1}
-        assert summary["records_by_split"][split] == len(
-            {r.record for r in rows if r.split == split}
+def _splits_by_input_record(rows, input_records) -> dict[str, set[str]]:
+    """Oracle: the splits each *input* record's frames went to, from the frame ids alone.
+
+    A frame id is ``<input record>_chunk_<n><F|R><1-3>``; each frame is matched against the
+    records of the input files (known to the test), never through the manifest's ``record``
+    column, the product's ``record_of`` or its ``records_shared_between_splits``.
+    """
+    splits: dict[str, set[str]] = collections.defaultdict(set)
+    for row in rows:
+        owners = [
+            r
+            for r in input_records
+            if row.id.startswith(f"{r}_chunk_")
+            and re.fullmatch(r"\d+[FR][123]", row.id[len(r) + 7 :])
+        ]
+        assert len(owners) == 1, f"{row.id}: not a frame of exactly one input record"
+        splits[owners[0]].add(row.split)
+    return splits
+
+
+def test_no_record_lies_in_two_splits():
+    # input records whose own ids contain "_chunk_" (legal sequence ids) and share prefixes
+    records = {
+        "viral": [f"vir{r}" for r in range(12)] + [f"vir_chunk_{r}" for r in range(12)],
+        "bacteria": [f"bact{r}" for r in range(20)] + ["bact1_chunk_2"],
+        "fungi": [f"fun{r}" for r in range(15)],
+    }
+    datasets = [
+        DatasetFrames(
+            group,
+            group,
+            int(group == "viral"),
+            [f"{rec}_chunk_{c}{s}" for rec in recs for c in (1, 2, 11) for s in ("F1", "R3")],
         )
+        for group, recs in records.items()
+    ]
+    every_record = [r for recs in records.values() for r in recs]
+    for seed in range(5):
+        rows, _ = draw_manifest(datasets, seed=seed, val_fraction=0.2, test_fraction=0.2)
+        splits = _splits_by_input_record(rows, every_record)
+        shared = {r: s for r, s in splits.items() if len(s) > 1}
+        assert shared == {}, f"seed {seed}: records in two splits"
+        for split in ("train", "val", "test"):
+            assert {r.label for r in rows if r.split == split} == {0, 1}
 
 
 def test_split_follows_the_frame_fractions_and_the_seed():
@@ -193,9 +226,19 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
         shard_index=tmp_path / "s.tsv",
     )
     rows = read_manifest(tmp_path / "m.tsv")
-    splits = collections.defaultdict(set)
-    for r in rows:
-        splits[r.record].add(r.split)
+    # the input records, read from the files here (GenBank VERSION lines, FASTA headers)
+    input_records = [
+        line.split()[1]
+        for _, _, _, path in sources
+        for line in path.read_text().splitlines()
+        if line.startswith("VERSION")
+    ] + [
+        line[1:].split()[0]
+        for name in ("dvf_virus_val.fa", "dvf_host_val.fa")
+        for line in (shared_data / name).read_text().splitlines()
+        if line.startswith(">")
+    ]
+    splits = _splits_by_input_record(rows, input_records)
     assert all(len(s) == 1 for s in splits.values()), "a record straddles two splits"
     assert {"NC_000866.4", "NC_001422.1"} <= set(splits)  # both phage genomes are used
     assert info["available_by_group"]["viral"] == 291 + sum(
