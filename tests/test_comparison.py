@@ -369,7 +369,18 @@ def test_report_written_with_three_levels_and_a_verdict(tmp_path):
     assert "| recall |" in md or "| recall | " in md
     data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
     assert set(data["levels"]) == {"frame", "chunk", "sequence"}
-    assert paths[3].read_bytes()[:4] == b"\x89PNG"
+    # the PNG decodes, is the one embedded in the page, and draws both models' curves
+    import base64
+
+    from matplotlib.image import imread
+
+    png_bytes = paths[3].read_bytes()
+    assert base64.b64encode(png_bytes).decode() in page
+    image = imread(paths[3])
+    assert image.ndim == 3 and image.shape[1] > 2 * image.shape[0]  # three panels side by side
+    for colour in ("#2c7fb8", "#d95f02"):  # baseline, candidate
+        rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+        assert (np.abs(image[..., :3] - rgb).max(axis=-1) < 0.02).sum() > 50, colour
 
 
 def test_report_fails_on_slow_candidate_and_refuses_different_test_sets(tmp_path):

@@ -1,8 +1,13 @@
-"""Kill the workflow with SIGKILL at random points; --rerun-incomplete must finish identically."""
+"""Kill the workflow with SIGKILL in named stages; --rerun-incomplete must finish identically.
+
+One run is killed while its first extraction job works, its resumption while the first
+training job works, the next while the first prediction job works; a last resumption
+finishes. Each kill is triggered by the stage's first job log reaching its first line of
+work (not by a delay), so every trial lands in the stage it names on any machine.
+"""
 
 import json
 import os
-import random
 import signal
 import subprocess
 import time
@@ -45,28 +50,55 @@ def _same(a: Path, b: Path) -> bool:
     return a.read_bytes() == b.read_bytes()
 
 
-@pytest.mark.parametrize("trial", range(3))
-def test_sigkill_then_rerun_incomplete_gives_identical_outputs(standin_run, tmp_path, trial):
-    reference, _ = standin_run  # an uninterrupted run of the same target and config
-    models = reference.parent / "models"
-    rng = random.Random(1000 + trial)
-    out = tmp_path / "results"
-    # extraction, training and prediction jobs run between ~2 s and ~25 s into a run
-    delay = rng.uniform(2.0, 18.0)
+# (stage, rule): the order in which a `predict` run reaches them
+STAGES = [
+    ("extraction", "extract_embeddings"),
+    ("training", "train_classifier"),
+    ("prediction", "predict_sample"),
+]
+
+
+def _working(logs: Path) -> bool:
+    """A job of this rule has logged its start line and at least one line of work."""
+    return logs.is_dir() and any(
+        p.is_file() and len(p.read_bytes().splitlines()) >= 2 for p in logs.rglob("*.log")
+    )
+
+
+def _kill_in_stage(out: Path, models: Path, rule: str, rerun: bool, timeout: float = 600):
+    """Start (or resume) the run and SIGKILL it once a job of ``rule`` is at work."""
+    args = [*ARGS, *(["--rerun-incomplete"] if rerun else []), *_config(out, models)]
     proc = subprocess.Popen(
-        [*snakemake_cmd(), *ARGS, *_config(out, models)],
+        [*snakemake_cmd(), *args],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    time.sleep(delay)
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
-    proc.wait()
+    deadline = time.monotonic() + timeout
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if _working(out / "logs" / rule):
+                os.killpg(proc.pid, signal.SIGKILL)  # snakemake and every job it started
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"the run ended (or timed out) before any {rule} job worked")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_sigkill_in_each_stage_then_rerun_incomplete_gives_identical_outputs(standin_run, tmp_path):
+    reference, _ = standin_run  # an uninterrupted run of the same target and config
+    models = reference.parent / "models"
+    out = tmp_path / "results"
+    for n, (stage, rule) in enumerate(STAGES):
+        _kill_in_stage(out, models, rule, rerun=n > 0)
+        assert not (out / "summary.tsv").exists(), f"killed in {stage}: the run had finished"
     run_snakemake(*ARGS, "--rerun-incomplete", *_config(out, models))
     ref, got = _comparable(reference), _comparable(out)
     assert sorted(ref) == sorted(got), "a rerun must produce the same set of files"
     different = [name for name in ref if not _same(ref[name], got[name])]
-    assert different == [], f"killed after {delay:.1f} s; differs: {different}"
+    assert different == [], f"killed in extraction, training, prediction; differs: {different}"
     assert not [p for p in out.rglob(".*.tmp")], "temporary files must not survive a rerun"

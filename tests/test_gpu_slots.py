@@ -67,17 +67,25 @@ def test_scheduler_assignment_is_respected(tmp_path):
     assert {(d, i) for d, i, *_ in rows} == {("5", 0), ("7", 1)}
 
 
+def _hold_forever(lock_dir, held):
+    with gpu_slot(lock_dir, n_devices=1, poll=0.02):
+        held.set()
+        time.sleep(60)
+
+
 def test_a_killed_job_releases_its_device(tmp_path):
     ctx = mp.get_context("fork")
-    holder = ctx.Process(target=_worker, args=(tmp_path / "locks", 1, 60, tmp_path / "x.log", None))
+    held = ctx.Event()
+    holder = ctx.Process(target=_hold_forever, args=(tmp_path / "locks", held))
     holder.start()
-    time.sleep(0.5)
+    assert held.wait(30), "the holder never took the device"
+    # the device is taken: a second job must wait for it (the control for what follows)
+    with pytest.raises(TimeoutError), gpu_slot(tmp_path / "locks", n_devices=1, timeout=0.2):
+        pass
     os.kill(holder.pid, signal.SIGKILL)
     holder.join()
-    start = time.monotonic()
     with gpu_slot(tmp_path / "locks", n_devices=1, timeout=5) as slot:
         assert slot.device == "0" and slot.torch_device == "cuda:0"
-    assert time.monotonic() - start < 2
 
 
 def test_busy_pool_times_out(tmp_path):

@@ -237,9 +237,24 @@ def test_viral_fasta_holds_the_viral_records_streamed_from_gzip(sample, tmp_path
     assert max(len(line) for line in text.splitlines() if not line.startswith(">")) == 60
 
 
+def _has_colour(image: np.ndarray, hex_colour: str) -> bool:
+    rgb = np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    return bool((np.abs(image[..., :3] - rgb).max(axis=-1) < 0.02).any())
+
+
 def test_plot_is_written(sample, tmp_path):
-    out, _ = _run(sample, tmp_path, plot=True)
-    assert out["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    """A decodable PNG whose score tracks show viral, non-viral and unscored chunks and
+    sequence calls (titles) in their colours (magic bytes alone would pass a blank figure)."""
+    from matplotlib.image import imread
+
+    from virnucpro_smk.report.scores_plot import COLOURS
+
+    out, scores = _run(sample, tmp_path, plot=True)
+    image = imread(out["plot"])
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 400
+    assert set(scores.calls) == {VIRAL, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME}
+    for call in (VIRAL, NONVIRAL, NO_CODING_FRAME):  # drawn opaque (the histograms are not)
+        assert _has_colour(image, COLOURS[call]), f"no {call} ({COLOURS[call]}) in the figure"
 
 
 def test_shards_with_another_identity_are_refused(sample, tmp_path):

@@ -45,22 +45,45 @@ def test_lint_is_clean():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("chunks_per_gpu_job=abc", "chunks_per_gpu_job"),
-        ("device=tpu", "device"),
-        ("chunk_length=-3", "chunk_length"),
-        ("dna_model=dnabert_bogus_1d", "dna_model"),
-        ("protein_models=[no_such_model_9d]", "protein_models"),
-        ("samples=/nonexistent/samples.tsv", "samples"),
-        ("predict={min_viral_fraction: 2}", "min_viral_fraction"),
-        ("train={datasets: /nonexistent/training.tsv}", "train.datasets"),
+        ("chunks_per_gpu_job: abc", "chunks_per_gpu_job"),
+        ("device: tpu", "device"),
+        ("chunk_length: -3", "chunk_length"),
+        ("dna_model: dnabert_bogus_1d", "dna_model"),
+        ("protein_models: [no_such_model_9d]", "protein_models"),
+        ("samples: /nonexistent/samples.tsv", "samples"),
+        ("predict: {min_viral_fraction: 2}", "min_viral_fraction"),
     ],
 )
-def test_bad_config_stops_before_any_job(override, message):
-    proc = _dry("--config", override)
+def test_bad_config_stops_before_any_job(override, message, monkeypatch):
+    """The start-up checks common.smk runs, in-process (a --config value is parsed as YAML).
+
+    That these errors reach the user through Snakemake as one line, before any job, is
+    proved once by the dry-run below and by test_bad_inputs' dry-runs.
+    """
+    from test_bad_inputs import _merge, _start_up
+
+    from virnucpro_smk.errors import InputError
+    from virnucpro_smk.runtime.config_checks import load_sample_sheet
+
+    monkeypatch.chdir(ROOT)
+    config = _merge(
+        yaml.safe_load((ROOT / "config/config.yaml").read_text()), yaml.safe_load(override)
+    )
+    with pytest.raises(InputError) as info:
+        _start_up(config)
+        load_sample_sheet(config["samples"], root=ROOT)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_bad_config_dry_run_is_one_line_before_any_job():
+    """The one check only common.smk makes (training sheet), through a real dry-run."""
+    proc = _dry("--config", "train={datasets: /nonexistent/training.tsv}")
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
-    assert message in text
+    assert "train.datasets" in text and "not found" in text
     assert "Traceback" not in text
+    assert "Job stats" not in text
 
 
 def test_missing_sample_fasta_is_named(tmp_path):
