@@ -1,8 +1,8 @@
 """`snakemake verify_models`: reference data, the verdicts, and the one-line failures.
 
-Real weights are not available here, so PASS/FAIL are exercised with stand-in models whose
-"reference" vectors are computed the original's way (one sequence at a time, no batching,
-VirNucPro pooling), independently of the batched extraction code under test.
+Real weights are not available here, so PASS/FAIL are exercised with the tiny checkpoints of
+../shared/data/virnucpro_reference, whose "reference" vectors were computed by the reference
+code (DNABERT-S's own bert_layers.py, FastPLMs' FastESM), not by this project's loaders.
 """
 
 import dataclasses
@@ -22,8 +22,6 @@ from tokenizers import Tokenizer
 from conftest import ROOT
 from virnucpro_smk.errors import InputError, ModelMissingError
 from virnucpro_smk.io.legacy import read_legacy_vectors
-from virnucpro_smk.models.dnabert import load_dnabert
-from virnucpro_smk.models.esm import EsmTokenizer, load_esm
 from virnucpro_smk.models.registry import parse_registry
 from virnucpro_smk.models.verify import (
     FAIL,
@@ -186,67 +184,123 @@ def test_fastesm_is_reported_as_not_verified_not_passed(tmp_path):
     assert report["verified"] == [] and report["passed"]
 
 
-# --------------------------------------------------------------------- (2) stand-ins
+# --------------------------------------------------------------------- (2) tiny models
+#
+# PASS and FAIL are exercised on the tiny checkpoints of ../shared/data/virnucpro_reference,
+# whose vectors were computed by the reference code itself (DNABERT-S's bert_layers.py and
+# FastPLMs' FastESM, see their fixture_info.json), never by this project's loaders: a PASS
+# is the product agreeing with the code that made the published models' outputs.
+
+KMER = 6  # 4 ** 6 = 4096 = the tiny DNABERT-S vocabulary: token id i <-> the i-th 6-mer
 
 
-def _original_style_vectors(spec, directory, sequences):
-    """What the original computes: one record at a time, unmasked, VirNucPro pooling, fp32."""
-    rows = []
-    with torch.inference_mode():
-        if spec.kind == "dna":
-            model = load_dnabert(directory)
-            tokenizer = Tokenizer.from_file(str(Path(directory) / "tokenizer.json"))
-            for seq in sequences:
-                ids = torch.tensor([tokenizer.encode(seq).ids])
-                rows.append(model(ids, torch.ones_like(ids))[0].mean(0))
-        else:
-            model = load_esm(directory, token_dropout=spec.token_dropout)
-            tokenizer = EsmTokenizer.from_dir(directory)
-            for seq in sequences:
-                ids = torch.tensor([tokenizer.encode(seq)])
-                hidden = model(input_ids=ids).last_hidden_state[0]
-                rows.append(hidden[1 : len(seq) + 1].mean(0))
-    return torch.stack(rows)
+def _kmer(i: int) -> str:
+    return "".join("ACGT"[(i >> (2 * k)) & 3] for k in reversed(range(KMER)))
+
+
+def _tiny_dnabert_dir(reference_dir: Path, directory: Path) -> tuple[list[str], torch.Tensor]:
+    """The tiny DNABERT-S with a 6-mer tokenizer that maps DNA onto the fixture's token ids.
+
+    Returns the DNA sequences of the fixture's six inputs and the reference code's mean over
+    all tokens ([CLS] and [SEP] included, as the original pools DNABERT-S).
+    """
+    import shutil
+
+    from safetensors.torch import load_file
+    from tokenizers import Regex, models, pre_tokenizers, processors
+
+    source = reference_dir / "dnabert_s_tiny"
+    directory.mkdir(parents=True)
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(source / name, directory / name)
+    special = {"[UNK]": 0, "[CLS]": 1, "[SEP]": 2, "[PAD]": 3, "[MASK]": 4}
+    vocab = {**special, **{_kmer(i): i for i in range(len(special), 4**KMER)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Split(Regex(f".{{{KMER}}}"), behavior="isolated")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 1), ("[SEP]", 2)]
+    )
+    tokenizer.save(str(directory / "tokenizer.json"))
+    fx = load_file(source / "fixture.safetensors")
+    sequences = [
+        "".join(_kmer(t) for t in fx["input_ids"][i, 1 : n - 1].tolist())
+        for i, n in enumerate(fx["lengths"].tolist())
+    ]
+    return sequences, fx["single_mean"]
+
+
+def _tiny_fastesm(reference_dir: Path) -> tuple[list[str], torch.Tensor]:
+    """The fixture's protein sequences and FastPLMs' mean over residues (no BOS/EOS)."""
+    from safetensors.torch import load_file
+
+    folder = reference_dir / "fastesm_tiny"
+    sequences = list(_fasta(folder / "sequences.fasta").values())
+    return sequences, load_file(folder / "fixture.safetensors")["single_mean"]
+
+
+TINY = {"tiny_dnabert_48d": "dna", "tiny_fastesm_64d": "protein"}
 
 
 @pytest.fixture(scope="module")
-def standin_setup(standins, tmp_path_factory):
-    """Stand-in references built from the real reference frames' sequences."""
-    directory = tmp_path_factory.mktemp("standin_references")
-    real = {r.kind: r for r in load_references(BUNDLED)}
-    for name in ("standin_dnabert_48d", "standin_esm2_64d"):
-        spec, model_dir = standins[name]
-        sequences = real[spec.kind].sequences
+def standin_setup(reference, standins, tmp_path_factory):
+    """Two local tiny models with reference-code vectors, and a stand-in with no reference."""
+    root = tmp_path_factory.mktemp("tiny_references")
+    dna_dir = root / "models" / "tiny_dnabert_48d"
+    dna_sequences, dna_vectors = _tiny_dnabert_dir(reference, dna_dir)
+    protein_sequences, protein_vectors = _tiny_fastesm(reference)
+    entries = {
+        "tiny_dnabert_48d": {
+            "kind": "dna",
+            "architecture": "dnabert2",
+            "provider": "local",
+            "source": str(dna_dir),
+            "width": 48,
+        },
+        "tiny_fastesm_64d": {
+            "kind": "protein",
+            "architecture": "esm2",
+            "provider": "local",
+            "source": str(reference / "fastesm_tiny"),
+            "width": 64,
+            "token_dropout": True,
+        },
+    }
+    registry = parse_registry(entries)
+    directory = root / "references"
+    for name, sequences, vectors in (
+        ("tiny_dnabert_48d", dna_sequences, dna_vectors),
+        ("tiny_fastesm_64d", protein_sequences, protein_vectors),
+    ):
         write_reference(
             directory / f"{name}.safetensors",
             model=name,
-            source=spec.source,
-            kind=spec.kind,
-            ids=real[spec.kind].ids,
+            source=registry[name].source,
+            kind=TINY[name],
+            ids=[f"{name}_seq{i}" for i in range(len(sequences))],
             sequences=sequences,
-            vectors=_original_style_vectors(spec, model_dir, sequences),
-            origin="test: stand-in computed one record at a time",
+            vectors=vectors,
+            origin="the reference code's fixture (fixture_info.json)",
         )
-    specs = [standins[n][0] for n in ("standin_dnabert_48d", "standin_esm2_64d")]
+    specs = [registry["tiny_dnabert_48d"], registry["tiny_fastesm_64d"]]
     specs.append(standins["standin_fastesm_32d"][0])
-    dirs = {name: model_dir for name, (_, model_dir) in standins.items()}
+    dirs = {s.name: s.source for s in specs[:2]}
+    dirs["standin_fastesm_32d"] = standins["standin_fastesm_32d"][1]
     return specs, dirs, directory
 
 
-def test_standins_pass_against_original_style_vectors(standin_setup, tmp_path):
+def test_tiny_models_pass_against_the_reference_codes_vectors(standin_setup, tmp_path):
     specs, dirs, references = standin_setup
     report = verify_models(specs, dirs, references, "cpu")
     status = {m["model"]: m for m in report["models"]}
-    assert status["standin_dnabert_48d"]["status"] == PASS
-    assert status["standin_esm2_64d"]["status"] == PASS
+    assert status["tiny_dnabert_48d"]["status"] == PASS, status["tiny_dnabert_48d"]["message"]
+    assert status["tiny_fastesm_64d"]["status"] == PASS, status["tiny_fastesm_64d"]["message"]
     assert status["standin_fastesm_32d"]["status"] == NOT_VERIFIED
-    assert report["passed"] and report["verified"] == ["standin_dnabert_48d", "standin_esm2_64d"]
+    assert report["passed"] and report["verified"] == ["tiny_dnabert_48d", "tiny_fastesm_64d"]
     for name in report["verified"]:
         fp32 = status[name]["fp32"]
         assert fp32["max_abs_diff"] < 1e-5 and fp32["min_cosine"] > 0.99999
-        assert [f["id"] for f in fp32["per_frame"]] == FRAME_IDS
+        assert [f["id"] for f in fp32["per_frame"]] == [f"{name}_seq{i}" for i in range(6)]
         assert status[name]["run_dtype"]["dtype"] == "float32"  # CPU run dtype
-        assert status[name]["weights_revision"] == "standin"  # from the model's manifest
         assert status[name]["message"].startswith(f"{name}: PASS: float32 max |diff| ")
 
     write_report(report, tmp_path / "models.json")
@@ -291,7 +345,7 @@ def test_perturbed_reference_fails_with_the_numbers(standin_setup, tmp_path):
     assert 0.0099 < dna["fp32"]["max_abs_diff"] < 0.0101
     assert dna["run_dtype"]["min_cosine"] > 0.999
     worst = max(dna["fp32"]["per_frame"], key=lambda f: f["max_abs_diff"])
-    assert worst["id"] == FRAME_IDS[2]
+    assert worst["id"] == "tiny_dnabert_48d_seq2"
     assert "FAIL: float32 max |diff| 0.01 (> 0.001)" in dna["message"]
     assert "run dtype float32: min cosine 0.99" in dna["message"]  # this part passes
     assert esm["run_dtype"]["min_cosine"] < -0.99
@@ -300,7 +354,7 @@ def test_perturbed_reference_fails_with_the_numbers(standin_setup, tmp_path):
 
 def test_reference_kind_must_match_the_model(standin_setup, tmp_path):
     specs, dirs, references = standin_setup
-    dna = load_reference(references / "standin_dnabert_48d.safetensors")
+    dna = load_reference(references / "tiny_dnabert_48d.safetensors")
     write_reference(
         tmp_path / "wrong.safetensors",
         model=specs[1].name,
@@ -308,10 +362,10 @@ def test_reference_kind_must_match_the_model(standin_setup, tmp_path):
         kind="dna",
         ids=dna.ids,
         sequences=dna.sequences,
-        vectors=torch.zeros(4, specs[1].width),
+        vectors=torch.zeros(len(dna.ids), specs[1].width),
         origin="wrong kind",
     )
-    with pytest.raises(Exception, match="holds dna vectors, standin_esm2_64d is a protein model"):
+    with pytest.raises(Exception, match="holds dna vectors, tiny_fastesm_64d is a protein model"):
         verify_models([specs[1]], dirs, tmp_path, "cpu")
 
 
