@@ -115,8 +115,11 @@ def test_input_errors_surface_without_traceback(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def compare_run(tmp_path_factory, shared_data):
+def compare_run(tmp_path_factory, shared_data, standin_run):
     """`snakemake compare` on the ../shared GenBank files with stand-in models.
+
+    The stand-in models are the ones `standin_run` built (not built again); 10 epochs: the
+    tests below check the report's structure and checks, not the classifiers' quality.
 
     Splits are drawn by source record, and the four GenBank files hold one genome each, so
     DeepVirFinder's 3-kb fragments (100 viral, 100 host records) join them: every split then
@@ -136,7 +139,7 @@ def compare_run(tmp_path_factory, shared_data):
         f"dvf_host\tnonviral\tbacteria\t{shared_data / 'dvf_host_val.fa'}\t\n"
     )
     extra = out / "extra.yaml"
-    extra.write_text(f"train:\n  datasets: {sheet}\n  recipe: {{max_epochs: 30}}\n")
+    extra.write_text(f"train:\n  datasets: {sheet}\n  recipe: {{max_epochs: 10}}\n")
     run_snakemake(
         "compare",
         "--cores",
@@ -146,7 +149,7 @@ def compare_run(tmp_path_factory, shared_data):
         str(extra),
         "--config",
         f"outdir={out / 'results'}",
-        f"models_dir={out / 'models'}",
+        f"models_dir={standin_run[0].parent / 'models'}",
     )
     return out / "results"
 
@@ -171,7 +174,7 @@ def test_compare_writes_the_report(compare_run):
     assert t4.read_text().count(">") == 291
 
 
-def test_snakemake_report_includes_the_figures(compare_run, tmp_path):
+def test_snakemake_report_includes_the_figures(compare_run, standin_run, tmp_path):
     import zipfile
 
     results = compare_run
@@ -185,7 +188,7 @@ def test_snakemake_report_includes_the_figures(compare_run, tmp_path):
         str(results.parent / "extra.yaml"),
         "--config",
         f"outdir={results}",
-        f"models_dir={results.parent / 'models'}",
+        f"models_dir={standin_run[0].parent / 'models'}",
     )
     names = zipfile.ZipFile(report).namelist()
     assert any(n.endswith("roc_pr_chunk300.png") for n in names)
