@@ -7,11 +7,12 @@ would change.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
-from conftest import run_snakemake
 
+from conftest import run_snakemake
 from virnucpro_smk.runtime.environment import host_has_gpu
 
 
@@ -99,3 +100,22 @@ def test_result_settings_rerun_what_they_change(standin_run):
     assert jobs.get("extract_embeddings") == 6  # 3 models x (training set + sample)
     assert jobs.get("train_classifier") == 2
     assert "validate_environment" not in jobs
+
+
+def test_outputs_follow_the_umask_and_classifiers_are_read_only(standin_run):
+    """Every result file has the mode open() gives under the run's umask (0644 under 022:
+    readable by the group on a cluster); protected classifiers lose only the write bits
+    (0444 under 022)."""
+    results, _ = standin_run
+    umask = os.umask(0)
+    os.umask(umask)
+    plain = 0o666 & ~umask
+    modes = {p: p.stat().st_mode & 0o777 for p in results.rglob("*") if p.is_file()}
+    weights = [p for p in modes if p.name == "model.safetensors" and "models" in p.parts]
+    assert len(weights) == 2 and any(p.suffix == ".safetensors" for p in modes if p not in weights)
+    wrong = {
+        str(p.relative_to(results)): oct(mode)
+        for p, mode in modes.items()
+        if mode != (plain & ~0o222 if p in weights else plain)
+    }
+    assert not wrong

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
@@ -17,6 +18,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     check_downloaded_revision,
     load_sample_sheet,
     one_line_errors,
+    shared_fasta_warnings,
 )
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
@@ -41,7 +43,10 @@ def _chunk_lengths(value):
 
 def _load_samples(path):
     with one_line_errors():
-        return load_sample_sheet(path)
+        samples = load_sample_sheet(path)
+    for warning in shared_fasta_warnings(samples):
+        logger.warning(f"Warning: sample sheet {path}: {warning}")
+    return samples
 
 
 with one_line_errors():

@@ -26,7 +26,8 @@ def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO)
 
 @contextlib.contextmanager
 def rule_logging(smk: Any) -> Iterator[logging.Logger]:
-    """Log to the job's ``log:`` file; turn VirNucProError into a one-line error and exit 1.
+    """Log to the job's ``log:`` file; turn VirNucProError into a one-line error and exit 1,
+    Ctrl-C into one line and exit 130.
 
     Anything else is a bug and keeps its traceback (in the log file too).
     """
@@ -48,6 +49,11 @@ def rule_logging(smk: Any) -> Iterator[logging.Logger]:
     except VirNucProError as exc:
         logger.error("%s", exc)
         sys.exit(1)
+    except KeyboardInterrupt:
+        # Ctrl-C reaches every job of the run: one line each, not a traceback from wherever
+        # the job happened to be; 130 = killed by SIGINT, as a shell reports it
+        logger.error("rule %s interrupted (Ctrl-C): its outputs are not kept", smk.rule)
+        sys.exit(130)
     except Exception:
         logger.exception("rule %s failed with an unexpected error", smk.rule)
         raise
