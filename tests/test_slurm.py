@@ -66,7 +66,11 @@ def _start(directory: Path) -> dict[str, str]:
         if proc.returncode == 3:
             pytest.skip(f"cannot run a private SLURM here: {proc.stderr.strip()}")
         pytest.fail(f"private SLURM did not start:\n{proc.stdout}\n{proc.stderr}")
-    return {"SLURM_CONF": str(directory / "slurm.conf")}
+    # DIR/bin holds an srun that finds this cluster from inside a job (see start_slurm.sh)
+    return {
+        "SLURM_CONF": str(directory / "slurm.conf"),
+        "PATH": f"{directory / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
 
 
 def _stop(directory: Path) -> None:

@@ -7,7 +7,7 @@
 # database. Facts behind each setting: ../../../shared/slurm/README.md.
 #
 # Usage: start_slurm.sh DIR   (root; Debian's slurm-wlm and munge installed)
-# Then use the cluster with SLURM_CONF=DIR/slurm.conf; stop it with stop_slurm.sh DIR, which
+# Then use the cluster with SLURM_CONF=DIR/slurm.conf and PATH=DIR/bin:$PATH; stop it with stop_slurm.sh DIR, which
 # stops exactly the processes whose ids this script wrote to DIR/pids.
 # Exit status 3: cannot run here (not root, packages missing); the caller skips.
 set -euo pipefail
@@ -84,6 +84,12 @@ CONF
 echo "NodeName=${host} Name=gpu File=/dev/null" > "$dir/gres.conf"
 : > "$dir/plugstack.conf"
 export SLURM_CONF="$dir/slurm.conf"
+# Inside a job, snakemake's jobstep executor drops every SLURM_* variable (SLURM_CONF too)
+# before its nested `srun`, which would then look for /etc/slurm/slurm.conf: callers put
+# DIR/bin first on PATH (exported to the jobs) so that srun finds this cluster.
+mkdir -p "$dir/bin"
+printf '#!/bin/sh\nSLURM_CONF=%s exec %s "$@"\n' "$SLURM_CONF" "$(command -v srun)" > "$dir/bin/srun"
+chmod 755 "$dir/bin/srun"
 
 wait_pid_file() {  # FILE NAME: record "pid name" in DIR/pids
     for _ in $(seq 1 100); do
