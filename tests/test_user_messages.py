@@ -64,3 +64,36 @@ def test_a_file_named_by_two_samples_is_warned_about(tmp_path):
     assert len(warnings) == 1
     assert "'one', 'two'" in warnings[0] and str(tmp_path / "a.fa") in warnings[0]
     assert shared_fasta_warnings({"one": "a.fa", "three": "b.fa"}, root=tmp_path) == []
+
+
+STARTING = """
+import sys, time
+sys.path.insert(0, {scripts!r})
+import virnucpro_smk
+print("ready", flush=True)
+time.sleep(60)  # standing for a job's imports of torch and transformers
+"""
+
+
+def test_ctrl_c_while_a_job_starts_is_one_line(tmp_path):
+    # where Snakemake puts the copy of a rule's script that a job runs
+    script = tmp_path / ".snakemake" / "scripts" / "tmpabc.extract_embeddings.py"
+    script.parent.mkdir(parents=True)
+    script.write_text(STARTING.format(scripts=str(ROOT / "workflow" / "scripts")))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip() == "job interrupted (Ctrl-C) while starting"
+
+
+def test_the_package_leaves_ctrl_c_alone_outside_rule_scripts():
+    code = (
+        f"import sys, signal; sys.path.insert(0, {str(ROOT / 'workflow' / 'scripts')!r})\n"
+        "import virnucpro_smk\n"
+        "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
