@@ -16,6 +16,13 @@ REFERENCE = SHARED / "virnucpro_reference"
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
+# Every snakemake start imports the SLURM executor plugin (when installed), which runs
+# `scontrol show config` at import. Where slurm-wlm is installed but no controller answers,
+# that waits up to 10 s per start (for a dead controller, or for a DNS SRV lookup when there
+# is no slurm.conf). An empty config makes scontrol fail at once; the tests run snakemake
+# locally, and the SLURM test passes its own private cluster's SLURM_CONF.
+os.environ["SLURM_CONF"] = os.devnull
+
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
@@ -37,15 +44,23 @@ def snakemake_cmd() -> list[str]:
     return [exe]
 
 
-def run_snakemake(*args: str, cwd: Path = ROOT, check: bool = True, timeout: int = 900):
-    """Run snakemake from the project root; returns the CompletedProcess (text output)."""
+def run_snakemake(
+    *args: str,
+    cwd: Path = ROOT,
+    check: bool = True,
+    timeout: int = 900,
+    env: dict[str, str] | None = None,
+):
+    """Run snakemake from the project root; returns the CompletedProcess (text output).
+
+    ``env``: variables set on top of this process's environment (e.g. SLURM_CONF)."""
     proc = subprocess.run(
         [*snakemake_cmd(), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
     )
     if check and proc.returncode != 0:
         raise AssertionError(

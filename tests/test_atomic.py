@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -206,3 +207,41 @@ def test_the_scan_finds_plain_writers(code):
 )
 def test_the_scan_accepts_atomic_writers_and_readers(code):
     assert plain_writers(code, "x.py") == []
+
+
+def test_files_follow_the_umask_whoever_wrote_them(tmp_path):
+    """safetensors' save_file recreates the file it is given (mode 0600 then): the atomic
+    writer still leaves what open() gives under the umask, e.g. 0644 under umask 022."""
+    import torch
+    from safetensors.torch import save_file
+
+    import virnucpro_smk.io.atomic as atomic
+
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    expected = plain.stat().st_mode & 0o777
+    assert expected == atomic.FILE_MODE
+    target = tmp_path / "x.safetensors"
+    with atomic_path(target) as tmp:
+        save_file({"x": torch.zeros(2)}, str(tmp))
+    recreated = tmp_path / "y.bin"
+    with atomic_path(recreated) as tmp:
+        tmp.unlink()
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT, 0o600))
+    assert [oct(p.stat().st_mode & 0o777) for p in (target, recreated)] == [oct(expected)] * 2
+
+
+def test_umask_022_gives_group_and_world_readable_files(tmp_path):
+    scripts = str(ROOT / "workflow" / "scripts")
+    code = (
+        "import os, sys\n"
+        "os.umask(0o022)\n"
+        f"sys.path.insert(0, {scripts!r})\n"
+        "import torch\n"
+        "from safetensors.torch import save_file\n"
+        "from virnucpro_smk.io.atomic import atomic_path\n"
+        f"with atomic_path({str(tmp_path / 'w.safetensors')!r}) as tmp:\n"
+        "    save_file({'x': torch.zeros(2)}, str(tmp))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert oct((tmp_path / "w.safetensors").stat().st_mode & 0o777) == oct(0o644)

@@ -123,6 +123,32 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     assert config["extraction"] == {"loader_workers": 2, "progress_seconds": 30}
     assert config["models"]["dnaberts_768d"]["revision"] == "main"
     assert config["models"]["dnaberts_768d"]["trust_remote_code"] is False
+    # the schema is the one place for defaults: the rule files read these sections as filled
+    assert config["train"] == {
+        "datasets": "",
+        "seed": 42,
+        "val_fraction": 0.1,
+        "test_fraction": 0.1,
+        "balance": True,
+        "builder_threads": 4,
+        "shards": 1,
+        "recipe": {},
+    }
+    assert config["predict"] == {
+        "checkpoints": {},
+        "min_viral_fraction": 0.5,
+        "min_scored_fraction": 0.15,
+        "plot_tracks": 8,
+    }
+    assert config["compare"] == {
+        "baseline": "esm2_3b_2560d",
+        "candidate": "fastesm650_1280d",
+        "max_f1_drop": 0.05,
+        "min_speedup": 2.0,
+        "bootstrap": 1000,
+        "seed": 0,
+    }
+    assert config["verify"] == {"models": [], "reference_dir": "tests/data/reference_vectors"}
 
 
 def _models() -> dict[str, Any]:

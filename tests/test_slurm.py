@@ -1,32 +1,117 @@
 """The workflow on a real (localhost) SLURM cluster through profiles/slurm.
 
-Needs Debian's slurm-wlm and munge and root (CI installs them; see .ci/run). The daemons
-are started by tests/slurm/start_slurm.sh and stopped at the end.
+The test runs its own private cluster (tests/slurm/start_slurm.sh): munged, slurmctld and
+slurmd with a configuration, ports, state, spool, logs and pid files in a temporary
+directory, reached through SLURM_CONF. It never writes to /etc and never touches daemons it
+did not start; it stops exactly the processes it started, by their ids. Needs root and
+Debian's slurm-wlm and munge (`make test` installs them as root); skipped otherwise.
 """
 
+from __future__ import annotations
+
+import hashlib
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, run_snakemake
 
-pytestmark = pytest.mark.slow
 SLURM = ROOT / "tests" / "slurm"
+SYSTEM_DIRS = (Path("/etc/slurm"), Path("/etc/munge"))
+
+
+def tree_digest(root: Path) -> str:
+    """Hash of a directory's paths, modes and contents ("absent" when it does not exist)."""
+    if not root.exists():
+        return "absent"
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        digest.update(f"{path.relative_to(root)} {path.lstat().st_mode:o}\n".encode())
+        if path.is_file() and not path.is_symlink():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def started_pids(directory: Path) -> list[int]:
+    """Ids of the daemons start_slurm.sh started (it records them as "pid name" lines)."""
+    pids = directory / "pids"
+    return [int(line.split()[0]) for line in pids.read_text().splitlines()] if pids.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _start(directory: Path) -> dict[str, str]:
+    """Start a private cluster in ``directory``; skip when this machine cannot run one."""
+    if os.geteuid() != 0 or not shutil.which("slurmctld"):
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide slurm-wlm, munge and root (see .ci/run)")
+        pytest.skip("needs root and Debian's slurm-wlm and munge (`make test` installs them)")
+    proc = subprocess.run(
+        ["bash", str(SLURM / "start_slurm.sh"), str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        _stop(directory)
+        if proc.returncode == 3:
+            pytest.skip(f"cannot run a private SLURM here: {proc.stderr.strip()}")
+        pytest.fail(f"private SLURM did not start:\n{proc.stdout}\n{proc.stderr}")
+    # DIR/bin holds an srun that finds this cluster from inside a job (see start_slurm.sh)
+    return {
+        "SLURM_CONF": str(directory / "slurm.conf"),
+        "PATH": f"{directory / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    }
+
+
+def _stop(directory: Path) -> None:
+    subprocess.run(["bash", str(SLURM / "stop_slurm.sh"), str(directory)], timeout=60)
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    if not shutil.which("slurmctld") or os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("CI must provide slurm-wlm and root (see .ci/run)")
-        pytest.skip("needs slurm-wlm, munge and root")
-    subprocess.run(["bash", str(SLURM / "start_slurm.sh")], check=True, timeout=120)
-    yield
-    subprocess.run(["bash", str(SLURM / "stop_slurm.sh")], check=False, timeout=60)
+def cluster(tmp_path_factory):
+    """A private one-node cluster for the module: the environment that reaches it."""
+    before = {d: tree_digest(d) for d in SYSTEM_DIRS}
+    directory = tmp_path_factory.mktemp("slurm")
+    env = _start(directory)
+    try:
+        yield env
+    finally:
+        _stop(directory)
+        assert not [p for p in started_pids(directory) if alive(p)], "a daemon outlived the test"
+        assert {d: tree_digest(d) for d in SYSTEM_DIRS} == before, "the test changed /etc"
 
 
+def test_private_cluster_starts_and_stops_without_a_trace(tmp_path):
+    before = {d: tree_digest(d) for d in SYSTEM_DIRS}
+    env = _start(tmp_path)
+    pids = started_pids(tmp_path)
+    try:
+        assert len(pids) == 3 and all(alive(p) for p in pids)
+        info = subprocess.run(
+            ["scontrol", "show", "config"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={**os.environ, **env},
+        ).stdout
+        assert str(tmp_path / "state") in info  # our controller answers, from our config
+    finally:
+        _stop(tmp_path)
+    assert not [p for p in pids if alive(p)], "stop_slurm.sh left a daemon running"
+    assert {d: tree_digest(d) for d in SYSTEM_DIRS} == before
+
+
+@pytest.mark.slow
 def test_predict_through_sbatch_matches_a_local_run(cluster, standin_run, tmp_path):
     local, _ = standin_run
     out = tmp_path / "results"
@@ -58,12 +143,16 @@ def test_predict_through_sbatch_matches_a_local_run(cluster, standin_run, tmp_pa
         "predict_sample:mem_mb=1000",
         "preprocess_sample:mem_mb=1000",
         timeout=900,
+        env=cluster,
     )
     text = proc.stdout + proc.stderr
     submitted = [line for line in text.splitlines() if "submitted with SLURM jobid" in line]
     assert len(submitted) >= 10, "jobs must go through sbatch"
     states = subprocess.run(
-        ["squeue", "--states=all", "-h", "-o", "%i %T %P"], capture_output=True, text=True
+        ["squeue", "--states=all", "-h", "-o", "%i %T %P"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **cluster},
     ).stdout
     assert "COMPLETED" in states
     # the extraction jobs asked for a GPU: SLURM assigned one and said which

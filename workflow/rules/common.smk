@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
@@ -17,6 +18,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     check_downloaded_revision,
     load_sample_sheet,
     one_line_errors,
+    shared_fasta_warnings,
 )
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
@@ -41,7 +43,10 @@ def _chunk_lengths(value):
 
 def _load_samples(path):
     with one_line_errors():
-        return load_sample_sheet(path)
+        samples = load_sample_sheet(path)
+    for warning in shared_fasta_warnings(samples):
+        logger.warning(f"Warning: sample sheet {path}: {warning}")
+    return samples
 
 
 with one_line_errors():
@@ -99,34 +104,12 @@ def _load_training(path, refseq_dir):
     return out
 
 
-TRAIN = {
-    "datasets": "",
-    "seed": 42,
-    "val_fraction": 0.1,
-    "test_fraction": 0.1,
-    "balance": True,
-    "shards": 1,
-    "builder_threads": 4,
-    "recipe": {},
-    **config.get("train", {}),
-}
-PREDICT = {
-    "checkpoints": {},
-    "min_viral_fraction": 0.5,
-    "min_scored_fraction": 0.15,
-    "plot_tracks": 8,
-    **config.get("predict", {}),
-}
-EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
-COMPARE = {
-    "baseline": "esm2_3b_2560d",
-    "candidate": "fastesm650_1280d",
-    "max_f1_drop": 0.05,
-    "min_speedup": 2.0,
-    "bootstrap": 1000,
-    "seed": 0,
-    **config.get("compare", {}),
-}
+# Config sections with every default filled in by check_config from the schema (the one
+# place defaults live; config/README.md lists them).
+TRAIN = config["train"]
+PREDICT = config["predict"]
+EXTRACTION = config["extraction"]
+COMPARE = config["compare"]
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
@@ -143,7 +126,6 @@ ACTIVE_MODELS = [DNA_MODEL, *PROTEIN_MODELS]
 # collide with a training dataset; `unit` is either `samples/<sample>` or `training`, the two
 # kinds of frame sets that extraction jobs embed.
 OUT = config["outdir"].rstrip("/")
-ENV_REPORT = f"{OUT}/env/validation.json"
 SAMPLE_DIR = f"{OUT}/samples/{{sample}}/chunk{{L}}"
 UNIT_DIR = f"{OUT}/{{unit}}/chunk{{L}}"
 TRAINING_DIR = f"{OUT}/training/chunk{{L}}"
@@ -272,10 +254,31 @@ def model_path(wildcards):
 # auto -> 1 when this machine has an NVIDIA driver, else 0 (the jobs then run on the CPU on
 # purpose). A job given a GPU never falls back to the CPU: it fails naming the cause.
 GPU_REQUEST = gpu_request(config["device"])
+# The device type GPU jobs run on, resolved from `device` the same way: what their `params`
+# hold, so `auto` and `cpu` on a machine without a GPU are the same run (no rerun), while
+# moving finished work from the CPU to CUDA (different numbers) reruns it.
+JOB_DEVICE = "cuda" if GPU_REQUEST else "cpu"
+# The environment check of that device type. Its own file per device type, and an ancient()
+# input of GPU jobs: a failing check (e.g. `device=cuda` on a CPU-only machine: Snakemake
+# deletes the failed job's output) never removes the check finished work depends on, and a
+# repeated check never makes finished work look out of date.
+ENV_REPORT_PATTERN = f"{OUT}/env/validation_{{device}}.json"
+ENV_REPORT = ENV_REPORT_PATTERN.format(device=JOB_DEVICE)
 
 
 def gpu_count(wildcards=None):
     return GPU_REQUEST
+
+
+def validation_gpus(wildcards):
+    """The environment check asks for a GPU exactly when it checks CUDA."""
+    return 1 if wildcards.device == "cuda" else 0
+
+
+def model_settings(wildcards):
+    """The model's settings that change its vectors (a rerun trigger; the registry's spec
+    itself is not one: Snakemake cannot record a dataclass as a parameter)."""
+    return REGISTRY[wildcards.model].result_settings()
 
 
 def training_dataset_files(kind):

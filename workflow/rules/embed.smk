@@ -1,6 +1,8 @@
 # Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
 # sample (`samples/<name>`) or the training set (`training`); shards are sized by work
 # (`chunks_per_gpu_job`), so a small input is one job per model that loads the model once.
+# `extraction.loader_workers` and `progress_seconds` only change speed and logging: the script
+# reads them from the config, not from params, so changing them reruns nothing.
 
 
 rule extract_embeddings:
@@ -9,15 +11,14 @@ rule extract_embeddings:
         shard_index=f"{UNIT_DIR}/frames/shards.tsv",
         model=model_ready_of,
         precision=f"{OUT}/precision/{{model}}.json",
-        env=ENV_REPORT,
+        env=ancient(ENV_REPORT),
     output:
         f"{UNIT_DIR}/{EMBEDDING}",
     params:
         spec=model_spec,
+        settings=model_settings,
         model_dir=model_path,
-        device=config["device"],
-        loader_workers=EXTRACTION["loader_workers"],
-        progress_seconds=EXTRACTION["progress_seconds"],
+        device=JOB_DEVICE,
     log:
         f"{OUT}/logs/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.log",
     benchmark:

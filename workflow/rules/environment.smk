@@ -1,14 +1,16 @@
+# One check per device type (see ENV_REPORT in common.smk): `validation_cpu.json` or
+# `validation_cuda.json`, for the device type `device` resolves to.
 rule validate_environment:
     output:
-        ENV_REPORT,
-    params:
-        device=config["device"],
+        ENV_REPORT_PATTERN,
+    wildcard_constraints:
+        device="cpu|cuda",
     log:
-        f"{OUT}/logs/validate_environment.log",
+        f"{OUT}/logs/validate_environment_{{device}}.log",
     benchmark:
-        f"{OUT}/benchmarks/validate_environment.tsv"
+        f"{OUT}/benchmarks/validate_environment_{{device}}.tsv"
     resources:
-        gpu=gpu_count,
+        gpu=validation_gpus,
     conda:
         "../../envs/gpu.yaml"
     script:

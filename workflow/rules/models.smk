@@ -47,13 +47,14 @@ rule build_standin_model:
 rule check_precision:
     input:
         model=model_ready_of,
-        env=ENV_REPORT,
+        env=ancient(ENV_REPORT),
     output:
         f"{OUT}/precision/{{model}}.json",
     params:
         spec=model_spec,
+        settings=model_settings,
         model_dir=model_path,
-        device=config["device"],
+        device=JOB_DEVICE,
     log:
         f"{OUT}/logs/check_precision/{{model}}.log",
     benchmark:

@@ -45,7 +45,7 @@ rule train_classifier:
     params:
         recipe=TRAIN["recipe"],
         seed=TRAIN["seed"],
-        device=config["device"],
+        device=JOB_DEVICE,
     log:
         f"{OUT}/logs/train_classifier/{CLASSIFIER_TAG}.log",
     benchmark:

@@ -2,11 +2,7 @@
 # downloaded weights (float32 and the run dtype) and compare with its own vectors.
 from virnucpro_smk.models.verify import plan_verification  # noqa: E402
 
-VERIFY = {
-    "models": [],  # empty: every registry model that is not a stand-in
-    "reference_dir": "tests/data/reference_vectors",
-    **config.get("verify", {}),
-}
+VERIFY = config["verify"]  # defaults from the schema; models: [] = every non-stand-in
 with one_line_errors():
     # Header reads only (no torch): which models have reference vectors.
     VERIFY_PLAN = plan_verification(
@@ -21,14 +17,14 @@ rule verify_models:
         # weights of the models that have reference vectors (the others are only reported)
         models=[model_ready(n) for n in VERIFY_PLAN.with_reference],
         references=VERIFY_PLAN.reference_files,
-        env=ENV_REPORT,
+        env=ancient(ENV_REPORT),
     output:
         json=f"{OUT}/verify/models.json",
         tsv=f"{OUT}/verify/models.tsv",
     params:
         specs=VERIFY_PLAN.specs,
         model_dirs={s.name: str(model_dir(s, MODELS_DIR)) for s in VERIFY_PLAN.specs},
-        device=config["device"],
+        device=JOB_DEVICE,
     log:
         main=f"{OUT}/logs/verify_models.log",
         # kept by Snakemake when the job fails (FAIL deletes the outputs)

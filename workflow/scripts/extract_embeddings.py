@@ -31,8 +31,9 @@ with rule_logging(snakemake):
         chunk_length=int(wildcards["L"]),
         device=snakemake.params.device,
         precision_json=snakemake.input.precision,
-        loader_workers=snakemake.params.loader_workers,
-        progress_seconds=snakemake.params.progress_seconds,
+        # speed and logging only: read from the config, not params (no rerun when changed)
+        loader_workers=snakemake.config["extraction"]["loader_workers"],
+        progress_seconds=snakemake.config["extraction"]["progress_seconds"],
         extra_meta=extra,
         gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,

@@ -13,6 +13,6 @@ from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     gpu = granted_gpus(snakemake.resources)
-    report = validate_environment(snakemake.params.device, gpu_requested=gpu)
+    report = validate_environment(snakemake.wildcards.device, gpu_requested=gpu)
     log.info("environment ok: device %s (resources gpu=%d)", report["device"], gpu)
     write_text_atomic(snakemake.output[0], json.dumps(report, indent=2) + "\n")

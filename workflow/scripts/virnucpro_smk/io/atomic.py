@@ -17,6 +17,8 @@ from typing import IO
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+#: The mode of every file written here: what ``open()`` gives under the process's umask.
+FILE_MODE = 0o666 & ~_UMASK
 
 
 @contextlib.contextmanager
@@ -32,9 +34,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
-    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the file ordinary permissions
     try:
         yield tmp
+        # Ordinary permissions (0644 under umask 022: readable by the group on a cluster),
+        # set after the writer ran: mkstemp makes 0600, and writers that recreate the file
+        # (safetensors' save_file) keep that mode or pick their own.
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -106,7 +106,7 @@ def read_nucleotide_fasta(path: str | os.PathLike[str]) -> Iterator[FastaRecord]
     """
     path = Path(path)
     seen: set[str] = set()
-    count = 0
+    count = awkward = 0
     with open_input(path, text=True) as handle:
         for title, raw_seq in SimpleFastaParser(_checked_lines(handle, path)):
             count += 1
@@ -119,17 +119,27 @@ def read_nucleotide_fasta(path: str | os.PathLike[str]) -> Iterator[FastaRecord]
                 )
             seen.add(record_id)
             if _AWKWARD_ID.search(record_id):
-                log.warning(
-                    "%s: id %r contains characters that may break paths or TSV tools",
-                    path,
-                    record_id,
-                )
+                awkward += 1
+                if awkward == 1:  # one line per file, not one per record: a count at the end
+                    log.warning(
+                        "%s: id %r contains characters that may break paths or TSV tools",
+                        path,
+                        record_id,
+                    )
             seq = raw_seq.replace(" ", "").replace("\t", "").upper().replace("U", "T")
             if not seq:
                 raise InputError(f"{path}: record {record_id!r} has no sequence")
             if _INVALID_NUCLEOTIDE.search(seq):
                 raise InputError(f"{path}: record {record_id!r}: {_describe_invalid(seq)}")
             yield FastaRecord(record_id, seq)
+    if awkward > 1:
+        log.warning(
+            "%s: %d of %d ids contain characters that may break paths or TSV tools "
+            "(the first is shown above)",
+            path,
+            awkward,
+            count,
+        )
     if count == 0:
         if path.stat().st_size == 0:
             raise InputError(f"{path}: file is empty")

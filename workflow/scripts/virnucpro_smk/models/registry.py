@@ -8,7 +8,7 @@ metadata repeats it, so ESM2 3B and FastESM2_650 outputs can never be mixed up s
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
@@ -17,6 +17,10 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.]*_(\d+)d$")
 ARCHITECTURE_KIND = {"dnabert2": "dna", "esm2": "protein"}
 DEFAULT_TOKENS_PER_BATCH = {"dna": 65536, "protein": 65536}
 DEFAULT_DTYPE = {"cuda": "bfloat16", "cpu": "float32"}
+
+
+#: ModelSpec fields that change how fast a model runs, never its vectors.
+SPEED_ONLY_FIELDS = ("tokens_per_batch",)
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,13 @@ class ModelSpec:
 
     def dtype_for(self, device: str) -> str:
         return self.dtype.get(device, DEFAULT_DTYPE["cpu" if device == "cpu" else "cuda"])
+
+    def result_settings(self) -> dict[str, Any]:
+        """Every field except those that only change speed (``SPEED_ONLY_FIELDS``): what a
+        rule's ``params`` hold so that changing a model's settings reruns its jobs, and
+        changing its batch size does not (batched and one-at-a-time vectors agree within
+        1e-5: tests/test_embeddings.py)."""
+        return {k: v for k, v in asdict(self).items() if k not in SPEED_ONLY_FIELDS}
 
     def identity(self) -> dict[str, Any]:
         """What an artifact records about the model that made it."""

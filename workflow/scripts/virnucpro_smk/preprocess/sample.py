@@ -68,12 +68,14 @@ def preprocess_fasta(
             n_bases += len(record.seq)
             if len(record.seq) < chunk_length:
                 n_short += 1
-                log.warning(
-                    "%s is %d bp, shorter than the chunk length %d: it becomes one shorter chunk",
-                    record.id,
-                    len(record.seq),
-                    chunk_length,
-                )
+                if n_short == 1:  # the first as an example; the count follows at the end
+                    log.warning(
+                        "%s is %d bp, shorter than the chunk length %d: it becomes one "
+                        "shorter chunk",
+                        record.id,
+                        len(record.seq),
+                        chunk_length,
+                    )
             rec_chunks = rec_frames = 0
             nuc_parts: list[str] = []
             prot_parts: list[str] = []

@@ -25,6 +25,7 @@ import logging
 import multiprocessing
 import os
 import re
+import signal
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -440,6 +441,9 @@ def _work(task: tuple[bytes, tuple[str, str] | None, int, str, str | None]) -> R
     return select_frames(*_genome(block, fasta, gbff, fna), chunk_length)
 
 
+_IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
+
+
 def _pool_context():
     """fork where available (no re-import per worker); the platform default elsewhere."""
     methods = multiprocessing.get_all_start_methods()
@@ -479,7 +483,9 @@ def _results(
             for task in tasks:
                 yield _work(task)
         return
-    with _pool_context().Pool(threads) as pool:
+    # workers ignore Ctrl-C: the parent stops them (one line from rule_logging, not a
+    # traceback per worker)
+    with _pool_context().Pool(threads, initializer=signal.signal, initargs=_IGNORE_SIGINT) as pool:
         pending: deque = deque()
         for task in (first, second):
             pending.append(pool.apply_async(_work, (task,)))

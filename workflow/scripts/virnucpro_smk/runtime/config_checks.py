@@ -139,6 +139,27 @@ def load_sample_sheet(
     return samples
 
 
+def shared_fasta_warnings(
+    samples: Mapping[str, str], root: str | os.PathLike[str] | None = None
+) -> list[str]:
+    """One warning per FASTA file that several samples name (by its resolved path).
+
+    Allowed (e.g. one file under two names on purpose), but each sample is processed on its
+    own: the work is done twice, so the user should hear of it.
+    """
+    base = Path(root) if root is not None else Path.cwd()
+    names: dict[Path, list[str]] = {}
+    for name, fasta in samples.items():
+        target = Path(fasta) if Path(fasta).is_absolute() else base / fasta
+        names.setdefault(target.resolve(), []).append(name)
+    return [
+        f"samples {', '.join(map(repr, shared))} name the same FASTA file {str(path)!r}: "
+        "each is processed on its own (the work is done {} times)".format(len(shared))
+        for path, shared in names.items()
+        if len(shared) > 1
+    ]
+
+
 # ---- config against the JSON schema --------------------------------------------------------
 
 

@@ -1,0 +1,121 @@
+"""What makes Snakemake recompute finished work: only what changes a result.
+
+All against the one stand-in `predict` run of the session (``standin_run``): a failing run and
+dry-runs with other settings, none of which may plan (or cause) recomputation unless a result
+would change.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from conftest import run_snakemake
+from virnucpro_smk.runtime.environment import host_has_gpu
+
+
+def _dry_run(results, *config: str, configfile=None):
+    """``predict -n`` on the session's run; ``configfile`` (YAML text) overrides the example's."""
+    extra = []
+    if configfile is not None:
+        path = results.parent / "override.yaml"
+        path.write_text(configfile)
+        extra = [str(path)]
+    return run_snakemake(
+        "predict",
+        "-n",
+        "--configfile",
+        "config/standin.yaml",
+        *extra,
+        "--config",
+        f"outdir={results}",
+        f"models_dir={results.parent / 'models'}",
+        *config,
+    )
+
+
+def planned(proc) -> dict[str, int]:
+    """Jobs per rule of a dry-run (its "Job stats" table); empty when nothing is to be done."""
+    text = proc.stdout + proc.stderr
+    if "Nothing to be done" in text:
+        return {}
+    table = text.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+@pytest.mark.skipif(host_has_gpu(), reason="device=cuda only fails on a machine without a GPU")
+def test_a_failed_cuda_run_leaves_finished_work_finished(standin_run):
+    results, _ = standin_run
+    before = sorted(p for p in results.rglob("*") if p.is_file())
+    proc = run_snakemake(
+        "predict",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={results}",
+        f"models_dir={results.parent / 'models'}",
+        "device=cuda",
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "CUDA is not usable" in proc.stdout + proc.stderr
+    after = sorted(p for p in results.rglob("*") if p.is_file())
+    assert set(before) - set(after) == set(), "the failed run deleted finished work"
+    # `auto` resolves to the CPU here: the same run as `cpu`, spelled differently
+    for device in ("cpu", "auto"):
+        assert planned(_dry_run(results, f"device={device}")) == {}, device
+
+
+def test_speed_only_settings_rerun_nothing(standin_run):
+    results, _ = standin_run
+    proc = _dry_run(
+        results,
+        configfile=(
+            "extraction: {loader_workers: 1, progress_seconds: 5}\n"
+            "models: {standin_fastesm_32d: {tokens_per_batch: 512}}\n"
+        ),
+    )
+    assert planned(proc) == {}
+
+
+def test_result_settings_rerun_what_they_change(standin_run):
+    results, _ = standin_run
+    # a setting of one protein model: its vectors, classifier and predictions, nothing else
+    jobs = planned(
+        _dry_run(results, configfile="models: {standin_fastesm_32d: {max_residues: 50}}\n")
+    )
+    assert jobs.get("check_precision") == 1
+    assert jobs.get("extract_embeddings") == 2  # the training set's and the sample's shard
+    assert jobs.get("train_classifier") == 1
+    assert jobs.get("predict_sample") == 1
+    assert "preprocess_sample" not in jobs
+    assert "validate_environment" not in jobs
+    # another chunk length: everything from the chunks on, for that length
+    jobs = planned(_dry_run(results, "chunk_length=500"))
+    assert jobs.get("preprocess_sample") == 1
+    assert jobs.get("extract_embeddings") == 6  # 3 models x (training set + sample)
+    assert jobs.get("train_classifier") == 2
+    assert "validate_environment" not in jobs
+
+
+def test_outputs_follow_the_umask_and_classifiers_are_read_only(standin_run):
+    """Every result file has the mode open() gives under the run's umask (0644 under 022:
+    readable by the group on a cluster); protected classifiers lose only the write bits
+    (0444 under 022)."""
+    results, _ = standin_run
+    umask = os.umask(0)
+    os.umask(umask)
+    plain = 0o666 & ~umask
+    modes = {p: p.stat().st_mode & 0o777 for p in results.rglob("*") if p.is_file()}
+    weights = [p for p in modes if p.name == "model.safetensors" and "models" in p.parts]
+    assert len(weights) == 2 and any(p.suffix == ".safetensors" for p in modes if p not in weights)
+    wrong = {
+        str(p.relative_to(results)): oct(mode)
+        for p, mode in modes.items()
+        if mode != (plain & ~0o222 if p in weights else plain)
+    }
+    assert not wrong
