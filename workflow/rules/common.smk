@@ -5,7 +5,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import pandas as pd
 from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
@@ -29,7 +28,10 @@ from virnucpro_smk.models.registry import (  # noqa: E402
     parse_registry,
     select_models,
 )
-from virnucpro_smk.preprocess.training_set import parse_label  # noqa: E402
+from virnucpro_smk.preprocess.training_table import (  # noqa: E402
+    genome_map_of,
+    load_training_table,
+)
 
 with one_line_errors():
     check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -53,55 +55,10 @@ with one_line_errors():
         check_downloaded_revision(_spec, config["models_dir"])
 
 
-def _load_training(path, refseq_dir):
-    """Labelled datasets: dataset, label, group, fasta and/or gbff (see config.yaml).
-
-    With a GenBank file the training-mode builder keeps only frames found in annotated
-    proteins; with a FASTA alone every stop-free frame is used (prediction-mode selection).
-    Files under ``refseq_dir`` are fetched by `download_refseq` and may not exist yet.
-    """
-    if not path:
-        return {}
-    if not Path(path).is_file():
-        raise WorkflowError(f"config key train.datasets: {path!r} not found")
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = {"dataset", "label", "group"} - set(table.columns)
-    if missing or not ({"fasta", "gbff"} & set(table.columns)):
-        raise WorkflowError(
-            f"config key train.datasets: {path} needs columns dataset, label, group and "
-            "fasta and/or gbff"
-        )
-    out = {}
-    for row in table.to_dict("records"):
-        name, fasta, gbff = row["dataset"], row.get("fasta", ""), row.get("gbff", "")
-        where = f"config key train.datasets: {path}, dataset {name!r}"
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in out:
-            raise WorkflowError(f"{where}: names must be unique and use [A-Za-z0-9_-]")
-        if not (fasta or gbff):
-            raise WorkflowError(f"{where}: give a fasta or a gbff file")
-        for file in (fasta, gbff):
-            if file and not file.startswith(f"{refseq_dir}/") and not Path(file).is_file():
-                raise WorkflowError(f"{where}: {file!r} not found")
-        try:
-            label = parse_label(row["label"], where)
-        except InputError as exc:
-            raise WorkflowError(str(exc)) from None
-        out[name] = {"label": label, "group": row["group"] or name, "fasta": fasta, "gbff": gbff}
-    mixed = sorted(
-        {d["group"] for d in out.values() if d["label"]}
-        & {d["group"] for d in out.values() if not d["label"]}
-    )
-    if mixed:
-        raise WorkflowError(
-            f"config key train.datasets: {path}: group(s) {mixed} hold both viral and non-viral "
-            "datasets; a group is one label (per-group recall/specificity depend on it)"
-        )
-    return out
-
-
 TRAIN = {
     "datasets": "",
     "seed": 42,
+    "seeds": 3,
     "val_fraction": 0.1,
     "test_fraction": 0.1,
     "balance": True,
@@ -121,17 +78,19 @@ EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extract
 COMPARE = {
     "baseline": "esm2_3b_2560d",
     "candidate": "fastesm650_1280d",
-    "max_f1_drop": 0.05,
+    "margins": {},
     "min_speedup": 2.0,
     "bootstrap": 1000,
     "seed": 0,
+    "min_test_genomes": 20,
+    "prevalences": [0.01, 0.1],
     **config.get("compare", {}),
 }
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 with one_line_errors():
-    TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
+    TRAINING = load_training_table(TRAIN["datasets"], REFSEQ_DIR)
 GENBANK_DATASETS = [n for n, d in TRAINING.items() if d["gbff"]]
 FASTA_DATASETS = [n for n in TRAINING if n not in GENBANK_DATASETS]
 SAMPLES = _load_samples(config["samples"])
@@ -289,6 +248,32 @@ def training_dataset_files(kind):
     return files
 
 
+def _genome_maps(L):
+    """Per training dataset, its genome map ("" when each record is its own genome)."""
+    return {
+        d: genome_map_of(spec, f"{DATASET_DIR.format(L=L, dataset=d)}/genomes.tsv")
+        for d, spec in TRAINING.items()
+    }
+
+
+def training_genome_maps(wildcards):
+    """Input function: the genome maps the training split reads (GenBank side outputs and the
+    training table's `genomes` files)."""
+    return [path for path in _genome_maps(wildcards.L).values() if path]
+
+
+def genome_map_params(wildcards):
+    return _genome_maps(wildcards.L)
+
+
+def extraction_threads(wildcards):
+    """Training-set extraction takes every core, so the compared models are timed one at a
+    time with the machine to themselves; sample extraction needs only its loader workers."""
+    if wildcards.unit == "training":
+        return workflow.cores
+    return max(1, EXTRACTION["loader_workers"])
+
+
 def pair_embeddings(frame_set, kind):
     """Input function: embeddings of the job's DNA or protein model for the training set
     (``frame_set="training"``) or for the job's sample (``"sample"``)."""
@@ -356,6 +341,30 @@ def extraction_benchmarks(wildcards):
         ]
         for p in COMPARE_MODELS
     }
+
+
+def every_benchmark_dir(wildcards=None):
+    """Where all benchmark files go: the comparison checks which jobs overlapped the timed ones."""
+    return f"{OUT}/benchmarks"
+
+
+def shared_stage_benchmarks(wildcards):
+    """Benchmarks of the stages both compared models need (preprocessing of every training
+    dataset, the DNA model's extraction of the training frames): the whole-pipeline figure."""
+    L = wildcards.L
+    preprocess = [
+        f"{OUT}/benchmarks/"
+        + ("build_training_frames" if TRAINING[d]["gbff"] else "preprocess_training_fasta")
+        + f"/{d}_chunk{L}.tsv"
+        for d in TRAINING
+    ]
+    dna = [
+        EXTRACTION_BENCHMARK.format(
+            unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s
+        )
+        for s in shard_ids("training", L)
+    ]
+    return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
 
 
 def training_benchmarks(wildcards):
