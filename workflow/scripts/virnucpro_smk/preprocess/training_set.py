@@ -152,14 +152,6 @@ def draw_manifest(
     owner: dict[str, str] = {}
     genome_group: dict[str, tuple[int, str]] = {}
     for ds in datasets:
-        for genome in {ds.genome(fid) for fid in ds.ids}:
-            if genome_group.setdefault(genome, (ds.label, ds.group)) != (ds.label, ds.group):
-                raise InputError(
-                    f"genome {genome!r} has records in two groups or labels "
-                    f"({genome_group[genome]} and {(ds.label, ds.group)}): a genome must be "
-                    "split as one"
-                )
-    for ds in datasets:
         for fid in ds.ids:
             if fid in seen:
                 raise InputError(
@@ -171,6 +163,14 @@ def draw_manifest(
                 raise InputError(
                     f"sequence {record!r} occurs in datasets {owner[record]} and {ds.dataset}: "
                     "a record must belong to one dataset"
+                )
+    for ds in datasets:
+        for genome in {ds.genome(fid) for fid in ds.ids}:
+            if genome_group.setdefault(genome, (ds.label, ds.group)) != (ds.label, ds.group):
+                raise InputError(
+                    f"genome {genome!r} has records in two groups or labels "
+                    f"({genome_group[genome]} and {(ds.label, ds.group)}): a genome must be "
+                    "split as one"
                 )
     rng = random.Random(seed)
     by_group: dict[tuple[int, str], list[DatasetFrames]] = defaultdict(list)
