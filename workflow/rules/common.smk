@@ -353,15 +353,16 @@ def shared_stage_benchmarks(wildcards):
     dataset, the DNA model's extraction of the training frames): the whole-pipeline figure."""
     L = wildcards.L
     preprocess = [
-        f"{OUT}/benchmarks/"
-        + ("build_training_frames" if TRAINING[d]["gbff"] else "preprocess_training_fasta")
-        + f"/{d}_chunk{L}.tsv"
+        "{out}/benchmarks/{step}/{dataset}_chunk{L}.tsv".format(
+            out=OUT,
+            step="build_training_frames" if TRAINING[d]["gbff"] else "preprocess_training_fasta",
+            dataset=d,
+            L=L,
+        )
         for d in TRAINING
     ]
     dna = [
-        EXTRACTION_BENCHMARK.format(
-            unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s
-        )
+        EXTRACTION_BENCHMARK.format(unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s)
         for s in shard_ids("training", L)
     ]
     return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
