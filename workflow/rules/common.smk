@@ -374,6 +374,26 @@ def training_benchmarks(wildcards):
     }
 
 
+def verify_precision_models(wildcards=None):
+    """Models whose run dtype verify_models needs: those with reference vectors, and the
+    end-to-end check's two models."""
+    names = list(VERIFY_PLAN.with_reference)
+    if VERIFY_SCORE_CHECK:
+        names += [VERIFY_SCORE_CHECK[k] for k in ("dna", "protein")]
+    return list(dict.fromkeys(n for n in names if n in REGISTRY))
+
+
+def verify_precision_files(wildcards):
+    return [f"{OUT}/precision/{n}.json" for n in verify_precision_models()]
+
+
+def verify_end_to_end_files(wildcards):
+    """The classifier, input and scores of the end-to-end check (none when it is off)."""
+    if not VERIFY_SCORE_CHECK:
+        return []
+    return [VERIFY_SCORE_CHECK[k] for k in ("checkpoint", "fasta", "original")]
+
+
 def prediction_file(sample, L, protein, name):
     """One of PREDICTION_FILES of a sample, chunk length and protein model."""
     pair_dir = PAIR_DIR.format(

@@ -120,6 +120,40 @@ def write_original_format(scores: Mapping[str, float], path: str | os.PathLike[s
     )
 
 
+def score_check_plan(
+    checkpoint: str, reference_dir: str | os.PathLike[str]
+) -> dict[str, Any] | None:
+    """What the end-to-end check needs, read when the workflow starts (no torch): the
+    classifier's models and chunk length from its ``metadata.json``, and the original's input
+    and scores in ``reference_dir``. None when no checkpoint is configured."""
+    import json
+    from pathlib import Path
+
+    if not checkpoint:
+        return None
+    meta_path = Path(checkpoint).with_name("metadata.json")
+    if not meta_path.is_file():
+        raise InputError(f"verify.checkpoint: {checkpoint!r} has no metadata.json beside it")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    plan = {
+        "checkpoint": str(checkpoint),
+        "dna": meta.get("dna_model"),
+        "protein": meta.get("protein_model"),
+        "chunk_length": int(meta.get("chunk_length", 0)),
+        "fasta": str(Path(reference_dir) / "test_with_orfs.fa"),
+        "original": str(Path(reference_dir) / "prediction_results.txt"),
+    }
+    if plan["chunk_length"] != 500:
+        raise InputError(
+            f"verify.checkpoint: {checkpoint} is a {plan['chunk_length']} bp classifier; the "
+            "original's scores are for 500 bp (convert 500_model.pth)"
+        )
+    for key in ("fasta", "original"):
+        if not Path(plan[key]).is_file():
+            raise InputError(f"verify.end_to_end_dir: {plan[key]} not found")
+    return plan
+
+
 def pipeline_scores(
     fasta: str | os.PathLike[str],
     chunk_length: int,
