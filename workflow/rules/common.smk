@@ -269,9 +269,13 @@ def genome_map_params(wildcards):
 def extraction_threads(wildcards):
     """Training-set extraction takes every core, so the compared models are timed one at a
     time with the machine to themselves; sample extraction needs only its loader workers."""
-    if wildcards.unit == "training":
-        return workflow.cores
-    return max(1, EXTRACTION["loader_workers"])
+    workers = max(1, EXTRACTION["loader_workers"])
+    if wildcards.unit != "training":
+        return workers
+    try:
+        return max(workers, workflow.cores)
+    except WorkflowError:  # no --cores (cluster executors): each job has its own node
+        return workers
 
 
 def pair_embeddings(frame_set, kind):
