@@ -1,5 +1,6 @@
-"""Comparison report: hand-computed metrics at three levels, the record (cluster) bootstrap,
-the verdict on per-chunk F1 and end-to-end speed, the manifest table and the written report."""
+"""Comparison report: hand-computed metrics at three levels, the genome (cluster) bootstrap,
+end-to-end speed, the manifest table and the written report with its decision (the decision
+rules themselves: tests/test_noninferiority.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from virnucpro_smk.report.comparison import (
     load_model_result,
     manifest_tables,
     speedups,
-    verdict,
 )
 from virnucpro_smk.report.comparison_page import write_report
 from virnucpro_smk.report.levels import (
@@ -186,23 +186,6 @@ def test_cluster_bootstrap_draws_whole_records():
         assert sum(counts[min(idx)] for idx in members.values()) == 3  # 3 records drawn
 
 
-@pytest.mark.parametrize(
-    ("f1_base", "f1_cand", "speedup", "expected"),
-    [
-        (0.90, 0.86, 3.0, True),
-        (0.90, 0.84, 3.0, False),  # F1 drops 0.06 > 0.05
-        (0.90, 0.95, 1.5, False),  # better but too slow
-        (0.90, 0.85, 2.0, True),  # both exactly at their thresholds
-        (0.90, 0.90, None, False),  # no end-to-end time: cannot pass
-        (0.90, float("nan"), 3.0, False),
-    ],
-)
-def test_verdict(f1_base, f1_cand, speedup, expected):
-    v = verdict(f1_base, f1_cand, speedup, max_f1_drop=0.05, min_speedup=2.0)
-    assert v["pass"] is expected
-    assert v["criteria"]["f1_drop"]["rule"] == "F1 drop <= 0.05"
-
-
 # --------------------------------------------------------------------------- speed fixtures
 
 
@@ -242,7 +225,7 @@ def model_inputs(tmp: Path, model: str, embed_s: list[float], wall_s: list[float
     return shards, benches
 
 
-def test_verdict_speed_is_end_to_end_not_in_process(tmp_path):
+def test_speed_is_end_to_end_not_in_process(tmp_path):
     # the candidate's forward pass is 4x faster, but its jobs spend the time starting up
     base = extraction_speed("big_64d", *model_inputs(tmp_path, "big_64d", [40, 40], [60, 60]))
     cand = extraction_speed("small_32d", *model_inputs(tmp_path, "small_32d", [10, 10], [40, 40]))
@@ -250,7 +233,6 @@ def test_verdict_speed_is_end_to_end_not_in_process(tmp_path):
     assert cand["overhead_seconds"] == 60 and cand["load_seconds"] == 2.0
     s = speedups(base, cand)
     assert s["in_process"] == 4.0 and s["end_to_end"] == 1.5
-    assert not verdict(0.9, 0.9, s["end_to_end"], 0.05, 2.0)["pass"]
 
 
 def test_speed_without_all_benchmarks_has_no_end_to_end_figure(tmp_path):
@@ -345,7 +327,7 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
     return out
 
 
-def test_report_written_with_three_levels_and_a_verdict(tmp_path):
+def test_report_written_with_three_levels_and_a_decision(tmp_path):
     settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1)
     report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY)
     chunk = report["levels"]["chunk"]
@@ -353,9 +335,21 @@ def test_report_written_with_three_levels_and_a_verdict(tmp_path):
     # candidate: recB_chunk_1 now a TP -> tp 2, fp 1, fn 1: F1 = 4/6
     assert chunk["models"]["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 6)
     assert chunk["f1_drop"]["value"] == pytest.approx(2 / 5 - 4 / 6)
-    assert report["speed"]["end_to_end"] == 3.0 and report["verdict"]["pass"]
-    assert all(c["ok"] for c in report["checks"]), report["checks"]
-    assert len(report["checks"]) == 6
+    assert report["speed"]["end_to_end"] == 3.0
+    # 3 test genomes and one training seed: no margin can be resolved
+    assert report["decision"] == "inconclusive"
+    assert any("too few test genomes" in r for r in report["decision_reasons"])
+    assert any("training variance not measured" in r for r in report["decision_reasons"])
+    assert report["equal_conditions"] is True and report["seeds"] == {
+        "baseline": [0],
+        "candidate": [0],
+    }
+    assert set(report["margin"]) == {"sensitivity", "specificity", "mcc"}
+    assert set(report["low_prevalence_precision"]) == {"0.01", "0.1"}
+    checks = {c["check"]: c["ok"] for c in report["checks"]}
+    assert checks.pop("no genome in two splits (the test split is unseen genomes)") is False
+    assert all(checks.values()), report["checks"]  # the summary predates genome keys
+    assert len(report["checks"]) == 7
     out = tmp_path / "reports"
     paths = [out / f"c.{ext}" for ext in ("html", "md", "json", "png")]
     write_report(report, png, *paths)
@@ -363,12 +357,16 @@ def test_report_written_with_three_levels_and_a_verdict(tmp_path):
     for text in (page, md):
         for level in ("Per frame: 9 frames", "Per chunk: 5 chunks", "Per sequence: 3 sequences"):
             assert level in text
-        assert "Verdict: PASS" in text and "95 % bootstrap CI" in text
+        assert "Decision: inconclusive" in text and "95 % bootstrap CI" in text
+        assert "Non-inferiority" in text and "Precision at low viral prevalence" in text
+        assert "Speed under equal conditions" in text and "too few test genomes" in text
         assert "Training frames available vs used" in text and "0.050" in text  # 2 of 40
     assert "data:image/png;base64," in page and "<table>" in page and "{{" not in page
     assert "| recall |" in md or "| recall | " in md
     data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
     assert set(data["levels"]) == {"frame", "chunk", "sequence"}
+    for key in ("decision", "equal_conditions", "margin", "seeds", "low_prevalence_precision"):
+        assert data[key] == report[key]
     # the PNG decodes, is the one embedded in the page, and draws both models' curves
     import base64
 
@@ -383,11 +381,11 @@ def test_report_written_with_three_levels_and_a_verdict(tmp_path):
         assert (np.abs(image[..., :3] - rgb).max(axis=-1) < 0.02).sum() > 50, colour
 
 
-def test_report_fails_on_slow_candidate_and_refuses_different_test_sets(tmp_path):
+def test_report_worse_on_slow_candidate_and_refuses_different_test_sets(tmp_path):
     settings = CompareSettings("big_64d", "small_32d", bootstrap=20)
     results = make_results(tmp_path, cand_wall=(50.0, 50.0))
     report, _ = build_report(results, 300, settings, SUMMARY)
-    assert report["speed"]["end_to_end"] == 1.2 and not report["verdict"]["pass"]
+    assert report["speed"]["end_to_end"] == 1.2 and report["decision"] == "candidate_worse"
     leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
     checks = {c["check"]: c["ok"] for c in build_report(results, 300, settings, leaky)[0]["checks"]}
     assert checks["no record in two splits (the test split is unseen records)"] is False
@@ -416,6 +414,8 @@ def test_rule_script_writes_the_report(tmp_path):
                 m: sorted((results_dir / m / "bench").glob("*")) for m in models
             },
             train_benchmarks={m: str(results_dir / m / "train.tsv") for m in models},
+            benchmark_dir=str(results_dir / "no-such-dir"),
+            shared_benchmarks=[],
             settings={"baseline": "big_64d", "candidate": "small_32d", "bootstrap": 20, "seed": 0},
         ),
         output=types.SimpleNamespace(
@@ -428,8 +428,8 @@ def test_rule_script_writes_the_report(tmp_path):
     runpy.run_path(
         str(ROOT / "workflow/scripts/compare_models.py"), init_globals={"snakemake": smk}
     )
-    assert json.loads((out / "r.json").read_text())["verdict"]["pass"] is True
-    assert "verdict: PASS" in (tmp_path / "log.txt").read_text()
+    assert json.loads((out / "r.json").read_text())["decision"] == "inconclusive"
+    assert "decision: inconclusive" in (tmp_path / "log.txt").read_text()
 
 
 def _random_ties(seed=7, n=300):

@@ -198,7 +198,7 @@ def test_train_from_a_table_of_shards(tmp_path):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["input_width"] == 12 and meta["test_metrics"]["accuracy"] >= 0.9
     manifest = (out / "training_manifest.tsv").read_text().splitlines()
-    assert meta["manifest_sha256"] and meta["split_by"] == "record"
+    assert meta["manifest_sha256"] and meta["split_by"] == "genome"
     splits = {}
     for line in manifest[1:]:
         row = dict(zip(manifest[0].split("\t"), line.split("\t"), strict=True))

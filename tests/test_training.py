@@ -1,6 +1,7 @@
 """Training from the manifest and the training shards' DNA and protein embeddings."""
 
 import csv
+import json
 from dataclasses import replace
 
 import pytest
@@ -83,3 +84,32 @@ def test_features_follow_the_manifest_or_are_refused(tmp_path, manifest):
     with pytest.raises(ModelMismatchError, match="expected p_4d"):
         other = _shards(tmp_path / "other", rows, 2, protein_model="q_4d")
         load_features(rows, good["dna"], other["protein"], "d_6d", "p_4d")
+
+
+def test_every_training_seed_is_tested_on_the_same_frames(tmp_path, manifest):
+    """n_seeds classifiers on one split: the checkpoint is the first seed's, the test table
+    holds every seed's scores (with the genome of each frame) and the seeds differ."""
+    from virnucpro_smk.report.levels import read_seed_predictions
+
+    path, rows = manifest
+    shards = _shards(tmp_path, rows, 2)
+    out = TrainingOutputs.in_directory(tmp_path / "model")
+    train_from_manifest(
+        path,
+        shards["dna"],
+        shards["protein"],
+        "d_6d",
+        "p_4d",
+        out,
+        TrainConfig(max_epochs=3, seed=3),
+        n_seeds=3,
+    )
+    seeds = read_seed_predictions(out.test_predictions)
+    assert list(seeds) == [3, 4, 5]
+    test_rows = [r for r in rows if r.split == "test"]
+    for pred in seeds.values():
+        assert pred.ids == [r.id for r in test_rows]
+        assert pred.genomes == [r.genome for r in test_rows]
+    assert not all((seeds[3].scores == s.scores).all() for s in (seeds[4], seeds[5]))
+    meta = json.loads((tmp_path / "model/metadata.json").read_text())
+    assert meta["training_seeds"] == [3, 4, 5] and meta["split_by"] == "genome"

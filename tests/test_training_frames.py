@@ -303,3 +303,25 @@ def test_a_worker_error_reaches_the_caller_and_leaves_no_output(shared_data, tmp
     with pytest.raises(InputError, match="same records in the same order"):
         build_training_frames(gbff, 300, fna=swapped, **_outputs(out), threads=2)
     assert list(out.iterdir()) == []
+
+
+def test_genome_key_is_the_dblink_assembly():
+    """Records of one assembly (DBLINK Assembly:) share a genome key; BioProject is no key."""
+    from virnucpro_smk.preprocess.training_frames import _read_record
+
+    def block(acc, dblink):
+        return (
+            f"LOCUS       {acc}               12 bp    DNA     linear   BCT 01-JAN-2020\n"
+            f"ACCESSION   {acc}\nVERSION     {acc}.1\n{dblink}"
+            "FEATURES             Location/Qualifiers\n"
+            "ORIGIN      \n        1 acgtacgtac gt\n//\n"
+        ).encode()
+
+    linked = "DBLINK      BioProject: PRJNA224116\n            Assembly: GCF_000009065.1\n"
+    chromosome = parse_genbank(block("NC_000001", linked))
+    plasmid = parse_genbank(block("NC_000002", linked))
+    assert chromosome.assembly == plasmid.assembly == "GCF_000009065.1"
+    unlinked = block("NC_000003", "DBLINK      BioProject: PRJNA224116\n")
+    assert parse_genbank(unlinked).assembly == ""
+    assert _read_record(unlinked, None, "x.gbff", None)[3] == "NC_000003.1"  # its own genome
+    assert _read_record(block("NC_000002", linked), None, "x.gbff", None)[3] == "GCF_000009065.1"

@@ -118,7 +118,7 @@ def test_split_follows_the_frame_fractions_and_the_seed():
 
 def test_too_few_records_is_a_clear_error():
     tiny = [_frames("v", "viral", 1, 1, 30), _frames("h", "host", 0, 5, 6)]
-    with pytest.raises(InputError, match="at least three input sequences"):
+    with pytest.raises(InputError, match="at least three input genomes"):
         draw_manifest(tiny)
 
 
@@ -245,3 +245,149 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
         1 for _ in open(tmp_path / "dvf_virus.fa") if _.startswith(">")
     ) + len(frame_ids(tmp_path / "phix.fa"))
     assert info["used_by_group"]["viral"] == info["available_by_group"]["viral"]
+
+
+# --------------------------------------------------------------------------- genome keys
+
+
+def _multi_record_gbff(source, accession, prefix, path, genomes, records_per_genome, lone):
+    """Copies of one GenBank record under new accessions (``prefix`` + 6 digits, as long as
+    the original's, so the LOCUS columns stay put): ``genomes`` assemblies of
+    ``records_per_genome`` records each (linked by ``DBLINK  Assembly:``), and ``lone`` records
+    without an assembly link (each its own genome)."""
+    text = source.read_text()
+    version = next(line for line in text.splitlines() if line.startswith("VERSION"))
+    blocks = []
+    for g in range(genomes + lone):
+        for k in range(records_per_genome if g < genomes else 1):
+            block = text.replace(accession, f"{prefix}{g:03d}{k:03d}")
+            if g < genomes:
+                link = (
+                    f"DBLINK      BioProject: PRJNA1\n            Assembly: GCF_{prefix}{g:06d}.1\n"
+                )
+                new_version = version.replace(accession, f"{prefix}{g:03d}{k:03d}")
+                block = block.replace(new_version + "\n", new_version + "\n" + link, 1)
+            blocks.append(block)
+    path.write_text("".join(blocks))
+    return path
+
+
+def _oracle_genomes(path, fmt, key):
+    """record id -> genome, recomputed from the input records with Biopython."""
+    from Bio import SeqIO
+
+    return {rec.id: key(rec) for rec in SeqIO.parse(str(path), fmt)}
+
+
+def _assembly_or_id(rec):
+    links = [x.split(":", 1)[1] for x in rec.dbxrefs if x.startswith("Assembly:")]
+    return links[0] if links else rec.id
+
+
+def _splits_per_genome(rows, genome_of):
+    splits = collections.defaultdict(set)
+    for r in rows:
+        splits[genome_of[record_of(r.id)]].add(r.split)
+    return splits
+
+
+def test_a_multi_record_genbank_genome_never_straddles_splits(shared_data, tmp_path):
+    gb = shared_data / "genbank"
+    inputs = [
+        ("phage", "viral", 1, gb / "NC_001422_phiX174.gbk", "NC_001422", "PH_", 12, 3, 3),
+        (
+            "plasmid",
+            "bacteria",
+            0,
+            gb / "NC_005816_Yersinia_pestis_plasmid_pPCP1.gb",
+            "NC_005816",
+            "PL_",
+            12,
+            2,
+            3,
+        ),
+    ]
+    files, oracle = [], {}
+    for name, group, label, source, accession, prefix, n_genomes, per, lone in inputs:
+        gbff = _multi_record_gbff(
+            source, accession, prefix, tmp_path / f"{name}.gbff", n_genomes, per, lone
+        )
+        oracle.update(_oracle_genomes(gbff, "genbank", _assembly_or_id))
+        nuc, prot, genomes = (tmp_path / f"{name}.{ext}" for ext in ("fa", "faa", "genomes.tsv"))
+        build_training_frames(
+            gbff,
+            300,
+            fna=None,
+            chunked=tmp_path / f"{name}.chunked",
+            nucleotide=nuc,
+            protein=prot,
+            sequences=tmp_path / f"{name}.tsv",
+            genomes=genomes,
+        )
+        files.append(LabelledFrames(name, group, label, nuc, prot, genomes))
+    info = build_training_set(
+        files,
+        manifest=tmp_path / "m.tsv",
+        summary=tmp_path / "m.json",
+        nucleotide=tmp_path / "n.fa",
+        protein=tmp_path / "p.faa",
+        shard_index=tmp_path / "s.tsv",
+        val_fraction=0.2,
+        test_fraction=0.25,
+        seed=3,
+    )
+    rows = read_manifest(tmp_path / "m.tsv")
+    splits = _splits_per_genome(rows, oracle)
+    assert all(len(s) == 1 for s in splits.values()), {
+        g: s for g, s in splits.items() if len(s) > 1
+    }
+    multi = {g for g in splits if sum(v == g for v in oracle.values()) > 1}
+    assert {next(iter(splits[g])) for g in multi} == {"train", "val", "test"}
+    assert info["genomes_shared_between_splits"] == {"train-val": 0, "train-test": 0, "val-test": 0}
+    assert info["split_by"] == "genome" and info["multi_record_genomes"] == len(multi) == 24
+
+
+def test_a_multi_record_fasta_genome_never_straddles_splits(shared_data, tmp_path):
+    """DeepVirFinder's fragments (``ACC#3k#start#end``) of one genome, kept together through
+    the training table's genome map."""
+    from virnucpro_smk.preprocess.genomes import write_genome_map
+    from virnucpro_smk.preprocess.sample import preprocess_fasta
+
+    def accession(rec):
+        return rec.id.split("#")[0]
+
+    files, oracle = [], {}
+    for name, group, label, fasta in (
+        ("dvf_virus", "viral", 1, shared_data / "dvf_virus_val.fa"),
+        ("dvf_host", "bacteria", 0, shared_data / "dvf_host_val.fa"),
+    ):
+        by_genome = _oracle_genomes(fasta, "fasta", accession)
+        oracle.update(by_genome)
+        genome_map = tmp_path / f"{name}.genomes.tsv"
+        write_genome_map({r: r.split("#")[0] for r in by_genome}, genome_map)
+        nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
+        preprocess_fasta(fasta, 300, tmp_path / f"{name}.ck", nuc, prot, tmp_path / f"{name}.tsv")
+        files.append(LabelledFrames(name, group, label, nuc, prot, genome_map))
+    info = build_training_set(
+        files,
+        manifest=tmp_path / "m.tsv",
+        summary=tmp_path / "m.json",
+        nucleotide=tmp_path / "n.fa",
+        protein=tmp_path / "p.faa",
+        shard_index=tmp_path / "s.tsv",
+        val_fraction=0.2,
+        test_fraction=0.2,
+    )
+    splits = _splits_per_genome(read_manifest(tmp_path / "m.tsv"), oracle)
+    assert all(len(s) == 1 for s in splits.values()), {
+        g: s for g, s in splits.items() if len(s) > 1
+    }
+    assert info["multi_record_genomes"] >= 10
+    assert set(info["genomes_shared_between_splits"].values()) == {0}
+
+
+def test_one_genome_in_two_groups_is_refused():
+    a = DatasetFrames("a", "viral", 1, ["r1_chunk_1F1"], {"r1": "G"})
+    b = DatasetFrames("b", "host", 0, ["r2_chunk_1F1"], {"r2": "G"})
+    with pytest.raises(InputError, match="genome 'G' has records in two groups"):
+        draw_manifest([a, b])

@@ -31,6 +31,7 @@ from virnucpro_smk.models.verify import (
     load_reference,
     load_references,
     plan_verification,
+    summary_lines,
     verify_models,
     write_reference,
     write_report,
@@ -141,12 +142,16 @@ def test_rule_script_exits_1_with_the_one_line_error(tmp_path, monkeypatch):
         log=_NamedList(
             [str(log), str(tmp_path / "logs" / "verify_models.json")], ["main", "report"]
         ),
-        input=types.SimpleNamespace(references=[str(p) for p in BUNDLED.glob("*.safetensors")]),
+        input=types.SimpleNamespace(
+            references=[str(p) for p in BUNDLED.glob("*.safetensors")], precision=[]
+        ),
         output=types.SimpleNamespace(json=str(tmp_path / "verify" / "models.json")),
         params=types.SimpleNamespace(
             specs=specs,
             model_dirs={"esm2_3b_2560d": str(tmp_path / "models" / "esm2_3b_2560d")},
             device="cpu",
+            precision_models=[],
+            score_check=None,
         ),
         resources=types.SimpleNamespace(gpu=0),
     )
@@ -396,3 +401,34 @@ def test_planning_does_not_import_torch():
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+
+
+def test_the_run_dtype_comes_from_the_precision_decision(standin_setup):
+    """The registry says float32 on CPUs; the run decided bf16: the check embeds in bf16."""
+    specs, dirs, references = standin_setup
+    (model,) = verify_models(
+        [specs[1]], dirs, references, "cpu", run_dtypes={specs[1].name: "bfloat16"}
+    )["models"]
+    assert model["run_dtype"]["dtype"] == "bfloat16" and model["run_dtype"]["max_abs_diff"] > 1e-4
+
+
+def test_end_to_end_check_runs_in_verify_models(standin_setup, tmp_path):
+    """With a classifier of the stand-ins' widths, verify_models scores the original's input
+    and compares with its prediction_results.txt: random weights must FAIL it, and the
+    report says so in its end-to-end line; without a checkpoint the line says it did not run."""
+    from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
+    from virnucpro_smk.models.score_check import score_check_plan
+
+    specs, dirs, references = standin_setup
+    weights = tmp_path / "clf" / "model.safetensors"
+    weights.parent.mkdir()
+    identity = CheckpointIdentity(specs[0].name, 48, specs[1].name, 64, 500)
+    save_checkpoint(MLPClassifier(112, 8), weights, identity)
+    plan = score_check_plan(str(weights), ROOT / "tests" / "data" / "end_to_end")
+    report = verify_models(specs[:2], dirs, references, "cpu", score_check=plan)
+    end = report["end_to_end"]
+    assert end["status"] == FAIL and end["frames"] == 4 and not report["passed"]
+    assert set(end["scores"]) == set(FRAME_IDS)
+    assert summary_lines(report)[-1].startswith("end to end (standin_dnabert_48d+standin_esm2_64d")
+    off = verify_models(specs[:2], dirs, references, "cpu")
+    assert off["passed"] and "not run" in summary_lines(off)[-1]

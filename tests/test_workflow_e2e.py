@@ -121,7 +121,7 @@ def compare_run(tmp_path_factory, shared_data, standin_run):
     The stand-in models are the ones `standin_run` built (not built again); 10 epochs: the
     tests below check the report's structure and checks, not the classifiers' quality.
 
-    Splits are drawn by source record, and the four GenBank files hold one genome each, so
+    Splits are drawn by genome, and the four GenBank files hold one genome each, so
     DeepVirFinder's 3-kb fragments (100 viral, 100 host records) join them: every split then
     holds records of both labels.
     """
@@ -162,13 +162,17 @@ def test_compare_writes_the_report(compare_run):
     assert set(data["levels"]) == {"frame", "chunk", "sequence"}
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
-    assert data["verdict"]["criteria"]["f1_drop"]["rule"] == "F1 drop <= 0.05"
-    assert "extraction jobs" in data["verdict"]["criteria"]["speedup"]["basis"]
+    assert data["decision"] in ("candidate_ok", "candidate_worse", "inconclusive")
+    assert isinstance(data["equal_conditions"], bool) and data["seeds"]["candidate"] == [42, 43, 44]
+    assert set(data["margin"]) == {"sensitivity", "specificity", "mcc"}
+    assert set(data["low_prevalence_precision"]) == {"0.01", "0.1"}
     assert all(check["ok"] for check in data["checks"]), data["checks"]
     manifest = data["manifest"]
     assert set(manifest["records_shared_between_splits"].values()) == {0}
+    assert set(manifest["genomes_shared_between_splits"].values()) == {0}
     md = (reports / "comparison_chunk300.md").read_text()
-    assert "Verdict" in md and "bootstrap" in md and "Per chunk" in md
+    assert "Decision:" in md and "bootstrap" in md and "Per chunk" in md
+    assert "Non-inferiority" in md and "Speed under equal conditions" in md
     # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
     t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"
     assert t4.read_text().count(">") == 291

@@ -5,7 +5,6 @@ import sys
 from functools import cache
 from pathlib import Path
 
-import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -31,7 +30,10 @@ from virnucpro_smk.models.registry import (  # noqa: E402
     parse_registry,
     select_models,
 )
-from virnucpro_smk.preprocess.training_set import parse_label  # noqa: E402
+from virnucpro_smk.preprocess.training_table import (  # noqa: E402
+    genome_map_of,
+    load_training_table,
+)
 
 with one_line_errors():
     check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
@@ -58,52 +60,6 @@ with one_line_errors():
         check_downloaded_revision(_spec, config["models_dir"])
 
 
-def _load_training(path, refseq_dir):
-    """Labelled datasets: dataset, label, group, fasta and/or gbff (see config.yaml).
-
-    With a GenBank file the training-mode builder keeps only frames found in annotated
-    proteins; with a FASTA alone every stop-free frame is used (prediction-mode selection).
-    Files under ``refseq_dir`` are fetched by `download_refseq` and may not exist yet.
-    """
-    if not path:
-        return {}
-    if not Path(path).is_file():
-        raise WorkflowError(f"config key train.datasets: {path!r} not found")
-    table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
-    missing = {"dataset", "label", "group"} - set(table.columns)
-    if missing or not ({"fasta", "gbff"} & set(table.columns)):
-        raise WorkflowError(
-            f"config key train.datasets: {path} needs columns dataset, label, group and "
-            "fasta and/or gbff"
-        )
-    out = {}
-    for row in table.to_dict("records"):
-        name, fasta, gbff = row["dataset"], row.get("fasta", ""), row.get("gbff", "")
-        where = f"config key train.datasets: {path}, dataset {name!r}"
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in out:
-            raise WorkflowError(f"{where}: names must be unique and use [A-Za-z0-9_-]")
-        if not (fasta or gbff):
-            raise WorkflowError(f"{where}: give a fasta or a gbff file")
-        for file in (fasta, gbff):
-            if file and not file.startswith(f"{refseq_dir}/") and not Path(file).is_file():
-                raise WorkflowError(f"{where}: {file!r} not found")
-        try:
-            label = parse_label(row["label"], where)
-        except InputError as exc:
-            raise WorkflowError(str(exc)) from None
-        out[name] = {"label": label, "group": row["group"] or name, "fasta": fasta, "gbff": gbff}
-    mixed = sorted(
-        {d["group"] for d in out.values() if d["label"]}
-        & {d["group"] for d in out.values() if not d["label"]}
-    )
-    if mixed:
-        raise WorkflowError(
-            f"config key train.datasets: {path}: group(s) {mixed} hold both viral and non-viral "
-            "datasets; a group is one label (per-group recall/specificity depend on it)"
-        )
-    return out
-
-
 # Config sections with every default filled in by check_config from the schema (the one
 # place defaults live; config/README.md lists them).
 TRAIN = config["train"]
@@ -114,7 +70,7 @@ COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 with one_line_errors():
-    TRAINING = _load_training(TRAIN["datasets"], REFSEQ_DIR)
+    TRAINING = load_training_table(TRAIN["datasets"], REFSEQ_DIR)
 GENBANK_DATASETS = [n for n, d in TRAINING.items() if d["gbff"]]
 FASTA_DATASETS = [n for n in TRAINING if n not in GENBANK_DATASETS]
 SAMPLES = _load_samples(config["samples"])
@@ -292,6 +248,36 @@ def training_dataset_files(kind):
     return files
 
 
+def _genome_maps(L):
+    """Per training dataset, its genome map ("" when each record is its own genome)."""
+    return {
+        d: genome_map_of(spec, f"{DATASET_DIR.format(L=L, dataset=d)}/genomes.tsv")
+        for d, spec in TRAINING.items()
+    }
+
+
+def training_genome_maps(wildcards):
+    """Input function: the genome maps the training split reads (GenBank side outputs and the
+    training table's `genomes` files)."""
+    return [path for path in _genome_maps(wildcards.L).values() if path]
+
+
+def genome_map_params(wildcards):
+    return _genome_maps(wildcards.L)
+
+
+def extraction_threads(wildcards):
+    """Training-set extraction takes every core, so the compared models are timed one at a
+    time with the machine to themselves; sample extraction needs only its loader workers."""
+    workers = max(1, EXTRACTION["loader_workers"])
+    if wildcards.unit != "training":
+        return workers
+    try:
+        return max(workers, workflow.cores)
+    except WorkflowError:  # no --cores (cluster executors): each job has its own node
+        return workers
+
+
 def pair_embeddings(frame_set, kind):
     """Input function: embeddings of the job's DNA or protein model for the training set
     (``frame_set="training"``) or for the job's sample (``"sample"``)."""
@@ -361,10 +347,55 @@ def extraction_benchmarks(wildcards):
     }
 
 
+def every_benchmark_dir(wildcards=None):
+    """Where all benchmark files go: the comparison checks which jobs overlapped the timed ones."""
+    return f"{OUT}/benchmarks"
+
+
+def shared_stage_benchmarks(wildcards):
+    """Benchmarks of the stages both compared models need (preprocessing of every training
+    dataset, the DNA model's extraction of the training frames): the whole-pipeline figure."""
+    L = wildcards.L
+    preprocess = [
+        "{out}/benchmarks/{step}/{dataset}_chunk{L}.tsv".format(
+            out=OUT,
+            step="build_training_frames" if TRAINING[d]["gbff"] else "preprocess_training_fasta",
+            dataset=d,
+            L=L,
+        )
+        for d in TRAINING
+    ]
+    dna = [
+        EXTRACTION_BENCHMARK.format(unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s)
+        for s in shard_ids("training", L)
+    ]
+    return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
+
+
 def training_benchmarks(wildcards):
     return {
         p: classifier_files(TRAIN_BENCHMARK, wildcards.L, DNA_MODEL.name, p) for p in COMPARE_MODELS
     }
+
+
+def verify_precision_models(wildcards=None):
+    """Models whose run dtype verify_models needs: those with reference vectors, and the
+    end-to-end check's two models."""
+    names = list(VERIFY_PLAN.with_reference)
+    if VERIFY_SCORE_CHECK:
+        names += [VERIFY_SCORE_CHECK[k] for k in ("dna", "protein")]
+    return list(dict.fromkeys(n for n in names if n in REGISTRY))
+
+
+def verify_precision_files(wildcards):
+    return [f"{OUT}/precision/{n}.json" for n in verify_precision_models()]
+
+
+def verify_end_to_end_files(wildcards):
+    """The classifier, input and scores of the end-to-end check (none when it is off)."""
+    if not VERIFY_SCORE_CHECK:
+        return []
+    return [VERIFY_SCORE_CHECK[k] for k in ("checkpoint", "fasta", "original")]
 
 
 def prediction_file(sample, L, protein, name):

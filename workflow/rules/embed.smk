@@ -23,7 +23,7 @@ rule extract_embeddings:
         f"{OUT}/logs/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.log",
     benchmark:
         EXTRACTION_BENCHMARK
-    threads: max(1, EXTRACTION["loader_workers"])
+    threads: extraction_threads
     resources:
         gpu=gpu_count,
         mem_mb=16000,

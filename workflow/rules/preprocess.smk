@@ -61,6 +61,7 @@ rule build_training_frames:
         nucleotide=f"{DATASET_DIR}/frames/identified_nucleotide.fa",
         protein=f"{DATASET_DIR}/frames/identified_protein.faa",
         sequences=f"{DATASET_DIR}/sequences.tsv",
+        genomes=f"{DATASET_DIR}/genomes.tsv",
     wildcard_constraints:
         dataset=_alternatives(GENBANK_DATASETS),
     log:

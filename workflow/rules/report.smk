@@ -25,6 +25,8 @@ rule compare_models:
         extraction_benchmarks=extraction_benchmarks,
         embeddings=compare_embeddings,
         train_benchmarks=training_benchmarks,
+        benchmark_dir=every_benchmark_dir,
+        shared_benchmarks=shared_stage_benchmarks,
         settings={**COMPARE, "min_viral_fraction": PREDICT["min_viral_fraction"]},
     log:
         f"{OUT}/logs/compare_models/chunk{{L}}.log",

@@ -1,5 +1,5 @@
 # Training: the manifest is drawn from the datasets' frames before any embedding (split by
-# source record, non-viral balanced against viral), only the selected frames are embedded
+# genome, non-viral balanced against viral), only the selected frames are embedded
 # (`train.shards` GPU jobs per model), then one classifier per (chunk length, DNA, protein).
 
 
@@ -7,6 +7,7 @@ rule build_training_set:
     input:
         nucleotide=training_dataset_files("dna"),
         protein=training_dataset_files("protein"),
+        genomes=training_genome_maps,
     output:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
         summary=f"{TRAINING_DIR}/training_manifest.json",
@@ -15,6 +16,7 @@ rule build_training_set:
         shard_index=f"{TRAINING_DIR}/frames/shards.tsv",
     params:
         datasets=TRAINING,
+        genome_maps=genome_map_params,
         n_shards=TRAIN["shards"],
         seed=TRAIN["seed"],
         val_fraction=TRAIN["val_fraction"],
@@ -45,6 +47,7 @@ rule train_classifier:
     params:
         recipe=TRAIN["recipe"],
         seed=TRAIN["seed"],
+        seeds=TRAIN["seeds"],
         device=JOB_DEVICE,
     log:
         f"{OUT}/logs/train_classifier/{CLASSIFIER_TAG}.log",

@@ -1,5 +1,8 @@
 # `snakemake verify_models`: embed the original VirNucPro's four reference frames with the
-# downloaded weights (float32 and the run dtype) and compare with its own vectors.
+# downloaded weights (float32 and the dtype the run uses) and compare with the vectors the
+# original computed; with verify.checkpoint, also score its input end to end against its
+# prediction_results.txt.
+from virnucpro_smk.models.score_check import score_check_plan  # noqa: E402
 from virnucpro_smk.models.verify import plan_verification  # noqa: E402
 
 VERIFY = config["verify"]  # defaults from the schema; models: [] = every non-stand-in
@@ -10,6 +13,7 @@ with one_line_errors():
         VERIFY["models"] or [n for n, s in REGISTRY.items() if not s.is_standin],
         VERIFY["reference_dir"],
     )
+    VERIFY_SCORE_CHECK = score_check_plan(VERIFY["checkpoint"], VERIFY["end_to_end_dir"])
 
 
 rule verify_models:
@@ -17,6 +21,9 @@ rule verify_models:
         # weights of the models that have reference vectors (the others are only reported)
         models=[model_ready(n) for n in VERIFY_PLAN.with_reference],
         references=VERIFY_PLAN.reference_files,
+        # the dtype each model's extraction jobs use: the reduced-precision check runs in it
+        precision=verify_precision_files,
+        end_to_end=verify_end_to_end_files,
         env=ancient(ENV_REPORT),
     output:
         json=f"{OUT}/verify/models.json",
@@ -24,7 +31,9 @@ rule verify_models:
     params:
         specs=VERIFY_PLAN.specs,
         model_dirs={s.name: str(model_dir(s, MODELS_DIR)) for s in VERIFY_PLAN.specs},
+        precision_models=verify_precision_models,
         device=JOB_DEVICE,
+        score_check=VERIFY_SCORE_CHECK,
     log:
         main=f"{OUT}/logs/verify_models.log",
         # kept by Snakemake when the job fails (FAIL deletes the outputs)

@@ -1,7 +1,8 @@
 """Rule build_training_frames: training-mode chunks and frames from a RefSeq GenBank file.
 
 Records of one file are processed by ``threads`` processes; the output does not depend on it.
-No shard index here: training frames are sharded after the manifest selects them.
+Side output ``genomes``: each record's genome key (its assembly), which the training split
+keeps together. No shard index here: training frames are sharded after the manifest selects them.
 """
 
 from virnucpro_smk.preprocess.training_frames import build_training_frames
@@ -16,5 +17,6 @@ with rule_logging(snakemake):
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
         sequences=snakemake.output.sequences,
+        genomes=snakemake.output.genomes,
         threads=snakemake.threads,
     )

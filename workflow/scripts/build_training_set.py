@@ -7,7 +7,16 @@ from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
     datasets = [
-        LabelledFrames(name, d["group"], d["label"], Path(nucleotide), Path(protein))
+        LabelledFrames(
+            name,
+            d["group"],
+            d["label"],
+            Path(nucleotide),
+            Path(protein),
+            Path(snakemake.params.genome_maps[name])
+            if snakemake.params.genome_maps[name]
+            else None,
+        )
         for (name, d), nucleotide, protein in zip(
             snakemake.params.datasets.items(),
             snakemake.input.nucleotide,

@@ -3,7 +3,9 @@
 Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order),
 ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
 and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
-``settings`` (the ``compare:`` config section). Outputs: ``html``, ``md``, ``json``, ``png``.
+``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
+jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share). Outputs:
+``html``, ``md``, ``json``, ``png``.
 """
 
 import json
@@ -12,6 +14,7 @@ from pathlib import Path
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.report.comparison import CompareSettings, build_report, load_model_result
 from virnucpro_smk.report.comparison_page import write_report
+from virnucpro_smk.report.speed_conditions import all_benchmarks
 from virnucpro_smk.runtime.logs import rule_logging
 
 
@@ -42,7 +45,14 @@ with rule_logging(snakemake) as log:
         for name in models
     ]
     summary = json.loads(Path(snakemake.input.manifest_summary).read_text(encoding="utf-8"))
-    report, png = build_report(results, chunk_length, settings, summary)
+    report, png = build_report(
+        results,
+        chunk_length,
+        settings,
+        summary,
+        every_benchmark=all_benchmarks(snakemake.params.benchmark_dir),
+        shared_benchmarks=list(snakemake.params.shared_benchmarks),
+    )
     write_report(
         report,
         png,
@@ -52,8 +62,9 @@ with rule_logging(snakemake) as log:
         snakemake.output.png,
     )
     log.info(
-        "verdict: %s (per-chunk F1 drop %.4f, end-to-end speed-up %s)",
-        "PASS" if report["verdict"]["pass"] else "FAIL",
-        report["verdict"]["criteria"]["f1_drop"]["value"],
-        report["speed"]["end_to_end"],
+        "decision: %s (equal conditions %s, speed-up %s; %s)",
+        report["decision"],
+        report["equal_conditions"],
+        report["speedup"],
+        "; ".join(report["decision_reasons"]) or "no reservations",
     )

@@ -18,4 +18,5 @@ with rule_logging(snakemake):
         device=snakemake.params.device,
         gpu_requested=granted_gpus(snakemake.resources),
         expect=(int(wc.L), int(wc.width)),
+        n_seeds=snakemake.params.seeds,
     )

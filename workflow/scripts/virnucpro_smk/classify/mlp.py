@@ -1,9 +1,11 @@
 """The VirNucPro MLP: training recipe, checkpoints with model identity, and the guard.
 
-Architecture and default recipe are the original's: Linear(in, 512) -> BatchNorm1d -> ReLU
+Architecture and optimiser are the original's: Linear(in, 512) -> BatchNorm1d -> ReLU
 -> Dropout(0.5) -> Linear(512, 2), Xavier-uniform weights; SGD (lr 2e-4, momentum 0.9),
-StepLR(10, 0.85), batch 32, cross-entropy, early stopping on validation loss (patience 5)
-keeping the best weights (the original kept a live reference, not a copy; here it is a copy).
+StepLR(10, 0.85), batch 32, cross-entropy, patience 5. Early stopping differs on purpose: the
+original stopped on its *test* set's loss and kept a live reference to the weights (so the
+last epoch, not the best, survived); here it stops on a separate validation split and keeps
+a copy of the best weights, and the test split is used for nothing but the final metrics.
 Module attribute names match the original so its checkpoints convert one to one.
 
 A checkpoint is ``model.safetensors`` plus ``metadata.json`` naming the DNA and protein
@@ -58,10 +60,11 @@ class MLPClassifier(nn.Module):
 
 @dataclass
 class TrainConfig:
-    """The original's recipe: SGD with momentum, step decay, early stopping on validation loss.
+    """The original's optimiser and schedule, with early stopping on a validation split.
 
-    Defaults are VirNucPro's, so a classifier trained here is comparable with the published
-    one; ``train.recipe`` in the config overrides them.
+    Defaults are VirNucPro's numbers, so a classifier trained here is comparable with the
+    published one; the original watched its test set for early stopping, this recipe watches
+    the validation split instead. ``train.recipe`` in the config overrides the numbers.
     """
 
     # architecture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -26,6 +26,9 @@ from .features import read_features
 from .mlp import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
 
 log = logging.getLogger(__name__)
+
+# test_predictions.tsv: one row per (training seed, held-out frame)
+TEST_COLUMNS = ("id", "dataset", "group", "record", "genome", "label", "seed", "score_viral")
 
 
 def load_features(
@@ -117,13 +120,16 @@ def train_from_manifest(
     device: str = "cpu",
     gpu_requested: int | None = None,
     expect: tuple[int, int] | None = None,
+    n_seeds: int = 1,
 ) -> dict:
     """Train, test on the held-out records and write checkpoint, log and test predictions.
 
-    ``device`` follows the workflow's rule (``auto``/``cuda``/``cpu``; a job given a GPU takes
-    one from the node's slot pool). ``expect`` is the (chunk length, input width) that the
-    output path names: a classifier whose features disagree with its own path would later be
-    picked for the wrong inputs, so that is an error before anything is trained.
+    ``n_seeds`` classifiers are trained (seeds ``cfg.seed``, ``cfg.seed + 1``, ...) on the same
+    split; the first is the checkpoint, all are tested. ``device`` follows the workflow's rule
+    (``auto``/``cuda``/``cpu``; a job given a GPU takes one from the node's slot pool).
+    ``expect`` is the (chunk length, input width) that the output path names: a classifier
+    whose features disagree with its own path would later be picked for the wrong inputs, so
+    that is an error before anything is trained.
     """
     from ..runtime.gpu_slots import job_device
 
@@ -135,7 +141,7 @@ def train_from_manifest(
             f"{identity.chunk_length} bp / {identity.input_width}d"
         )
     with job_device(device, gpu_requested) as where:
-        return _train_matrix(manifest, rows, x, identity, outputs, cfg, where)
+        return _train_matrix(manifest, rows, x, identity, outputs, cfg, where, n_seeds)
 
 
 def _train_matrix(
@@ -146,6 +152,7 @@ def _train_matrix(
     outputs: TrainingOutputs,
     cfg: TrainConfig,
     device: str = "cpu",
+    n_seeds: int = 1,
 ) -> dict:
     dna_model, protein_model = identity.dna_model, identity.protein_model
     y = torch.tensor([r.label for r in rows], dtype=torch.long)
@@ -160,33 +167,45 @@ def _train_matrix(
         device,
         identity.input_width,
     )
-    model, history = train_mlp(
-        x[parts["train"]],
-        y[parts["train"]],
-        x[parts["val"]],
-        y[parts["val"]],
-        cfg,
-        log_path=outputs.log_tsv,
-        device=device,
-    )
-    scores = predict_scores(model, x[parts["test"]])[:, 1]
-    labels = y[parts["test"]]
+    # One classifier per training seed on the same split: the spread between them is training
+    # variance, which the comparison makes part of its interval. The first seed's model is the
+    # checkpoint predict uses; every seed's test scores are written (column ``seed``).
+    seeds = [cfg.seed + k for k in range(max(1, n_seeds))]
     test_rows = rows[parts["test"]]
+    labels = y[parts["test"]]
+    runs = []
+    for seed in seeds:
+        run_cfg = replace(cfg, seed=seed)
+        model, history = train_mlp(
+            x[parts["train"]],
+            y[parts["train"]],
+            x[parts["val"]],
+            y[parts["val"]],
+            run_cfg,
+            log_path=outputs.log_tsv if seed == seeds[0] else None,
+            device=device,
+        )
+        scores = predict_scores(model, x[parts["test"]])[:, 1]
+        runs.append((seed, model, history, scores))
+    _, model, history, scores = runs[0]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
     with atomic_open(outputs.test_predictions) as out:
-        out.write("id\tdataset\tgroup\trecord\tlabel\tscore_viral\n")
-        for k, r in enumerate(test_rows):
-            out.write(
-                f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.label}\t{scores[k].item():.6f}\n"
-            )
+        out.write("\t".join(TEST_COLUMNS) + "\n")
+        for seed, _, _, seed_scores in runs:
+            for k, r in enumerate(test_rows):
+                out.write(
+                    f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.genome}\t{r.label}\t"
+                    f"{seed}\t{seed_scores[k].item():.6f}\n"
+                )
     save_checkpoint(
         model,
         outputs.weights,
         identity,
         manifest_sha256=file_sha256(manifest),
         split_seed=cfg.seed,
-        split_by="record",
+        split_by="genome",
         train_config=cfg.__dict__,
+        training_seeds=seeds,
         epochs_run=len(history),
         best_val_loss=min(h["val_loss"] for h in history),
         test_metrics=metrics,

@@ -4,14 +4,23 @@ A re-implemented encoder (native DNABERT-S, ESM-2 in ``EsmModel``) can load a ch
 ``strict=True`` and still compute something else: a wrong tokenizer, pooling, layer or
 ``token_dropout`` setting changes the vectors, not the shapes. The only end-to-end proof is to
 embed the sequences the original embedded and compare with the original's own output
-(``output_1_DNABERT_S.pt`` / ``output_1_ESM.pt``, bundled as small reference files under
+(``output_1_DNABERT_S.pt`` / ``output_1_ESM.pt`` from a run of the original's ``prediction.py``
+in broadinstitute/virnucpro-broad, bundled as small reference files under
 ``tests/data/reference_vectors/``).
 
 Pass criteria, per model:
 
 * float32 (TF32 off): largest absolute difference to the reference <= ``FP32_MAX_ABS_DIFF``;
-* the registry's run dtype for the device (bf16 on GPUs for ESM models): smallest per-frame
-  cosine similarity to the reference >= ``RUN_DTYPE_MIN_COSINE``.
+* the dtype the run uses (the model's precision decision, which extraction jobs load; the
+  registry's dtype for the device when none is given): smallest per-frame cosine similarity
+  to the reference >= ``RUN_DTYPE_MIN_COSINE``.
+
+What a PASS shows and does not: the weights, tokenizer, layer and pooling reproduce the
+original's vectors on four frames of two synthetic peptides. It is weak evidence on its own:
+in ESM2 3B one dimension carries most of the norm, so unrelated peptides already have cosine
+0.91-1.00 with each other; the float32 absolute-difference bound is the sharper test. The
+end-to-end check (:mod:`.score_check`, ``verify.checkpoint``) adds the whole chain, scored
+against the original's per-frame scores.
 
 A model with no reference file (FastESM2_650: nothing published) is reported as not
 verified, never as passed.
@@ -33,7 +42,7 @@ import math
 import os
 import struct
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -380,9 +389,16 @@ def strict_fp32() -> Iterator[None]:
 
 
 def embed_both_dtypes(
-    spec: ModelSpec, model_dir: str | os.PathLike[str], sequences: Sequence[str], device: str
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    sequences: Sequence[str],
+    device: str,
+    run_dtype: str | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, str]:
-    """Vectors in float32 and in the registry's run dtype for ``device``, from one load.
+    """Vectors in float32 and in the run dtype, from one load.
+
+    ``run_dtype``: the dtype extraction jobs will use (the model's precision decision);
+    None falls back to the registry's dtype for ``device``.
 
     The weights are loaded in float32 (a copy of the spec pinned to float32) and cast down
     afterwards: casting a bf16-loaded model up would compare bf16-rounded weights, not fp32.
@@ -393,7 +409,7 @@ def embed_both_dtypes(
     from .embeddings import DTYPES, embed_sequences, load_encoder
 
     fp32_spec = dataclasses.replace(spec, dtype={"cpu": "float32", "cuda": "float32"})
-    run_dtype = spec.dtype_for(torch.device(device).type)
+    run_dtype = run_dtype or spec.dtype_for(torch.device(device).type)
     encoder = load_encoder(fp32_spec, model_dir, device)
     try:
         with strict_fp32():
@@ -415,6 +431,7 @@ def verify_model(
     model_dir: str | os.PathLike[str],
     reference: ReferenceVectors,
     device: str,
+    run_dtype: str | None = None,
 ) -> ModelVerdict:
     """Embed the reference's sequences with ``spec`` and judge the result."""
     if reference.kind != spec.kind:
@@ -422,7 +439,9 @@ def verify_model(
             f"{reference.path}: holds {reference.kind} vectors, {spec.name} is a {spec.kind} model"
         )
     start = time.perf_counter()
-    fp32, reduced, run_dtype = embed_both_dtypes(spec, model_dir, reference.sequences, device)
+    fp32, reduced, run_dtype = embed_both_dtypes(
+        spec, model_dir, reference.sequences, device, run_dtype
+    )
     verdict = judge(
         spec,
         reference,
@@ -439,8 +458,15 @@ def verify_models(
     references: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     device: str = "auto",
     gpu_requested: int | None = None,
+    run_dtypes: Mapping[str, str] | None = None,
+    score_check: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Verify every model that has reference vectors; report the others as not verified.
+
+    ``run_dtypes``: per model, the dtype its extraction jobs use (precision decision), so the
+    reduced-precision check is of what the run does. ``score_check``: the end-to-end check
+    (:mod:`.score_check`), keys ``fasta``, ``original``, ``chunk_length``, ``checkpoint``,
+    ``dna`` and ``protein`` (registry names); absent: not run, and the report says so.
 
     ``references``: a directory of reference files, or the files themselves. All weights are
     checked for presence before anything is embedded, so a missing model fails at once with
@@ -468,13 +494,21 @@ def verify_models(
             if reference is None:
                 verdict = not_verified(spec)
             else:
-                verdict = verify_model(spec, model_dirs[spec.name], reference, torch_device)
+                verdict = verify_model(
+                    spec,
+                    model_dirs[spec.name],
+                    reference,
+                    torch_device,
+                    (run_dtypes or {}).get(spec.name),
+                )
                 verdict.weights_revision = manifests[spec.name].get("resolved_revision")
             log.info("%s", verdict.message)
             verdicts.append(verdict)
+        end_to_end = _end_to_end(score_check, specs, model_dirs, torch_device, run_dtypes)
         device_name = torch.cuda.get_device_name(torch_device) if torch_device != "cpu" else "cpu"
     return {
-        "passed": not any(v.status == FAIL for v in verdicts),
+        "passed": not any(v.status == FAIL for v in verdicts) and end_to_end.get("passed", True),
+        "end_to_end": end_to_end,
         "verified": [v.model for v in verdicts if v.status != NOT_VERIFIED],
         "device": torch_device,
         "device_name": device_name,
@@ -484,9 +518,54 @@ def verify_models(
     }
 
 
+def _end_to_end(
+    check: Mapping[str, Any] | None,
+    specs: Sequence[ModelSpec],
+    model_dirs: Mapping[str, str | os.PathLike[str]],
+    device: str,
+    run_dtypes: Mapping[str, str] | None,
+) -> dict[str, Any]:
+    """Per-frame scores of the original's input against its ``prediction_results.txt``."""
+    from .score_check import check_scores, pipeline_scores, read_original_scores
+
+    if not check:
+        return {"status": NOT_VERIFIED, "message": END_TO_END_OFF}
+    by_name = {s.name: s for s in specs}
+    missing = [check[k] for k in ("dna", "protein") if check[k] not in by_name]
+    if missing:
+        raise InputError(f"verify.checkpoint: its models {missing} are not among verify.models")
+    ours, dtype = pipeline_scores(
+        check["fasta"],
+        int(check["chunk_length"]),
+        (by_name[check["dna"]], model_dirs[check["dna"]]),
+        (by_name[check["protein"]], model_dirs[check["protein"]]),
+        check["checkpoint"],
+        device,
+        run_dtypes,
+    )
+    result = check_scores(ours, read_original_scores(check["original"]), dtype)
+    status = PASS if result.passed else FAIL
+    message = (
+        f"end to end ({check['dna']}+{check['protein']}, {check['chunk_length']} bp): {status}: "
+        f"max |viral score diff| {result.max_abs_diff:.3g} over {result.frames} frames "
+        f"(tolerance {result.tolerance:g} in {dtype})"
+        + (f"; {'; '.join(result.problems)}" if result.problems else "")
+    )
+    log.info("%s", message)
+    return {"status": status, "message": message, **result.as_dict(), "scores": ours}
+
+
+END_TO_END_OFF = (
+    "end to end: not run (set verify.checkpoint to the converted 500_model.pth to compare "
+    "per-frame scores with the original's prediction_results.txt)"
+)
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """One PASS / FAIL / NOT VERIFIED line per model, as printed by the rule."""
-    return [m["message"] for m in report["models"]]
+    """One PASS / FAIL / NOT VERIFIED line per model and one for the end-to-end check."""
+    lines = [m["message"] for m in report["models"]]
+    end_to_end = report.get("end_to_end")
+    return [*lines, end_to_end["message"]] if end_to_end else lines
 
 
 def write_report(report: dict[str, Any], json_path: str | os.PathLike[str]) -> None:

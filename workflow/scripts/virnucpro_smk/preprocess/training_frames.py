@@ -28,7 +28,7 @@ import re
 import signal
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise, zip_longest
 from pathlib import Path
 from typing import IO
@@ -39,6 +39,7 @@ from ..io.compressed import open_input, reading
 from ..io.fasta import fasta_id, wrap
 from ..runtime.progress import Progress
 from .frames import translate_record
+from .genomes import write_genome_map
 from .sample import SEQUENCES_HEADER, PreprocessStats
 from .shards import index_shards, write_shard_index
 
@@ -107,11 +108,13 @@ def cds_translations(record) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class GenBankRecord:
-    """What training needs from a GenBank record: id, upper-case sequence, CDS translations."""
+    """What training needs from a GenBank record: id, upper-case sequence, CDS translations,
+    and the assembly it belongs to (``DBLINK  Assembly:``; "" when the record names none)."""
 
     id: str
     seq: str
     translations: list[str]
+    assembly: str = ""
 
 
 def _split_records(
@@ -294,6 +297,26 @@ def _features_translations(table: str, where: str) -> list[str]:
     return translations
 
 
+def _dblink_assembly(lines: list[str]) -> str:
+    """The ``Assembly:`` accession of a DBLINK block (its first line and continuations).
+
+    RefSeq gives every record of one assembly (chromosomes, plasmids, the segments of a
+    segmented virus, the scaffolds of a draft genome) the same ``Assembly: GCF_...`` link: the
+    one genome-level key a GenBank file carries. BioProject is not used: RefSeq's umbrella
+    project (PRJNA224116) links thousands of unrelated bacterial genomes.
+    """
+    body = [lines[0][12:]]
+    for more in lines[1:]:
+        if not more.startswith(_HEADER_SPACER):
+            break
+        body.append(more[12:])
+    for entry in body:
+        key, colon, value = entry.partition(":")
+        if colon and key.strip() == "Assembly" and value.split():
+            return value.split(",")[0].split()[0]
+    return ""
+
+
 def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank") -> GenBankRecord:
     """Id, sequence (upper case; "" without ORIGIN or when ``sequence`` is False), translations."""
     origin = block.find(b"\nORIGIN")  # bytes.find: a multi-line regex crawls through the block
@@ -302,6 +325,7 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
         head = head.replace("\r\n", "\n")
     rid = _RecordId()
     translations: list[str] = []
+    assembly = ""
     table_at = head.find("\nFEATURES")
     header = head if table_at < 0 else head[:table_at]
     lines = header.split("\n")
@@ -318,6 +342,8 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
             rid.accession(content)
         elif line.startswith("VERSION"):
             rid.version_line(line[12:])
+        elif line.startswith("DBLINK"):
+            assembly = assembly or _dblink_assembly(lines[i:])
     table_from = head.find("\n", table_at + 1) if table_at >= 0 else -1
     if table_from >= 0:
         top = _TOP_LEVEL.search(head, table_from)
@@ -330,7 +356,7 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
         end = block.rfind(b"\n//")
         body = block[start : end if end >= start else len(block)]
         seq = body.translate(None, _NOT_SEQUENCE).decode("latin-1").upper()
-    return GenBankRecord(record_id, seq, translations)
+    return GenBankRecord(record_id, seq, translations, assembly)
 
 
 def _fasta_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
@@ -367,23 +393,25 @@ def _pairs(
         yield block, fasta
 
 
-def _genome(
+def _read_record(
     block: bytes, fasta: tuple[str, str] | None, gbff: str, fna: str | None
-) -> tuple[str, str, list[str]]:
+) -> tuple[str, str, list[str], str]:
+    """(id, upper-case sequence, CDS translations, genome key) of one GenBank block."""
     record = parse_genbank(block, sequence=fasta is None, where=gbff)
+    genome = record.assembly or record.id
     if fasta is None:
         if not record.seq:
             raise InputError(
                 f"{gbff}: record {record.id!r} has no ORIGIN sequence; give the matching FASTA"
             )
-        return record.id, record.seq, record.translations
+        return record.id, record.seq, record.translations, genome
     fa_id, fa_seq = fasta
     if fa_id != record.id:
         raise InputError(
             f"{fna} record {fa_id!r} pairs with {record.id!r} in {gbff}: the files must "
             "list the same records in the same order (or leave out the FASTA)"
         )
-    return fa_id, fa_seq, record.translations
+    return fa_id, fa_seq, record.translations, genome
 
 
 def iter_genomes(
@@ -395,7 +423,7 @@ def iter_genomes(
     GenBank records in order; without it, from the GenBank ORIGIN.
     """
     for block, fasta in _pairs(gbff, fna):
-        yield _genome(block, fasta, str(gbff), None if fna is None else str(fna))
+        yield _read_record(block, fasta, str(gbff), None if fna is None else str(fna))[:3]
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +437,7 @@ class RecordFrames:
     chunked: str
     nucleotide: str
     protein: str
+    genome: str = ""  # the record's genome key (its assembly, else its own id)
 
 
 def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) -> RecordFrames:
@@ -438,7 +467,8 @@ def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) ->
 
 def _work(task: tuple[bytes, tuple[str, str] | None, int, str, str | None]) -> RecordFrames:
     block, fasta, chunk_length, gbff, fna = task
-    return select_frames(*_genome(block, fasta, gbff, fna), chunk_length)
+    rid, seq, proteins, genome = _read_record(block, fasta, gbff, fna)
+    return replace(select_frames(rid, seq, proteins, chunk_length), genome=genome)
 
 
 _IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
@@ -509,14 +539,20 @@ def build_training_frames(
     shard_index: str | os.PathLike[str] | None = None,
     n_shards: int | None = None,
     threads: int = 1,
+    genomes: str | os.PathLike[str] | None = None,
 ) -> PreprocessStats:
     """Chunk genomes and keep the frames found in annotated proteins (training mode).
+
+    ``genomes``: also write each record's genome key (:mod:`.genomes`), a side output so the
+    frame files stay the original's bytes; the training split keeps a genome's records
+    together.
 
     ``shard_index``/``n_shards``: also write byte-range shards of the identified files
     (None: don't). ``threads``: processes working on the records of ``gbff`` in parallel;
     the output does not depend on it.
     """
     n_seq = n_bases = n_chunks = n_frames = 0
+    genome_of: dict[str, str] = {}
     progress = Progress(f"training frames {Path(gbff).name}", None, unit="bp", logger=log)
     with (
         atomic_open(chunked) as chunk_out,
@@ -530,6 +566,7 @@ def build_training_frames(
             nuc_out.write(out.nucleotide)
             prot_out.write(out.protein)
             seq_out.write(f"{out.id}\t{out.length}\t{out.chunks}\t{out.frames}\n")
+            genome_of[out.id] = out.genome or out.id
             n_seq += 1
             n_bases += out.length
             n_chunks += out.chunks
@@ -538,6 +575,8 @@ def build_training_frames(
         if n_seq == 0:
             raise InputError(f"{gbff}: no GenBank records")
     progress.finish()
+    if genomes is not None:
+        write_genome_map(genome_of, genomes)
     if shard_index is not None:
         spans = index_shards(nucleotide, protein, n_frames, n_shards or 1)
         write_shard_index(spans, shard_index)

@@ -1,11 +1,13 @@
 """Training set: which frames train, validate and test the classifier, drawn before embedding.
 
-Every labelled dataset contributes its kept frames. The split is drawn by *source record*
-(the input sequence a frame comes from: a genome or contig accession), never by frame:
-frames of one chunk, of overlapping chunks and of one genome are strongly correlated, and
-letting them straddle train and test overstates accuracy. Then, like the original's
-sampling, non-viral frames are drawn to match the viral count evenly across host groups
-(seeded), within the record-level splits.
+Every labelled dataset contributes its kept frames. The split is drawn by *genome*
+(:mod:`.genomes`: the records of one assembly, such as a chromosome and its plasmids or the
+segments of a segmented virus; a record without a genome key is its own genome), never by
+frame or record: frames of one chunk, of overlapping chunks and of one genome are strongly
+correlated, and letting them straddle train and test overstates accuracy. Near relatives
+(strains of one species) are different genomes and may still be split apart. Then, like the
+original's sampling, non-viral frames are drawn to match the viral count evenly across host
+groups (seeded), within the genome-level splits.
 
 The selection is made from frame ids before any embedding, and only the selected frames are
 written into the training shards that the GPU jobs embed: with RefSeq host groups that is a
@@ -20,8 +22,8 @@ import json
 import os
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
@@ -29,9 +31,10 @@ from ..io.atomic import atomic_open, write_text_atomic, write_tsv
 from ..io.fasta import record_offsets
 from ..io.hashing import file_sha256
 from .chunking import record_of
+from .genomes import genome_key, read_genome_map
 from .shards import index_shards, shard_bounds, write_shard_index
 
-MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "label", "split", "shard"]
+MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "genome", "label", "split", "shard"]
 SPLITS = ("train", "val", "test")
 LABELS = {"viral": 1, "virus": 1, "1": 1, "nonviral": 0, "non-viral": 0, "host": 0, "0": 0}
 
@@ -54,16 +57,21 @@ class LabelledFrames:
     label: int
     nucleotide: Path
     protein: Path
+    genomes: Path | None = None  # record -> genome map (None: each record is its own genome)
 
 
 @dataclass(frozen=True)
 class DatasetFrames:
-    """Frame ids of one labelled dataset, in file order."""
+    """Frame ids of one labelled dataset, in file order, and its records' genome keys."""
 
     dataset: str
     group: str
     label: int
     ids: list[str]
+    genome_of: Mapping[str, str] = field(default_factory=dict)  # absent: record = genome
+
+    def genome(self, fid: str) -> str:
+        return genome_key(record_of(fid), self.genome_of)
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,11 @@ class ManifestRow:
     label: int
     split: str
     shard: int = 0
+    genome: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.genome:  # a record without a genome key is its own genome
+            object.__setattr__(self, "genome", self.record)
 
 
 def frame_ids(path: str | os.PathLike[str]) -> list[str]:
@@ -104,11 +117,11 @@ def split_records(
     val_fraction: float,
     test_fraction: float,
 ) -> dict[str, str]:
-    """Assign whole records to test, validation and train, aiming at the frame fractions.
+    """Assign whole units (genomes) to test, validation and train, aiming at the frame fractions.
 
-    Records are shuffled (seeded) and taken in turn for test until it holds its share of the
-    frames, then for validation; the rest train. The first record always trains, so a group
-    with a single record still teaches the model; with two, the second tests.
+    Units are shuffled (seeded) and taken in turn for test until it holds its share of the
+    frames, then for validation; the rest train. The first unit always trains, so a group
+    with a single genome still teaches the model; with two, the second tests.
     """
     records = sorted(frames_per_record)
     rng.shuffle(records)
@@ -134,9 +147,10 @@ def draw_manifest(
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> tuple[list[ManifestRow], dict]:
-    """Split by record, balance non-viral against viral frames; rows in dataset/file order."""
+    """Split by genome, balance non-viral against viral frames; rows in dataset/file order."""
     seen: dict[str, str] = {}
     owner: dict[str, str] = {}
+    genome_group: dict[str, tuple[int, str]] = {}
     for ds in datasets:
         for fid in ds.ids:
             if fid in seen:
@@ -150,13 +164,21 @@ def draw_manifest(
                     f"sequence {record!r} occurs in datasets {owner[record]} and {ds.dataset}: "
                     "a record must belong to one dataset"
                 )
+    for ds in datasets:
+        for genome in {ds.genome(fid) for fid in ds.ids}:
+            if genome_group.setdefault(genome, (ds.label, ds.group)) != (ds.label, ds.group):
+                raise InputError(
+                    f"genome {genome!r} has records in two groups or labels "
+                    f"({genome_group[genome]} and {(ds.label, ds.group)}): a genome must be "
+                    "split as one"
+                )
     rng = random.Random(seed)
     by_group: dict[tuple[int, str], list[DatasetFrames]] = defaultdict(list)
     for ds in datasets:
         by_group[(ds.label, ds.group)].append(ds)
     split_of: dict[str, str] = {}
     for key in sorted(by_group):
-        counts = Counter(record_of(fid) for ds in by_group[key] for fid in ds.ids)
+        counts = Counter(ds.genome(fid) for ds in by_group[key] for fid in ds.ids)
         split_of.update(split_records(dict(counts), rng, val_fraction, test_fraction))
 
     available = {g: sum(len(d.ids) for d in dss) for (_, g), dss in by_group.items()}
@@ -174,32 +196,41 @@ def draw_manifest(
     # Ordered by split, then dataset and file position: each split is one contiguous block of
     # the training shards, so training reads it as a view, never as an extra copy.
     rows = [
-        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split)
+        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split, 0, ds.genome(fid))
         for split in SPLITS
         for ds in datasets
         for fid in ds.ids
-        if fid in keep and split_of[record_of(fid)] == split
+        if fid in keep and split_of[ds.genome(fid)] == split
     ]
     for split in SPLITS:
         labels = {r.label for r in rows if r.split == split}
         if labels != {0, 1}:
             raise InputError(
                 f"the {split} split has no {'viral' if 1 not in labels else 'non-viral'} frames: "
-                "splits are drawn by source record, so each label needs at least three input "
-                "sequences (add records, or change train.val_fraction/test_fraction)"
+                "splits are drawn by genome, so each label needs at least three input "
+                "genomes (add genomes, or change train.val_fraction/test_fraction)"
             )
     records = {s: {r.record for r in rows if r.split == s} for s in SPLITS}
+    genomes = {s: {r.genome for r in rows if r.split == s} for s in SPLITS}
+    records_of_genome: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        records_of_genome[r.genome].add(r.record)
+    pairs = (("train", "val"), ("train", "test"), ("val", "test"))
     summary = {
         "frames": len(rows),
         "seed": seed,
-        "split_by": "record",
+        "split_by": "genome",
         "available_by_group": dict(sorted(available.items())),
         "used_by_group": dict(sorted(Counter(r.group for r in rows).items())),
         "by_split": {s: sum(r.split == s for r in rows) for s in SPLITS},
         "records_by_split": {s: len(records[s]) for s in SPLITS},
         "records_shared_between_splits": {
-            f"{a}-{b}": len(records[a] & records[b])
-            for a, b in (("train", "val"), ("train", "test"), ("val", "test"))
+            f"{a}-{b}": len(records[a] & records[b]) for a, b in pairs
+        },
+        "genomes_by_split": {s: len(genomes[s]) for s in SPLITS},
+        "multi_record_genomes": sum(len(rs) > 1 for rs in records_of_genome.values()),
+        "genomes_shared_between_splits": {
+            f"{a}-{b}": len(genomes[a] & genomes[b]) for a, b in pairs
         },
         "viral": sum(r.label == 1 for r in rows),
         "nonviral": sum(r.label == 0 for r in rows),
@@ -269,7 +300,16 @@ def build_training_set(
     balance: bool = True,
 ) -> dict:
     """Draw the manifest and write the selected frames as ``n_shards`` training shards."""
-    frames = [DatasetFrames(d.dataset, d.group, d.label, frame_ids(d.nucleotide)) for d in datasets]
+    frames = [
+        DatasetFrames(
+            d.dataset,
+            d.group,
+            d.label,
+            frame_ids(d.nucleotide),
+            read_genome_map(d.genomes) if d.genomes else {},
+        )
+        for d in datasets
+    ]
     rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
     write_training_frames(rows, datasets, nucleotide, protein)
     write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
@@ -291,6 +331,8 @@ def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
             raise InputError(f"{path}: expected columns {MANIFEST_COLUMNS}, found {header}")
         rows = []
         for line in handle:
-            fid, dataset, group, record, label, split, shard = line.rstrip("\n").split("\t")
-            rows.append(ManifestRow(fid, dataset, group, record, int(label), split, int(shard)))
+            fid, dataset, group, record, genome, label, split, shard = line.rstrip("\n").split("\t")
+            rows.append(
+                ManifestRow(fid, dataset, group, record, int(label), split, int(shard), genome)
+            )
     return rows

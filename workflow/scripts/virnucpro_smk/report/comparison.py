@@ -1,7 +1,11 @@
-"""ESM2 3B vs FastESM2_650: accuracy at three levels and end-to-end speed, with a verdict.
+"""ESM2 3B vs FastESM2_650: accuracy at three levels and end-to-end speed, with a decision.
 
-Both classifiers are trained on the same manifest (same records, split and seed) and tested
-on the same held-out frames, so their metrics (:mod:`.levels`) can be compared unit by unit.
+Both classifiers are trained on the same manifest (same genomes, split and seed), each with
+several training seeds, and tested on the same held-out frames, so their metrics
+(:mod:`.levels`) can be compared unit by unit. The decision (``candidate_ok``,
+``candidate_worse`` or ``inconclusive``) comes from a non-inferiority test on the interval
+(:mod:`.noninferiority`) and a speed-up measured under equal conditions
+(:mod:`.speed_conditions`).
 
 Speed is judged end to end: the sum of the wall seconds Snakemake's benchmark files record
 for every extraction job of a model (start-up and model loading included), shown beside the
@@ -12,9 +16,7 @@ reads is drawn by :mod:`.comparison_page`.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,29 +38,10 @@ from .levels import (
     cluster_bootstrap_ci,
     paired_values_fn,
     per_group,
-    read_test_predictions,
+    read_seed_predictions,
 )
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
-
-
-def read_benchmark(path: str | os.PathLike[str]) -> dict[str, float | None]:
-    """Wall seconds (``s``) and ``max_rss`` (MiB) of one job, averaged over its repeats."""
-    with open(path, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or "s" not in rows[0]:
-        raise InputError(f"{path}: not a Snakemake benchmark file (needs a column 's')")
-    seconds = [_number(r["s"]) for r in rows]
-    if any(s is None for s in seconds):
-        raise InputError(f"{path}: column 's' holds a non-number")
-    rss = [v for v in (_number(r.get("max_rss")) for r in rows) if v is not None]
-    return {"s": sum(seconds) / len(seconds), "max_rss": max(rss) if rss else None}  # type: ignore[arg-type]
+from .noninferiority import NI_METRICS, decide, noninferiority
+from .speed_conditions import pipeline_seconds, read_benchmark, speed_conditions
 
 
 def extraction_speed(
@@ -79,6 +62,7 @@ def extraction_speed(
     has_load = bool(embedding_files)
     peak: list[float] = []
     devices: set[str] = set()
+    dtypes: set[str] = set()
     for path in embedding_files:
         meta = read_metadata(path)
         if meta.get("model") != model:
@@ -98,6 +82,7 @@ def extraction_speed(
         if stats.get("peak_gpu_mib") is not None:
             peak.append(float(stats["peak_gpu_mib"]))
         devices.add(str(stats.get("device_name", "unknown")))
+        dtypes.add(str(meta.get("dtype", "unknown")))
     missing = [str(p) for p in benchmark_files if not Path(p).is_file()]
     jobs = [read_benchmark(p) for p in benchmark_files if Path(p).is_file()]
     wall = sum(j["s"] for j in jobs) if jobs and not missing else None  # type: ignore[misc]
@@ -117,6 +102,7 @@ def extraction_speed(
         "max_rss_mib": max(rss) if rss else None,
         "peak_gpu_mib": round(max(peak), 1) if peak else None,
         "devices": sorted(devices),
+        "dtypes": sorted(dtypes),
     }
 
 
@@ -147,43 +133,6 @@ def speedups(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[
     }
 
 
-# --------------------------------------------------------------------------- verdict
-
-
-def verdict(
-    baseline_f1: float,
-    candidate_f1: float,
-    speedup: float | None,
-    max_f1_drop: float,
-    min_speedup: float,
-    speed_problem: str | None = None,
-) -> dict[str, Any]:
-    """Pass when the per-chunk F1 drops at most ``max_f1_drop`` and the end-to-end extraction
-    speed-up is at least ``min_speedup`` (both point estimates; a missing figure fails)."""
-    f1_drop = baseline_f1 - candidate_f1
-    criteria = {
-        "f1_drop": {
-            "value": f1_drop,
-            "threshold": max_f1_drop,
-            "pass": bool(not math.isnan(f1_drop) and f1_drop <= max_f1_drop + 1e-12),
-            "rule": f"F1 drop <= {max_f1_drop}",
-            "basis": "per-chunk F1 (max rule) on the held-out test split, baseline - candidate",
-        },
-        "speedup": {
-            "value": speedup,
-            "threshold": min_speedup,
-            "pass": bool(speedup is not None and speedup >= min_speedup - 1e-12),
-            "rule": f"end-to-end extraction speed-up >= {min_speedup}x",
-            "basis": (
-                "sum of wall seconds (benchmark 's') of all extraction jobs, baseline / "
-                "candidate, start-up and model loading included"
-            ),
-            "problem": speed_problem,
-        },
-    }
-    return {"criteria": criteria, "pass": all(c["pass"] for c in criteria.values())}
-
-
 # --------------------------------------------------------------------------- manifest
 
 
@@ -211,6 +160,9 @@ def manifest_tables(summary: Mapping[str, Any]) -> dict[str, Any]:
         "by_split": summary.get("by_split", {}),
         "records_by_split": summary.get("records_by_split", {}),
         "records_shared_between_splits": summary.get("records_shared_between_splits"),
+        "genomes_by_split": summary.get("genomes_by_split", {}),
+        "genomes_shared_between_splits": summary.get("genomes_shared_between_splits"),
+        "multi_record_genomes": summary.get("multi_record_genomes"),
     }
 
 
@@ -259,6 +211,18 @@ def consistency_checks(
                 "detail": f"{used} used, {int(split_total)} in the splits",
             }
         )
+    shared = manifest.get("genomes_shared_between_splits")
+    checks.append(
+        {
+            "check": "no genome in two splits (the test split is unseen genomes)",
+            "ok": isinstance(shared, Mapping) and all(int(v) == 0 for v in shared.values()),
+            "detail": (
+                ", ".join(f"{k}: {v}" for k, v in shared.items())
+                if isinstance(shared, Mapping)
+                else "the manifest predates genome keys: rebuild it"
+            ),
+        }
+    )
     shared = manifest.get("records_shared_between_splits")
     if isinstance(shared, Mapping):
         checks.append(
@@ -284,14 +248,19 @@ def consistency_checks(
 # --------------------------------------------------------------------------- the report
 
 
+DEFAULT_MARGINS = {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03}
+
+
 @dataclass
 class CompareSettings:
     baseline: str
     candidate: str
-    max_f1_drop: float = 0.05
+    margins: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MARGINS))
     min_speedup: float = 2.0
     bootstrap: int = 1000
     seed: int = 0
+    min_test_genomes: int = 20
+    prevalences: list[float] = field(default_factory=lambda: [0.01, 0.1])
     min_viral_fraction: float = 0.5
 
     @classmethod
@@ -305,7 +274,15 @@ class CompareSettings:
                 raise InputError(f"compare settings: {key!r} is required")
         if settings["baseline"] == settings["candidate"]:
             raise InputError("compare settings: baseline and candidate are the same model")
-        return cls(**settings)
+        values = dict(settings)
+        margins = {**DEFAULT_MARGINS, **dict(values.get("margins") or {})}
+        unknown = sorted(set(margins) - set(NI_METRICS))
+        if unknown or any(float(v) <= 0 for v in margins.values()):
+            raise InputError(
+                f"compare settings: margins are positive numbers for {', '.join(NI_METRICS)}"
+            )
+        values["margins"] = {k: float(v) for k, v in margins.items()}
+        return cls(**values)
 
 
 @dataclass
@@ -316,6 +293,12 @@ class ModelResult:
     predictions: TestPredictions
     metadata: dict[str, Any]
     speed: dict[str, Any] = field(default_factory=dict)
+    seeds: dict[int, TestPredictions] = field(default_factory=dict)  # training seed -> tests
+    benchmarks: list[str] = field(default_factory=list)  # its extraction jobs' benchmark files
+
+    def __post_init__(self) -> None:
+        if not self.seeds:
+            self.seeds = {0: self.predictions}
 
 
 def load_model_result(
@@ -340,7 +323,15 @@ def load_model_result(
         speed["training_wall_seconds"] = round(read_benchmark(train_benchmark)["s"] or 0.0, 3)
     else:
         speed["training_wall_seconds"] = None
-    return ModelResult(name, read_test_predictions(tests), meta, speed)
+    seeds = read_seed_predictions(tests)
+    return ModelResult(
+        name,
+        next(iter(seeds.values())),
+        meta,
+        speed,
+        seeds,
+        [str(p) for p in extraction_benchmarks],
+    )
 
 
 def _level_summary(
@@ -353,9 +344,9 @@ def _level_summary(
         ref = by_model[settings.baseline]
         ci = cluster_bootstrap_ci(
             paired_values_fn(by_model, settings.baseline, settings.candidate),
-            ref.records,
+            ref.genomes,  # type: ignore[arg-type]
             settings.bootstrap,
-            settings.seed,  # the same record draws at every level: one coherent resample
+            settings.seed,  # the same genome draws at every level: one coherent resample
         )
         models = {}
         for name, level in by_model.items():
@@ -369,6 +360,7 @@ def _level_summary(
         out[level_name] = {
             "n": len(ref.units),
             "records": len(set(ref.records)),
+            "genomes": len(set(ref.genomes or [])),
             "rule": LEVEL_RULES[level_name].format(fraction=settings.min_viral_fraction),
             "models": models,
             "f1_drop": {"value": drop, "ci95": ci["f1_drop"]},
@@ -376,26 +368,77 @@ def _level_summary(
     return out
 
 
+def _seed_chunk_levels(
+    result: ModelResult, base_pred: TestPredictions, min_viral_fraction: float
+) -> dict[int, Level]:
+    """Per training seed, the chunk level of ``result`` on the baseline's frames and order."""
+    return {
+        seed: build_levels(align(base_pred, pred), min_viral_fraction)["chunk"]
+        for seed, pred in result.seeds.items()
+    }
+
+
 def build_report(
     results: Sequence[ModelResult],
     chunk_length: int,
     settings: CompareSettings,
     manifest_summary: Mapping[str, Any],
+    every_benchmark: Sequence[str | os.PathLike[str]] = (),
+    shared_benchmarks: Sequence[str | os.PathLike[str]] = (),
 ) -> tuple[dict[str, Any], bytes]:
-    """All figures of the comparison (a JSON-able dict) and the ROC/PR/F1 figure (PNG bytes)."""
+    """All figures of the comparison (a JSON-able dict) and the ROC/PR/F1 figure (PNG bytes).
+
+    ``every_benchmark``: all benchmark files of the workflow (to see which jobs overlapped the
+    timed ones); ``shared_benchmarks``: those of the stages both models share (preprocessing,
+    DNA extraction), for the whole-pipeline figure.
+    """
     by_name = {r.name: r for r in results}
     for key in (settings.baseline, settings.candidate):
         if key not in by_name:
             raise InputError(f"compare: no results for {key} (have {', '.join(by_name)})")
-    base_pred = by_name[settings.baseline].predictions
+    base, cand = settings.baseline, settings.candidate
+    base_pred = by_name[base].predictions
     preds = {
-        name: base_pred if name == settings.baseline else align(base_pred, r.predictions)
+        name: base_pred if name == base else align(base_pred, r.predictions)
         for name, r in by_name.items()
     }
     levels = {name: build_levels(p, settings.min_viral_fraction) for name, p in preds.items()}
     summary = _level_summary(levels, settings)
     manifest = manifest_tables(manifest_summary)
-    speeds = speedups(by_name[settings.baseline].speed, by_name[settings.candidate].speed)
+    speeds = speedups(by_name[base].speed, by_name[cand].speed)
+    conditions = speed_conditions(
+        {n: by_name[n].speed for n in (base, cand)},
+        {n: by_name[n].benchmarks for n in (base, cand)},
+        [str(p) for p in every_benchmark],
+    )
+    if speeds["problem"]:
+        conditions["condition_problems"].append(speeds["problem"])
+        conditions["equal_conditions"] = False
+    pipeline = pipeline_seconds(
+        shared_benchmarks, {n: by_name[n].speed.get("wall_seconds") for n in (base, cand)}
+    )
+    totals = pipeline["total_seconds"]
+    pipeline["speedup"] = (
+        round(totals[base] / totals[cand], 3) if totals.get(base) and totals.get(cand) else None
+    )
+    speeds.update(
+        equal_conditions=conditions["equal_conditions"],
+        condition_problems=conditions["condition_problems"],
+        conditions=conditions,
+        pipeline=pipeline,
+        speedup=speeds["end_to_end"],
+        min_speedup=settings.min_speedup,
+    )
+    accuracy = noninferiority(
+        _seed_chunk_levels(by_name[base], base_pred, settings.min_viral_fraction),
+        _seed_chunk_levels(by_name[cand], base_pred, settings.min_viral_fraction),
+        settings.margins,
+        resamples=settings.bootstrap,
+        seed=settings.seed,
+        prevalences=settings.prevalences,
+        min_test_genomes=settings.min_test_genomes,
+    )
+    decision = decide(accuracy, speeds)
     chunk = summary["chunk"]["models"]
     models: dict[str, Any] = {}
     for name, res in by_name.items():
@@ -407,46 +450,51 @@ def build_report(
             "input_width": res.metadata.get("input_width"),
             "manifest_sha256": res.metadata.get("manifest_sha256"),
             "epochs_run": res.metadata.get("epochs_run"),
+            "training_seeds": sorted(res.seeds),
             # which weights made the features (hub commit or sha256 of local weight files)
             "dna_commit": res.metadata.get("dna_commit"),
             "protein_commit": res.metadata.get("protein_commit"),
+            "versions": res.metadata.get("versions"),
         }
     shas = {m["manifest_sha256"] for m in models.values()}
     report = {
+        # the decision in fixed keys, for scripts
+        "decision": decision["decision"],
+        "decision_reasons": decision["reasons"],
+        "equal_conditions": conditions["equal_conditions"],
+        "margin": dict(settings.margins),
+        "seeds": accuracy["seeds"],
+        "low_prevalence_precision": accuracy["low_prevalence_precision"],
+        "speedup": speeds["end_to_end"],
+        "pipeline_speedup": pipeline["speedup"],
+        # the evidence
+        "noninferiority": accuracy,
         "project_version": __version__,
         "chunk_length": chunk_length,
-        "baseline": settings.baseline,
-        "candidate": settings.candidate,
+        "baseline": base,
+        "candidate": cand,
         "settings": settings.__dict__,
         "test_frames": summary["frame"]["n"],
         "test_chunks": summary["chunk"]["n"],
         "test_sequences": summary["sequence"]["n"],
         "test_records": summary["frame"]["records"],
+        "test_genomes": summary["frame"]["genomes"],
         "same_manifest": len(shas) == 1 and None not in shas,
         "bootstrap": {
             "resamples": settings.bootstrap,
             "seed": settings.seed,
-            "unit": "record (cluster bootstrap: whole records resampled with replacement)",
+            "unit": "genome (cluster bootstrap: whole genomes resampled with replacement)",
             "level": 0.95,
         },
         "levels": summary,
         "models": models,
-        "speedup": speeds["end_to_end"],
         "speed": speeds,
         "manifest": manifest,
         "checks": consistency_checks(
             base_pred,
-            levels[settings.baseline],
+            levels[base],
             manifest,
             {n: r.metadata for n, r in by_name.items()},
         ),
-        "verdict": verdict(
-            chunk[settings.baseline]["metrics"]["f1"],
-            chunk[settings.candidate]["metrics"]["f1"],
-            speeds["end_to_end"],
-            settings.max_f1_drop,
-            settings.min_speedup,
-            speeds["problem"],
-        ),
     }
-    return report, figure_png(levels, summary, settings.baseline, settings.candidate, chunk_length)
+    return report, figure_png(levels, summary, base, cand, chunk_length)

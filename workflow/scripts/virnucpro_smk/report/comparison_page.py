@@ -127,18 +127,93 @@ def _split_rows(by_split: Mapping[str, Any]) -> tuple[list[str], list[list[str]]
     return ["split", "total"], [[s, _fmt(v)] for s, v in by_split.items()]
 
 
+def _speed_conditions_table(report: Mapping[str, Any], names: list[str]) -> dict:
+    """Were both models timed alike, and what the whole pipeline gains."""
+    speed = report["speed"]
+    cond = speed["conditions"]["per_model"]
+    pipe = speed["pipeline"]
+    rows = [
+        ["device", *(", ".join(cond[n]["devices"]) or "?" for n in names)],
+        ["run dtype", *(", ".join(cond[n]["dtypes"]) or "?" for n in names)],
+        ["frames embedded", *(_fmt(cond[n]["records"]) for n in names)],
+        ["other jobs running meanwhile", *(_fmt(len(cond[n]["overlapping_jobs"])) for n in names)],
+        [
+            "protein stage wall seconds",
+            *(_fmt(report["models"][n]["speed"].get("wall_seconds"), 2) for n in names),
+        ],
+        ["whole pipeline wall seconds", *(_fmt(pipe["total_seconds"].get(n), 2) for n in names)],
+        ["versions", *(_versions(report["models"][n].get("versions")) for n in names)],
+    ]
+    problems = "; ".join(speed["condition_problems"])
+    return _table(
+        "Speed under equal conditions",
+        ["", *names],
+        rows,
+        f"Equal conditions: {'yes' if speed['equal_conditions'] else 'NO'}"
+        + (f" ({problems})" if problems else "")
+        + f". Protein-stage speed-up {_fmt(speed['speedup'], 2)}x; whole pipeline "
+        f"(preprocessing, DNA model and protein model extraction of the same frames; shared "
+        f"stages {_fmt(pipe['shared_seconds'], 1)} s) {_fmt(pipe['speedup'], 2)}x. "
+        f"Not seen: {speed['conditions']['unseen']}.",
+    )
+
+
+def _versions(versions: Any) -> str:
+    if not isinstance(versions, Mapping):
+        return "?"
+    return ", ".join(
+        f"{k} {v}"
+        for k, v in sorted(versions.items())
+        if k in ("torch", "transformers", "virnucpro_smk", "python")
+    )
+
+
 def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
     """Formatted tables shared by the HTML and Markdown templates (same numbers in both)."""
     base, cand = report["baseline"], report["candidate"]
     names = [base, cand]
     levels = report["levels"]
+    ni = report["noninferiority"]
     tables: list[dict] = [
         _table(
-            "F1 at each level (95 % bootstrap CI over records)",
+            "Non-inferiority (per chunk, candidate - baseline; the decision)",
+            ["metric", "margin", *names, "difference [95 % CI]", "seed spread", "decision"],
+            [
+                [
+                    metric,
+                    _fmt(m["margin"]),
+                    *(_ci(m[k], m["ci95"][k]) for k in ("baseline", "candidate")),
+                    _ci(m["difference"], m["difference_ci95"]),
+                    " / ".join(_fmt(m["seed_spread"][k]) for k in ("baseline", "candidate")),
+                    m["decision"].replace("_", " "),
+                ]
+                for metric, m in ni["metrics"].items()
+            ],
+            "Each model's value is the mean over its training seeds; the interval resamples "
+            "test genomes and, per model, training seeds. Seed spread: max - min over seeds "
+            f"(baseline / candidate). Test genomes: {ni['test_genomes']['viral']} viral, "
+            f"{ni['test_genomes']['nonviral']} non-viral.",
+        ),
+        _table(
+            "Precision at low viral prevalence (from per-chunk sensitivity and specificity)",
+            ["viral fraction", *names],
+            [
+                [
+                    p,
+                    *(_ci(row[k]["precision"], row[k]["ci95"]) for k in ("baseline", "candidate")),
+                ]
+                for p, row in report["low_prevalence_precision"].items()
+            ],
+            "precision = sens x p / (sens x p + (1 - spec) x (1 - p)): the test split is "
+            "balanced, real metagenomes are not.",
+        ),
+        _speed_conditions_table(report, names),
+        _table(
+            "F1 at each level (95 % bootstrap CI over genomes; first training seed)",
             ["level", "units", *names, "F1 drop (baseline - candidate)"],
             [
                 [
-                    level_name + (" (verdict)" if level_name == "chunk" else ""),
+                    level_name,
                     _fmt(levels[level_name]["n"]),
                     *(
                         _ci(
@@ -154,9 +229,9 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
                 ]
                 for level_name in LEVELS
             ],
-            "The verdict uses the per-chunk point estimate; the intervals show how large a "
-            "difference this test split can resolve.",
-        )
+            "For context: F1 on a balanced test split hides specificity, so the decision "
+            "uses the margins above, not F1.",
+        ),
     ]
     for level_name in LEVELS:
         lv = levels[level_name]
@@ -192,8 +267,8 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         tables.append(
             _table(
                 f"Per {level_name}: {_fmt(lv['n'])} {level_name}s from "
-                f"{_fmt(lv['records'])} records "
-                "(95 % bootstrap CI over records)",
+                f"{_fmt(lv['records'])} records in {_fmt(lv.get('genomes'))} genomes "
+                "(95 % bootstrap CI over genomes; first training seed)",
                 ["metric", *names],
                 rows,
                 f"Rule: {lv['rule']}.",
@@ -221,7 +296,8 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         ("jobs", "extraction jobs"),
         ("records", "records embedded"),
         ("tokens", "tokens"),
-        ("wall_seconds", "wall seconds, all jobs (verdict)"),
+        ("wall_seconds", "wall seconds, all jobs (decision)"),
+        ("dtypes", "run dtype"),
         ("embed_seconds", "in-process embedding seconds"),
         ("load_seconds", "model loading seconds"),
         ("overhead_seconds", "wall - embedding seconds"),
@@ -241,7 +317,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
                 [label, *(_fmt(report["models"][n]["speed"].get(k), 2) for n in names)]
                 for k, label in speed_keys
             ],
-            f"End-to-end speed-up (verdict): {_fmt(speed['end_to_end'], 2)}x; in-process "
+            f"Protein-stage speed-up (decision): {_fmt(speed['end_to_end'], 2)}x; in-process "
             f"(embedding seconds only, for context): {_fmt(speed['in_process'], 2)}x."
             + (f" {speed['problem']}." if speed["problem"] else ""),
         )
@@ -266,7 +342,11 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
             "From the training manifest summary (drawn before embedding, shared by both models).",
         )
     )
-    for key, title in (("by_split", "Frames per split"), ("records_by_split", "Records per split")):
+    for key, title in (
+        ("by_split", "Frames per split"),
+        ("records_by_split", "Records per split"),
+        ("genomes_by_split", "Genomes per split"),
+    ):
         if man[key]:
             columns, rows = _split_rows(man[key])
             tables.append(_table(title, columns, rows))
@@ -277,31 +357,51 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
             [[c["check"], "yes" if c["ok"] else "NO", c["detail"]] for c in report["checks"]],
         )
     )
-    v = report["verdict"]
+    ni = report["noninferiority"]
     criteria = [
         {
-            "rule": c["rule"],
-            "value": _fmt(c["value"], 3),
-            "pass": c["pass"],
-            "basis": c["basis"],
-            "problem": c.get("problem"),
+            "rule": (
+                f"per-chunk {metric}: candidate - baseline > -{_fmt(m['margin'])} "
+                "at the lower 95 % bound"
+            ),
+            "value": _ci(m["difference"], m["difference_ci95"]),
+            "pass": m["decision"] == "non_inferior",
+            "basis": m["decision"].replace("_", " "),
+            "problem": None,
         }
-        for c in v["criteria"].values()
+        for metric, m in ni["metrics"].items()
     ]
+    speed = report["speed"]
+    criteria.append(
+        {
+            "rule": f"speed-up >= {_fmt(speed['min_speedup'], 2)}x under equal conditions",
+            "value": f"{_fmt(speed['speedup'], 2)}x",
+            "pass": bool(
+                speed["equal_conditions"]
+                and speed["speedup"] is not None
+                and speed["speedup"] >= speed["min_speedup"]
+            ),
+            "basis": ("equal conditions" if speed["equal_conditions"] else "conditions differ"),
+            "problem": "; ".join(speed["condition_problems"]) or None,
+        }
+    )
+    decision = report["decision"]
     return {
         "title": f"{base} vs {cand} (chunk length {report['chunk_length']} bp)",
         "baseline": base,
         "candidate": cand,
-        "verdict": "PASS" if v["pass"] else "FAIL",
-        "passed": v["pass"],
+        "verdict": decision,
+        "passed": decision == "candidate_ok",
         "criteria": criteria,
+        "reasons": report["decision_reasons"],
         "intro": (
             f"Test split: {_fmt(report['test_frames'])} frames, {_fmt(report['test_chunks'])} "
             f"chunks, {_fmt(report['test_sequences'])} sequences from "
-            f"{_fmt(report['test_records'])} records; "
-            f"same training manifest: {_fmt(report['same_manifest'])}. Intervals: 95 % "
+            f"{_fmt(report['test_records'])} records in {_fmt(report['test_genomes'])} genomes; "
+            f"same training manifest: {_fmt(report['same_manifest'])}; training seeds: "
+            f"{', '.join(f'{k} {v}' for k, v in report['seeds'].items())}. Intervals: 95 % "
             f"percentile bootstrap CI, {report['bootstrap']['resamples']} resamples of whole "
-            f"records (seed {report['bootstrap']['seed']}), both models on the same resamples."
+            f"genomes (seed {report['bootstrap']['seed']}), both models on the same resamples."
         ),
         "tables": tables,
     }

@@ -7,9 +7,10 @@
 * **sequence**: a sequence is viral when at least ``min_viral_fraction`` (0.5) of its scored
   chunks are viral (``classify.calls.enough_viral``, as ``predict`` does).
 
-Frames of one source record are not independent (overlapping chunks, six frames per chunk,
-one genome), so confidence intervals come from a cluster bootstrap that resamples records,
-never frames: resampling frames would pretend there is far more evidence than there is.
+Frames of one genome are not independent (overlapping chunks, six frames per chunk, the
+records of one assembly), so confidence intervals come from a cluster bootstrap that resamples
+genomes, never frames: resampling frames would pretend there is far more evidence than there
+is.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .metrics import binary_metrics
 LEVELS = ("frame", "chunk", "sequence")
 CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc", "pr_auc")
 PREDICTION_COLUMNS = ("id", "dataset", "group", "record", "label", "score_viral")
+# optional columns: ``genome`` (absent: the record is its genome), ``seed`` (training seed)
 LEVEL_RULES = {
     "frame": "a test frame is viral when score_viral >= 0.5",
     "chunk": (
@@ -61,6 +63,11 @@ class TestPredictions:
     records: list[str]
     labels: np.ndarray
     scores: np.ndarray
+    genomes: list[str] | None = None  # None: each record is its own genome
+
+    def __post_init__(self) -> None:
+        if self.genomes is None:
+            object.__setattr__(self, "genomes", list(self.records))
 
     def subset(self, order: Sequence[int]) -> TestPredictions:
         pick = list(order)
@@ -71,11 +78,18 @@ class TestPredictions:
             [self.records[i] for i in pick],
             self.labels[pick],
             self.scores[pick],
+            [self.genomes[i] for i in pick],  # type: ignore[index]
         )
 
 
 def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
-    """Read and check ``test_predictions.tsv`` (columns ``PREDICTION_COLUMNS``)."""
+    """The first training seed's test predictions (see :func:`read_seed_predictions`)."""
+    return next(iter(read_seed_predictions(path).values()))
+
+
+def read_seed_predictions(path: str | os.PathLike[str]) -> dict[int, TestPredictions]:
+    """Read and check ``test_predictions.tsv``: one :class:`TestPredictions` per training seed
+    (file order), every seed scoring the same frames."""
     with open(path, encoding="utf-8") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
         missing = [c for c in PREDICTION_COLUMNS if c not in (reader.fieldnames or [])]
@@ -84,6 +98,22 @@ def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
         rows = list(reader)
     if not rows:
         raise InputError(f"{path}: no test frames")
+    by_seed: dict[int, list[dict[str, str]]] = {}
+    for n, row in enumerate(rows, start=2):
+        try:
+            seed = int(row.get("seed") or 0)
+        except ValueError:
+            raise InputError(f"{path} line {n}: seed {row['seed']!r} is not an integer") from None
+        by_seed.setdefault(seed, []).append(row)
+    out = {seed: _seed_predictions(path, seed_rows) for seed, seed_rows in by_seed.items()}
+    first = next(iter(out.values()))
+    for seed, pred in out.items():
+        if pred.ids != first.ids:
+            raise InputError(f"{path}: training seed {seed} scored other frames than the first")
+    return out
+
+
+def _seed_predictions(path: str | os.PathLike[str], rows: list[dict[str, str]]) -> TestPredictions:
     labels, scores = [], []
     for n, row in enumerate(rows, start=2):
         if row["label"] not in ("0", "1"):
@@ -109,6 +139,7 @@ def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
         [r["record"] for r in rows],
         np.array(labels, dtype=int),
         np.array(scores, dtype=float),
+        [r.get("genome") or r["record"] for r in rows],
     )
 
 
@@ -123,7 +154,7 @@ def align(baseline: TestPredictions, candidate: TestPredictions) -> TestPredicti
         )
     where = {fid: i for i, fid in enumerate(candidate.ids)}
     aligned = candidate.subset([where[fid] for fid in baseline.ids])
-    for attr in ("labels", "records", "groups"):
+    for attr in ("labels", "records", "groups", "genomes"):
         if list(getattr(aligned, attr)) != list(getattr(baseline, attr)):
             raise ModelMismatchError(f"the two test sets disagree on the {attr} of some frames")
     return aligned
@@ -143,6 +174,11 @@ class Level:
     labels: np.ndarray
     scores: np.ndarray
     calls: np.ndarray
+    genomes: list[str] | None = None  # None: each record is its own genome
+
+    def __post_init__(self) -> None:
+        if self.genomes is None:
+            object.__setattr__(self, "genomes", list(self.records))
 
     def metrics(self, index: np.ndarray | None = None) -> dict[str, Any]:
         if index is None:
@@ -159,6 +195,7 @@ def frame_level(pred: TestPredictions) -> Level:
         pred.labels.copy(),
         pred.scores.copy(),
         pred.scores >= 0.5,
+        list(pred.genomes or pred.records),
     )
 
 
@@ -168,7 +205,7 @@ def _group_units(level: Level, key: Callable[[str], str]) -> dict[str, list[int]
     for i, unit in enumerate(level.units):
         members.setdefault(key(unit), []).append(i)
     for parent, idx in members.items():
-        for attr in ("records", "groups"):
+        for attr in ("records", "groups", "genomes"):
             values = {getattr(level, attr)[i] for i in idx}
             if len(values) > 1:
                 raise InputError(f"{parent}: its {level.name}s come from several {attr}: {values}")
@@ -189,6 +226,7 @@ def _parent_level(
         child.labels[first],
         np.array(scores, dtype=float),
         np.array(calls, dtype=bool),
+        [child.genomes[i] for i in first],  # type: ignore[index]
     )
 
 

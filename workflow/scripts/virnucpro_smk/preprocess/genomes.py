@@ -1,0 +1,61 @@
+"""Genome keys: which input records belong to one genome, so that a split never parts them.
+
+A FASTA or GenBank *record* is not a genome: a bacterium comes as a chromosome and its
+plasmids, a draft assembly as many scaffolds, a segmented virus as one record per segment.
+Frames of one genome are correlated, so the training split (:mod:`.training_set`) assigns whole
+genomes to train, validation or test. A record's genome key is
+
+* for GenBank datasets, the ``DBLINK  Assembly:`` accession of the record (RefSeq gives it to
+  every record of one assembly), written by the builder as the side output ``genomes.tsv``;
+  a record without one is its own genome;
+* for FASTA datasets, the optional ``genomes`` column of the training table: a TSV with
+  columns ``record`` and ``genome``; records it does not list (or every record, without
+  it) are their own genome.
+
+What this does not guarantee: near relatives (two strains of one species, two phages of one
+genus) are different genomes and may land in different splits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from ..errors import InputError
+from ..io.atomic import write_tsv
+
+GENOME_COLUMNS = ["record", "genome"]
+
+
+def write_genome_map(genome_of: Mapping[str, str], path: str | os.PathLike[str]) -> None:
+    """Write ``record -> genome`` as a two-column TSV (records in the given order)."""
+    write_tsv(path, GENOME_COLUMNS, ([r, g] for r, g in genome_of.items()))
+
+
+def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Read a ``record``/``genome`` TSV; refuse a record given two genomes."""
+    out: dict[str, str] = {}
+    if not os.path.isfile(path):
+        raise InputError(f"{path}: genome map not found")
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if header[:2] != GENOME_COLUMNS:
+            raise InputError(f"{path}: a genome map needs the columns record and genome")
+        for n, line in enumerate(handle, start=2):
+            if not line.strip() or line.startswith("#"):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) < 2 or not fields[0] or not fields[1]:
+                raise InputError(f"{path} line {n}: needs a record and a genome")
+            record, genome = fields[0], fields[1]
+            if out.setdefault(record, genome) != genome:
+                raise InputError(
+                    f"{path} line {n}: record {record!r} is given two genomes "
+                    f"({out[record]!r} and {genome!r})"
+                )
+    return out
+
+
+def genome_key(record: str, genome_of: Mapping[str, str]) -> str:
+    """The genome of ``record``: its mapped key, else the record itself."""
+    return genome_of.get(record, record)
