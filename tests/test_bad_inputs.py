@@ -127,6 +127,7 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     assert config["train"] == {
         "datasets": "",
         "seed": 42,
+        "seeds": 3,
         "val_fraction": 0.1,
         "test_fraction": 0.1,
         "balance": True,
@@ -143,12 +144,19 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     assert config["compare"] == {
         "baseline": "esm2_3b_2560d",
         "candidate": "fastesm650_1280d",
-        "max_f1_drop": 0.05,
+        "margins": {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03},
+        "min_test_genomes": 20,
+        "prevalences": [0.01, 0.1],
         "min_speedup": 2.0,
         "bootstrap": 1000,
         "seed": 0,
     }
-    assert config["verify"] == {"models": [], "reference_dir": "tests/data/reference_vectors"}
+    assert config["verify"] == {
+        "models": [],
+        "reference_dir": "tests/data/reference_vectors",
+        "checkpoint": "",
+        "end_to_end_dir": "tests/data/end_to_end",
+    }
 
 
 def _models() -> dict[str, Any]:

@@ -32,6 +32,7 @@ SETTINGS = {
     "predict": {"min_viral_fraction": 0.7, "min_scored_fraction": 0.25, "plot_tracks": 3},
     "train": {
         "seed": 7,
+        "seeds": 4,
         "val_fraction": 0.2,
         "test_fraction": 0.15,
         "balance": False,
@@ -43,7 +44,8 @@ SETTINGS = {
     "compare": {
         "baseline": "standin_esm2_64d",
         "candidate": "standin_fastesm_32d",
-        "max_f1_drop": 0.02,
+        "margins": {"mcc": 0.04},
+        "min_test_genomes": 7,
         "min_speedup": 1.5,
         "bootstrap": 17,
         "seed": 3,
@@ -166,14 +168,17 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     "verify_models.py": {
         ("virnucpro_smk.models.verify", "verify_models"): {"passed": True, "models": []},
         ("virnucpro_smk.models.verify", "write_report"): None,
+        ("virnucpro_smk.models.precision", "read_precision"): {"dtype": "bfloat16"},
     },
     "summarize.py": {("virnucpro_smk.classify.summary", "summarize_lists"): []},
     "compare_models.py": {
         ("virnucpro_smk.report.comparison", "load_model_result"): "result",
         ("virnucpro_smk.report.comparison", "build_report"): (
             {
-                "verdict": {"pass": True, "criteria": {"f1_drop": {"value": 0.0}}},
-                "speed": {"end_to_end": None},
+                "decision": "inconclusive",
+                "decision_reasons": [],
+                "equal_conditions": True,
+                "speedup": None,
             },
             None,
         ),
@@ -274,8 +279,11 @@ def test_gpu_jobs_get_the_configured_device(jobs, monkeypatch):
     args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["validate_environment"])
     assert args[0] == "cuda" and kwargs["gpu_requested"] == 1
     (blob,) = jobs["verify_models"]
-    args, _ = _one_call(run_rule_script(blob, monkeypatch)["verify_models"])
+    recorders = run_rule_script(blob, monkeypatch)
+    args, kwargs = _one_call(recorders["verify_models"])
     assert args[3] == "cuda"
+    # the reduced-precision check runs in each model's decided dtype
+    assert set(kwargs["run_dtypes"].values()) == {"bfloat16"} and kwargs["run_dtypes"]
     assert [s.name for s in args[0]] == ["dnaberts_768d", "esm2_3b_2560d", "fastesm650_1280d"]
 
 
@@ -294,6 +302,7 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
         recipe = args[6]
         assert (recipe.max_epochs, recipe.seed) == (3, 7)
         assert kwargs["device"] == "cuda" and kwargs["expect"][0] == 500
+        assert kwargs["n_seeds"] == 4
 
 
 def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
@@ -304,7 +313,8 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     args, _ = _one_call(rec["build_report"])
     settings = args[2]
     assert (settings.baseline, settings.candidate) == tuple(PROTEINS)
-    assert (settings.max_f1_drop, settings.min_speedup) == (0.02, 1.5)
+    assert (settings.margins["mcc"], settings.min_speedup) == (0.04, 1.5)
+    assert settings.min_test_genomes == 7
     assert (settings.bootstrap, settings.seed) == (17, 3)
 
 

@@ -429,6 +429,7 @@ def test_end_to_end_check_runs_in_verify_models(standin_setup, tmp_path):
     end = report["end_to_end"]
     assert end["status"] == FAIL and end["frames"] == 4 and not report["passed"]
     assert set(end["scores"]) == set(FRAME_IDS)
-    assert summary_lines(report)[-1].startswith("end to end (standin_dnabert_48d+standin_esm2_64d")
+    pair = f"{specs[0].name}+{specs[1].name}, 500 bp"
+    assert summary_lines(report)[-1].startswith(f"end to end ({pair}): FAIL")
     off = verify_models(specs[:2], dirs, references, "cpu")
     assert off["passed"] and "not run" in summary_lines(off)[-1]
