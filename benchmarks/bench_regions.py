@@ -34,10 +34,7 @@ def speed(total_chunks: int) -> None:
     per = 10_000
     n_seq = total_chunks // per
     calls = np.concatenate(
-        [
-            track(per, [(4000, 4119)] if i % 2 else [], rng, 1 / 3, 0.03, 0.15)
-            for i in range(n_seq)
-        ]
+        [track(per, [(4000, 4119)] if i % 2 else [], rng, 1 / 3, 0.03, 0.15) for i in range(n_seq)]
     )
     offsets = np.arange(n_seq + 1, dtype=np.int64) * per
     t0 = time.perf_counter()

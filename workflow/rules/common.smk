@@ -115,7 +115,16 @@ PREDICT = {
     "min_viral_fraction": 0.5,
     "min_scored_fraction": 0.15,
     "plot_tracks": 8,
+    "region_sensitivity": 0.85,
+    "region_false_positive_rate": 0.03,
+    "region_switch_probability": 0.001,
     **config.get("predict", {}),
+}
+# classify.regions.RegionModel's arguments (predict_sample's viral regions)
+REGION_MODEL = {
+    "sensitivity": PREDICT["region_sensitivity"],
+    "false_positive_rate": PREDICT["region_false_positive_rate"],
+    "switch_probability": PREDICT["region_switch_probability"],
 }
 EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
 COMPARE = {
@@ -427,6 +436,8 @@ PREDICTION_FILES = (
     "per_chunk.tsv",
     "per_sequence.tsv",
     "viral.fna",
+    "regions.tsv",
+    "viral_regions.fna",
     "scores.png",
 )
 

@@ -28,6 +28,7 @@ region whose outermost scored chunks are the sequence's own reaches the sequence
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +140,6 @@ def call_regions(calls: np.ndarray, offsets: np.ndarray, model: RegionModel) -> 
     """
     calls = np.asarray(calls)
     offsets = np.asarray(offsets, dtype=np.int64)
-    n_seq = len(offsets) - 1
     empty = np.zeros(0, dtype=np.int64)
     scored_pos = np.flatnonzero(calls != UNSCORED)
     if not len(scored_pos):
@@ -212,13 +212,17 @@ def region_rows(
     regions: ChunkRegions,
     ids: list[str],
     offsets: np.ndarray,
-    chunk_starts_bp: np.ndarray,
-    chunk_ends_bp: np.ndarray,
+    span_bp: Callable[[int, int, int], tuple[int, int]],
     calls: np.ndarray,
     viral_scores: np.ndarray,
-) -> list[RegionRow]:
-    """Table rows of the regions; chunk spans are 1-based inclusive as in ``per_chunk.tsv``."""
-    rows: list[RegionRow] = []
+) -> Iterator[RegionRow]:
+    """Table rows of the regions, made one at a time (a read set may hold millions).
+
+    ``span_bp(sequence, first, last)`` gives the 1-based inclusive bases from the start of
+    chunk ``first`` to the end of chunk ``last`` of a sequence (chunks overlap: the chunker
+    spreads the overlap, so spans come from the chunker or from ``per_chunk.tsv``, never from
+    ``k * L``).
+    """
     for s, a, b, whole in zip(
         regions.sequence.tolist(),
         regions.first.tolist(),
@@ -231,19 +235,17 @@ def region_rows(
         scored = span != UNSCORED
         n_scored = int(scored.sum())
         mean = float(np.mean(viral_scores[lo:hi][scored])) if n_scored else math.nan
-        rows.append(
-            RegionRow(
-                ids[s],
-                int(chunk_starts_bp[lo]),
-                int(chunk_ends_bp[hi - 1]),
-                hi - lo,
-                n_scored,
-                int((span == VIRAL_CALL).sum()),
-                mean,
-                WHOLE if whole else PROVIRUS,
-            )
+        start, end = span_bp(s, a, b)
+        yield RegionRow(
+            ids[s],
+            start,
+            end,
+            hi - lo,
+            n_scored,
+            int((span == VIRAL_CALL).sum()),
+            mean,
+            WHOLE if whole else PROVIRUS,
         )
-    return rows
 
 
 def format_region_row(row: RegionRow) -> str:
