@@ -1,4 +1,4 @@
-"""Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA, regions."""
+"""Rule predict_sample: score a sample shard by shard; chunk, sequence, region tables, FASTA."""
 
 from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
 from virnucpro_smk.classify.regions import RegionModel
