@@ -37,12 +37,12 @@ PROVIRUS = "provirus"
 WHOLE = "whole"
 UNSCORED, HOST_CALL, VIRAL_CALL = -1, 0, 1
 
-#: Defaults, from the sweep in ``tests/test_regions.py::test_default_parameters_sweep`` style
-#: simulations (README "Viral regions"): per-chunk sensitivity 0.85 and false-positive rate
+#: Defaults, from the simulation sweep of ``benchmarks/bench_regions.py`` (figures in README
+#: "Viral regions"): per-chunk sensitivity 0.85 and false-positive rate
 #: 0.03 are the middle of the noise the caller must hold against (10-20 % of viral chunks
 #: missed, a few % of host chunks called viral); a switch probability of 1e-3 per chunk keeps
-#: host contigs clean (four adjacent false positives are needed for a region) while an
-#: 8-scored-chunk provirus (~12 chunks with a third unscored: 3.6 kb at 300 bp) is found.
+#: host contigs clean (five adjacent false positives are needed for a region) while a
+#: provirus of 5 viral-called chunks in a row (:func:`min_region_scored_chunks`) is found.
 DEFAULT_SENSITIVITY = 0.85
 DEFAULT_FALSE_POSITIVE_RATE = 0.03
 DEFAULT_SWITCH_PROBABILITY = 1e-3
