@@ -52,6 +52,7 @@ def test_lint_is_clean():
         ("protein_models=[no_such_model_9d]", "protein_models"),
         ("samples=/nonexistent/samples.tsv", "samples"),
         ("predict={min_viral_fraction: 2}", "min_viral_fraction"),
+        ("predict={region_sensitivity: 0.02}", "region_sensitivity"),
         ("train={datasets: /nonexistent/training.tsv}", "train.datasets"),
     ],
 )

@@ -126,6 +126,11 @@ REGION_MODEL = {
     "false_positive_rate": PREDICT["region_false_positive_rate"],
     "switch_probability": PREDICT["region_switch_probability"],
 }
+if REGION_MODEL["sensitivity"] <= REGION_MODEL["false_positive_rate"]:
+    raise WorkflowError(
+        "config keys predict.region_sensitivity and predict.region_false_positive_rate: "
+        "the sensitivity must exceed the false-positive rate"
+    )
 EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
 COMPARE = {
     "baseline": "esm2_3b_2560d",
