@@ -52,7 +52,6 @@ def test_lint_is_clean():
         ("protein_models=[no_such_model_9d]", "protein_models"),
         ("samples=/nonexistent/samples.tsv", "samples"),
         ("predict={min_viral_fraction: 2}", "min_viral_fraction"),
-        ("predict={region_sensitivity: 0.02}", "region_sensitivity"),
         ("train={datasets: /nonexistent/training.tsv}", "train.datasets"),
     ],
 )
@@ -61,6 +60,16 @@ def test_bad_config_stops_before_any_job(override, message):
     assert proc.returncode != 0
     text = proc.stdout + proc.stderr
     assert message in text
+    assert "Traceback" not in text
+
+
+def test_region_sensitivity_must_exceed_the_false_positive_rate(tmp_path):
+    extra = tmp_path / "regions.yaml"  # a file: --config would pass the numbers as text
+    extra.write_text("predict:\n  region_sensitivity: 0.02\n")
+    proc = _dry("--configfile", "config/config.yaml", str(extra))
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "sensitivity must exceed the false-positive rate" in text
     assert "Traceback" not in text
 
 
