@@ -24,7 +24,12 @@ def _table(path, rows):
 def test_summary_counts_viral_sequences_and_bases(tmp_path):
     a = _table(
         tmp_path / "a.tsv",
-        [("x", 1000, "viral"), ("y", 250, "nonviral"), ("z", 40, "no coding frame")],
+        [
+            ("x", 1000, "viral"),
+            ("y", 250, "nonviral"),
+            ("z", 40, "no coding frame"),
+            ("p", 5000, "provirus"),
+        ],
     )
     b = _table(tmp_path / "b.tsv", [("x", 1000, "too few scored chunks")])
     out = tmp_path / "summary.tsv"
@@ -32,11 +37,12 @@ def test_summary_counts_viral_sequences_and_bases(tmp_path):
         {("s1", "dnaberts_768d+fastesm650_1280d"): a, ("s1", "dnaberts_768d+esm2_3b_2560d"): b},
         out,
     )
-    # columns as README.md documents them; x is viral (1000 bp), "too few scored chunks" is not
+    # columns as README.md documents them; x is viral (1000 bp), "too few scored chunks" is not;
+    # p holds a provirus: counted apart, its bases are not viral_bp (only the region is viral)
     assert out.read_text() == (
-        "sample\tmodel\tsequences\tbp\tviral_sequences\tviral_bp\n"
-        "s1\tdnaberts_768d+fastesm650_1280d\t3\t1290\t1\t1000\n"
-        "s1\tdnaberts_768d+esm2_3b_2560d\t1\t1000\t0\t0\n"
+        "sample\tmodel\tsequences\tbp\tviral_sequences\tviral_bp\tprovirus_sequences\n"
+        "s1\tdnaberts_768d+fastesm650_1280d\t4\t6290\t1\t1000\t1\n"
+        "s1\tdnaberts_768d+esm2_3b_2560d\t1\t1000\t0\t0\t0\n"
     )
 
 

@@ -86,6 +86,16 @@ def test_bad_config_dry_run_is_one_line_before_any_job():
     assert "Job stats" not in text
 
 
+def test_region_sensitivity_must_exceed_the_false_positive_rate(tmp_path):
+    extra = tmp_path / "regions.yaml"  # a file: --config would pass the numbers as text
+    extra.write_text("predict:\n  region_sensitivity: 0.02\n")
+    proc = _dry("--configfile", "config/config.yaml", str(extra))
+    text = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "sensitivity must exceed the false-positive rate" in text
+    assert "Traceback" not in text
+
+
 def test_missing_sample_fasta_is_named(tmp_path):
     sheet = tmp_path / "samples.tsv"
     sheet.write_text("sample\tfasta\ns1\t/nonexistent/reads.fa\n")

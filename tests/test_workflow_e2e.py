@@ -24,6 +24,7 @@ def test_predict_target_writes_every_output(standin_run):
         assert [r["sequence_id"] for r in rows] == list(inputs)
         assert {r["call"] for r in rows} <= {
             "viral",
+            "provirus",
             "nonviral",
             "too few scored chunks",
             "no coding frame",
@@ -54,6 +55,24 @@ def test_predict_target_writes_every_output(standin_run):
         )
         assert written == {rid: inputs[rid] for rid in viral}
         assert (folder / "scores.png").stat().st_size > 1000
+        # regions.tsv: spans of per_chunk.tsv chunks, inside the sequence; viral_regions.fna
+        # holds exactly their bases; per_sequence.tsv counts them
+        with open(folder / "regions.tsv") as handle:
+            regions = list(csv.DictReader(handle, delimiter="\t"))
+        starts = {(c["sequence_id"], c["start"]) for c in chunks}
+        ends = {(c["sequence_id"], c["end"]) for c in chunks}
+        for region in regions:
+            sid, start, end = region["sequence_id"], region["start"], region["end"]
+            assert (sid, start) in starts and (sid, end) in ends
+            assert 1 <= int(start) <= int(end) <= len(inputs[sid])
+            assert (region["kind"] == "whole") == (int(end) - int(start) + 1 == len(inputs[sid]))
+        cut = {f"{r['sequence_id']}:{r['start']}-{r['end']}": r for r in regions}
+        got = {r.id: r.seq for r in read_nucleotide_fasta(folder / "viral_regions.fna")}
+        assert got == {
+            k: inputs[r["sequence_id"]][int(r["start"]) - 1 : int(r["end"])] for k, r in cut.items()
+        }
+        per_seq = {r["sequence_id"]: int(r["regions"]) for r in rows}
+        assert sum(per_seq.values()) == len(regions)
     with open(results / "summary.tsv") as handle:
         summary = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["model"] for r in summary] == [

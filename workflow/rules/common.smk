@@ -66,6 +66,17 @@ TRAIN = config["train"]
 PREDICT = config["predict"]
 EXTRACTION = config["extraction"]
 COMPARE = config["compare"]
+# classify.regions.RegionModel's arguments (predict_sample's viral regions)
+REGION_MODEL = {
+    "sensitivity": PREDICT["region_sensitivity"],
+    "false_positive_rate": PREDICT["region_false_positive_rate"],
+    "switch_probability": PREDICT["region_switch_probability"],
+}
+if REGION_MODEL["sensitivity"] <= REGION_MODEL["false_positive_rate"]:
+    raise WorkflowError(
+        "config keys predict.region_sensitivity and predict.region_false_positive_rate: "
+        "the sensitivity must exceed the false-positive rate"
+    )
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
@@ -461,6 +472,8 @@ PREDICTION_FILES = (
     "per_chunk.tsv",
     "per_sequence.tsv",
     "viral.fna",
+    "regions.tsv",
+    "viral_regions.fna",
     "scores.png",
 )
 

@@ -1,6 +1,6 @@
 # Prediction: DNA and protein vectors joined shard by shard, scored by the classifier of the
-# same models; per-frame, per-chunk and per-sequence tables, the viral sequences as FASTA, a
-# figure, and one summary across samples.
+# same models; per-frame, per-chunk and per-sequence tables, the viral sequences as FASTA, the
+# viral regions along each sequence (table and FASTA), a figure, and one summary across samples.
 
 
 rule predict_sample:
@@ -20,6 +20,13 @@ rule predict_sample:
             labels={"sample": "{sample}", "table": "per sequence", "models": "{protein_model}"},
         ),
         viral_fasta=f"{PAIR_DIR}/viral.fna",
+        regions=report(
+            f"{PAIR_DIR}/regions.tsv",
+            category="Predictions",
+            subcategory="{sample}",
+            labels={"sample": "{sample}", "table": "viral regions", "models": "{protein_model}"},
+        ),
+        region_fasta=f"{PAIR_DIR}/viral_regions.fna",
         plot=report(
             f"{PAIR_DIR}/scores.png",
             category="Predictions",
@@ -31,6 +38,7 @@ rule predict_sample:
         min_viral_fraction=PREDICT["min_viral_fraction"],
         min_scored_fraction=PREDICT["min_scored_fraction"],
         plot_tracks=PREDICT["plot_tracks"],
+        region_model=REGION_MODEL,
     log:
         f"{OUT}/logs/predict_sample/{{sample}}_chunk{{L}}_{{dna_model}}+{{protein_model}}.log",
     benchmark:

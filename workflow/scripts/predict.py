@@ -1,6 +1,7 @@
-"""Rule predict_sample: score a sample's frames shard by shard; per chunk, per sequence, FASTA."""
+"""Rule predict_sample: score a sample shard by shard; chunk, sequence, region tables, FASTA."""
 
 from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
+from virnucpro_smk.classify.regions import RegionModel
 from virnucpro_smk.report.scores_plot import plot_scores
 from virnucpro_smk.runtime.logs import rule_logging
 
@@ -20,9 +21,12 @@ with rule_logging(snakemake):
             snakemake.output.per_chunk,
             snakemake.output.per_sequence,
             snakemake.output.viral_fasta,
+            snakemake.output.regions,
+            snakemake.output.region_fasta,
         ),
         min_viral_fraction=snakemake.params.min_viral_fraction,
         min_scored_fraction=snakemake.params.min_scored_fraction,
+        region_model=RegionModel(**snakemake.params.region_model),
     )
     plot_scores(
         scores,

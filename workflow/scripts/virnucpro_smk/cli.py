@@ -2,6 +2,7 @@
 
 virnucpro-smk convert-legacy 300_model.pth --chunk-length 300 --out DIR --allow-pickle
 virnucpro-smk make-example resources/example
+virnucpro-smk regions per_chunk.tsv --out regions.tsv [--sequences sequences.tsv]
 """
 
 from __future__ import annotations
@@ -11,6 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
+from .classify.regions import (
+    DEFAULT_FALSE_POSITIVE_RATE,
+    DEFAULT_SENSITIVITY,
+    DEFAULT_SWITCH_PROBABILITY,
+)
 from .errors import VirNucProError
 from .runtime.logs import setup_logging
 
@@ -71,6 +77,20 @@ def make_example(args: argparse.Namespace) -> None:
     synthetic_main([str(args.directory)])
 
 
+def regions(args: argparse.Namespace) -> None:
+    """Viral regions (proviruses) from any per_chunk.tsv, as predict writes regions.tsv."""
+    from .classify.region_files import regions_from_per_chunk
+    from .classify.regions import RegionModel
+
+    try:
+        model = RegionModel(args.sensitivity, args.false_positive_rate, args.switch_probability)
+    except ValueError as exc:
+        raise VirNucProError(str(exc)) from None
+    rows = regions_from_per_chunk(args.per_chunk, args.out, args.sequences, model)
+    proviruses = sum(row.kind == "provirus" for row in rows)
+    print(f"wrote {args.out}: {len(rows)} region(s), {proviruses} provirus(es)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="virnucpro-smk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +118,19 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("make-example", help="write the synthetic bundled example")
     ex.add_argument("directory", type=Path)
     ex.set_defaults(func=make_example)
+    reg = sub.add_parser("regions", help=regions.__doc__)
+    reg.add_argument("per_chunk", type=Path, help="per_chunk.tsv as predict writes it")
+    reg.add_argument("--out", type=Path, required=True, help="regions.tsv to write")
+    reg.add_argument(
+        "--sequences",
+        type=Path,
+        help="sequences.tsv or per_sequence.tsv (sequence_id, length_bp): checks that no "
+        "chunk ends past its sequence's end",
+    )
+    reg.add_argument("--sensitivity", type=float, default=DEFAULT_SENSITIVITY)
+    reg.add_argument("--false-positive-rate", type=float, default=DEFAULT_FALSE_POSITIVE_RATE)
+    reg.add_argument("--switch-probability", type=float, default=DEFAULT_SWITCH_PROBABILITY)
+    reg.set_defaults(func=regions)
     args = parser.parse_args(argv)
     setup_logging()
     try:

@@ -23,7 +23,8 @@ VIRAL = "viral"
 NONVIRAL = "nonviral"
 NO_CODING_FRAME = "no coding frame"
 TOO_FEW_SCORED = "too few scored chunks"
-CALLS = (VIRAL, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME)
+PROVIRUS = "provirus"
+CALLS = (VIRAL, PROVIRUS, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME)
 
 MIN_VIRAL_FRACTION = 0.5  # the schema's defaults, repeated for callers outside the workflow
 MIN_SCORED_FRACTION = 0.15
@@ -85,3 +86,15 @@ def sequence_call(
     if not enough_scored(scored, chunks, min_scored_fraction):
         return TOO_FEW_SCORED
     return VIRAL if enough_viral(viral, scored, min_viral_fraction) else NONVIRAL
+
+
+def region_call(call: str, kinds: list[str], viral_call: str = VIRAL) -> str:
+    """Per-sequence call upgraded by its regions: a non-viral sequence with a provirus is one.
+
+    A separate step after the per-sequence call so the call rules themselves stay untouched:
+    a sequence already called viral keeps its call (its region, if any, says where); any other
+    call becomes ``provirus`` when the sequence holds a ``provirus`` region.
+    """
+    if call != viral_call and PROVIRUS in kinds:
+        return PROVIRUS
+    return call

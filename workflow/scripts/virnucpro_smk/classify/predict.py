@@ -12,6 +12,9 @@ Outputs (see :func:`predict_sample`):
 * ``per_sequence.tsv``: every input sequence with chunk counts, viral fractions over all and
   over scored chunks, max/mean viral score and a call (``calls.sequence_call``);
 * ``viral.fna``: the input records called viral, streamed from the sample's FASTA;
+* ``regions.tsv`` and ``viral_regions.fna``: viral regions along each sequence
+  (``.regions``); a sequence not called viral that holds a provirus is called ``provirus``
+  in ``per_sequence.tsv`` (column ``regions``: regions per sequence);
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
@@ -35,10 +38,18 @@ from ..io.atomic import atomic_open
 from ..io.fasta import format_record, read_nucleotide_fasta
 from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
 from .calls import CALLS as CALLS  # re-exported: callers import the call names from here too
-from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, sequence_call
+from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, region_call, sequence_call
+from .calls import PROVIRUS as PROVIRUS
 from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, FeatureBlocks
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
+from .region_files import (
+    sample_region_rows,
+    sample_regions,
+    write_region_fasta,
+    write_regions,
+)
+from .regions import ChunkRegions, RegionModel
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +60,7 @@ PER_CHUNK_HEADER = (
 )
 PER_SEQUENCE_HEADER = (
     "sequence_id\tlength_bp\tchunks\tchunks_scored\tchunks_viral\tviral_fraction_all\t"
-    "viral_fraction_scored\tmax_viral_score\tmean_viral_score\tcall\n"
+    "viral_fraction_scored\tmax_viral_score\tmean_viral_score\tcall\tregions\n"
 )
 FRAME_SUFFIXES = frozenset(("F1", "F2", "F3", "R1", "R2", "R3"))
 _ROWS_PER_WRITE = 65536  # per_chunk.tsv lines joined per write
@@ -132,6 +143,7 @@ class SampleScores:
     max_viral: np.ndarray | None = None  # float per sequence (nan when unscored)
     mean_viral: np.ndarray | None = None
     calls: list[str] | None = None
+    regions: ChunkRegions | None = None  # viral regions (set by add_regions())
 
     @classmethod
     def empty(cls, table: SequenceTable, chunk_length: int) -> SampleScores:
@@ -203,6 +215,18 @@ class SampleScores:
         ]
         return self
 
+    def add_regions(self, model: RegionModel) -> SampleScores:
+        """Call viral regions (after finish()); upgrade calls of sequences with a provirus."""
+        self.regions = sample_regions(self, model)
+        for i in np.unique(self.regions.sequence[~self.regions.whole]).tolist():
+            self.calls[i] = region_call(self.calls[i], [PROVIRUS], VIRAL)
+        return self
+
+    def region_counts(self) -> np.ndarray:
+        if self.regions is None:
+            return np.zeros(len(self.table.ids), dtype=np.int64)
+        return self.regions.counts(len(self.table.ids))
+
     def viral_fraction_scored(self, i: int) -> float:
         return (
             float(self.chunks_viral[i] / self.chunks_scored[i]) if self.chunks_scored[i] else np.nan
@@ -264,6 +288,7 @@ def write_per_chunk(scores: SampleScores, output: str | os.PathLike[str]) -> Non
 
 def write_per_sequence(scores: SampleScores, output: str | os.PathLike[str]) -> None:
     table = scores.table
+    n_regions = scores.region_counts()
     with atomic_open(output) as out:
         out.write(PER_SEQUENCE_HEADER)
         for i, sid in enumerate(table.ids):
@@ -273,7 +298,7 @@ def write_per_sequence(scores: SampleScores, output: str | os.PathLike[str]) -> 
                 f"{sid}\t{table.lengths[i]}\t{chunks}\t{scored}\t{viral}\t"
                 f"{_fraction_text(viral, chunks)}\t{_fraction_text(viral, scored)}\t"
                 f"{_score_text(scores.max_viral[i])}\t{_score_text(scores.mean_viral[i])}\t"
-                f"{scores.calls[i]}\n"
+                f"{scores.calls[i]}\t{n_regions[i]}\n"
             )
 
 
@@ -339,6 +364,8 @@ class PredictionFiles:
     per_chunk: str | os.PathLike[str]
     per_sequence: str | os.PathLike[str]
     viral_fasta: str | os.PathLike[str]
+    regions: str | os.PathLike[str] | None = None
+    region_fasta: str | os.PathLike[str] | None = None
 
 
 def predict_sample(
@@ -355,6 +382,7 @@ def predict_sample(
     min_viral_fraction: float = 0.5,
     min_scored_fraction: float = 0.15,
     block_rows: int = BLOCK_ROWS,
+    region_model: RegionModel | None = None,
 ) -> SampleScores:
     """Score a sample shard by shard, block by block, and write its four tables and FASTA.
 
@@ -398,15 +426,22 @@ def predict_sample(
             "--rerun-triggers mtime, or delete the sample's embeddings)"
         )
     scores.finish(min_viral_fraction, min_scored_fraction)
+    scores.add_regions(region_model or RegionModel())
     write_per_chunk(scores, outputs.per_chunk)
     write_per_sequence(scores, outputs.per_sequence)
     n_viral = write_viral_fasta(scores, fasta, outputs.viral_fasta)
+    if outputs.regions is not None:
+        write_regions(sample_region_rows(scores, scores.regions), outputs.regions)
+    if outputs.region_fasta is not None:
+        write_region_fasta(sample_region_rows(scores, scores.regions), fasta, outputs.region_fasta)
     log.info(
-        "%d frames, %d chunks, %d sequences, %d called viral (classifier %s, created %s)",
+        "%d frames, %d chunks, %d sequences, %d called viral, %d viral regions "
+        "(classifier %s, created %s)",
         n_frames,
         table.total_chunks,
         len(table.ids),
         n_viral,
+        len(scores.regions),
         checkpoint,
         state["checkpoint_meta"].get("created"),
     )

@@ -1,7 +1,8 @@
 """One table across samples and model pairs: how many sequences and bases were called viral.
 
 Reads each sample's ``per_sequence.tsv`` (streamed: a sample may hold millions of reads)
-and writes ``summary.tsv`` with one row per (sample, model pair), in the order given.
+and writes ``summary.tsv`` with one row per (sample, model pair), in the order given;
+``provirus_sequences`` counts the sequences not called viral that hold a provirus region.
 """
 
 from __future__ import annotations
@@ -13,12 +14,27 @@ from collections.abc import Mapping, Sequence
 from ..errors import InputError
 from ..io.atomic import write_tsv
 from .predict import VIRAL
+from .regions import PROVIRUS
 
-SUMMARY_COLUMNS = ("sample", "model", "sequences", "bp", "viral_sequences", "viral_bp")
+SUMMARY_COLUMNS = (
+    "sample",
+    "model",
+    "sequences",
+    "bp",
+    "viral_sequences",
+    "viral_bp",
+    "provirus_sequences",
+)
 
 
 def _count(path: str | os.PathLike[str]) -> dict[str, int]:
-    counts = {"sequences": 0, "bp": 0, "viral_sequences": 0, "viral_bp": 0}
+    counts = {
+        "sequences": 0,
+        "bp": 0,
+        "viral_sequences": 0,
+        "viral_bp": 0,
+        "provirus_sequences": 0,
+    }
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
         if not {"length_bp", "call"} <= set(reader.fieldnames or ()):
@@ -30,6 +46,8 @@ def _count(path: str | os.PathLike[str]) -> dict[str, int]:
             if row["call"] == VIRAL:
                 counts["viral_sequences"] += 1
                 counts["viral_bp"] += length
+            elif row["call"] == PROVIRUS:  # a host sequence holding a viral region
+                counts["provirus_sequences"] += 1
     return counts
 
 

@@ -18,6 +18,7 @@ from ..classify.predict import (
     CALLS,
     NO_CODING_FRAME,
     NONVIRAL,
+    PROVIRUS,
     TOO_FEW_SCORED,
     VIRAL,
     SampleScores,
@@ -27,6 +28,7 @@ from ..preprocess.chunking import chunk_spans
 
 COLOURS = {
     VIRAL: "#c0392b",
+    PROVIRUS: "#8e44ad",
     NONVIRAL: "#2c7fb8",
     TOO_FEW_SCORED: "#e69f00",
     NO_CODING_FRAME: "#999999",
@@ -47,7 +49,7 @@ def _plot_distribution(ax, scores: SampleScores, calls: np.ndarray) -> None:
 
     n = len(calls)
     bins = np.linspace(0, 1, 26)
-    for call in (VIRAL, NONVIRAL, TOO_FEW_SCORED):
+    for call in (VIRAL, PROVIRUS, NONVIRAL, TOO_FEW_SCORED):
         values = scores.max_viral[calls == call]
         if len(values):
             ax.hist(
@@ -75,22 +77,73 @@ def _plot_distribution(ax, scores: SampleScores, calls: np.ndarray) -> None:
     ax.legend(fontsize=7, loc="best", framealpha=0.8)
 
 
+#: Pixel columns of a track: a track with more chunks than this is drawn as the maximum
+#: best viral score per column, so every scored chunk counts (a 50-Mbp record has 8,740
+#: scored chunks; drawn one segment each, most would be overdrawn).
+TRACK_COLUMNS = 800
+
+
+def track_columns(
+    starts: np.ndarray, scores: np.ndarray, viral: np.ndarray, length: int, columns: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel column: max score of the scored chunks starting there, whether the maximum
+    chunk is viral, and whether the column holds a scored chunk at all."""
+    col = np.minimum(starts * columns // max(length, 1), columns - 1)
+    best = np.full(columns, -np.inf)
+    np.maximum.at(best, col, scores)
+    is_max = scores >= best[col]
+    any_viral = np.zeros(columns, dtype=bool)
+    np.logical_or.at(any_viral, col[is_max], viral[is_max])
+    return best, any_viral, np.isfinite(best)
+
+
+def _region_spans(scores: SampleScores, i: int) -> list[tuple[int, int]]:
+    regions = scores.regions
+    if regions is None:
+        return []
+    spans = chunk_spans(int(scores.table.lengths[i]), scores.chunk_length)
+    mine = np.flatnonzero(regions.sequence == i)
+    return [(spans[regions.first[k]][0], spans[regions.last[k]][1]) for k in mine.tolist()]
+
+
 def _plot_track(ax, scores: SampleScores, i: int) -> None:
-    """Best viral score of each chunk of sequence ``i`` over its span (x in kb)."""
+    """Best viral score of each chunk of sequence ``i`` over its span (x in kb), viral regions
+    shaded; a long track is drawn as the maximum per pixel column."""
     from matplotlib.collections import LineCollection
 
     table = scores.table
     base, length = int(table.offsets[i]), int(table.lengths[i])
     viral, scored = scores.chunk_viral, scores.chunk_scored
+    spans = chunk_spans(length, scores.chunk_length)
+    for start, end in _region_spans(scores, i):
+        ax.axvspan(_kb(start), _kb(end), color=COLOURS[PROVIRUS], alpha=0.15, lw=0)
     segments, colours, gaps = [], [], []
-    for k, (start, end) in enumerate(chunk_spans(length, scores.chunk_length)):
-        r = base + k
-        if scored[r]:
-            y = float(scores.best_viral[r])
-            segments.append([(_kb(start), y), (_kb(end), y)])
-            colours.append(COLOURS[VIRAL if viral[r] else NONVIRAL])
-        else:
-            gaps.append((_kb(start), _kb(end - start)))
+    if len(spans) > TRACK_COLUMNS:
+        rows = np.arange(base, base + len(spans))
+        starts = np.array([s for s, _ in spans], dtype=np.int64)
+        keep = scored[rows]
+        best, col_viral, filled = track_columns(
+            starts[keep],
+            scores.best_viral[rows][keep].astype(np.float64),
+            viral[rows][keep],
+            length,
+            TRACK_COLUMNS,
+        )
+        width = length / TRACK_COLUMNS
+        for c in np.flatnonzero(filled).tolist():
+            y = float(best[c])
+            segments.append([(_kb(c * width), y), (_kb((c + 1) * width), y)])
+            colours.append(COLOURS[VIRAL if col_viral[c] else NONVIRAL])
+        gaps = [(_kb(c * width), _kb(width)) for c in np.flatnonzero(~filled).tolist()]
+    else:
+        for k, (start, end) in enumerate(spans):
+            r = base + k
+            if scored[r]:
+                y = float(scores.best_viral[r])
+                segments.append([(_kb(start), y), (_kb(end), y)])
+                colours.append(COLOURS[VIRAL if viral[r] else NONVIRAL])
+            else:
+                gaps.append((_kb(start), _kb(end - start)))
     ax.add_collection(LineCollection(segments, colors=colours, linewidths=2.2))
     ax.broken_barh(gaps, (-0.05, 0.06), color=COLOURS[NO_CODING_FRAME], lw=0)
     ax.axhline(0.5, color="black", lw=0.5, ls="--")
@@ -172,7 +225,8 @@ def plot_scores(
         axes[-1].set_xlabel("position (kb); grey bars: chunks with no coding frame")
         panels = (
             f"right: score tracks for the {rows} longest of {n:,} sequences, best viral score "
-            "per chunk (red: viral chunk, blue: non-viral)"
+            "per chunk (red: viral chunk, blue: non-viral; max per pixel column on long tracks); "
+            "shaded: viral regions"
         )
     else:
         _plot_calls_by_length(fig.add_subplot(grid[0, 1]), scores, calls)
@@ -181,7 +235,8 @@ def plot_scores(
     viral_bp = int(table.lengths[calls == VIRAL].sum())
     heading = (
         f"{n_viral:,} of {n:,} sequences called viral "
-        f"({viral_bp:,} of {int(table.lengths.sum()):,} bp)"
+        f"({viral_bp:,} of {int(table.lengths.sum()):,} bp), "
+        f"{int((calls == PROVIRUS).sum()):,} holding a provirus"
     )
     fig.suptitle(
         (f"{title}: {heading}" if title else heading)

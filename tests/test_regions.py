@@ -1,0 +1,155 @@
+"""Region caller over chunk call tracks (classify/regions.py): planted proviruses under noise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from virnucpro_smk.classify.regions import (
+    HOST_CALL,
+    PROVIRUS,
+    UNSCORED,
+    VIRAL_CALL,
+    WHOLE,
+    RegionModel,
+    call_regions,
+    min_region_scored_chunks,
+    region_call,
+)
+
+MODEL = RegionModel()
+
+
+def noisy_track(
+    n: int, viral_spans: list[tuple[int, int]], rng, unscored=1 / 3, fpr=0.03, miss=0.15
+) -> np.ndarray:
+    """Calls of ``n`` chunks: viral inside the (first, last) spans, with the issue's noise."""
+    truth = np.zeros(n, dtype=bool)
+    for a, b in viral_spans:
+        truth[a : b + 1] = True
+    u = rng.random(n)
+    calls = np.where(truth, u >= miss, u < fpr).astype(np.int8)
+    calls[rng.random(n) < unscored] = UNSCORED
+    return calls
+
+
+def regions_of(calls, offsets=None):
+    calls = np.asarray(calls, dtype=np.int8)
+    offsets = np.array([0, len(calls)]) if offsets is None else np.asarray(offsets)
+    r = call_regions(calls, offsets, MODEL)
+    return list(
+        zip(r.sequence.tolist(), r.first.tolist(), r.last.tolist(), r.whole.tolist(), strict=True)
+    )
+
+
+def test_planted_proviruses_one_region_each_with_small_boundary_error():
+    rng = np.random.default_rng(7)
+    errors, found = [], 0
+    n_trials = 200
+    for _ in range(n_trials):
+        n = 1000
+        a = int(rng.integers(100, 700))
+        b = a + int(rng.integers(40, 200))  # 12-60 kb at 300 bp
+        got = regions_of(noisy_track(n, [(a, b)], rng, miss=rng.uniform(0.1, 0.2)))
+        assert len(got) == 1, got
+        _, first, last, whole = got[0]
+        assert not whole
+        found += 1
+        errors += [abs(first - a), abs(last - b)]
+    assert found == n_trials
+    assert np.median(errors) <= 2
+    assert np.percentile(errors, 90) <= 6
+
+
+def test_host_contig_with_scattered_false_positives_has_no_region():
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        assert regions_of(noisy_track(5000, [], rng, fpr=0.04)) == []
+    # a pair of adjacent false positives is not a provirus either
+    calls = np.zeros(200, dtype=np.int8)
+    calls[100:102] = VIRAL_CALL
+    assert regions_of(calls) == []
+
+
+def test_whole_viral_contig_is_one_whole_region():
+    rng = np.random.default_rng(3)
+    for n in (3, 10, 50, 400):
+        for _ in range(20):
+            calls = noisy_track(n, [(0, n - 1)], rng, miss=0.2)
+            if not (calls == VIRAL_CALL).any():
+                continue
+            got = regions_of(calls)
+            assert got == [(0, 0, n - 1, True)], (n, calls, got)
+
+
+def test_region_at_contig_end_reaches_the_end():
+    calls = np.full(100, HOST_CALL, dtype=np.int8)
+    calls[80:] = VIRAL_CALL
+    calls[98:] = UNSCORED  # unscored tail belongs to the region at the end
+    assert regions_of(calls) == [(0, 80, 99, False)]
+    assert regions_of(calls[::-1].copy()) == [(0, 0, 19, False)]
+
+
+def test_two_regions_in_one_contig():
+    rng = np.random.default_rng(5)
+    spans = [(100, 180), (400, 520)]
+    got = regions_of(noisy_track(800, spans, rng))
+    assert len(got) == 2
+    for (_, first, last, whole), (a, b) in zip(got, spans, strict=True):
+        assert not whole and abs(first - a) <= 4 and abs(last - b) <= 4
+
+
+def test_boundary_in_the_middle_of_an_unscored_gap():
+    # host at 0-9, unscored 10-13, viral 14-39, unscored 40-42, host 43-59
+    calls = np.full(60, HOST_CALL, dtype=np.int8)
+    calls[10:14] = UNSCORED
+    calls[14:40] = VIRAL_CALL
+    calls[40:43] = UNSCORED
+    # gap of 4 before: 2 go to the region (first = 14 - 2); gap of 3 after: 1 (last = 39 + 1)
+    assert regions_of(calls) == [(0, 12, 40, False)]
+
+
+def test_short_contigs_and_unscored_sequences():
+    # sequences: [V], [H], [V,H], [U,U], [V,V,H], [U,V,U]
+    tracks = [[1], [0], [1, 0], [-1, -1], [1, 1, 0], [-1, 1, -1]]
+    calls = np.concatenate([np.array(t, dtype=np.int8) for t in tracks])
+    offsets = np.cumsum([0] + [len(t) for t in tracks])
+    got = regions_of(calls, offsets)
+    # a contig under three chunks is all-or-nothing, never a provirus (one switch costs more
+    # than two viral chunks give): whole when its evidence sums to the virus side (one viral
+    # call, log(0.85/0.03) = 3.34, outweighs one host call, log(0.15/0.97) = -1.87); no scored
+    # chunk, no region
+    assert got == [(0, 0, 0, True), (2, 0, 1, True), (4, 0, 2, True), (5, 0, 2, True)]
+    assert min_region_scored_chunks(MODEL) > 2
+
+
+def test_sequences_are_decoded_independently():
+    viral = np.ones(30, dtype=np.int8)
+    host = np.zeros(30, dtype=np.int8)
+    calls = np.concatenate([host, viral, host])
+    got = regions_of(calls, [0, 30, 60, 90])
+    assert got == [(1, 0, 29, True)]
+
+
+def test_min_region_scored_chunks_is_the_detection_limit():
+    k = min_region_scored_chunks(MODEL)
+    calls = np.zeros(200, dtype=np.int8)
+    calls[100 : 100 + k] = VIRAL_CALL
+    assert regions_of(calls) == [(0, 100, 100 + k - 1, False)]
+    calls[100 + k - 1] = HOST_CALL
+    assert regions_of(calls) == []
+
+
+def test_region_call_upgrades_only_non_viral_calls():
+    assert region_call("nonviral", [PROVIRUS]) == PROVIRUS
+    assert region_call("too few scored chunks", [PROVIRUS]) == PROVIRUS
+    assert region_call("viral", [PROVIRUS]) == "viral"
+    assert region_call("nonviral", [WHOLE]) == "nonviral"
+    assert region_call("nonviral", []) == "nonviral"
+
+
+def test_bad_model_parameters():
+    with pytest.raises(ValueError, match="sensitivity"):
+        RegionModel(sensitivity=0.02, false_positive_rate=0.03)
+    with pytest.raises(ValueError, match="switch_probability"):
+        RegionModel(switch_probability=0.0)

@@ -1,0 +1,246 @@
+"""Region caller at the edges: tracks from predict or from a ``per_chunk.tsv``; region files.
+
+``regions.tsv`` and ``viral_regions.fna`` are written by predict for every sample and model
+pair, and by ``virnucpro-smk regions`` from any ``per_chunk.tsv``. Both go through
+``io.atomic``; the FASTA is streamed from the input, one record at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+from ..io.atomic import atomic_open
+from ..io.fasta import format_record, read_nucleotide_fasta
+from ..preprocess.chunking import chunk_spans
+from .regions import (
+    HOST_CALL,
+    REGIONS_HEADER,
+    UNSCORED,
+    VIRAL_CALL,
+    ChunkRegions,
+    RegionModel,
+    RegionRow,
+    call_regions,
+    format_region_row,
+    region_rows,
+)
+
+PER_CHUNK_COLUMNS = ("sequence_id", "start", "end", "best_viral_score", "call")
+_CALL_CODES = {"viral": VIRAL_CALL, "nonviral": HOST_CALL, "no coding frame": UNSCORED}
+
+
+def sample_track(scores) -> np.ndarray:
+    """Per-chunk call codes of a predicted sample (a finished ``predict.SampleScores``)."""
+    return np.where(scores.chunk_scored, scores.chunk_viral.astype(np.int8), UNSCORED).astype(
+        np.int8
+    )
+
+
+def sample_regions(scores, model: RegionModel) -> ChunkRegions:
+    """Regions of a predicted sample, as chunk indices (~25 bytes a region)."""
+    return call_regions(sample_track(scores), scores.table.offsets, model)
+
+
+def sample_region_rows(scores, regions: ChunkRegions) -> Iterator[RegionRow]:
+    """``regions.tsv`` rows of a sample's regions, one at a time, in sequence order."""
+    table = scores.table
+
+    def span_bp(seq: int, first: int, last: int) -> tuple[int, int]:
+        length = int(table.lengths[seq])
+        spans = chunk_spans(length, scores.chunk_length)
+        return spans[first][0] + 1, spans[last][1]
+
+    return region_rows(
+        regions, table.ids, table.offsets, span_bp, sample_track(scores), scores.best_viral
+    )
+
+
+def write_regions(rows: Iterable[RegionRow], output: str | os.PathLike[str]) -> None:
+    with atomic_open(output) as out:
+        out.write(REGIONS_HEADER)
+        out.writelines(format_region_row(row) for row in rows)
+
+
+def region_header(row: RegionRow) -> str:
+    """FASTA header of a region: ``<id>:<start>-<end>`` then the kind and source sequence."""
+    return (
+        f"{row.sequence_id}:{row.start}-{row.end} kind={row.kind} sequence={row.sequence_id} "
+        f"start={row.start} end={row.end} length_bp={row.length_bp}"
+    )
+
+
+def write_region_fasta(
+    rows: Iterable[RegionRow], fasta: str | os.PathLike[str], output: str | os.PathLike[str]
+) -> int:
+    """Stream the input FASTA and write each region's bases (60-column lines).
+
+    ``rows`` come in the FASTA's record order (predict's sequence table is the FASTA's
+    order), so FASTA and rows are walked side by side and nothing is held but one record.
+    """
+    pending = iter(rows)
+    row = next(pending, None)
+    written = 0
+    with atomic_open(output) as out:
+        if row is not None:
+            for record in read_nucleotide_fasta(fasta):
+                while row is not None and row.sequence_id == record.id:
+                    if row.end > len(record.seq):
+                        raise InputError(
+                            f"{fasta}: {record.id} is {len(record.seq)} bp but a region ends at "
+                            f"{row.end}; is it the sample's input FASTA?"
+                        )
+                    seq = record.seq[row.start - 1 : row.end]
+                    out.write(format_record(region_header(row), seq, width=60))
+                    written += 1
+                    row = next(pending, None)
+                if row is None:
+                    break
+        if row is not None:
+            raise InputError(
+                f"{fasta}: lacks {row.sequence_id} (or holds it out of the sample's order), "
+                "which holds a viral region; is it the sample's input FASTA?"
+            )
+    return written
+
+
+# --------------------------------------------------------------------------- per_chunk.tsv
+
+
+def read_sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
+    """``sequence_id -> length_bp`` from ``sequences.tsv`` or ``per_sequence.tsv``."""
+    lengths: dict[str, int] = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = {"sequence_id", "length_bp"} - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{path}: lacks column(s) {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                lengths[row["sequence_id"]] = int(row["length_bp"])
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{path}, row {line}: length_bp {row['length_bp']!r} is not an integer"
+                ) from None
+    return lengths
+
+
+@dataclass
+class ChunkTrack:
+    """The columns of a ``per_chunk.tsv`` the region caller needs, sequences back to back."""
+
+    ids: list[str]
+    offsets: np.ndarray
+    calls: np.ndarray  # int8
+    viral_scores: np.ndarray  # float64 (nan when unscored)
+    starts: np.ndarray  # int64, 1-based
+    ends: np.ndarray  # int64, inclusive
+
+
+def read_chunk_track(
+    path: str | os.PathLike[str], lengths: dict[str, int] | None = None
+) -> ChunkTrack:
+    """Read a ``per_chunk.tsv``, refusing what the caller cannot trust, with file and row.
+
+    Rows of a sequence must be consecutive and in chunk order (as predict writes them); with
+    ``lengths`` every sequence must be listed there and no chunk may end past its end.
+    """
+    ids: list[str] = []
+    offsets = [0]
+    calls = array("b")
+    scores = array("d")
+    starts, ends = array("q"), array("q")
+    seen: set[str] = set()
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = set(PER_CHUNK_COLUMNS) - set(reader.fieldnames or ())
+        if missing:
+            raise InputError(f"{path}: not a per_chunk.tsv, lacks column(s) {sorted(missing)}")
+        for line, row in enumerate(reader, start=2):
+            where = f"{path}, row {line}"
+            sid = row["sequence_id"]
+            if not ids or sid != ids[-1]:
+                if sid in seen:
+                    raise InputError(f"{where}: rows of {sid} are not consecutive")
+                if ids:
+                    offsets.append(len(calls))
+                ids.append(sid)
+                seen.add(sid)
+            call = _CALL_CODES.get(row["call"] or "")
+            if call is None:
+                raise InputError(
+                    f"{where}: call {row['call']!r} is none of {', '.join(_CALL_CODES)}"
+                )
+            try:
+                start, end = int(row["start"]), int(row["end"])
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"{where}: start/end {row['start']!r}/{row['end']!r} are not integers"
+                ) from None
+            if not 1 <= start <= end:
+                raise InputError(f"{where}: span {start}-{end} is not a 1-based span")
+            if starts and len(calls) > offsets[-1] and start < starts[-1]:
+                raise InputError(f"{where}: chunks of {sid} are not in order")
+            if lengths is not None:
+                length = lengths.get(sid)
+                if length is None:
+                    raise InputError(f"{where}: {sid} is not in the sequence table")
+                if end > length:
+                    raise InputError(
+                        f"{where}: chunk ends at {end}, past the end of {sid} ({length} bp)"
+                    )
+            text = row["best_viral_score"]
+            if call == UNSCORED:
+                score = math.nan
+            else:
+                try:
+                    score = float(text)
+                except (TypeError, ValueError):
+                    score = math.nan
+                if not math.isfinite(score):
+                    raise InputError(f"{where}: best_viral_score {text!r} is not a number")
+            calls.append(call)
+            scores.append(score)
+            starts.append(start)
+            ends.append(end)
+    if not ids:
+        raise InputError(f"{path}: no chunks")
+    offsets.append(len(calls))
+    return ChunkTrack(
+        ids,
+        np.asarray(offsets, dtype=np.int64),
+        np.frombuffer(calls, dtype=np.int8),
+        np.frombuffer(scores, dtype=np.float64),
+        np.frombuffer(starts, dtype=np.int64),
+        np.frombuffer(ends, dtype=np.int64),
+    )
+
+
+def track_regions(track: ChunkTrack, model: RegionModel) -> Iterator[RegionRow]:
+    regions = call_regions(track.calls, track.offsets, model)
+
+    def span_bp(seq: int, first: int, last: int) -> tuple[int, int]:
+        base = int(track.offsets[seq])
+        return int(track.starts[base + first]), int(track.ends[base + last])
+
+    return region_rows(regions, track.ids, track.offsets, span_bp, track.calls, track.viral_scores)
+
+
+def regions_from_per_chunk(
+    per_chunk: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    sequences: str | os.PathLike[str] | None = None,
+    model: RegionModel | None = None,
+) -> list[RegionRow]:
+    """``virnucpro-smk regions``: ``regions.tsv`` from any ``per_chunk.tsv``."""
+    lengths = read_sequence_lengths(sequences) if sequences is not None else None
+    rows = list(track_regions(read_chunk_track(per_chunk, lengths), model or RegionModel()))
+    write_regions(rows, output)
+    return rows
