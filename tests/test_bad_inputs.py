@@ -140,6 +140,9 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "min_viral_fraction": 0.5,
         "min_scored_fraction": 0.15,
         "plot_tracks": 8,
+        "region_sensitivity": 0.85,
+        "region_false_positive_rate": 0.03,
+        "region_switch_probability": 0.001,
     }
     assert config["compare"] == {
         "baseline": "esm2_3b_2560d",
