@@ -117,7 +117,12 @@ PREDICT = {
     "plot_tracks": 8,
     **config.get("predict", {}),
 }
-EXTRACTION = {"loader_workers": 2, "progress_seconds": 30, **config.get("extraction", {})}
+EXTRACTION = {
+    "loader_workers": 2,
+    "progress_seconds": 30,
+    "checkpoint_seconds": 180,
+    **config.get("extraction", {}),
+}
 COMPARE = {
     "baseline": "esm2_3b_2560d",
     "candidate": "fastesm650_1280d",

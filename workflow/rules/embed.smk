@@ -18,6 +18,7 @@ rule extract_embeddings:
         device=config["device"],
         loader_workers=EXTRACTION["loader_workers"],
         progress_seconds=EXTRACTION["progress_seconds"],
+        checkpoint_seconds=EXTRACTION["checkpoint_seconds"],
     log:
         f"{OUT}/logs/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.log",
     benchmark:

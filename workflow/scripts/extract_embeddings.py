@@ -33,6 +33,7 @@ with rule_logging(snakemake):
         precision_json=snakemake.input.precision,
         loader_workers=snakemake.params.loader_workers,
         progress_seconds=snakemake.params.progress_seconds,
+        checkpoint_seconds=snakemake.params.checkpoint_seconds,
         extra_meta=extra,
         gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,
