@@ -500,6 +500,7 @@ def _embed_into(
         start_batch=first,
         batch_done=out.batch_done,
     )
+    out.batch_done(len(batches), force=True)  # a kill before the rename loses no batch
     return {
         **extraction.as_dict(),
         "records": len(records),

@@ -11,7 +11,9 @@ whole, so the finished file is byte for byte the file of an uninterrupted run, a
 run record in its metadata (``stats``, ``device``), which describes the run.
 
 Order of the steps, so that no crash can pair a stale record with another file: the record is
-removed before a fresh partial is created and before the partial is published.
+removed before a fresh partial is created (and a record is only used with a partial of the
+exact size its layout gives); it is removed after publishing, so a kill between the last batch
+and the rename costs a model load, not the shard.
 """
 
 from __future__ import annotations
@@ -101,8 +103,8 @@ class ResumableShard:
     def publish(self, meta: dict[str, Any]) -> None:
         """Write the final metadata and rename the partial onto the output."""
         self.writer.finish(meta)
-        self.record_path.unlink(missing_ok=True)
         publish(self.partial, self.output)
+        self.record_path.unlink(missing_ok=True)  # stale once published: no partial to match
 
     def close(self) -> None:
         self.writer.close()
