@@ -1,6 +1,7 @@
 # Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
 # sample (`samples/<name>`) or the training set (`training`); shards are sized by work
-# (`chunks_per_gpu_job`), so a small input is one job per model that loads the model once.
+# (`chunks_per_gpu_job`, raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a
+# small input is one job per model that loads the model once; memory follows the job's size.
 
 
 rule extract_embeddings:
@@ -26,7 +27,7 @@ rule extract_embeddings:
     threads: max(1, EXTRACTION["loader_workers"])
     resources:
         gpu=gpu_count,
-        mem_mb=16000,
+        mem_mb=extraction_mem,
         runtime=240,
     conda:
         "../../envs/gpu.yaml"
