@@ -3,7 +3,7 @@ memory bounded by the job's size."""
 
 import pytest
 
-from virnucpro_smk.preprocess.shards import shard_bounds
+from virnucpro_smk.preprocess.shards import read_shard_index, shard_bounds
 from virnucpro_smk.runtime.job_sizing import (
     BASE_MEM_MB,
     MIN_CHUNKS_PER_GPU_JOB,
@@ -63,3 +63,35 @@ def test_a_training_set_of_millions_of_frames_is_several_jobs_of_bounded_memory(
 def test_sample_jobs_ask_memory_for_their_share_of_chunks():
     assert sample_records_per_job(1_000_000, 8) == 250_000  # 125,000 chunks x 2 frames
     assert sample_records_per_job(0, 1) == 0
+
+
+def test_the_training_builder_sizes_its_shards_from_the_drawn_frames(tmp_path):
+    """build_training_set is given the sizing rule, not a count: the workflow's training jobs
+    follow the frames actually selected (180 here: jobs of at most 50 frames -> 4 shards)."""
+    from functools import partial
+
+    from test_training_set import _frames, _write_dataset
+
+    from virnucpro_smk.preprocess.training_set import build_training_set
+
+    datasets = [_frames("virus", "viral", 1, 30, 3), _frames("bact", "bacteria", 0, 50, 4)]
+    files = [_write_dataset(tmp_path, ds) for ds in datasets]
+    out = {k: tmp_path / "out" / k for k in ("m.tsv", "m.json", "n.fa", "p.faa", "s.tsv")}
+    seen = []
+
+    def sizing(frames):
+        seen.append(frames)
+        return partial(gpu_jobs, per_job=50, gpus=1)(frames)
+
+    info = build_training_set(
+        files,
+        manifest=out["m.tsv"],
+        summary=out["m.json"],
+        nucleotide=out["n.fa"],
+        protein=out["p.faa"],
+        shard_index=out["s.tsv"],
+        n_shards=sizing,
+    )
+    assert seen == [info["frames"]] == [180]
+    assert info["shards"] == 4
+    assert [s.n_records for s in read_shard_index(out["s.tsv"])] == [45, 45, 45, 45]

@@ -78,9 +78,11 @@ def test_dry_run_lists_a_few_extraction_jobs(tmp_path, n_chunks, jobs):
 
 
 def test_compare_embeds_only_the_training_shards(tmp_path):
-    """`compare` plans extraction for the selected training frames only, never the samples."""
+    """`compare` plans extraction for the selected training frames only, never the samples:
+    before the training set is drawn (build_training_set is a checkpoint sizing its shards
+    from the drawn frames) a dry-run lists no extraction job at all, and no sample work."""
     extra = tmp_path / "train.yaml"
-    extra.write_text("train:\n  datasets: config/example_training.tsv\n  shards: 2\n")
+    extra.write_text("train:\n  datasets: config/example_training.tsv\n")
     listing = run_snakemake(
         "-n",
         "compare",
@@ -95,5 +97,6 @@ def test_compare_embeds_only_the_training_shards(tmp_path):
         for line in listing.splitlines()
         if line.strip().startswith("output: ") and "/embeddings/" in line
     ]
-    assert len(outputs) == 3 * 2  # DNA + two protein models, two training shards each
-    assert all(f"{tmp_path / 'out'}/training/chunk300/embeddings/" in o for o in outputs)
+    assert outputs == []
+    assert "checkpoint build_training_set:" in listing
+    assert "/samples/" not in listing
