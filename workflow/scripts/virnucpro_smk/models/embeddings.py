@@ -36,7 +36,7 @@ from ..preprocess.shards import read_shard_records
 from ..runtime.environment import package_versions
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
-from .precision import read_precision, torch_dtype
+from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
 from .shard_resume import ResumableShard
 from .store import check_model_dir, model_provenance
