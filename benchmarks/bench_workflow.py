@@ -137,6 +137,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--chunks-per-gpu-job", type=int, default=None)
     parser.add_argument(
+        "--gpus", type=int, default=1, help="--resources gpu=N: GPUs the run fills with jobs"
+    )
+    parser.add_argument(
         "--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "vnp_bench_models"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a new temp dir")
@@ -191,7 +194,7 @@ def main() -> None:
         "--cores",
         str(args.cores),
         "--resources",
-        "gpu=1",
+        f"gpu={args.gpus}",
         "--configfile",
         str(work / "bench.yaml"),
     ]
@@ -222,7 +225,8 @@ def report(
     )
     print(f"wall time of `snakemake predict`: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
     bench_dir = results / "benchmarks/extract_embeddings/samples"
-    per_model: dict[str, dict[str, float]] = {}
+    per_model: dict[str, dict] = {}
+    jobs_seen: list[str] = []
     for emb in sorted((results / "samples/bench/chunk300/embeddings").rglob("*.safetensors")):
         meta = read_metadata(emb)
         stats = meta.get("stats", {})
@@ -237,6 +241,29 @@ def report(
         entry["embed"] += embed
         entry["load"] += float(stats.get("load_seconds", 0.0))
         entry["tokens"] += float(stats.get("tokens", 0.0))
+        job = json.loads(
+            (bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.json").read_text(encoding="utf-8")
+        )
+        gpu = job.get("gpu") or {}
+        entry.setdefault("steady", []).append(
+            (float(job.get("records", 0)), float(job.get("compute_seconds") or 0.0))
+        )
+        entry.setdefault("sm", []).append(gpu.get("sm_util_mean", "n/a"))
+        timers = [
+            float(job.get(k) or 0)
+            for k in ("start_seconds", "load_seconds", "wait_seconds", "compute_seconds")
+        ]
+        jobs_seen.append(
+            f"{model:<34}{shard:>6}{job_wall:>8.1f}"
+            + "".join(f"{t:>7.1f}" for t in timers[:3])
+            + f"{timers[3]:>9.1f}{float(job.get('write_seconds') or 0):>7.1f}"
+            + f"{gpu.get('sm_util_mean', 'n/a')!s:>8}{gpu.get('mem_mib_peak', 'n/a')!s:>10}"
+        )
+    print(
+        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'load':>7}{'wait':>7}"
+        f"{'compute':>9}{'write':>7}{'SM %':>8}{'peak MiB':>10}"
+    )
+    print("\n".join(jobs_seen))
     print(
         f"{'model':<34}{'jobs':>5}{'job wall s':>11}{'embed s':>9}{'load s':>8}"
         f"{'overhead s/job':>16}{'busy':>6}"
@@ -266,6 +293,21 @@ def report(
     )
     fixed = wall - extraction_wall - growing
     projection = fixed + growing * scale + embed_s * scale + jobs_1m * overhead_per_job
+    # steady state: records per second of model compute (after the warm-up of loading and the
+    # first batches, which the per-job overhead already counts once per job)
+    steady_records = sum(r for e in per_model.values() for r, _ in e["steady"])
+    steady_compute = sum(c for e in per_model.values() for _, c in e["steady"])
+    frames_per_chunk = sum(int(r["n_kept_frames"]) for r in rows) / chunks
+    steady_projection = (
+        fixed
+        + growing * scale
+        + (steady_compute / steady_records) * frames_per_chunk * 1e6 / max(args.gpus, 1)
+        + jobs_1m * overhead_per_job / max(args.gpus, 1)
+        if steady_records and steady_compute
+        else float("nan")
+    )
+    sm = [v for e in per_model.values() for v in e["sm"] if v != "n/a"]
+    sm_mean = f"{sum(sm) / len(sm):.1f}" if sm else "n/a"
     print(
         f"1M-chunk projection: {projection / 60:.1f} min ({jobs_1m} extraction jobs; embedding, "
         f"preprocessing and prediction ({growing:.1f} s here) scaled linearly; {fixed:.1f} s "
@@ -282,7 +324,9 @@ def report(
         )
     print(
         f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
-        f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f}"
+        f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f} "
+        f"gpus={args.gpus} sm_util_mean={sm_mean} "
+        f"projection_1m_steady_min={steady_projection / 60:.1f}"
     )
 
 

@@ -167,6 +167,10 @@ EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
 )
+# per-job figures of an extraction job (timers, NVML GPU use) for benchmarks and reports
+EXTRACTION_STATS = (
+    f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.json"
+)
 FRAME_FILES = {"dna": "identified_nucleotide.fa", "protein": "identified_protein.faa"}
 CHUNK_COUNT_CACHE = ".snakemake/virnucpro/chunk_counts"
 

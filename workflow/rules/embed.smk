@@ -13,6 +13,7 @@ rule extract_embeddings:
         env=ENV_REPORT,
     output:
         f"{UNIT_DIR}/{EMBEDDING}",
+        stats=EXTRACTION_STATS,
     params:
         spec=model_spec,
         model_dir=model_path,

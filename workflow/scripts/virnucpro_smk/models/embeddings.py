@@ -34,6 +34,7 @@ from ..errors import ModelMismatchError
 from ..io.embedding_files import write_embeddings
 from ..preprocess.shards import read_shard_records
 from ..runtime.environment import package_versions
+from ..runtime.gpu_monitor import GpuMonitor
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
 from .precision_record import read_precision, torch_dtype
@@ -393,7 +394,14 @@ def extract_shard(
         commit = provenance or {"model_commit": record.get("model_commit")}
         start = time.perf_counter()
         empty = torch.zeros((0, spec.width), dtype=torch.float32)
-        stats = {**timings, "records": 0, "tokens": 0, "load_seconds": 0.0, "embed_seconds": 0.0}
+        stats = {
+            **timings,
+            "records": 0,
+            "tokens": 0,
+            "load_seconds": 0.0,
+            "embed_seconds": 0.0,
+            "gpu": GpuMonitor("cpu").summary(),
+        }
         write_embeddings(
             output,
             [],
@@ -430,18 +438,20 @@ def extract_shard(
         # the file first: its limits (ids, header, disk space) fail the job before GPU work
         out = ResumableShard(output, [rid for rid, _ in records], meta, checkpoint_seconds)
         try:
-            stats = _embed_into(
-                out,
-                spec,
-                model_dir,
-                records,
-                torch_device,
-                dtype,
-                record,
-                loader_workers,
-                progress_seconds,
-            )
-            stats = {**stats, **timings}
+            with GpuMonitor(torch_device) as monitor:
+                stats = _embed_into(
+                    out,
+                    spec,
+                    model_dir,
+                    records,
+                    torch_device,
+                    dtype,
+                    record,
+                    loader_workers,
+                    progress_seconds,
+                )
+            stats = {**stats, **timings, "gpu": monitor.summary()}
+            log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
             start = time.perf_counter()
             out.publish({**meta, "device": torch_device, "stats": stats})
         finally:
@@ -507,6 +517,9 @@ def _embed_into(
         "tokens": sum(len(t) for t in tokens),
         "batches": len(batches),
         "resumed_at_batch": first,
+        "compute_seconds": round(
+            extraction.seconds - extraction.wait_seconds - extraction.write_seconds, 4
+        ),
         "load_seconds": load_seconds,
         "tokenize_seconds": round(tokenize_seconds, 4),
         "embed_seconds": round(extraction.seconds + tokenize_seconds, 4),
