@@ -279,10 +279,10 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.preprocess.shards import shard_count
+    from virnucpro_smk.runtime.job_sizing import gpu_jobs
 
     per_job = args.chunks_per_gpu_job or 500_000
-    jobs_1m = shard_count(1_000_000, per_job) * len(per_model)
+    jobs_1m = gpu_jobs(1_000_000, per_job, args.gpus) * len(per_model)
     scale = 1e6 / chunks
     # Only preprocessing and prediction grow with the input; the environment check, the
     # precision decisions, the summary and Snakemake's own start-up are paid once per run.
@@ -295,15 +295,19 @@ def report(
     projection = fixed + growing * scale + embed_s * scale + jobs_1m * overhead_per_job
     # steady state: records per second of model compute (after the warm-up of loading and the
     # first batches, which the per-job overhead already counts once per job)
-    steady_records = sum(r for e in per_model.values() for r, _ in e["steady"])
-    steady_compute = sum(c for e in per_model.values() for _, c in e["steady"])
+    # compute seconds per frame of each model (every frame is embedded by each), summed
+    per_frame = [
+        sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
+        for e in per_model.values()
+        if sum(r for r, _ in e["steady"])
+    ]
     frames_per_chunk = sum(int(r["n_kept_frames"]) for r in rows) / chunks
     steady_projection = (
         fixed
         + growing * scale
-        + (steady_compute / steady_records) * frames_per_chunk * 1e6 / max(args.gpus, 1)
+        + sum(per_frame) * frames_per_chunk * 1e6 / max(args.gpus, 1)
         + jobs_1m * overhead_per_job / max(args.gpus, 1)
-        if steady_records and steady_compute
+        if per_frame
         else float("nan")
     )
     sm = [v for e in per_model.values() for v in e["sm"] if v != "n/a"]

@@ -46,7 +46,8 @@ def _extraction_jobs(stdout: str) -> dict[str, int]:
     """Extraction jobs per model in a dry-run listing (one `output:` line each)."""
     per_model: dict[str, int] = {}
     for line in stdout.splitlines():
-        found = re.fullmatch(r"\s*output: .*/embeddings/\w+/([^/]+)/shard_\d{4}\.\S+", line)
+        # the embedding file, then the job's stats JSON
+        found = re.match(r"\s*output: \S*/embeddings/\w+/([^/]+)/shard_\d{4}\.safetensors", line)
         if found:
             per_model[found.group(1)] = per_model.get(found.group(1), 0) + 1
     return per_model
