@@ -1,4 +1,4 @@
-"""The workflow as users run it, timed: `snakemake --cores N --resources gpu=1 predict`.
+"""The workflow as users run it, timed: `snakemake --cores N --resources gpu=N predict`.
 
     python benchmarks/bench_workflow.py --chunks 4000 --layers 2            # a CPU run
     python benchmarks/bench_workflow.py --chunks 4000 --layers 2 --protein esm2_3b_2560d
@@ -21,7 +21,14 @@ seconds / extraction wall time), a projection to 1M chunks, and on a GPU the pro
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
 
     workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=...
-              overhead_s_per_job=... busy=...   (one line)
+              overhead_s_per_job=... busy=... gpus=... sm_util_mean=...
+              projection_1m_steady_min=...   (one line)
+
+Per job it prints wall (Snakemake's benchmark), start-up, load, waiting for input, model
+compute and write seconds and the NVML GPU figures, all from the job's stats JSON
+(``benchmarks/extract_embeddings/*.json``; "n/a" on CPUs). ``--gpus N`` runs with
+``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_sizing). The steady-state
+projection uses each model's compute seconds per frame, not the warm-up.
 
 It asserts nothing: figures, not a timed test.
 """
