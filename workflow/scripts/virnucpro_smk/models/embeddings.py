@@ -11,10 +11,12 @@ Speed: records are sorted by token length and packed into batches under a token 
 padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
 loaded once per job straight onto its device in the dtype decided once per model by the
 precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
-float32 on CPUs), runs under ``torch.inference_mode()``, and each batch's vectors are copied back
-asynchronously and written to their rows of the output file while the next batch runs
-(memory: one batch, not the shard; resume points every few minutes, ``shard_resume.py``). An extraction job reads its byte range of the identified frames file directly
-(``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the model.
+float32 on CPUs), runs under ``torch.inference_mode()``, and each batch's vectors are
+copied back asynchronously and written to their rows of the output file while the next batch
+runs (memory: one batch, not the shard; resume points every few minutes, see
+``shard_resume.py``). An extraction job reads its byte range of the identified frames file
+directly (``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the
+model.
 """
 
 from __future__ import annotations
