@@ -1,4 +1,4 @@
-"""The workflow as users run it, timed: `snakemake --cores N --resources gpu=1 predict`.
+"""The workflow as users run it, timed: `snakemake --cores N --resources gpu=N predict`.
 
     python benchmarks/bench_workflow.py --chunks 4000 --layers 2            # a CPU run
     python benchmarks/bench_workflow.py --chunks 4000 --layers 2 --protein esm2_3b_2560d
@@ -21,7 +21,14 @@ seconds / extraction wall time), a projection to 1M chunks, and on a GPU the pro
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
 
     workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=...
-              overhead_s_per_job=... busy=...   (one line)
+              overhead_s_per_job=... busy=... gpus=... sm_util_mean=...
+              projection_1m_steady_min=...   (one line)
+
+Per job it prints wall (Snakemake's benchmark), start-up, load, waiting for input, model
+compute and write seconds and the NVML GPU figures, all from the job's stats JSON
+(``benchmarks/extract_embeddings/*.json``; "n/a" on CPUs). ``--gpus N`` runs with
+``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_sizing). The steady-state
+projection uses each model's compute seconds per frame, not the warm-up.
 
 It asserts nothing: figures, not a timed test.
 """
@@ -137,6 +144,9 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--chunks-per-gpu-job", type=int, default=None)
     parser.add_argument(
+        "--gpus", type=int, default=1, help="--resources gpu=N: GPUs the run fills with jobs"
+    )
+    parser.add_argument(
         "--models-dir", type=Path, default=Path(tempfile.gettempdir()) / "vnp_bench_models"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="default: a new temp dir")
@@ -191,7 +201,7 @@ def main() -> None:
         "--cores",
         str(args.cores),
         "--resources",
-        "gpu=1",
+        f"gpu={args.gpus}",
         "--configfile",
         str(work / "bench.yaml"),
     ]
@@ -222,7 +232,8 @@ def report(
     )
     print(f"wall time of `snakemake predict`: {wall:.1f} s ({chunks / wall:,.0f} chunks/s)")
     bench_dir = results / "benchmarks/extract_embeddings/samples"
-    per_model: dict[str, dict[str, float]] = {}
+    per_model: dict[str, dict] = {}
+    jobs_seen: list[str] = []
     for emb in sorted((results / "samples/bench/chunk300/embeddings").rglob("*.safetensors")):
         meta = read_metadata(emb)
         stats = meta.get("stats", {})
@@ -237,6 +248,29 @@ def report(
         entry["embed"] += embed
         entry["load"] += float(stats.get("load_seconds", 0.0))
         entry["tokens"] += float(stats.get("tokens", 0.0))
+        job = json.loads(
+            (bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.json").read_text(encoding="utf-8")
+        )
+        gpu = job.get("gpu") or {}
+        entry.setdefault("steady", []).append(
+            (float(job.get("records", 0)), float(job.get("compute_seconds") or 0.0))
+        )
+        entry.setdefault("sm", []).append(gpu.get("sm_util_mean", "n/a"))
+        timers = [
+            float(job.get(k) or 0)
+            for k in ("start_seconds", "load_seconds", "wait_seconds", "compute_seconds")
+        ]
+        jobs_seen.append(
+            f"{model:<34}{shard:>6}{job_wall:>8.1f}"
+            + "".join(f"{t:>7.1f}" for t in timers[:3])
+            + f"{timers[3]:>9.1f}{float(job.get('write_seconds') or 0):>7.1f}"
+            + f"{gpu.get('sm_util_mean', 'n/a')!s:>8}{gpu.get('mem_mib_peak', 'n/a')!s:>10}"
+        )
+    print(
+        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'load':>7}{'wait':>7}"
+        f"{'compute':>9}{'write':>7}{'SM %':>8}{'peak MiB':>10}"
+    )
+    print("\n".join(jobs_seen))
     print(
         f"{'model':<34}{'jobs':>5}{'job wall s':>11}{'embed s':>9}{'load s':>8}"
         f"{'overhead s/job':>16}{'busy':>6}"
@@ -252,10 +286,10 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.preprocess.shards import shard_count
+    from virnucpro_smk.runtime.job_sizing import gpu_jobs
 
     per_job = args.chunks_per_gpu_job or 500_000
-    jobs_1m = shard_count(1_000_000, per_job) * len(per_model)
+    jobs_1m = gpu_jobs(1_000_000, per_job, args.gpus) * len(per_model)
     scale = 1e6 / chunks
     # Only preprocessing and prediction grow with the input; the environment check, the
     # precision decisions, the summary and Snakemake's own start-up are paid once per run.
@@ -266,6 +300,25 @@ def report(
     )
     fixed = wall - extraction_wall - growing
     projection = fixed + growing * scale + embed_s * scale + jobs_1m * overhead_per_job
+    # steady state: records per second of model compute (after the warm-up of loading and the
+    # first batches, which the per-job overhead already counts once per job)
+    # compute seconds per frame of each model (every frame is embedded by each), summed
+    per_frame = [
+        sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
+        for e in per_model.values()
+        if sum(r for r, _ in e["steady"])
+    ]
+    frames_per_chunk = sum(int(r["n_kept_frames"]) for r in rows) / chunks
+    steady_projection = (
+        fixed
+        + growing * scale
+        + sum(per_frame) * frames_per_chunk * 1e6 / max(args.gpus, 1)
+        + jobs_1m * overhead_per_job / max(args.gpus, 1)
+        if per_frame
+        else float("nan")
+    )
+    sm = [v for e in per_model.values() for v in e["sm"] if v != "n/a"]
+    sm_mean = f"{sum(sm) / len(sm):.1f}" if sm else "n/a"
     print(
         f"1M-chunk projection: {projection / 60:.1f} min ({jobs_1m} extraction jobs; embedding, "
         f"preprocessing and prediction ({growing:.1f} s here) scaled linearly; {fixed:.1f} s "
@@ -282,7 +335,9 @@ def report(
         )
     print(
         f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
-        f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f}"
+        f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f} "
+        f"gpus={args.gpus} sm_util_mean={sm_mean} "
+        f"projection_1m_steady_min={steady_projection / 60:.1f}"
     )
 
 

@@ -120,7 +120,12 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     check_config(config, SCHEMA)
     assert config["outdir"] == "results"
     assert config["chunks_per_gpu_job"] == 500000
-    assert config["extraction"] == {"loader_workers": 2, "progress_seconds": 30}
+    assert config["extraction"] == {
+        "loader_workers": 2,
+        "progress_seconds": 30,
+        "checkpoint_seconds": 180,
+    }
+    assert (config["min_chunks_per_gpu_job"], config["gpus"]) == (100000, 0)
     assert config["models"]["dnaberts_768d"]["revision"] == "main"
     assert config["models"]["dnaberts_768d"]["trust_remote_code"] is False
     # the schema is the one place for defaults: the rule files read these sections as filled
@@ -132,7 +137,6 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "test_fraction": 0.1,
         "balance": True,
         "builder_threads": 4,
-        "shards": 1,
         "recipe": {},
     }
     assert config["predict"] == {

@@ -56,7 +56,7 @@ def test_walk_reaches_every_level():
     for key in (
         "samples",
         "chunk_length",
-        "train.shards",
+        "train.seed",
         "train.recipe.patience",
         "models.<name>",
         "models.<name>.dtype.cuda",

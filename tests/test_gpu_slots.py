@@ -102,3 +102,24 @@ def test_visible_devices(monkeypatch):
     assert visible_devices() == ["2", "3"]
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert visible_devices(n_devices=2) == ["0", "1"]
+
+
+def test_a_job_on_a_local_slot_makes_its_device_current(tmp_path, monkeypatch):
+    """With a slot taken, the slot's device is made current before any CUDA work, so nothing
+    that names no device (pin-memory thread, torch.cuda calls) touches cuda:0, another job's.
+    Faked CUDA: four visible devices, the first two held by other jobs."""
+    import torch
+
+    from virnucpro_smk.runtime import environment, gpu_slots
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+    monkeypatch.setattr(environment, "resolve_device", lambda requested, gpus: "cuda")
+    current = []
+    monkeypatch.setattr(torch.cuda, "set_device", current.append)
+    with (
+        gpu_slots.gpu_slot(tmp_path),
+        gpu_slots.gpu_slot(tmp_path),
+        gpu_slots.job_device("cuda", 1, tmp_path) as device,
+    ):
+        assert device == "cuda:2"
+        assert current == [2]  # made current before the job's first CUDA call

@@ -28,6 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "chunk_length": 500,
     "device": "cuda",
+    "chunks_per_gpu_job": 1000,
+    "min_chunks_per_gpu_job": 100,
+    "gpus": 4,
     "ambiguous_codons": "x",
     "predict": {"min_viral_fraction": 0.7, "min_scored_fraction": 0.25, "plot_tracks": 3},
     "train": {
@@ -36,11 +39,10 @@ SETTINGS = {
         "val_fraction": 0.2,
         "test_fraction": 0.15,
         "balance": False,
-        "shards": 2,
         "builder_threads": 3,
         "recipe": {"max_epochs": 3},
     },
-    "extraction": {"loader_workers": 1, "progress_seconds": 5},
+    "extraction": {"loader_workers": 1, "progress_seconds": 5, "checkpoint_seconds": 9},
     "compare": {
         "baseline": "standin_esm2_64d",
         "candidate": "standin_fastesm_32d",
@@ -267,6 +269,7 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
         assert kwargs["device"] == "cuda"
         assert kwargs["gpu_requested"] == 1  # device: cuda asks Snakemake for a GPU
         assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
+        assert kwargs["checkpoint_seconds"] == 9
     assert models == {DNA, *PROTEINS}
 
 
@@ -292,7 +295,10 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
     args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["build_training_set"])
     assert [d.dataset for d in args[0]] == ["synthA", "synthB", "refv"]
     assert [d.label for d in args[0]] == [1, 0, 1]
-    assert kwargs["seed"] == 7 and kwargs["n_shards"] == 2 and kwargs["balance"] is False
+    assert kwargs["seed"] == 7 and kwargs["balance"] is False
+    # training shards sized by the frames drawn: 1000 per job, filling 4 GPUs at >= 100 each
+    n_shards = kwargs["n_shards"]
+    assert (n_shards(10_000), n_shards(1_000), n_shards(250), n_shards(50)) == (10, 4, 2, 1)
     assert (kwargs["val_fraction"], kwargs["test_fraction"]) == (0.2, 0.15)
     assert len(jobs["train_classifier"]) == len(PROTEINS)
     for blob in jobs["train_classifier"]:

@@ -46,7 +46,8 @@ def _extraction_jobs(stdout: str) -> dict[str, int]:
     """Extraction jobs per model in a dry-run listing (one `output:` line each)."""
     per_model: dict[str, int] = {}
     for line in stdout.splitlines():
-        found = re.fullmatch(r"\s*output: .*/embeddings/\w+/([^/]+)/shard_\d{4}\.\S+", line)
+        # the embedding file, then the job's stats JSON
+        found = re.match(r"\s*output: \S*/embeddings/\w+/([^/]+)/shard_\d{4}\.safetensors", line)
         if found:
             per_model[found.group(1)] = per_model.get(found.group(1), 0) + 1
     return per_model
@@ -78,9 +79,11 @@ def test_dry_run_lists_a_few_extraction_jobs(tmp_path, n_chunks, jobs):
 
 
 def test_compare_embeds_only_the_training_shards(tmp_path):
-    """`compare` plans extraction for the selected training frames only, never the samples."""
+    """`compare` plans extraction for the selected training frames only, never the samples:
+    before the training set is drawn (build_training_set is a checkpoint sizing its shards
+    from the drawn frames) a dry-run lists no extraction job at all, and no sample work."""
     extra = tmp_path / "train.yaml"
-    extra.write_text("train:\n  datasets: config/example_training.tsv\n  shards: 2\n")
+    extra.write_text("train:\n  datasets: config/example_training.tsv\n")
     listing = run_snakemake(
         "-n",
         "compare",
@@ -95,5 +98,6 @@ def test_compare_embeds_only_the_training_shards(tmp_path):
         for line in listing.splitlines()
         if line.strip().startswith("output: ") and "/embeddings/" in line
     ]
-    assert len(outputs) == 3 * 2  # DNA + two protein models, two training shards each
-    assert all(f"{tmp_path / 'out'}/training/chunk300/embeddings/" in o for o in outputs)
+    assert outputs == []
+    assert "checkpoint build_training_set:" in listing
+    assert "/samples/" not in listing

@@ -22,7 +22,12 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
-from virnucpro_smk.preprocess.shards import shard_count  # noqa: E402
+from virnucpro_smk.preprocess.shards import read_shard_index  # noqa: E402
+from virnucpro_smk.runtime.job_sizing import (  # noqa: E402
+    extraction_mem_mb,
+    gpu_jobs,
+    sample_records_per_job,
+)
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
     configured_model,
@@ -79,6 +84,7 @@ if REGION_MODEL["sensitivity"] <= REGION_MODEL["false_positive_rate"]:
     )
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
+MIN_CHUNKS_PER_GPU_JOB = int(config["min_chunks_per_gpu_job"])
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 with one_line_errors():
     TRAINING = load_training_table(TRAIN["datasets"], REFSEQ_DIR)
@@ -105,6 +111,10 @@ TRAIN_BENCHMARK = f"{OUT}/benchmarks/train_classifier/{CLASSIFIER_TAG}.tsv"
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
+)
+# per-job figures of an extraction job (timers, NVML GPU use) for benchmarks and reports
+EXTRACTION_STATS = (
+    f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.json"
 )
 FRAME_FILES = {"dna": "identified_nucleotide.fa", "protein": "identified_protein.faa"}
 CHUNK_COUNT_CACHE = ".snakemake/virnucpro/chunk_counts"
@@ -150,13 +160,38 @@ def sample_chunks(sample, chunk_length):
         raise WorkflowError(f"sample {sample!r}: {exc}") from None
 
 
+def training_shard_index(chunk_length):
+    """The training set's shard index, once drawn (build_training_set is a checkpoint: its
+    selected frames, hence its jobs, are known only then)."""
+    return checkpoints.build_training_set.get(L=chunk_length).output.shard_index
+
+
 def n_shards(unit, chunk_length):
-    """GPU jobs per model for a frame set: sized by chunks for samples, fixed for training."""
+    """GPU jobs per model for a frame set: samples from their chunk count at DAG build, the
+    training set from its drawn frames (both by runtime/job_sizing.gpu_jobs)."""
     if unit == "training":
-        return int(TRAIN["shards"])
-    return shard_count(
-        sample_chunks(unit.removeprefix("samples/"), int(chunk_length)), CHUNKS_PER_GPU_JOB
-    )
+        return len(read_shard_index(training_shard_index(chunk_length)))
+    chunks = sample_chunks(unit.removeprefix("samples/"), int(chunk_length))
+    return gpu_jobs(chunks, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB)
+
+
+def extraction_mem(wildcards):
+    """``mem_mb`` of an extraction job from its size: the training shard's record count, or
+    a sample shard's chunks (records are not held as a matrix, so this stays bounded)."""
+    if wildcards.unit == "training":
+        spans = read_shard_index(training_shard_index(wildcards.L))
+        return extraction_mem_mb(spans[int(wildcards.shard)].n_records)
+    chunks = sample_chunks(wildcards.unit.removeprefix("samples/"), int(wildcards.L))
+    return extraction_mem_mb(sample_records_per_job(chunks, n_shards(wildcards.unit, wildcards.L)))
+
+
+def training_shard_sizing(wildcards=None):
+    """What build_training_set sizes its shards with (the samples' rule, on frames)."""
+    return {
+        "per_job": CHUNKS_PER_GPU_JOB,
+        "gpus": GPUS,
+        "min_per_job": MIN_CHUNKS_PER_GPU_JOB,
+    }
 
 
 def shard_ids(unit, chunk_length):
@@ -231,6 +266,20 @@ JOB_DEVICE = "cuda" if GPU_REQUEST else "cpu"
 # repeated check never makes finished work look out of date.
 ENV_REPORT_PATTERN = f"{OUT}/env/validation_{{device}}.json"
 ENV_REPORT = ENV_REPORT_PATTERN.format(device=JOB_DEVICE)
+
+
+def _gpus_of_run():
+    """GPUs the run fills with extraction jobs: config `gpus`, else `--resources gpu=N`,
+    else 1; 1 when jobs run on the CPU."""
+    if not GPU_REQUEST:
+        return 1
+    if int(config["gpus"]):
+        return int(config["gpus"])
+    granted = getattr(workflow.global_resources.get("gpu"), "value", None)
+    return max(1, int(granted or 1))
+
+
+GPUS = _gpus_of_run()
 
 
 def gpu_count(wildcards=None):

@@ -1,8 +1,10 @@
 # Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
 # sample (`samples/<name>`) or the training set (`training`); shards are sized by work
-# (`chunks_per_gpu_job`), so a small input is one job per model that loads the model once.
-# `extraction.loader_workers` and `progress_seconds` only change speed and logging: the script
-# reads them from the config, not from params, so changing them reruns nothing.
+# (`chunks_per_gpu_job`, raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a
+# small input is one job per model that loads the model once; memory follows the job's size.
+# `extraction.loader_workers`, `progress_seconds` and `checkpoint_seconds` only change speed,
+# logging and how often a job saves its rows: the script reads them from the config, not from
+# params, so changing them reruns nothing.
 
 
 rule extract_embeddings:
@@ -14,6 +16,7 @@ rule extract_embeddings:
         env=ancient(ENV_REPORT),
     output:
         f"{UNIT_DIR}/{EMBEDDING}",
+        stats=EXTRACTION_STATS,
     params:
         spec=model_spec,
         settings=model_settings,
@@ -26,7 +29,7 @@ rule extract_embeddings:
     threads: extraction_threads
     resources:
         gpu=gpu_count,
-        mem_mb=16000,
+        mem_mb=extraction_mem,
         runtime=240,
     conda:
         "../../envs/gpu.yaml"

@@ -6,6 +6,8 @@ rule compare_models:
         metadata=compare_files("metadata.json"),
         tests=compare_files("test_predictions.tsv"),
         manifest_summary=f"{TRAINING_DIR}/training_manifest.json",
+        # the checkpoint's output: the params list the training shards it sized
+        manifest=f"{TRAINING_DIR}/training_manifest.tsv",
     output:
         html=report(
             f"{OUT}/reports/comparison_chunk{{L}}.html",

@@ -1,9 +1,10 @@
 # Training: the manifest is drawn from the datasets' frames before any embedding (split by
 # genome, non-viral balanced against viral), only the selected frames are embedded
-# (`train.shards` GPU jobs per model), then one classifier per (chunk length, DNA, protein).
+# (GPU jobs sized by the selected frames, as samples are by chunks: a checkpoint, since the
+# frames are known only once drawn), then one classifier per (chunk length, DNA, protein).
 
 
-rule build_training_set:
+checkpoint build_training_set:
     input:
         nucleotide=training_dataset_files("dna"),
         protein=training_dataset_files("protein"),
@@ -17,7 +18,7 @@ rule build_training_set:
     params:
         datasets=TRAINING,
         genome_maps=genome_map_params,
-        n_shards=TRAIN["shards"],
+        shard_sizing=training_shard_sizing,
         seed=TRAIN["seed"],
         val_fraction=TRAIN["val_fraction"],
         test_fraction=TRAIN["test_fraction"],

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from virnucpro_smk.preprocess.training_set import LabelledFrames, build_training_set
+from virnucpro_smk.runtime.job_sizing import gpu_jobs
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
@@ -31,7 +32,7 @@ with rule_logging(snakemake) as log:
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
         shard_index=snakemake.output.shard_index,
-        n_shards=snakemake.params.n_shards,
+        n_shards=lambda frames: gpu_jobs(frames, **snakemake.params.shard_sizing),
         seed=snakemake.params.seed,
         val_fraction=snakemake.params.val_fraction,
         test_fraction=snakemake.params.test_fraction,

@@ -13,6 +13,9 @@ from virnucpro_smk.models.store import set_offline  # noqa: E402
 
 set_offline()
 
+import json  # noqa: E402
+
+from virnucpro_smk.io.atomic import write_text_atomic  # noqa: E402
 from virnucpro_smk.models.embeddings import extract_shard  # noqa: E402
 from virnucpro_smk.runtime.gpu_slots import granted_gpus  # noqa: E402
 from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
@@ -21,7 +24,7 @@ with rule_logging(snakemake):
     wildcards = dict(snakemake.wildcards.items())
     # which input the shard belongs to (the lead's {unit}; {sample}/{dataset} where used)
     extra = {k: wildcards[k] for k in ("unit", "sample", "dataset") if k in wildcards}
-    extract_shard(
+    stats = extract_shard(
         snakemake.params.spec,
         snakemake.params.model_dir,
         snakemake.input.frames,
@@ -34,7 +37,10 @@ with rule_logging(snakemake):
         # speed and logging only: read from the config, not params (no rerun when changed)
         loader_workers=snakemake.config["extraction"]["loader_workers"],
         progress_seconds=snakemake.config["extraction"]["progress_seconds"],
+        checkpoint_seconds=snakemake.config["extraction"]["checkpoint_seconds"],
         extra_meta=extra,
         gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,
     )
+    # the job's figures (timers, GPU use) where benchmarks and the comparison read them
+    write_text_atomic(snakemake.output.stats, json.dumps(stats, indent=1) + "\n")

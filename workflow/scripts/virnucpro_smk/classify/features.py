@@ -18,17 +18,15 @@ Rows are read with plain reads, not a memory map, so resident memory is what is 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..errors import ModelMismatchError
-from ..io.embedding_files import TENSOR, EmbeddingFile, _decode_meta, check_identity
+from ..io.embedding_files import EmbeddingFile, EmbeddingReader, check_identity
 from ..models.registry import pair_tag
 
 MAX_LISTED = 10
@@ -73,12 +71,6 @@ def _id_mismatch(dna: EmbeddingFile, protein: EmbeddingFile, dna_path: str, prot
     )
 
 
-def _commit(emb: EmbeddingFile) -> str | None:
-    # str(): the metadata decoder reads an all-digit SHA back as a number
-    value = emb.meta.get("model_commit")
-    return None if value is None else str(value)
-
-
 def merge_pair(
     dna: EmbeddingFile, protein: EmbeddingFile, dna_path: str, protein_path: str
 ) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
@@ -114,11 +106,11 @@ def merge_pair(
         "dna_model": dna.model,
         "dna_width": dna.width,
         "dna_revision": dna.meta.get("revision"),
-        "dna_commit": _commit(dna),
+        "dna_commit": dna.meta.get("model_commit"),
         "protein_model": protein.model,
         "protein_width": protein.width,
         "protein_revision": protein.meta.get("revision"),
-        "protein_commit": _commit(protein),
+        "protein_commit": protein.meta.get("model_commit"),
         "chunk_length": dna.meta.get("chunk_length"),
         "source": f"{dna.meta.get('source')} + {protein.meta.get('source')}",
         "revision": f"{dna.meta.get('revision')} + {protein.meta.get('revision')}",
@@ -153,58 +145,25 @@ def read_features(
 BLOCK_ROWS = 32768
 
 
-class _RowFile:
-    """Rows of a safetensors float32 matrix read with plain reads (no mmap).
-
-    Reading through a memory map would count every touched page of the file in the job's
-    resident memory until the map is closed; plain reads into a fresh array keep resident
-    memory at one block. The layout is the documented safetensors one: an 8-byte
-    little-endian header size, a JSON header, then the raw little-endian data.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.handle = open(path, "rb")  # noqa: SIM115 - closed by close()
-        try:
-            size = int.from_bytes(self.handle.read(8), "little")
-            header = json.loads(self.handle.read(size))
-        except (ValueError, UnicodeDecodeError) as exc:
-            self.handle.close()
-            raise ModelMismatchError(f"{path}: not a safetensors file ({exc})") from exc
-        self.meta = _decode_meta(header.pop("__metadata__", None) or {})
-        entry = header.get(TENSOR) or {}
-        self.shape = tuple(entry.get("shape", ()))
-        self.dtype = entry.get("dtype")
-        self.data_start = 8 + size + int(entry.get("data_offsets", (0, 0))[0])
-
-    def rows(self, start: int, end: int) -> torch.Tensor:
-        width = self.shape[1]
-        out = np.empty((end - start, width), dtype="<f4")
-        self.handle.seek(self.data_start + start * width * 4)
-        if self.handle.readinto(memoryview(out).cast("B")) != out.nbytes:
-            raise ModelMismatchError(f"{self.path}: truncated (rows {start}-{end} missing)")
-        return torch.from_numpy(out)
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-def _checked_header(rows: _RowFile, expect_model: str, chunk_length: int | None) -> EmbeddingFile:
-    """Identity of a file from its header, checked as ``read_embeddings`` checks the file.
+def _checked_header(
+    rows: EmbeddingReader, expect_model: str, chunk_length: int | None
+) -> EmbeddingFile:
+    """Identity of a file from its header and ids, checked as ``read_embeddings`` checks it.
 
     The returned EmbeddingFile has an empty (0-row) matrix: rows are read block by block.
     """
-    meta = rows.meta
+    ids = rows.ids()
     check_identity(
         rows.path,
-        meta,
+        rows.meta,
         rows.shape,
+        len(ids),
         expect_model=expect_model,
         expect_chunk_length=chunk_length,
         dtype=rows.dtype,
     )
-    width = int(meta["width"])
-    return EmbeddingFile(list(meta["ids"]), torch.empty((0, width)), meta)
+    width = int(rows.meta["width"])
+    return EmbeddingFile(ids, torch.empty((0, width)), rows.meta)
 
 
 class FeatureBlocks:
@@ -229,10 +188,10 @@ class FeatureBlocks:
         chunk_length: int | None = None,
     ) -> None:
         self.dna_path, self.protein_path = Path(dna_path), Path(protein_path)
-        self._files: list[_RowFile] = []
+        self._files: list[EmbeddingReader] = []
         try:
-            self._files.append(_RowFile(self.dna_path))
-            self._files.append(_RowFile(self.protein_path))
+            self._files.append(EmbeddingReader(self.dna_path))
+            self._files.append(EmbeddingReader(self.protein_path))
             self._dna = _checked_header(self._files[0], dna_model, chunk_length)
             self._protein = _checked_header(self._files[1], protein_model, chunk_length)
             _, _, self.meta = merge_pair(self._dna, self._protein, str(dna_path), str(protein_path))

@@ -77,3 +77,12 @@ def write_tsv(
         handle.write("\t".join(columns) + "\n")
         for row in rows:
             handle.write("\t".join(map(str, row)) + "\n")
+
+
+def publish(finished: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:
+    """Rename a finished file (written and fsynced under another name) onto ``path``.
+
+    For writers that keep a named partial file across runs (resumable embedding shards):
+    ``atomic_path`` would give them a fresh temporary name each time.
+    """
+    os.replace(finished, path)

@@ -11,9 +11,12 @@ Speed: records are sorted by token length and packed into batches under a token 
 padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
 loaded once per job straight onto its device in the dtype decided once per model by the
 precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
-float32 on CPUs), runs under ``torch.inference_mode()``, and vectors are written back in
-input order. An extraction job reads its byte range of the identified frames file directly
-(``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the model.
+float32 on CPUs), runs under ``torch.inference_mode()``, and each batch's vectors are
+copied back asynchronously and written to their rows of the output file while the next batch
+runs (memory: one batch, not the shard; resume points every few minutes, see
+``shard_resume.py``). An extraction job reads its byte range of the identified frames file
+directly (``frames/shards.tsv``); an empty shard writes a 0 x width file without loading the
+model.
 """
 
 from __future__ import annotations
@@ -34,10 +37,12 @@ from ..errors import ModelMismatchError
 from ..io.embedding_files import write_embeddings
 from ..preprocess.shards import read_shard_records
 from ..runtime.environment import package_versions
+from ..runtime.gpu_monitor import GpuMonitor
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
-from .precision import read_precision, torch_dtype
+from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
+from .shard_resume import ResumableShard
 from .store import check_model_dir, model_provenance
 
 log = logging.getLogger(__name__)
@@ -205,6 +210,8 @@ class ExtractionStats:
     batches: int
     peak_gpu_mib: float | None
     device_name: str
+    wait_seconds: float = 0.0  # the loop waiting for the next batch (tokenizing, padding)
+    write_seconds: float = 0.0  # rows copied back and written, in the loop
 
     def as_dict(self) -> dict[str, Any]:
         seconds = self.seconds if self.seconds > 0 else float("nan")
@@ -217,7 +224,102 @@ class ExtractionStats:
             "tokens_per_s": round(self.tokens / seconds, 1) if self.tokens else 0.0,
             "peak_gpu_mib": self.peak_gpu_mib,
             "device_name": self.device_name,
+            "wait_seconds": round(self.wait_seconds, 4),
+            "write_seconds_in_loop": round(self.write_seconds, 4),
         }
+
+
+RowSink = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+def embed_batches(
+    encoder: Encoder,
+    tokens: list[list[int]],
+    batches: list[list[int]],
+    write: RowSink,
+    loader_workers: int = 0,
+    progress_seconds: float = 30.0,
+    start_batch: int = 0,
+    batch_done: Callable[[int], None] | None = None,
+) -> ExtractionStats:
+    """Embed ``batches[start_batch:]`` and hand each batch's rows to ``write(index, vectors)``.
+
+    Rows go out as batches finish, so memory is one batch, not the shard. On a GPU, a batch's
+    vectors are copied back asynchronously and written while the next batch runs.
+    ``batch_done(k)`` is called once the rows of the first ``k`` batches were all written.
+    """
+    start = time.perf_counter()
+    cuda = encoder.device.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(encoder.device)
+    todo = batches[start_batch:]
+    loader = DataLoader(
+        _PaddedBatches(tokens, todo, encoder.pad_id),
+        batch_size=None,
+        shuffle=False,
+        num_workers=loader_workers,
+        pin_memory=cuda,
+        persistent_workers=False,
+    )
+    rows = sum(len(b) for b in todo)
+    progress = Progress(
+        f"{encoder.spec.name} embeddings", rows, interval=progress_seconds, logger=log
+    )
+    wait = written = 0.0
+    pending: tuple[torch.Tensor, torch.Tensor, Any] | None = None
+    done = start_batch
+
+    def flush() -> None:
+        nonlocal pending, written, done
+        if pending is None:
+            return
+        index, host, event = pending
+        began = time.perf_counter()
+        if event is not None:
+            event.synchronize()
+        write(index, host)
+        written += time.perf_counter() - began
+        done += 1
+        progress.update(len(index))
+        if batch_done is not None:
+            batch_done(done)
+        pending = None
+
+    with torch.inference_mode():
+        batches_iter = iter(loader)
+        while True:
+            began = time.perf_counter()
+            item = next(batches_iter, None)
+            wait += time.perf_counter() - began
+            if item is None:
+                break
+            index, ids, mask = item
+            ids = ids.to(encoder.device, non_blocking=True)
+            mask = mask.to(encoder.device, non_blocking=True)
+            vectors = encoder.embed(ids, mask)
+            event = None
+            if cuda:  # queue the copy back; write the previous batch while this one runs
+                host = vectors.to("cpu", non_blocking=True)
+                event = torch.cuda.Event()
+                event.record()
+            else:
+                host = vectors
+            flush()
+            pending = (index, host, event)
+        flush()
+    if cuda:
+        torch.cuda.synchronize(encoder.device)
+    progress.finish()
+    return ExtractionStats(
+        records=rows,
+        tokens=sum(len(tokens[i]) for b in todo for i in b),
+        seconds=time.perf_counter() - start,
+        batches=len(todo),
+        peak_gpu_mib=torch.cuda.max_memory_allocated(encoder.device) / 2**20 if cuda else None,
+        device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
+        wait_seconds=wait,
+        write_seconds=written,
+    )
 
 
 def embed_sequences(
@@ -231,37 +333,12 @@ def embed_sequences(
     tokens = encoder.tokenize(sequences)
     batches = token_budget_batches([len(t) for t in tokens], encoder.spec.tokens_per_batch)
     out = torch.zeros((len(sequences), encoder.spec.width), dtype=torch.float32)
-    cuda = encoder.device.type == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats(encoder.device)
-    loader = DataLoader(
-        _PaddedBatches(tokens, batches, encoder.pad_id),
-        batch_size=None,
-        shuffle=False,
-        num_workers=loader_workers,
-        pin_memory=cuda,
-        persistent_workers=False,
-    )
-    progress = Progress(
-        f"{encoder.spec.name} embeddings", len(sequences), interval=progress_seconds, logger=log
-    )
-    with torch.inference_mode():
-        for index, ids, mask in loader:
-            ids = ids.to(encoder.device, non_blocking=True)
-            mask = mask.to(encoder.device, non_blocking=True)
-            out[index] = encoder.embed(ids, mask).cpu()
-            progress.update(len(index))
-    if cuda:
-        torch.cuda.synchronize(encoder.device)
-    progress.finish()
-    stats = ExtractionStats(
-        records=len(sequences),
-        tokens=sum(len(t) for t in tokens),
-        seconds=time.perf_counter() - start,
-        batches=len(batches),
-        peak_gpu_mib=torch.cuda.max_memory_allocated(encoder.device) / 2**20 if cuda else None,
-        device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
-    )
+
+    def write(index: torch.Tensor, vectors: torch.Tensor) -> None:
+        out[index] = vectors.to(torch.float32)
+
+    stats = embed_batches(encoder, tokens, batches, write, loader_workers, progress_seconds)
+    stats.seconds = time.perf_counter() - start
     return out, stats
 
 
@@ -285,17 +362,22 @@ def extract_shard(
     gpu_requested: int | None = None,
     gpu_lock_dir: str | os.PathLike[str] | None = None,
     started: float | None = None,
+    checkpoint_seconds: float = 180.0,
 ) -> dict[str, Any]:
-    """Embed shard ``shard`` of the identified frames with one model; write its safetensors.
+    """Embed shard ``shard`` of the identified frames with one model; write its file.
 
     The model is loaded once, in the dtype the model's precision decision says
-    (``precision_json``, rule check_precision). An empty shard writes a valid 0 x width file
-    without loading the model (nor importing transformers). A job given a GPU
-    (``gpu_requested``) never falls back to the CPU; on CUDA it first takes a GPU slot (one
-    device per job, see gpu_slots). ``started`` is a ``time.perf_counter()`` taken when the
-    job's process started, so the import/start-up time is measured too. Returns the stats
-    written into the metadata (``start_seconds``, ``load_seconds``, ``embed_seconds``,
-    ``write_seconds`` and the throughput figures).
+    (``precision_json``, rule check_precision). The output file is created (ids, identity,
+    room for every row) before the model is loaded, so a limit of the format or the disk
+    fails the job before GPU work; rows are written as batches finish, and every
+    ``checkpoint_seconds`` of work a resume point is recorded (``shard_resume``): a killed
+    job rerun resumes there. An empty shard writes a valid 0 x width file without loading the
+    model (nor importing transformers). A job given a GPU (``gpu_requested``) never falls back
+    to the CPU; on CUDA it first takes a GPU slot (one device per job, see gpu_slots).
+    ``started`` is a ``time.perf_counter()`` taken when the job's process started, so the
+    import/start-up time is measured too. Returns the stats written into the metadata
+    (``start_seconds``, ``load_seconds``, ``embed_seconds``, ``write_seconds`` and the
+    throughput figures).
     """
     entered = time.perf_counter()
     timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
@@ -315,7 +397,14 @@ def extract_shard(
         commit = provenance or {"model_commit": record.get("model_commit")}
         start = time.perf_counter()
         empty = torch.zeros((0, spec.width), dtype=torch.float32)
-        stats = {**timings, "records": 0, "tokens": 0, "load_seconds": 0.0, "embed_seconds": 0.0}
+        stats = {
+            **timings,
+            "records": 0,
+            "tokens": 0,
+            "load_seconds": 0.0,
+            "embed_seconds": 0.0,
+            "gpu": GpuMonitor("cpu").summary(),
+        }
         write_embeddings(
             output,
             [],
@@ -342,41 +431,99 @@ def extract_shard(
                 f"{precision_json}: decided for {spec.name} at {record.get('model_commit')}, "
                 f"but the weights are now {provenance['model_commit']}; rerun check_precision"
             )
-        torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
-        if on_gpu and torch.cuda.get_device_name(torch_device) != record.get("device_name"):
-            log.warning(
-                "%s: precision was decided on %s, this job runs on %s",
-                spec.name,
-                record.get("device_name"),
-                torch.cuda.get_device_name(torch_device),
-            )
-        start = time.perf_counter()
-        encoder = load_encoder(spec, model_dir, torch_device, torch_dtype(record))
-        timings["load_seconds"] = round(time.perf_counter() - start, 4)
-        log.info(
-            "%s: %d records on %s (%s%s, loaded in %.1f s)",
-            spec.name,
-            len(records),
-            torch_device,
-            encoder.dtype,
-            ", TF32 matmuls" if record.get("allow_tf32") else "",
-            timings["load_seconds"],
+        dtype = torch_dtype(record)
+        meta.update(
+            model_commit=provenance["model_commit"],
+            dtype=str(dtype).removeprefix("torch."),
+            allow_tf32=bool(record.get("allow_tf32")),
+            precision_min_cosine=record.get("min_cosine"),
         )
-        matrix, extraction = embed_sequences(
-            encoder, [s for _, s in records], loader_workers, progress_seconds
-        )
-        timings["embed_seconds"] = round(extraction.seconds, 4)
-    stats = {**extraction.as_dict(), **timings}
-    start = time.perf_counter()
-    meta.update(
-        model_commit=provenance["model_commit"],
-        dtype=str(encoder.dtype).removeprefix("torch."),
-        allow_tf32=bool(record.get("allow_tf32")),
-        precision_min_cosine=record.get("min_cosine"),
-        device=torch_device,
-        stats=stats,
-    )
-    write_embeddings(output, [rid for rid, _ in records], matrix, meta)
+        # the file first: its limits (ids, header, disk space) fail the job before GPU work
+        out = ResumableShard(output, [rid for rid, _ in records], meta, checkpoint_seconds)
+        try:
+            with GpuMonitor(torch_device) as monitor:
+                stats = _embed_into(
+                    out,
+                    spec,
+                    model_dir,
+                    records,
+                    torch_device,
+                    dtype,
+                    record,
+                    loader_workers,
+                    progress_seconds,
+                )
+            stats = {**stats, **timings, "gpu": monitor.summary()}
+            log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
+            start = time.perf_counter()
+            out.publish({**meta, "device": torch_device, "stats": stats})
+        finally:
+            out.close()
     stats["write_seconds"] = round(time.perf_counter() - start, 4)
     log.info("%s: wrote %s (%s)", spec.name, output, stats)
     return stats
+
+
+def _embed_into(
+    out: ResumableShard,
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    records: list[tuple[str, str]],
+    torch_device: str,
+    dtype: torch.dtype,
+    record: dict[str, Any],
+    loader_workers: int,
+    progress_seconds: float,
+) -> dict[str, Any]:
+    """Load the model, plan the batches, and embed those a killed run did not finish."""
+    torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
+    if torch_device != "cpu" and torch.cuda.get_device_name(torch_device) != record.get(
+        "device_name"
+    ):
+        log.warning(
+            "%s: precision was decided on %s, this job runs on %s",
+            spec.name,
+            record.get("device_name"),
+            torch.cuda.get_device_name(torch_device),
+        )
+    start = time.perf_counter()
+    encoder = load_encoder(spec, model_dir, torch_device, dtype)
+    load_seconds = round(time.perf_counter() - start, 4)
+    log.info(
+        "%s: %d records on %s (%s%s, loaded in %.1f s)",
+        spec.name,
+        len(records),
+        torch_device,
+        encoder.dtype,
+        ", TF32 matmuls" if record.get("allow_tf32") else "",
+        load_seconds,
+    )
+    start = time.perf_counter()
+    tokens = encoder.tokenize([s for _, s in records])
+    batches = token_budget_batches([len(t) for t in tokens], spec.tokens_per_batch)
+    first = out.first_batch(batches)
+    tokenize_seconds = time.perf_counter() - start
+    extraction = embed_batches(
+        encoder,
+        tokens,
+        batches,
+        out.write_rows,
+        loader_workers,
+        progress_seconds,
+        start_batch=first,
+        batch_done=out.batch_done,
+    )
+    out.batch_done(len(batches), force=True)  # a kill before the rename loses no batch
+    return {
+        **extraction.as_dict(),
+        "records": len(records),
+        "tokens": sum(len(t) for t in tokens),
+        "batches": len(batches),
+        "resumed_at_batch": first,
+        "compute_seconds": round(
+            extraction.seconds - extraction.wait_seconds - extraction.write_seconds, 4
+        ),
+        "load_seconds": load_seconds,
+        "tokenize_seconds": round(tokenize_seconds, 4),
+        "embed_seconds": round(extraction.seconds + tokenize_seconds, 4),
+    }

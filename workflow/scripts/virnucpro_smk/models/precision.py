@@ -16,27 +16,24 @@ model's identity and commit so a decision for other weights cannot be applied by
 from __future__ import annotations
 
 import gc
-import json
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from .. import __version__
-from ..errors import ModelMismatchError
-from ..io.atomic import write_text_atomic
+from .embeddings import embed_sequences, load_encoder
+from .precision_record import FORMAT, read_precision, torch_dtype, write_precision
 from .registry import ModelSpec
 from .store import model_provenance, stored_dtype
 
 log = logging.getLogger(__name__)
 
 MIN_COSINE = 0.99
-FORMAT = "virnucpro-smk/precision/v1"
 
 
 def run_dtype(device: str | torch.device, preferred: str = "bfloat16") -> tuple[torch.dtype, str]:
@@ -81,12 +78,29 @@ def precision_sample(spec: ModelSpec, n: int = 64, chunk_length: int = 300, seed
     return [p for p in proteins if p]
 
 
-def _free(encoder: Any) -> None:
-    device = encoder.device
-    del encoder
-    gc.collect()
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
+def _embed_once(
+    spec: ModelSpec,
+    model_dir: str | os.PathLike[str],
+    device: torch.device,
+    dtype: torch.dtype,
+    seqs: Sequence[str],
+) -> torch.Tensor:
+    """Load the model in ``dtype``, embed ``seqs``, and free the model before returning.
+
+    The encoder lives only in this frame, so when it returns nothing holds the weights: the
+    float32 copy is gone before the reduced-precision copy is loaded, and the check's peak
+    is the larger of the two models plus activations (at most float32 + reduced), not both
+    plus a leaked one (ESM2 3B: ~28.5 GB before, ~12 GB + activations now).
+    """
+    encoder = load_encoder(spec, model_dir, str(device), dtype)
+    try:
+        vectors, _ = embed_sequences(encoder, seqs, progress_seconds=3600)
+    finally:
+        del encoder
+        gc.collect()
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return vectors
 
 
 def decide_precision(
@@ -105,7 +119,6 @@ def decide_precision(
     the reduced dtype is then recorded (else null). ``candidate`` overrides the dtype to try
     (tests use it to exercise the check on a CPU).
     """
-    from .embeddings import embed_sequences, load_encoder
 
     device = torch.device(device)
     seqs = list(sequences) if sequences is not None else precision_sample(spec)
@@ -143,14 +156,10 @@ def decide_precision(
     tf32 = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False  # the reference is TRUE float32
     try:
-        encoder = load_encoder(spec, model_dir, str(device), torch.float32)
-        full, _ = embed_sequences(encoder, seqs, progress_seconds=3600)
-        _free(encoder)
+        full = _embed_once(spec, model_dir, device, torch.float32, seqs)
     finally:
         torch.backends.cuda.matmul.allow_tf32 = tf32
-    encoder = load_encoder(spec, model_dir, str(device), reduced)
-    low, _ = embed_sequences(encoder, seqs, progress_seconds=3600)
-    _free(encoder)
+    low = _embed_once(spec, model_dir, device, reduced, seqs)
     cosine = torch.nn.functional.cosine_similarity(full, low, dim=1)
     worst, mean = float(cosine.min()), float(cosine.mean())
     keep = worst >= min_cosine
@@ -179,37 +188,12 @@ def decide_precision(
     }
 
 
-def write_precision(record: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-
-
-def read_precision(
-    path: str | os.PathLike[str], spec: ModelSpec, device_type: str | None
-) -> dict[str, Any]:
-    """A precision decision for ``spec`` on ``device_type``, refused if it is for anything else.
-
-    ``device_type`` None skips the device check (an empty shard runs nothing).
-    """
-    path = Path(path)
-    record = json.loads(path.read_text())
-    if record.get("format") != FORMAT:
-        raise ModelMismatchError(f"{path}: not a {FORMAT} file")
-    wrong = [
-        f"{key} {record.get(key)!r} (expected {want!r})"
-        for key, want in spec.identity().items()
-        if record.get(key) != want
-    ]
-    if wrong:
-        raise ModelMismatchError(f"{path}: decided for another model: " + ", ".join(wrong))
-    if device_type is not None and record.get("device_type") != device_type:
-        raise ModelMismatchError(
-            f"{path}: precision was decided on {record.get('device_type')}, this job runs on "
-            f"{device_type}; rerun it: snakemake --forcerun check_precision"
-        )
-    return record
-
-
-def torch_dtype(record: dict[str, Any]) -> torch.dtype:
-    return {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[
-        record["dtype"]
-    ]
+__all__ = [
+    "FORMAT",
+    "decide_precision",
+    "precision_sample",
+    "read_precision",
+    "run_dtype",
+    "torch_dtype",
+    "write_precision",
+]

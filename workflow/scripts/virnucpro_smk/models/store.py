@@ -200,11 +200,13 @@ def load_state(
 ) -> dict[str, torch.Tensor]:
     """All weights of a model directory, read from safetensors straight onto ``device``.
 
-    Floating tensors are cast to ``dtype`` tensor by tensor on the device (no whole-model
-    copy in another precision). A directory without safetensors (a ``provider: local`` model
-    kept as ``.bin``) is read with ``torch.load(weights_only=True)``.
+    Floating tensors are cast to ``dtype`` one at a time as they are read, so the device
+    never holds the stored-precision model: the peak is the run-dtype model plus one stored
+    tensor (ESM2 3B in bf16: ~5.7 GB, not the ~17 GB of the whole fp32 set plus its cast).
+    A directory without safetensors (a ``provider: local`` model kept as ``.bin``) is read
+    with ``torch.load(weights_only=True)``.
     """
-    from safetensors.torch import load_file
+    from safetensors import safe_open
 
     directory = Path(directory)
     files = weight_files(directory)
@@ -213,7 +215,14 @@ def load_state(
         for path in files:
             if not path.is_file():
                 raise ModelMissingError(f"{path}: missing (named by {SAFETENSORS_INDEX})")
-            state.update(load_file(str(path), device=str(device)))
+            with safe_open(str(path), framework="pt", device=str(device)) as handle:
+                for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                    tensor = handle.get_tensor(key)
+                    if dtype is not None and tensor.is_floating_point():
+                        tensor = tensor.to(dtype)
+                    state[key] = tensor
+                    del tensor  # the stored-precision copy goes before the next is read
+        return state
     else:
         shards, _ = _bin_shards(directory)
         if not shards:

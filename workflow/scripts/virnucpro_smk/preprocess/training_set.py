@@ -22,7 +22,7 @@ import json
 import os
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -293,13 +293,17 @@ def build_training_set(
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
     shard_index: str | os.PathLike[str],
-    n_shards: int = 1,
+    n_shards: int | Callable[[int], int] = 1,
     seed: int = 42,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> dict:
-    """Draw the manifest and write the selected frames as ``n_shards`` training shards."""
+    """Draw the manifest and write the selected frames as ``n_shards`` training shards.
+
+    ``n_shards`` may be a function of the number of selected frames (the workflow sizes
+    training jobs by work, as samples', with ``runtime.job_sizing.gpu_jobs``).
+    """
     frames = [
         DatasetFrames(
             d.dataset,
@@ -311,6 +315,8 @@ def build_training_set(
         for d in datasets
     ]
     rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
+    if callable(n_shards):
+        n_shards = n_shards(len(rows))
     write_training_frames(rows, datasets, nucleotide, protein)
     write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
     rows = [  # the same contiguous ranges index_shards cut

@@ -147,4 +147,10 @@ def job_device(
         yield "cpu"
         return
     with gpu_slot(lock_dir) as slot:
+        import torch
+
+        # the slot's device becomes the process's current one: work that names no device
+        # (the DataLoader's pin-memory thread, torch.cuda calls without an index) would
+        # otherwise open a context on cuda:0, a GPU another job holds
+        torch.cuda.set_device(slot.index)
         yield slot.torch_device

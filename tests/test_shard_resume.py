@@ -1,0 +1,103 @@
+"""Resume inside a shard: SIGKILL an extraction job at several points, rerun it, and the
+finished file equals the file of an uninterrupted run (apart from its run record)."""
+
+import json
+import random
+import subprocess
+import sys
+
+import pytest
+from test_embeddings import _precision, _random_protein, _shard_files
+
+from conftest import ROOT
+from virnucpro_smk.io.embedding_files import EmbeddingReader
+
+#: The job in a fresh process, with a tiny batch budget (many batches) and a resume point after
+#: every batch. KILL names where the process kills itself with SIGKILL: ``embed:N`` when the
+#: N-th batch is computed, ``sync:N`` while making rows durable for the N-th resume point (the
+#: record not yet written), ``publish`` with the file finished but not yet renamed.
+JOB = """
+import dataclasses, json, os, signal, sys
+import virnucpro_smk.models.embeddings as e
+import virnucpro_smk.models.shard_resume as r
+from tests_standin import spec
+spec = dataclasses.replace(spec, tokens_per_batch=160)
+kill = os.environ.get("KILL", "")
+counts = {"embed": 0, "sync": 0}
+def counted(name, original):
+    def call(*args, **kwargs):
+        counts[name] += 1
+        if kill == f"{name}:{counts[name]}":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return original(*args, **kwargs)
+    return call
+e.Encoder.embed = counted("embed", e.Encoder.embed)
+r.EmbeddingWriter.sync = counted("sync", r.EmbeddingWriter.sync)
+if kill == "publish":
+    r.publish = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
+stats = e.extract_shard(spec, *json.loads(sys.argv[1]), chunk_length=300, device="cpu",
+                        precision_json=sys.argv[2], checkpoint_seconds=0)
+print(json.dumps({"embed_calls": counts["embed"], "resumed_at": stats["resumed_at_batch"],
+                  "batches": stats["batches"]}))
+"""
+
+
+def _run(args, precision, tmp_path, kill=""):
+    env = {
+        "PYTHONPATH": f"{ROOT / 'workflow' / 'scripts'}:{tmp_path}",
+        "PATH": "/usr/bin:/bin",
+        "KILL": kill,
+    }
+    cmd = [sys.executable, "-c", JOB, json.dumps(args), str(precision)]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def _content(path):
+    """Ids, rows and metadata bytes; the run record (timings, device) is set aside."""
+    with EmbeddingReader(path) as reader:
+        meta = {k: v for k, v in reader.meta.items() if k not in ("stats", "device")}
+        data = path.read_bytes()[reader.matrix_start - 8 * (reader.shape[0] + 1) :]
+        return reader.ids(), data, meta
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sigkill_inside_a_shard_then_rerun_gives_the_uninterrupted_file(standins, tmp_path, seed):
+    spec, directory = standins["standin_esm2_64d"]
+    helper = tmp_path / "tests_standin.py"
+    helper.write_text(
+        "import yaml\nfrom virnucpro_smk.models.registry import parse_registry\n"
+        f"spec = parse_registry(yaml.safe_load(open({str(ROOT / 'config/standin.yaml')!r}))"
+        f"['models'])[{spec.name!r}]\n"
+    )
+    rng = random.Random(seed)
+    proteins = [_random_protein(rng, rng.randint(5, 60)) for _ in range(60)]
+    _, _, prot, index = _shard_files(tmp_path, proteins)
+    precision = _precision(spec, directory, tmp_path)
+    reference = tmp_path / "ref" / spec.name / "shard_0000.safetensors"
+    done = _run([str(directory), str(prot), str(index), 0, str(reference)], precision, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    batches = json.loads(done.stdout.splitlines()[-1])["batches"]
+    assert batches >= 12  # enough batches to kill inside the shard
+
+    out = tmp_path / "run" / spec.name / "shard_0000.safetensors"
+    args = [str(directory), str(prot), str(index), 0, str(out)]
+    first, second = sorted(rng.sample(range(3, batches), 2))
+    kills = [f"embed:{first}", f"sync:{second - first}", "publish"]
+    resumed_at = []
+    for kill in kills:
+        killed = _run(args, precision, tmp_path, kill)
+        assert killed.returncode == -9, (kill, killed.stderr[-2000:])
+        assert not out.exists()
+        record = out.with_name(f".{out.name}.partial.json")
+        if record.exists():
+            resumed_at.append(json.loads(record.read_text())["batches_done"])
+    rerun = _run(args, precision, tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    last = json.loads(rerun.stdout.splitlines()[-1])
+    # each kill left a resume point further on, and the last run only did what was left
+    # (a batch's rows are written once the next batch is computed: the kill at batch
+    # ``first`` leaves ``first - 2`` batches recorded)
+    assert resumed_at == [first - 2, second - 3, batches]
+    assert last["resumed_at"] == batches and last["embed_calls"] == 0
+    assert _content(out) == _content(reference)
+    assert not list(out.parent.glob(".*"))  # no partial nor record left behind
