@@ -9,6 +9,11 @@ checkpoint build_training_set:
         nucleotide=training_dataset_files("dna"),
         protein=training_dataset_files("protein"),
         genomes=training_genome_maps,
+        # Not read: it orders the checkpoint after the environment check. Snakemake (9.27)
+        # drops every pending job when a checkpoint's DAG update happens while the producer
+        # of an ancient() input is still running (the run then ends "done" with its targets
+        # missing); with this input that producer has always finished by then.
+        env=ancient(ENV_REPORT),
     output:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
         summary=f"{TRAINING_DIR}/training_manifest.json",
