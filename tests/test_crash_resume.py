@@ -98,7 +98,16 @@ def test_sigkill_in_each_stage_then_rerun_incomplete_gives_identical_outputs(sta
         assert not (out / "summary.tsv").exists(), f"killed in {stage}: the run had finished"
     run_snakemake(*ARGS, "--rerun-incomplete", *_config(out, models))
     ref, got = _comparable(reference), _comparable(out)
-    assert sorted(ref) == sorted(got), "a rerun must produce the same set of files"
+    # A temp() output of a job that finished before the kill while the training-set
+    # checkpoint was pending is kept by Snakemake (it cannot know the consumers yet) and not
+    # removed by the resumed run; `snakemake --delete-temp-output` removes it (README).
+    kept = {name for name in got if name.endswith("/chunked.fa") and name not in ref}
+    assert all(got[name].stat().st_size > 0 for name in kept)
+    got = {name: path for name, path in got.items() if name not in kept}
+    assert sorted(ref) == sorted(got), (
+        "a rerun must produce the same set of files; only in the reference: "
+        f"{sorted(set(ref) - set(got))}, only after the rerun: {sorted(set(got) - set(ref))}"
+    )
     different = [name for name in ref if not _same(ref[name], got[name])]
     assert different == [], f"killed in extraction, training, prediction; differs: {different}"
     assert not [p for p in out.rglob(".*.tmp")], "temporary files must not survive a rerun"
