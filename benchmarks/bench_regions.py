@@ -16,17 +16,12 @@ import time
 
 import numpy as np
 
-from virnucpro_smk.classify.regions import UNSCORED, RegionModel, call_regions
+from virnucpro_smk.classify.regions import RegionModel, call_regions
+from virnucpro_smk.report.provirus_eval import simulated_calls
 
 
 def track(n, spans, rng, unscored, fpr, miss):
-    truth = np.zeros(n, dtype=bool)
-    for a, b in spans:
-        truth[a : b + 1] = True
-    u = rng.random(n)
-    calls = np.where(truth, u >= miss, u < fpr).astype(np.int8)
-    calls[rng.random(n) < unscored] = UNSCORED
-    return calls
+    return simulated_calls(n, spans, rng, unscored, fpr, miss)
 
 
 def speed(total_chunks: int) -> None:

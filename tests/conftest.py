@@ -24,6 +24,23 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 os.environ["SLURM_CONF"] = os.devnull
 
 
+def build_into(files, out_dir: Path, **kwargs):
+    """``build_training_set`` writing its five outputs under ``out_dir`` as m.tsv, m.json,
+    n.fa, p.faa and s.tsv (the names the training-set tests read back)."""
+    from virnucpro_smk.preprocess.training_set import build_training_set
+
+    out_dir = Path(out_dir)
+    return build_training_set(
+        files,
+        manifest=out_dir / "m.tsv",
+        summary=out_dir / "m.json",
+        nucleotide=out_dir / "n.fa",
+        protein=out_dir / "p.faa",
+        shard_index=out_dir / "s.tsv",
+        **kwargs,
+    )
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     assert SHARED.is_dir(), f"shared test data not found at {SHARED} (set VIRNUCPRO_SHARED)"

@@ -3,6 +3,7 @@ memory bounded by the job's size."""
 
 import pytest
 
+from conftest import build_into
 from virnucpro_smk.preprocess.shards import read_shard_index, shard_bounds
 from virnucpro_smk.runtime.job_sizing import (
     BASE_MEM_MB,
@@ -72,8 +73,6 @@ def test_the_training_builder_sizes_its_shards_from_the_drawn_frames(tmp_path):
 
     from test_training_set import _frames, _write_dataset
 
-    from virnucpro_smk.preprocess.training_set import build_training_set
-
     datasets = [_frames("virus", "viral", 1, 30, 3), _frames("bact", "bacteria", 0, 50, 4)]
     files = [_write_dataset(tmp_path, ds) for ds in datasets]
     out = {k: tmp_path / "out" / k for k in ("m.tsv", "m.json", "n.fa", "p.faa", "s.tsv")}
@@ -83,13 +82,9 @@ def test_the_training_builder_sizes_its_shards_from_the_drawn_frames(tmp_path):
         seen.append(frames)
         return partial(gpu_jobs, per_job=50, gpus=1)(frames)
 
-    info = build_training_set(
+    info = build_into(
         files,
-        manifest=out["m.tsv"],
-        summary=out["m.json"],
-        nucleotide=out["n.fa"],
-        protein=out["p.faa"],
-        shard_index=out["s.tsv"],
+        out["m.tsv"].parent,
         n_shards=sizing,
     )
     assert seen == [info["frames"]] == [180]

@@ -16,6 +16,7 @@ from virnucpro_smk.classify.regions import (
     min_region_scored_chunks,
     region_call,
 )
+from virnucpro_smk.report.provirus_eval import simulated_calls
 
 MODEL = RegionModel()
 
@@ -24,13 +25,7 @@ def noisy_track(
     n: int, viral_spans: list[tuple[int, int]], rng, unscored=1 / 3, fpr=0.03, miss=0.15
 ) -> np.ndarray:
     """Calls of ``n`` chunks: viral inside the (first, last) spans, with the issue's noise."""
-    truth = np.zeros(n, dtype=bool)
-    for a, b in viral_spans:
-        truth[a : b + 1] = True
-    u = rng.random(n)
-    calls = np.where(truth, u >= miss, u < fpr).astype(np.int8)
-    calls[rng.random(n) < unscored] = UNSCORED
-    return calls
+    return simulated_calls(n, viral_spans, rng, unscored, fpr, miss)
 
 
 def regions_of(calls, offsets=None):

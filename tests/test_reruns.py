@@ -47,6 +47,11 @@ def planned(proc) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
+def test_rerun_is_a_no_op(standin_run):
+    results, _ = standin_run
+    assert planned(_dry_run(results)) == {}
+
+
 @pytest.mark.skipif(host_has_gpu(), reason="device=cuda only fails on a machine without a GPU")
 def test_a_failed_cuda_run_leaves_finished_work_finished(standin_run):
     results, _ = standin_run

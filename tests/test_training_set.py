@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from conftest import build_into
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.preprocess.chunking import record_of
 from virnucpro_smk.preprocess.shards import read_shard_index
@@ -39,6 +40,22 @@ def datasets():
         _frames("plant", "plant", 0, 10, 2),
         _frames("fungi", "fungi", 0, 25, 4),
     ]
+
+
+def _genbank_frames(gbff, name, group, label, tmp_path, with_genomes=False) -> LabelledFrames:
+    """Every kept frame of one GenBank file (the builder), as a labelled training dataset."""
+    nuc, prot, genomes = (tmp_path / f"{name}.{ext}" for ext in ("fa", "faa", "genomes.tsv"))
+    build_training_frames(
+        gbff,
+        300,
+        fna=None,
+        chunked=tmp_path / f"{name}.chunked",
+        nucleotide=nuc,
+        protein=prot,
+        sequences=tmp_path / f"{name}.tsv",
+        genomes=genomes if with_genomes else None,
+    )
+    return LabelledFrames(name, group, label, nuc, prot, genomes if with_genomes else None)
 
 
 def test_record_of_strips_chunk_and_frame():
@@ -149,13 +166,9 @@ def _write_dataset(tmp_path, ds):
 def test_only_selected_frames_are_written_in_manifest_order(datasets, tmp_path):
     files = [_write_dataset(tmp_path, ds) for ds in datasets]
     out = {k: tmp_path / "out" / k for k in ("m.tsv", "m.json", "n.fa", "p.faa", "s.tsv")}
-    info = build_training_set(
+    info = build_into(
         files,
-        manifest=out["m.tsv"],
-        summary=out["m.json"],
-        nucleotide=out["n.fa"],
-        protein=out["p.faa"],
-        shard_index=out["s.tsv"],
+        out["m.tsv"].parent,
         n_shards=3,
         seed=2,
     )
@@ -197,17 +210,7 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
     ]
     files = []
     for name, group, label, path in sources:
-        nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
-        build_training_frames(
-            path,
-            300,
-            fna=None,
-            chunked=tmp_path / f"{name}.chunked",
-            nucleotide=nuc,
-            protein=prot,
-            sequences=tmp_path / f"{name}.tsv",
-        )
-        files.append(LabelledFrames(name, group, label, nuc, prot))
+        files.append(_genbank_frames(path, name, group, label, tmp_path))
     from virnucpro_smk.preprocess.sample import preprocess_fasta
 
     for name, group, label, fasta in (
@@ -217,13 +220,9 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
         nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
         preprocess_fasta(fasta, 300, tmp_path / f"{name}.ck", nuc, prot, tmp_path / f"{name}.tsv")
         files.append(LabelledFrames(name, group, label, nuc, prot))
-    info = build_training_set(
+    info = build_into(
         files,
-        manifest=tmp_path / "m.tsv",
-        summary=tmp_path / "m.json",
-        nucleotide=tmp_path / "n.fa",
-        protein=tmp_path / "p.faa",
-        shard_index=tmp_path / "s.tsv",
+        tmp_path,
     )
     rows = read_manifest(tmp_path / "m.tsv")
     # the input records, read from the files here (GenBank VERSION lines, FASTA headers)
@@ -313,25 +312,10 @@ def test_a_multi_record_genbank_genome_never_straddles_splits(shared_data, tmp_p
             source, accession, prefix, tmp_path / f"{name}.gbff", n_genomes, per, lone
         )
         oracle.update(_oracle_genomes(gbff, "genbank", _assembly_or_id))
-        nuc, prot, genomes = (tmp_path / f"{name}.{ext}" for ext in ("fa", "faa", "genomes.tsv"))
-        build_training_frames(
-            gbff,
-            300,
-            fna=None,
-            chunked=tmp_path / f"{name}.chunked",
-            nucleotide=nuc,
-            protein=prot,
-            sequences=tmp_path / f"{name}.tsv",
-            genomes=genomes,
-        )
-        files.append(LabelledFrames(name, group, label, nuc, prot, genomes))
-    info = build_training_set(
+        files.append(_genbank_frames(gbff, name, group, label, tmp_path, with_genomes=True))
+    info = build_into(
         files,
-        manifest=tmp_path / "m.tsv",
-        summary=tmp_path / "m.json",
-        nucleotide=tmp_path / "n.fa",
-        protein=tmp_path / "p.faa",
-        shard_index=tmp_path / "s.tsv",
+        tmp_path,
         val_fraction=0.2,
         test_fraction=0.25,
         seed=3,
@@ -368,13 +352,9 @@ def test_a_multi_record_fasta_genome_never_straddles_splits(shared_data, tmp_pat
         nuc, prot = tmp_path / f"{name}.fa", tmp_path / f"{name}.faa"
         preprocess_fasta(fasta, 300, tmp_path / f"{name}.ck", nuc, prot, tmp_path / f"{name}.tsv")
         files.append(LabelledFrames(name, group, label, nuc, prot, genome_map))
-    info = build_training_set(
+    info = build_into(
         files,
-        manifest=tmp_path / "m.tsv",
-        summary=tmp_path / "m.json",
-        nucleotide=tmp_path / "n.fa",
-        protein=tmp_path / "p.faa",
-        shard_index=tmp_path / "s.tsv",
+        tmp_path,
         val_fraction=0.2,
         test_fraction=0.2,
     )

@@ -98,20 +98,6 @@ def test_classifiers_carry_their_identity(standin_run):
     assert a["test_metrics"]["accuracy"] > 0.8
 
 
-def test_rerun_is_a_no_op(standin_run):
-    results, _ = standin_run
-    proc = run_snakemake(
-        "predict",
-        "-n",
-        "--configfile",
-        "config/standin.yaml",
-        "--config",
-        f"outdir={results}",
-        f"models_dir={results.parent / 'models'}",
-    )
-    assert "Nothing to be done" in proc.stdout + proc.stderr
-
-
 def test_input_errors_surface_without_traceback(tmp_path):
     bad = tmp_path / "bad.fa"
     bad.write_text(">p1\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQ\n")
