@@ -25,7 +25,7 @@ from virnucpro_smk.report.comparison import (
     manifest_tables,
     speedups,
 )
-from virnucpro_smk.report.comparison_page import write_report
+from virnucpro_smk.report.comparison_page import render, write_report
 from virnucpro_smk.report.levels import (
     TestPredictions,
     build_levels,
@@ -328,8 +328,16 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
 
 
 def test_report_written_with_three_levels_and_a_decision(tmp_path):
-    settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1)
+    settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1, provirus_trials=30)
     report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY)
+    # planted proviruses: recC is the one host, recA and recB the viruses (tracks of 1-4
+    # chunks: a region, when one is called, spans the whole planted track)
+    prov = report["proviruses"]
+    assert prov["measured"] and (prov["host_genomes"], prov["viral_genomes"]) == (1, 2)
+    assert set(prov["models"]) == {"big_64d", "small_32d"}
+    for figures in prov["models"].values():
+        assert figures["planted"] == 30 and 0.0 <= figures["recall"] <= 1.0
+        assert figures["found"] + figures["split"] <= 30
     chunk = report["levels"]["chunk"]
     assert chunk["models"]["big_64d"]["metrics"]["f1"] == pytest.approx(2 / 5)
     # candidate: recB_chunk_1 now a TP -> tp 2, fp 1, fn 1: F1 = 4/6
@@ -363,10 +371,27 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
         assert "Training frames available vs used" in text and "0.050" in text  # 2 of 40
     assert "data:image/png;base64," in page and "<table>" in page and "{{" not in page
     assert "| recall |" in md or "| recall | " in md
+    for text in (page, md):
+        assert "Viral regions (planted proviruses)" in text
+        assert "chunk-track planting, not DNA insertion" in text and "30 trials" in text
+    assert "| planted proviruses | 30 | 30 |" in md
     data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
     assert set(data["levels"]) == {"frame", "chunk", "sequence"}
     for key in ("decision", "equal_conditions", "margin", "seeds", "low_prevalence_precision"):
         assert data[key] == report[key]
+    assert data["proviruses"]["models"]["small_32d"]["planted"] == 30
+    # too few test genomes: the section says why, the page renders
+    no_host = {
+        **report,
+        "proviruses": {
+            **prov,
+            "measured": False,
+            "reason": "no non-viral test genome",
+            "models": {},
+        },
+    }
+    _, md = render(no_host, png)
+    assert "Not measured: no non-viral test genome." in md
     # the PNG decodes, is the one embedded in the page, and draws both models' curves
     import base64
 

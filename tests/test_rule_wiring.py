@@ -322,6 +322,11 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     assert (settings.margins["mcc"], settings.min_speedup) == (0.04, 1.5)
     assert settings.min_test_genomes == 7
     assert (settings.bootstrap, settings.seed) == (17, 3)
+    assert settings.region_model == {  # the planted-provirus section decodes as predict does
+        "sensitivity": 0.85,
+        "false_positive_rate": 0.03,
+        "switch_probability": 1e-3,
+    }
 
 
 def test_models_and_summary_get_their_names(jobs, monkeypatch):

@@ -29,7 +29,11 @@ rule compare_models:
         train_benchmarks=training_benchmarks,
         benchmark_dir=every_benchmark_dir,
         shared_benchmarks=shared_stage_benchmarks,
-        settings={**COMPARE, "min_viral_fraction": PREDICT["min_viral_fraction"]},
+        settings={
+            **COMPARE,
+            "min_viral_fraction": PREDICT["min_viral_fraction"],
+            "region_model": REGION_MODEL,
+        },
     log:
         f"{OUT}/logs/compare_models/chunk{{L}}.log",
     benchmark:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..classify.regions import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..io.embedding_files import read_metadata
 from .comparison_page import figure_png, total_count
@@ -41,6 +42,7 @@ from .levels import (
     read_seed_predictions,
 )
 from .noninferiority import NI_METRICS, decide, noninferiority
+from .provirus_eval import genome_tracks, measure_proviruses
 from .speed_conditions import pipeline_seconds, read_benchmark, speed_conditions
 
 
@@ -262,6 +264,10 @@ class CompareSettings:
     min_test_genomes: int = 20
     prevalences: list[float] = field(default_factory=lambda: [0.01, 0.1])
     min_viral_fraction: float = 0.5
+    # the planted-provirus section: seeded trials, and predict.region_* (RegionModel's
+    # arguments; empty: its defaults) so regions are decoded as predict decodes them
+    provirus_trials: int = 200
+    region_model: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> CompareSettings:
@@ -378,6 +384,31 @@ def _seed_chunk_levels(
     }
 
 
+def _planted_proviruses(
+    levels: Mapping[str, Mapping[str, Level]],
+    baseline: str,
+    chunk_length: int,
+    settings: CompareSettings,
+) -> dict[str, Any]:
+    """Region recall and boundary error per model on planted chunk tracks (first seed)."""
+    tracks = {
+        name: genome_tracks(lv["chunk"].units, lv["chunk"].calls, lv["chunk"].genomes or [])
+        for name, lv in levels.items()
+    }
+    ref = levels[baseline]["chunk"]
+    labels: dict[str, int] = {}
+    for genome, label in zip(ref.genomes or [], ref.labels.tolist(), strict=True):
+        labels.setdefault(genome, int(label))
+    return measure_proviruses(
+        tracks,
+        labels,
+        RegionModel(**settings.region_model),
+        chunk_length,
+        settings.provirus_trials,
+        settings.seed,
+    )
+
+
 def build_report(
     results: Sequence[ModelResult],
     chunk_length: int,
@@ -439,6 +470,7 @@ def build_report(
         min_test_genomes=settings.min_test_genomes,
     )
     decision = decide(accuracy, speeds)
+    proviruses = _planted_proviruses(levels, base, chunk_length, settings)
     chunk = summary["chunk"]["models"]
     models: dict[str, Any] = {}
     for name, res in by_name.items():
@@ -487,6 +519,7 @@ def build_report(
             "level": 0.95,
         },
         "levels": summary,
+        "proviruses": proviruses,
         "models": models,
         "speed": speeds,
         "manifest": manifest,

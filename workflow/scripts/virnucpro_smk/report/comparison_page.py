@@ -158,6 +158,45 @@ def _speed_conditions_table(report: Mapping[str, Any], names: list[str]) -> dict
     )
 
 
+def _provirus_table(report: Mapping[str, Any], names: list[str]) -> dict:
+    """Planted proviruses per model, or why they were not measured (old reports: absent)."""
+    title = "Viral regions (planted proviruses)"
+    prov = report.get("proviruses")
+    if not isinstance(prov, Mapping):
+        return _table(title, ["", *names], [], "Not measured: this report predates the section.")
+    if not prov.get("measured"):
+        return _table(
+            title,
+            ["", *names],
+            [["measured", *("no" for _ in names)]],
+            f"Not measured: {prov.get('reason')}.",
+        )
+    by_model = prov["models"]
+    rows = [
+        [label, *(_fmt(by_model[n][key], digits) for n in names)]
+        for key, label, digits in (
+            ("planted", "planted proviruses", 0),
+            ("recall", "recall (found by exactly one region)", 3),
+            ("split", "split into several regions", 0),
+            ("false_regions", "false regions", 0),
+            ("median_boundary_error_chunks", "median boundary error (chunks)", 1),
+            ("median_boundary_error_bp", "median boundary error (bp)", 0),
+        )
+    ]
+    rm = prov["region_model"]
+    return _table(
+        title,
+        ["", *names],
+        rows,
+        f"Method: {prov['method']}. {prov['trials']} trials (seed {prov['seed']}) over "
+        f"{prov['host_genomes']} non-viral and {prov['viral_genomes']} viral test genomes, "
+        f"first training seed; region model: sensitivity {_fmt(rm['sensitivity'])}, "
+        f"false-positive rate {_fmt(rm['false_positive_rate'])}, switch probability "
+        f"{rm['switch_probability']:g}. Test frames are a sample, so most planted tracks are "
+        "sparser than a real contig's; no real integration site or host flank is modelled.",
+    )
+
+
 def _versions(versions: Any) -> str:
     if not isinstance(versions, Mapping):
         return "?"
@@ -292,6 +331,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
             "Recall for viral groups, specificity for host groups.",
         )
     )
+    tables.append(_provirus_table(report, names))
     speed_keys = [
         ("jobs", "extraction jobs"),
         ("records", "records embedded"),
