@@ -154,6 +154,7 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "margins": {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03},
         "min_test_genomes": 20,
         "prevalences": [0.01, 0.1],
+        "provirus_trials": 200,
         "min_speedup": 2.0,
         "bootstrap": 1000,
         "seed": 0,
