@@ -20,6 +20,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     shared_fasta_warnings,
 )
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
+from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
 from virnucpro_smk.preprocess.shards import read_shard_index  # noqa: E402
@@ -77,11 +78,10 @@ REGION_MODEL = {
     "false_positive_rate": PREDICT["region_false_positive_rate"],
     "switch_probability": PREDICT["region_switch_probability"],
 }
-if REGION_MODEL["sensitivity"] <= REGION_MODEL["false_positive_rate"]:
-    raise WorkflowError(
-        "config keys predict.region_sensitivity and predict.region_false_positive_rate: "
-        "the sensitivity must exceed the false-positive rate"
-    )
+try:  # RegionModel's own check, at DAG build rather than in every predict job
+    RegionModel(**REGION_MODEL)
+except ValueError as exc:
+    raise WorkflowError(f"config keys predict.region_*: {exc}") from None
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 MIN_CHUNKS_PER_GPU_JOB = int(config["min_chunks_per_gpu_job"])
