@@ -25,6 +25,7 @@ chunk) plus the sequence table.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import logging
 import os
@@ -44,9 +45,9 @@ from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, FeatureBlocks
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .region_files import (
+    RegionFasta,
     sample_region_rows,
     sample_regions,
-    write_region_fasta,
     write_regions,
 )
 from .regions import ChunkRegions, RegionModel
@@ -302,30 +303,50 @@ def write_per_sequence(scores: SampleScores, output: str | os.PathLike[str]) -> 
             )
 
 
-def write_viral_fasta(
-    scores: SampleScores, fasta: str | os.PathLike[str], output: str | os.PathLike[str]
+def write_sequence_fastas(
+    scores: SampleScores,
+    fasta: str | os.PathLike[str],
+    viral_output: str | os.PathLike[str],
+    region_output: str | os.PathLike[str] | None = None,
 ) -> int:
-    """Stream the input FASTA and copy the records called viral (60-column lines)."""
+    """One pass over the input FASTA writes ``viral.fna`` (the records called viral) and,
+    when asked, ``viral_regions.fna`` (each region's bases), both in 60-column lines.
+
+    A metagenome's FASTA is read once, not once per file, and only as far as the last record
+    either file needs. Returns the number of viral records written.
+    """
     wanted = {sid: i for sid, i in scores.table.index.items() if scores.calls[i] == VIRAL}
+    regions = (
+        RegionFasta(sample_region_rows(scores, scores.regions), fasta)
+        if region_output is not None
+        else None
+    )
     written = 0
-    with atomic_open(output) as out:
-        if wanted:  # an all-non-viral sample does not need its input read again
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(atomic_open(viral_output))
+        region_out = stack.enter_context(atomic_open(region_output)) if regions else None
+        if wanted or (regions and not regions.done):
             for record in read_nucleotide_fasta(fasta):
                 i = wanted.pop(record.id, None)
-                if i is None:
-                    continue
-                header = (
-                    f"{record.id} viral_fraction={scores.viral_fraction_scored(i):.4f} "
-                    f"max_score={scores.max_viral[i]:.6f}"
-                )
-                out.write(format_record(header, record.seq, width=60))
-                written += 1
+                if i is not None:
+                    header = (
+                        f"{record.id} viral_fraction={scores.viral_fraction_scored(i):.4f} "
+                        f"max_score={scores.max_viral[i]:.6f}"
+                    )
+                    out.write(format_record(header, record.seq, width=60))
+                    written += 1
+                if regions:
+                    regions.add(record, region_out)
+                if not wanted and (regions is None or regions.done):
+                    break
         if wanted:
             missing = ", ".join(list(wanted)[:10])
             raise InputError(
                 f"{fasta}: lacks {len(wanted)} sequence(s) of the sample's sequences.tsv "
                 f"called viral ({missing}); is it the sample's input FASTA?"
             )
+        if regions:
+            regions.finish()
     return written
 
 
@@ -429,11 +450,9 @@ def predict_sample(
     scores.add_regions(region_model or RegionModel())
     write_per_chunk(scores, outputs.per_chunk)
     write_per_sequence(scores, outputs.per_sequence)
-    n_viral = write_viral_fasta(scores, fasta, outputs.viral_fasta)
+    n_viral = write_sequence_fastas(scores, fasta, outputs.viral_fasta, outputs.region_fasta)
     if outputs.regions is not None:
         write_regions(sample_region_rows(scores, scores.regions), outputs.regions)
-    if outputs.region_fasta is not None:
-        write_region_fasta(sample_region_rows(scores, scores.regions), fasta, outputs.region_fasta)
     log.info(
         "%d frames, %d chunks, %d sequences, %d called viral, %d viral regions "
         "(classifier %s, created %s)",

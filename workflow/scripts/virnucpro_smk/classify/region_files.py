@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
-from ..io.fasta import format_record, read_nucleotide_fasta
+from ..io.fasta import format_record
 from ..preprocess.chunking import chunk_spans
 from .regions import (
     HOST_CALL,
@@ -77,38 +77,45 @@ def region_header(row: RegionRow) -> str:
     )
 
 
-def write_region_fasta(
-    rows: Iterable[RegionRow], fasta: str | os.PathLike[str], output: str | os.PathLike[str]
-) -> int:
-    """Stream the input FASTA and write each region's bases (60-column lines).
+class RegionFasta:
+    """Writes each region's bases (60-column lines) as the input FASTA's records stream past.
 
     ``rows`` come in the FASTA's record order (predict's sequence table is the FASTA's
-    order), so FASTA and rows are walked side by side and nothing is held but one record.
+    order), so records and rows are walked side by side and nothing is held but one record;
+    ``predict.write_sequence_fastas`` feeds it from the same pass that writes ``viral.fna``.
     """
-    pending = iter(rows)
-    row = next(pending, None)
-    written = 0
-    with atomic_open(output) as out:
-        if row is not None:
-            for record in read_nucleotide_fasta(fasta):
-                while row is not None and row.sequence_id == record.id:
-                    if row.end > len(record.seq):
-                        raise InputError(
-                            f"{fasta}: {record.id} is {len(record.seq)} bp but a region ends at "
-                            f"{row.end}; is it the sample's input FASTA?"
-                        )
-                    seq = record.seq[row.start - 1 : row.end]
-                    out.write(format_record(region_header(row), seq, width=60))
-                    written += 1
-                    row = next(pending, None)
-                if row is None:
-                    break
-        if row is not None:
+
+    def __init__(self, rows: Iterable[RegionRow], fasta: str | os.PathLike[str]):
+        self._pending = iter(rows)
+        self._row = next(self._pending, None)
+        self._fasta = fasta
+        self.written = 0
+
+    @property
+    def done(self) -> bool:
+        return self._row is None
+
+    def add(self, record, out) -> None:
+        """Write the regions of ``record`` (a FASTA record with ``id`` and ``seq``) to ``out``."""
+        row = self._row
+        while row is not None and row.sequence_id == record.id:
+            if row.end > len(record.seq):
+                raise InputError(
+                    f"{self._fasta}: {record.id} is {len(record.seq)} bp but a region ends at "
+                    f"{row.end}; is it the sample's input FASTA?"
+                )
+            out.write(format_record(region_header(row), record.seq[row.start - 1 : row.end], 60))
+            self.written += 1
+            row = next(self._pending, None)
+        self._row = row
+
+    def finish(self) -> None:
+        """Refuse a FASTA that ended before every region was written."""
+        if self._row is not None:
             raise InputError(
-                f"{fasta}: lacks {row.sequence_id} (or holds it out of the sample's order), "
-                "which holds a viral region; is it the sample's input FASTA?"
+                f"{self._fasta}: lacks {self._row.sequence_id} (or holds it out of the sample's "
+                "order), which holds a viral region; is it the sample's input FASTA?"
             )
-    return written
 
 
 # --------------------------------------------------------------------------- per_chunk.tsv
