@@ -77,7 +77,7 @@ def figure_png(
         err = np.nan_to_num(np.array([np.subtract(f1, lo), np.subtract(hi, f1)]).clip(min=0))
         f1_ax.bar(xs, f1, width, yerr=err, capsize=3, color=colours[name], label=name)
     f1_ax.set_xticks(np.arange(len(LEVELS)), LEVELS)
-    f1_ax.set(ylim=(0, 1.25), ylabel="F1", title="F1 per level (95 % record bootstrap)")
+    f1_ax.set(ylim=(0, 1.25), ylabel="F1", title="F1 per level (95 % genome bootstrap)")
     f1_ax.set_yticks(np.linspace(0, 1, 6))
     f1_ax.legend(fontsize=7, loc="upper center", ncol=2)
     fig.suptitle(
