@@ -2,7 +2,8 @@
 # Stages (one rule file each): environment check -> preprocess (chunks, six frames, shards) ->
 # models (weights, precision) -> embed (DNA + protein language models, a few long GPU jobs) ->
 # train (manifest drawn before embedding, MLP) -> predict (tables, FASTA, figure, summary) ->
-# report (ESM2 3B vs FastESM2_650 comparison).
+# evaluate (held-out test fragments scored as predict does) -> report (ESM2 3B vs
+# FastESM2_650 comparison).
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -22,6 +23,7 @@ include: "workflow/rules/verify.smk"
 include: "workflow/rules/embed.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/predict.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -158,6 +158,8 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "min_speedup": 2.0,
         "bootstrap": 1000,
         "seed": 0,
+        "fragment_lengths": [1000, 3000, 10000, 30000],
+        "fragments_per_genome": 2,
     }
     assert config["verify"] == {
         "models": [],

@@ -9,6 +9,7 @@ import math
 import runpy
 import types
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -300,6 +301,56 @@ def candidate_frames():
     return [tuple(f) for f in frames]
 
 
+# The held-out fragments: the same three genomes cut as 900-bp fragments of three chunks,
+# their chunks scored from FRAMES as predict would; chunk 3 of every fragment and chunk 2 of
+# recB kept no frame (counted, never a unit). Per-sequence calls (predict's rule: >= 0.5 of
+# scored chunks viral and >= 15 % of chunks scored):
+#   recA: 1 of 2 scored chunks viral -> viral (TP); recC: 1 of 2 -> viral (FP);
+#   recB: 0 of 1 -> nonviral (FN) for the baseline, 1 of 1 -> viral (TP) for the candidate.
+FRAGMENTS = [
+    {"fragment": r, "length_bp": "900", "dataset": f"ds_{g}", "group": g, "label": str(lab),
+     "genome": r, "record": r, "start": "1", "end": "900"}
+    for r, g, lab in (("recA", "viral", 1), ("recB", "viral", 1), ("recC", "bacteria", 0))
+]  # fmt: skip
+
+
+def write_heldout(folder: Path, frames, seeds=(0,)) -> tuple[Path, Path]:
+    """``heldout_chunks.tsv`` / ``heldout_sequences.tsv`` of ``frames`` (per chunk: best
+    viral = max score, best non-viral = 1 - min score) for every seed."""
+    from virnucpro_smk.classify.calls import sequence_call
+
+    by_chunk: dict[tuple[str, int], list[float]] = {}
+    for fid, record, _, _, score in frames:
+        by_chunk.setdefault((record, int(fid[:-2].rsplit("_", 1)[1])), []).append(score)
+    chunk_lines = [
+        "seed\tsequence_id\tchunk\tframes_kept\tbest_viral_score\tbest_nonviral_score\tcall"
+    ]
+    seq_lines = ["seed\tsequence_id\tlength_bp\tchunks\tchunks_scored\tchunks_viral\tcall"]
+    for seed in seeds:
+        for frag in FRAGMENTS:
+            scored = viral = 0
+            for n in (1, 2, 3):
+                s = by_chunk.get((frag["fragment"], n))
+                if s is None:
+                    chunk_lines.append(
+                        f"{seed}\t{frag['fragment']}\t{n}\t0\tNA\tNA\tno coding frame"
+                    )
+                    continue
+                call = "viral" if max(s) >= 1 - min(s) else "nonviral"
+                scored, viral = scored + 1, viral + (call == "viral")
+                chunk_lines.append(
+                    f"{seed}\t{frag['fragment']}\t{n}\t{len(s)}\t{max(s)}\t{1 - min(s)}\t{call}"
+                )
+            seq_lines.append(
+                f"{seed}\t{frag['fragment']}\t900\t3\t{scored}\t{viral}\t"
+                f"{sequence_call(3, scored, viral)}"
+            )
+    chunks, sequences = folder / "heldout_chunks.tsv", folder / "heldout_sequences.tsv"
+    chunks.write_text("\n".join(chunk_lines) + "\n")
+    sequences.write_text("\n".join(seq_lines) + "\n")
+    return chunks, sequences
+
+
 def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0)):
     out = []
     for model, frames, width, walls in (
@@ -323,13 +374,14 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
         )
         shards, benches = model_inputs(d, model, [w / 2 for w in walls], list(walls))
         train = write_benchmark(d / "train.tsv", 12.5)
-        out.append(load_model_result(model, tests, meta, shards, benches, train, 300))
+        heldout = write_heldout(d, frames)
+        out.append(load_model_result(model, tests, meta, shards, benches, train, 300, heldout))
     return out
 
 
 def test_report_written_with_three_levels_and_a_decision(tmp_path):
     settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1, provirus_trials=30)
-    report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY)
+    report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY, fragments=FRAGMENTS)
     # planted proviruses: recC is the one host, recA and recB the viruses (tracks of 1-4
     # chunks: a region, when one is called, spans the whole planted track)
     prov = report["proviruses"]
@@ -343,6 +395,14 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
     # candidate: recB_chunk_1 now a TP -> tp 2, fp 1, fn 1: F1 = 4/6
     assert chunk["models"]["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 6)
     assert chunk["f1_drop"]["value"] == pytest.approx(2 / 5 - 4 / 6)
+    # the held-out fragments' chunks without a frame are counted, not units
+    assert chunk["n"] == 5 and report["heldout"]["chunks_without_frame"] == 4
+    # per-sequence calls by predict's rule (see FRAGMENTS): baseline tp 1, fp 1, fn 1;
+    # candidate tp 2, fp 1
+    seq = report["levels"]["sequence_0.9kb"]["models"]
+    assert seq["big_64d"]["metrics"]["f1"] == pytest.approx(1 / 2)
+    assert seq["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 5)
+    assert report["level_names"] == ["frame", "chunk", "sequence_0.9kb"]
     assert report["speed"]["end_to_end"] == 3.0
     # 3 test genomes and one training seed: no margin can be resolved
     assert report["decision"] == "inconclusive"
@@ -363,7 +423,12 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
     write_report(report, png, *paths)
     page, md = paths[0].read_text(), paths[1].read_text()
     for text in (page, md):
-        for level in ("Per frame: 9 frames", "Per chunk: 5 chunks", "Per sequence: 3 sequences"):
+        for level in (
+            "training-mode selection): 9 units",
+            "every stop-free frame): 5 units",
+            "Per 0.9kb fragment (the per-sequence call of predict): 3 units",
+            "Per fragment length (what a user gets from predict)",
+        ):
             assert level in text
         assert "Decision: inconclusive" in text and "95 % bootstrap CI" in text
         assert "Non-inferiority" in text and "Precision at low viral prevalence" in text
@@ -376,7 +441,7 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
         assert "chunk-track planting, not DNA insertion" in text and "30 trials" in text
     assert "| planted proviruses | 30 | 30 |" in md
     data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
-    assert set(data["levels"]) == {"frame", "chunk", "sequence"}
+    assert list(data["levels"]) == ["frame", "chunk", "sequence_0.9kb"]
     for key in ("decision", "equal_conditions", "margin", "seeds", "low_prevalence_precision"):
         assert data[key] == report[key]
     assert data["proviruses"]["models"]["small_32d"]["planted"] == 30
@@ -409,14 +474,36 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
 def test_report_worse_on_slow_candidate_and_refuses_different_test_sets(tmp_path):
     settings = CompareSettings("big_64d", "small_32d", bootstrap=20)
     results = make_results(tmp_path, cand_wall=(50.0, 50.0))
-    report, _ = build_report(results, 300, settings, SUMMARY)
+    report, _ = build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
     assert report["speed"]["end_to_end"] == 1.2 and report["decision"] == "candidate_worse"
     leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
-    checks = {c["check"]: c["ok"] for c in build_report(results, 300, settings, leaky)[0]["checks"]}
+    checks = {
+        c["check"]: c["ok"]
+        for c in build_report(results, 300, settings, leaky, fragments=FRAGMENTS)[0]["checks"]
+    }
     assert checks["no record in two splits (the test split is unseen records)"] is False
+    # a fragment whose genome trained a classifier fails the held-out check
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text(
+        "id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n"
+        "recC_chunk_1F1\tds_bacteria\tbacteria\trecC\trecC\t0\ttrain\t0\n"
+    )
+    report, _ = build_report(
+        results, 300, settings, SUMMARY, fragments=FRAGMENTS, manifest_path=manifest
+    )
+    held = [c for c in report["checks"] if c["check"].startswith("held-out fragments")]
+    assert held and held[0]["ok"] is False and "train: 1" in held[0]["detail"]
+    # the two models scored different held-out chunks: refused
+    other = results[1].heldout[0]
+    results[1].heldout[0] = replace(
+        other, frames=np.where(np.arange(len(other.frames)) == 0, 0, other.frames)
+    )
+    with pytest.raises(ModelMismatchError, match="held-out fragments"):
+        build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
+    results[1].heldout[0] = other
     results[1].predictions = results[1].predictions.subset(range(8))
     with pytest.raises(ModelMismatchError, match="same frames"):
-        build_report(results, 300, settings, SUMMARY)
+        build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
 
 
 def test_rule_script_writes_the_report(tmp_path):
@@ -425,11 +512,23 @@ def test_rule_script_writes_the_report(tmp_path):
     make_results(results_dir)
     models = ["big_64d", "small_32d"]
     (tmp_path / "summary.json").write_text(json.dumps(SUMMARY))
+    fragments = tmp_path / "fragments.tsv"
+    columns = list(FRAGMENTS[0])
+    fragments.write_text(
+        "\n".join(["\t".join(columns), *("\t".join(f[c] for c in columns) for f in FRAGMENTS)])
+        + "\n"
+    )
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text("id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n")
     out = tmp_path / "out"
     smk = types.SimpleNamespace(
         input=types.SimpleNamespace(
             tests=[str(results_dir / m / "test_predictions.tsv") for m in models],
             metadata=[str(results_dir / m / "metadata.json") for m in models],
+            heldout_chunks=[str(results_dir / m / "heldout_chunks.tsv") for m in models],
+            heldout_sequences=[str(results_dir / m / "heldout_sequences.tsv") for m in models],
+            fragments=str(fragments),
+            manifest=str(manifest),
             manifest_summary=str(tmp_path / "summary.json"),
         ),
         params=types.SimpleNamespace(

@@ -51,6 +51,8 @@ SETTINGS = {
         "min_speedup": 1.5,
         "bootstrap": 17,
         "seed": 3,
+        "fragment_lengths": [2000, 5000],
+        "fragments_per_genome": 3,
     },
 }
 DNA, PROTEINS = "standin_dnabert_48d", ["standin_esm2_64d", "standin_fastesm_32d"]
@@ -157,6 +159,10 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.runtime.gpu_slots", "job_device"): _device,
     },
     "train_classifier.py": {("virnucpro_smk.classify.train", "train_from_manifest"): None},
+    "score_heldout.py": {("virnucpro_smk.classify.heldout", "score_heldout"): {}},
+    "cut_test_fragments.py": {
+        ("virnucpro_smk.preprocess.heldout_fragments", "cut_test_fragments"): None
+    },
     "build_training_set.py": {("virnucpro_smk.preprocess.training_set", "build_training_set"): {}},
     "build_training_frames.py": {
         ("virnucpro_smk.preprocess.training_frames", "build_training_frames"): None
@@ -202,9 +208,13 @@ def run_rule_script(blob: bytes, monkeypatch) -> dict[str, Recorder]:
             recorders[name] = target
         for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # set_offline() in scripts
             patch.setenv(key, os.environ.get(key, "0"))
-        if script.name == "compare_models.py":  # the one input the script reads itself
+        if script.name == "compare_models.py":  # the inputs the script reads itself
             Path(smk.input.manifest_summary).parent.mkdir(parents=True, exist_ok=True)
             Path(smk.input.manifest_summary).write_text("{}")
+            Path(smk.input.fragments).parent.mkdir(parents=True, exist_ok=True)
+            Path(smk.input.fragments).write_text(
+                "fragment\tlength_bp\tdataset\tgroup\tlabel\tgenome\trecord\tstart\tend\n"
+            )
         handlers = logging.getLogger().handlers[:]
         try:
             runpy.run_path(str(script), init_globals={"snakemake": smk}, run_name="__main__")
@@ -309,6 +319,26 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
         assert (recipe.max_epochs, recipe.seed) == (3, 7)
         assert kwargs["device"] == "cuda" and kwargs["expect"][0] == 500
         assert kwargs["n_seeds"] == 4
+        # every seed's checkpoint (seeds 7..10), the held-out scoring reads them all
+        seeds = [Path(p).parent.name for p in args[5].seed_weights]
+        assert seeds == ["7", "8", "9", "10"]
+
+
+def test_heldout_fragments_get_lengths_count_and_the_split_seed(jobs, monkeypatch):
+    (blob,) = jobs["cut_test_fragments"]
+    args, _ = _one_call(run_rule_script(blob, monkeypatch)["cut_test_fragments"])
+    assert [d.name for d in args[0]] == ["synthA", "synthB", "refv"]
+    assert [d.spec["label"] for d in args[0]] == [1, 0, 1]
+    assert str(args[0][2].genome_map).endswith("datasets/refv/genomes.tsv")
+    assert args[0][0].genome_map is None  # FASTA datasets without a genomes column
+    assert args[2:5] == ([2000, 5000], 3, 7)
+    for blob in jobs["score_heldout"]:  # every seed, predict's two thresholds
+        smk = pickle.loads(blob)[1]
+        args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["score_heldout"])
+        assert list(args[2]) == [7, 8, 9, 10]
+        assert [Path(p).parent.name for p in args[2].values()] == ["7", "8", "9", "10"]
+        assert args[4:7] == (500, DNA, smk.wildcards.protein_model)
+        assert (kwargs["min_viral_fraction"], kwargs["min_scored_fraction"]) == (0.7, 0.25)
 
 
 def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
@@ -322,6 +352,12 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     assert (settings.margins["mcc"], settings.min_speedup) == (0.04, 1.5)
     assert settings.min_test_genomes == 7
     assert (settings.bootstrap, settings.seed) == (17, 3)
+    # the held-out levels: predict's scored-fraction threshold and the fragment lengths
+    assert settings.min_scored_fraction == 0.25 and settings.fragment_lengths == [2000, 5000]
+    assert [Path(p).name for p in rec["load_model_result"].calls[0][1]["heldout"]] == [
+        "heldout_chunks.tsv",
+        "heldout_sequences.tsv",
+    ]
     assert settings.region_model == {  # the planted-provirus section decodes as predict does
         "sensitivity": 0.85,
         "false_positive_rate": 0.03,

@@ -164,7 +164,15 @@ def test_compare_writes_the_report(compare_run):
     data = json.loads((reports / "comparison_chunk300.json").read_text())
     assert data["same_manifest"] and data["test_frames"] > 0
     assert set(data["models"]) == {"standin_esm2_64d", "standin_fastesm_32d"}
-    assert set(data["levels"]) == {"frame", "chunk", "sequence"}
+    # accuracy on what predict sees: the held-out fragments' chunks (every stop-free frame)
+    # and one sequence level per fragment length; the annotated-CDS frames for context
+    assert data["level_names"][:3] == ["frame", "chunk", "sequence_1kb"]
+    assert all(n.startswith("sequence_") for n in data["level_names"][2:])
+    assert data["heldout"]["fragments"] == data["test_sequences"] > 0
+    assert data["heldout"]["chunks_without_frame"] > 0  # counted, never silently dropped
+    assert data["noninferiority"]["level"] == "chunk"
+    checks = {c["check"] for c in data["checks"]}
+    assert "held-out fragments come only from test genomes" in checks
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
     assert data["decision"] in ("candidate_ok", "candidate_worse", "inconclusive")
@@ -178,6 +186,7 @@ def test_compare_writes_the_report(compare_run):
     md = (reports / "comparison_chunk300.md").read_text()
     assert "Decision:" in md and "bootstrap" in md and "Per chunk" in md
     assert "Non-inferiority" in md and "Speed under equal conditions" in md
+    assert "Per fragment length (what a user gets from predict)" in md
     # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
     t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"
     assert t4.read_text().count(">") == 291

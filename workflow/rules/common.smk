@@ -102,12 +102,18 @@ OUT = config["outdir"].rstrip("/")
 SAMPLE_DIR = f"{OUT}/samples/{{sample}}/chunk{{L}}"
 UNIT_DIR = f"{OUT}/{{unit}}/chunk{{L}}"
 TRAINING_DIR = f"{OUT}/training/chunk{{L}}"
+# the comparison's held-out test fragments (cut from the test genomes, preprocessed and
+# scored as predict does a sample): a third kind of frame set, the unit `heldout`
+HELDOUT_DIR = f"{OUT}/heldout/chunk{{L}}"
 DATASET_DIR = f"{TRAINING_DIR}/datasets/{{dataset}}"
 PAIR_DIR = f"{SAMPLE_DIR}/{{dna_model}}+{{protein_model}}"
 # the names registry.classifier_tag gives (checkpoint keys and summary rows use that function)
 CLASSIFIER_TAG = "{L}bp_{dna_model}+{protein_model}_{width}d"
 CLASSIFIER_DIR = f"{OUT}/models/{CLASSIFIER_TAG}"
 TRAIN_BENCHMARK = f"{OUT}/benchmarks/train_classifier/{CLASSIFIER_TAG}.tsv"
+# every training seed's checkpoint (the first is also the classifier's model.safetensors)
+TRAIN_SEEDS = [TRAIN["seed"] + k for k in range(TRAIN["seeds"])]
+SEED_WEIGHTS = f"{CLASSIFIER_DIR}/seeds/{{seed}}/model.safetensors"
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
@@ -137,7 +143,7 @@ STANDIN_MODELS_RE = _alternatives(_models_of(provider="standin"))
 
 wildcard_constraints:
     sample=SAMPLE_NAME_PATTERN,
-    unit=rf"samples/{SAMPLE_NAME_PATTERN}|training",
+    unit=rf"samples/{SAMPLE_NAME_PATTERN}|training|heldout",
     L=r"\d+",
     shard=r"\d{4}",
     kind=r"dna|protein",
@@ -166,12 +172,36 @@ def training_shard_index(chunk_length):
     return checkpoints.build_training_set.get(L=chunk_length).output.shard_index
 
 
+def _heldout_fasta(chunk_length):
+    """The held-out fragments (cut_test_fragments is a checkpoint: which genomes are test
+    genomes, hence the fragments and their jobs, are known once the manifest is drawn)."""
+    return checkpoints.cut_test_fragments.get(L=str(chunk_length)).output.fasta
+
+
+def heldout_fasta(wildcards):
+    return _heldout_fasta(wildcards.L)
+
+
+def heldout_chunks(chunk_length):
+    """Chunks of the held-out fragments (once they are cut)."""
+    fasta = _heldout_fasta(chunk_length)
+    with one_line_errors():
+        return cached_count(fasta, int(chunk_length), count_chunks, CHUNK_COUNT_CACHE)
+
+
+def unit_chunks(unit, chunk_length):
+    """Chunks of a sample or of the held-out fragments (the training set counts frames)."""
+    if unit == "heldout":
+        return heldout_chunks(int(chunk_length))
+    return sample_chunks(unit.removeprefix("samples/"), int(chunk_length))
+
+
 def n_shards(unit, chunk_length):
-    """GPU jobs per model for a frame set: samples from their chunk count at DAG build, the
-    training set from its drawn frames (both by runtime/job_sizing.gpu_jobs)."""
+    """GPU jobs per model for a frame set: samples and held-out fragments from their chunk
+    count, the training set from its drawn frames (all by runtime/job_sizing.gpu_jobs)."""
     if unit == "training":
         return len(read_shard_index(training_shard_index(chunk_length)))
-    chunks = sample_chunks(unit.removeprefix("samples/"), int(chunk_length))
+    chunks = unit_chunks(unit, chunk_length)
     return gpu_jobs(chunks, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB)
 
 
@@ -181,7 +211,7 @@ def extraction_mem(wildcards):
     if wildcards.unit == "training":
         spans = read_shard_index(training_shard_index(wildcards.L))
         return extraction_mem_mb(spans[int(wildcards.shard)].n_records)
-    chunks = sample_chunks(wildcards.unit.removeprefix("samples/"), int(wildcards.L))
+    chunks = unit_chunks(wildcards.unit, wildcards.L)
     return extraction_mem_mb(sample_records_per_job(chunks, n_shards(wildcards.unit, wildcards.L)))
 
 
@@ -215,6 +245,10 @@ def sample_fasta(wildcards):
 
 def sample_shard_count(wildcards):
     return n_shards(f"samples/{wildcards.sample}", wildcards.L)
+
+
+def heldout_shard_count(wildcards):
+    return n_shards("heldout", wildcards.L)
 
 
 def dataset_fasta(wildcards):
@@ -340,11 +374,12 @@ def extraction_threads(wildcards):
 
 def pair_embeddings(frame_set, kind):
     """Input function: embeddings of the job's DNA or protein model for the training set
-    (``frame_set="training"``) or for the job's sample (``"sample"``)."""
+    (``frame_set="training"``), the held-out fragments (``"heldout"``) or the job's sample
+    (``"sample"``)."""
 
     def files(wildcards):
         model = wildcards.dna_model if kind == "dna" else wildcards.protein_model
-        unit = "training" if frame_set == "training" else f"samples/{wildcards.sample}"
+        unit = f"samples/{wildcards.sample}" if frame_set == "sample" else frame_set
         return embedding_files(unit, wildcards.L, kind, model)
 
     files.__name__ = f"{frame_set}_{kind}_embeddings"
@@ -386,6 +421,48 @@ def compare_files(name):
 
     files.__name__ = f"compare_{name.replace('.', '_')}"
     return files
+
+
+def seed_weights(wildcards):
+    """Every training seed's checkpoint of the job's classifier (train_classifier outputs)."""
+    return [
+        SEED_WEIGHTS.format(
+            L=wildcards.L,
+            dna_model=wildcards.dna_model,
+            protein_model=wildcards.protein_model,
+            width=wildcards.width,
+            seed=seed,
+        )
+        for seed in TRAIN_SEEDS
+    ]
+
+
+def seed_weight_outputs():
+    """train_classifier's seed checkpoints, with the classifier's wildcards left in place."""
+    return expand(SEED_WEIGHTS, seed=TRAIN_SEEDS, allow_missing=True)
+
+
+def heldout_dataset_params(wildcards):
+    """Per training dataset what cut_test_fragments reads: its table row, its preprocessing's
+    sequences.tsv (record lengths) and genome map."""
+    return {
+        d: {
+            "spec": spec,
+            "sequences": f"{DATASET_DIR.format(L=wildcards.L, dataset=d)}/sequences.tsv",
+            "genome_map": path,
+        }
+        for (d, spec), path in zip(
+            TRAINING.items(), _genome_maps(wildcards.L).values(), strict=True
+        )
+    }
+
+
+def heldout_dataset_files(wildcards):
+    """Input function: every file cut_test_fragments reads (sequences, lengths, maps)."""
+    params = heldout_dataset_params(wildcards)
+    files = [p["sequences"] for p in params.values()]
+    files += [f for p in params.values() for f in (p["spec"]["fasta"], p["spec"]["gbff"]) if f]
+    return files + training_genome_maps(wildcards)
 
 
 def compare_embeddings(wildcards):

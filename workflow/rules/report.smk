@@ -1,10 +1,14 @@
-# ESM2 3B vs FastESM2_650 comparison (same DNA model, manifest, split and seed).
+# ESM2 3B vs FastESM2_650 comparison (same DNA model, manifest, split and seeds): accuracy
+# on the held-out fragments scored as predict does (evaluate.smk), speed of the extraction jobs.
 
 
 rule compare_models:
     input:
         metadata=compare_files("metadata.json"),
         tests=compare_files("test_predictions.tsv"),
+        heldout_chunks=compare_files("heldout_chunks.tsv"),
+        heldout_sequences=compare_files("heldout_sequences.tsv"),
+        fragments=f"{HELDOUT_DIR}/fragments.tsv",
         manifest_summary=f"{TRAINING_DIR}/training_manifest.json",
         # the checkpoint's output: the params list the training shards it sized
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
@@ -32,6 +36,7 @@ rule compare_models:
         settings={
             **COMPARE,
             "min_viral_fraction": PREDICT["min_viral_fraction"],
+            "min_scored_fraction": PREDICT["min_scored_fraction"],
             "region_model": REGION_MODEL,
         },
     log:

@@ -1,7 +1,8 @@
 """Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG).
 
-Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order),
-``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
+Named inputs: ``tests``, ``metadata``, ``heldout_chunks`` and ``heldout_sequences`` (one per
+model, in ``params.models`` order), ``fragments`` (the held-out fragments' table),
+``manifest`` and ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
 and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
 ``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
 jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share). Outputs:
@@ -12,6 +13,7 @@ import json
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table
 from virnucpro_smk.report.comparison import CompareSettings, build_report, load_model_result
 from virnucpro_smk.report.comparison_page import write_report
 from virnucpro_smk.report.speed_conditions import all_benchmarks
@@ -32,6 +34,8 @@ with rule_logging(snakemake) as log:
     chunk_length = int(snakemake.wildcards.L)
     tests = per_model(snakemake.input.tests, models, "test prediction tables")
     metadata = per_model(snakemake.input.metadata, models, "classifier metadata files")
+    chunks = per_model(snakemake.input.heldout_chunks, models, "held-out chunk tables")
+    sequences = per_model(snakemake.input.heldout_sequences, models, "held-out sequence tables")
     results = [
         load_model_result(
             name,
@@ -41,6 +45,7 @@ with rule_logging(snakemake) as log:
             snakemake.params.extraction_benchmarks[name],
             snakemake.params.train_benchmarks.get(name),
             chunk_length,
+            heldout=(chunks[name], sequences[name]),
         )
         for name in models
     ]
@@ -52,6 +57,8 @@ with rule_logging(snakemake) as log:
         summary,
         every_benchmark=all_benchmarks(snakemake.params.benchmark_dir),
         shared_benchmarks=list(snakemake.params.shared_benchmarks),
+        fragments=read_fragment_table(snakemake.input.fragments),
+        manifest_path=snakemake.input.manifest,
     )
     write_report(
         report,

@@ -13,7 +13,12 @@ with rule_logging(snakemake):
         snakemake.input.protein,
         wc.dna_model,
         wc.protein_model,
-        TrainingOutputs(snakemake.output.weights, snakemake.output.log_tsv, snakemake.output.test),
+        TrainingOutputs(
+            snakemake.output.weights,
+            snakemake.output.log_tsv,
+            snakemake.output.test,
+            list(snakemake.output.seed_weights),
+        ),
         TrainConfig.from_dict({**snakemake.params.recipe, "seed": snakemake.params.seed}),
         device=snakemake.params.device,
         gpu_requested=granted_gpus(snakemake.resources),

@@ -29,10 +29,11 @@ import contextlib
 import csv
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..errors import InputError, ModelMismatchError
 from ..io.atomic import atomic_open
@@ -389,6 +390,48 @@ class PredictionFiles:
     region_fasta: str | os.PathLike[str] | None = None
 
 
+def feature_blocks(
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    dna_model: str,
+    protein_model: str,
+    chunk_length: int,
+    block_rows: int = BLOCK_ROWS,
+) -> Iterator[tuple[str, dict, list[str], torch.Tensor]]:
+    """``(where, identity metadata, frame ids, [DNA | protein] rows)`` block by block, in
+    frame order over all shards: what every scorer of a frame set reads (predict, and the
+    comparison's held-out fragments)."""
+    if len(dna_shards) != len(protein_shards):
+        raise InputError(
+            f"{len(dna_shards)} DNA shard(s) but {len(protein_shards)} protein shard(s)"
+        )
+    if not dna_shards:
+        raise ModelMismatchError("no feature shards given")
+    n_frames = 0
+    for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
+        where = f"{dna_path} + {protein_path}"
+        with FeatureBlocks(dna_path, protein_path, dna_model, protein_model, chunk_length) as shard:
+            if not shard.ids:  # an empty shard still names its identity (checked once)
+                yield where, shard.meta, [], torch.empty((0, int(shard.meta["width"])))
+            for ids, x in shard.blocks(block_rows):
+                n_frames += len(ids)
+                yield where, shard.meta, ids, x
+        log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
+
+
+def check_frame_count(
+    table: SequenceTable, n_frames: int, n_shards: int, sequences_tsv: str | os.PathLike[str]
+) -> None:
+    """The shards must hold exactly the frames preprocessing kept (``sequences.tsv``)."""
+    kept = table.kept_frames
+    if kept is not None and n_frames != kept:
+        raise InputError(
+            f"{n_shards} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
+            "kept frames: the embeddings come from another preprocessing run (rerun without "
+            "--rerun-triggers mtime, or delete the sample's embeddings)"
+        )
+
+
 def predict_sample(
     dna_shards: Sequence[str | os.PathLike[str]],
     protein_shards: Sequence[str | os.PathLike[str]],
@@ -414,38 +457,22 @@ def predict_sample(
     written as they are scored, so memory depends on neither the number nor the size of
     the shards; what grows is ~12 bytes per chunk and the sequence table.
     """
-    if len(dna_shards) != len(protein_shards):
-        raise InputError(
-            f"{len(dna_shards)} DNA shard(s) but {len(protein_shards)} protein shard(s)"
-        )
-    if not dna_shards:
-        raise ModelMismatchError("no feature shards given")
     table = read_sequence_table(sequences_tsv, chunk_length)
     scores = SampleScores.empty(table, chunk_length)
     state: dict = {}
     n_frames = 0
     with atomic_open(outputs.predictions) as out:
         out.write(PREDICTIONS_HEADER)
-        for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
-            where = f"{dna_path} + {protein_path}"
-            with FeatureBlocks(
-                dna_path, protein_path, dna_model, protein_model, chunk_length
-            ) as shard:
-                model = _classifier_for(shard.meta, state, checkpoint, where)
-                for ids, x in shard.blocks(block_rows):
-                    block_scores = predict_scores(model, x).numpy()
-                    del x  # before the next block is read
-                    scores.add(ids, block_scores, where)
-                    out.write(format_prediction_rows(ids, block_scores))
-                    n_frames += len(ids)
-            log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
-    kept = table.kept_frames
-    if kept is not None and n_frames != kept:
-        raise InputError(
-            f"{len(dna_shards)} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
-            "kept frames: the embeddings come from another preprocessing run (rerun without "
-            "--rerun-triggers mtime, or delete the sample's embeddings)"
-        )
+        for where, meta, ids, x in feature_blocks(
+            dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
+        ):
+            model = _classifier_for(meta, state, checkpoint, where)
+            block_scores = predict_scores(model, x).numpy()
+            del x  # before the next block is read
+            scores.add(ids, block_scores, where)
+            out.write(format_prediction_rows(ids, block_scores))
+            n_frames += len(ids)
+    check_frame_count(table, n_frames, len(dna_shards), sequences_tsv)
     scores.finish(min_viral_fraction, min_scored_fraction)
     scores.add_regions(region_model or RegionModel())
     write_per_chunk(scores, outputs.per_chunk)

@@ -97,6 +97,9 @@ class TrainingOutputs:
     weights: str | os.PathLike[str]
     log_tsv: str | os.PathLike[str]
     test_predictions: str | os.PathLike[str]
+    # every training seed's checkpoint, in seed order (the comparison scores its held-out
+    # fragments with each); empty: only ``weights`` (the first seed's) is written
+    seed_weights: Sequence[str | os.PathLike[str]] = ()
 
     @classmethod
     def in_directory(cls, directory: str | os.PathLike[str]) -> TrainingOutputs:
@@ -189,6 +192,10 @@ def _train_matrix(
         runs.append((seed, model, history, scores))
     _, model, history, scores = runs[0]
     metrics = binary_metrics(labels.numpy(), scores.numpy())
+    if outputs.seed_weights and len(outputs.seed_weights) != len(runs):
+        raise InputError(
+            f"{len(outputs.seed_weights)} seed checkpoint paths for {len(runs)} training seeds"
+        )
     with atomic_open(outputs.test_predictions) as out:
         out.write("\t".join(TEST_COLUMNS) + "\n")
         for seed, _, _, seed_scores in runs:
@@ -197,21 +204,37 @@ def _train_matrix(
                     f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.genome}\t{r.label}\t"
                     f"{seed}\t{seed_scores[k].item():.6f}\n"
                 )
+    common = {
+        "manifest_sha256": file_sha256(manifest),
+        "split_seed": cfg.seed,
+        "split_by": "genome",
+        "train_config": cfg.__dict__,
+        "training_seeds": seeds,
+        "n_train": len(y[parts["train"]]),
+        "n_val": len(y[parts["val"]]),
+        "n_test": len(labels),
+    }
+    for path, (seed, seed_model, seed_history, seed_scores) in zip(
+        outputs.seed_weights, runs, strict=False
+    ):
+        save_checkpoint(
+            seed_model,
+            path,
+            identity,
+            **common,
+            seed=seed,
+            epochs_run=len(seed_history),
+            best_val_loss=min(h["val_loss"] for h in seed_history),
+            test_metrics=binary_metrics(labels.numpy(), seed_scores.numpy()),
+        )
     save_checkpoint(
         model,
         outputs.weights,
         identity,
-        manifest_sha256=file_sha256(manifest),
-        split_seed=cfg.seed,
-        split_by="genome",
-        train_config=cfg.__dict__,
-        training_seeds=seeds,
+        **common,
         epochs_run=len(history),
         best_val_loss=min(h["val_loss"] for h in history),
         test_metrics=metrics,
-        n_train=len(y[parts["train"]]),
-        n_val=len(y[parts["val"]]),
-        n_test=len(labels),
     )
     log.info("test metrics: %s", metrics)
     return metrics

@@ -28,10 +28,17 @@ from ..classify.regions import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..io.embedding_files import read_metadata
 from .comparison_page import figure_png, total_count
+from .heldout_levels import (
+    HeldoutScores,
+    genomes_outside_test,
+    heldout_counts,
+    heldout_levels,
+    level_rule,
+    read_heldout,
+)
 from .levels import (
     CI_METRICS,
     LEVEL_RULES,
-    LEVELS,
     Level,
     TestPredictions,
     align,
@@ -247,6 +254,22 @@ def consistency_checks(
     return checks
 
 
+def heldout_checks(
+    fragments: Sequence[Mapping[str, str]], manifest_path: str | os.PathLike[str] | None
+) -> list[dict[str, Any]]:
+    """The held-out fragments come only from test genomes (none trained or validated)."""
+    if manifest_path is None:
+        return []
+    outside = genomes_outside_test(fragments, manifest_path)
+    return [
+        {
+            "check": "held-out fragments come only from test genomes",
+            "ok": not any(outside.values()),
+            "detail": ", ".join(f"genomes also in {k}: {v}" for k, v in outside.items()),
+        }
+    ]
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -268,6 +291,10 @@ class CompareSettings:
     # arguments; empty: its defaults) so regions are decoded as predict decodes them
     provirus_trials: int = 200
     region_model: dict[str, float] = field(default_factory=dict)
+    # held-out fragments (cut by cut_test_fragments; read here only to name the levels)
+    fragment_lengths: list[int] = field(default_factory=lambda: [1000, 3000, 10000, 30000])
+    fragments_per_genome: int = 2
+    min_scored_fraction: float = 0.15
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> CompareSettings:
@@ -301,6 +328,8 @@ class ModelResult:
     speed: dict[str, Any] = field(default_factory=dict)
     seeds: dict[int, TestPredictions] = field(default_factory=dict)  # training seed -> tests
     benchmarks: list[str] = field(default_factory=list)  # its extraction jobs' benchmark files
+    # training seed -> its scores of the held-out fragments (what predict sees)
+    heldout: dict[int, HeldoutScores] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.seeds:
@@ -315,8 +344,11 @@ def load_model_result(
     extraction_benchmarks: Sequence[str | os.PathLike[str]],
     train_benchmark: str | os.PathLike[str] | None = None,
     chunk_length: int | None = None,
+    heldout: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
 ) -> ModelResult:
-    """Read one model's test predictions, classifier metadata and speed figures."""
+    """Read one model's test predictions, classifier metadata and speed figures, and with
+    ``heldout`` (its ``heldout_chunks.tsv`` and ``heldout_sequences.tsv``) its scores of the
+    held-out fragments."""
     meta = json.loads(Path(metadata).read_text(encoding="utf-8"))
     if meta.get("protein_model", name) != name:
         raise ModelMismatchError(f"{metadata}: a {meta['protein_model']} classifier, not {name}")
@@ -330,6 +362,11 @@ def load_model_result(
     else:
         speed["training_wall_seconds"] = None
     seeds = read_seed_predictions(tests)
+    held = read_heldout(*heldout) if heldout else {}
+    if held and list(held) != list(seeds):
+        raise ModelMismatchError(
+            f"{name}: held-out scores of seeds {list(held)}, test predictions of {list(seeds)}"
+        )
     return ModelResult(
         name,
         next(iter(seeds.values())),
@@ -337,6 +374,7 @@ def load_model_result(
         speed,
         seeds,
         [str(p) for p in extraction_benchmarks],
+        held,
     )
 
 
@@ -345,7 +383,7 @@ def _level_summary(
     settings: CompareSettings,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for level_name in LEVELS:
+    for level_name in levels[settings.baseline]:
         by_model = {m: lv[level_name] for m, lv in levels.items()}
         ref = by_model[settings.baseline]
         ci = cluster_bootstrap_ci(
@@ -367,7 +405,13 @@ def _level_summary(
             "n": len(ref.units),
             "records": len(set(ref.records)),
             "genomes": len(set(ref.genomes or [])),
-            "rule": LEVEL_RULES[level_name].format(fraction=settings.min_viral_fraction),
+            "rule": (
+                LEVEL_RULES[level_name].format(fraction=settings.min_viral_fraction)
+                if level_name == "frame"
+                else level_rule(
+                    level_name, settings.min_viral_fraction, settings.min_scored_fraction
+                )
+            ),
             "models": models,
             "f1_drop": {"value": drop, "ci95": ci["f1_drop"]},
         }
@@ -375,13 +419,39 @@ def _level_summary(
 
 
 def _seed_chunk_levels(
-    result: ModelResult, base_pred: TestPredictions, min_viral_fraction: float
+    result: ModelResult, fragments: Sequence[Mapping[str, str]]
 ) -> dict[int, Level]:
-    """Per training seed, the chunk level of ``result`` on the baseline's frames and order."""
+    """Per training seed, the held-out chunk level of ``result`` (what predict sees)."""
     return {
-        seed: build_levels(align(base_pred, pred), min_viral_fraction)["chunk"]
-        for seed, pred in result.seeds.items()
+        seed: heldout_levels(fragments, scores)["chunk"] for seed, scores in result.heldout.items()
     }
+
+
+def model_levels(
+    result: ModelResult,
+    base_pred: TestPredictions,
+    fragments: Sequence[Mapping[str, str]],
+    min_viral_fraction: float,
+) -> dict[str, Level]:
+    """A model's levels (first seed): ``frame`` on the annotated-CDS test frames, then the
+    held-out ``chunk`` and ``sequence_<n>kb`` levels on what predict sees."""
+    pred = base_pred if result.predictions is base_pred else align(base_pred, result.predictions)
+    frame = build_levels(pred, min_viral_fraction)["frame"]
+    if not result.heldout:
+        raise InputError(f"{result.name}: no held-out fragment scores (rule score_heldout)")
+    return {"frame": frame, **heldout_levels(fragments, next(iter(result.heldout.values())))}
+
+
+def _check_same_units(levels: Mapping[str, Mapping[str, Level]], baseline: str) -> None:
+    """Both models' levels must hold the same units in the same order (paired resampling)."""
+    ref = levels[baseline]
+    for name, lv in levels.items():
+        for level_name, level in lv.items():
+            if level.units != ref[level_name].units:
+                raise ModelMismatchError(
+                    f"{name}: its {level_name} units differ from {baseline}'s: the models "
+                    "scored different held-out fragments; rerun score_heldout"
+                )
 
 
 def _planted_proviruses(
@@ -416,12 +486,17 @@ def build_report(
     manifest_summary: Mapping[str, Any],
     every_benchmark: Sequence[str | os.PathLike[str]] = (),
     shared_benchmarks: Sequence[str | os.PathLike[str]] = (),
+    fragments: Sequence[Mapping[str, str]] = (),
+    manifest_path: str | os.PathLike[str] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """All figures of the comparison (a JSON-able dict) and the ROC/PR/F1 figure (PNG bytes).
 
     ``every_benchmark``: all benchmark files of the workflow (to see which jobs overlapped the
     timed ones); ``shared_benchmarks``: those of the stages both models share (preprocessing,
-    DNA extraction), for the whole-pipeline figure.
+    DNA extraction), for the whole-pipeline figure. ``fragments``: the rows of the held-out
+    ``fragments.tsv`` (the per-chunk and per-sequence levels and the decision come from the
+    models' scores of them); ``manifest_path``: the training manifest (to check that no
+    fragment's genome trained or validated a classifier).
     """
     by_name = {r.name: r for r in results}
     for key in (settings.baseline, settings.candidate):
@@ -429,11 +504,11 @@ def build_report(
             raise InputError(f"compare: no results for {key} (have {', '.join(by_name)})")
     base, cand = settings.baseline, settings.candidate
     base_pred = by_name[base].predictions
-    preds = {
-        name: base_pred if name == base else align(base_pred, r.predictions)
+    levels = {
+        name: model_levels(r, base_pred, fragments, settings.min_viral_fraction)
         for name, r in by_name.items()
     }
-    levels = {name: build_levels(p, settings.min_viral_fraction) for name, p in preds.items()}
+    _check_same_units(levels, base)
     summary = _level_summary(levels, settings)
     manifest = manifest_tables(manifest_summary)
     speeds = speedups(by_name[base].speed, by_name[cand].speed)
@@ -461,8 +536,8 @@ def build_report(
         min_speedup=settings.min_speedup,
     )
     accuracy = noninferiority(
-        _seed_chunk_levels(by_name[base], base_pred, settings.min_viral_fraction),
-        _seed_chunk_levels(by_name[cand], base_pred, settings.min_viral_fraction),
+        _seed_chunk_levels(by_name[base], fragments),
+        _seed_chunk_levels(by_name[cand], fragments),
         settings.margins,
         resamples=settings.bootstrap,
         seed=settings.seed,
@@ -508,9 +583,16 @@ def build_report(
         "settings": settings.__dict__,
         "test_frames": summary["frame"]["n"],
         "test_chunks": summary["chunk"]["n"],
-        "test_sequences": summary["sequence"]["n"],
+        "test_sequences": sum(v["n"] for k, v in summary.items() if k.startswith("sequence_")),
         "test_records": summary["frame"]["records"],
         "test_genomes": summary["frame"]["genomes"],
+        "level_names": list(summary),
+        "heldout": {
+            **heldout_counts(fragments, next(iter(by_name[base].heldout.values()))),
+            "genomes": summary["chunk"]["genomes"],
+            "fragment_lengths": list(settings.fragment_lengths),
+            "fragments_per_genome": settings.fragments_per_genome,
+        },
         "same_manifest": len(shas) == 1 and None not in shas,
         "bootstrap": {
             "resamples": settings.bootstrap,
@@ -528,6 +610,7 @@ def build_report(
             levels[base],
             manifest,
             {n: r.metadata for n, r in by_name.items()},
-        ),
+        )
+        + heldout_checks(fragments, manifest_path),
     }
     return report, figure_png(levels, summary, base, cand, chunk_length)

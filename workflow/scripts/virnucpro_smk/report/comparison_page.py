@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from ..classify.calls import NO_CODING_FRAME, TOO_FEW_SCORED
 from ..io.atomic import atomic_path, write_text_atomic
-from .levels import CI_METRICS, LEVELS, Level
+from .heldout_levels import sequence_level_name
+from .levels import CI_METRICS, Level
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"
 
@@ -69,19 +71,23 @@ def figure_png(
     roc_ax.legend(fontsize=7, loc="lower right")
     pr_ax.legend(fontsize=7, loc="lower left")
     width = 0.38
+    names = list(summary)  # frame, chunk, then one sequence level per fragment length
     for k, name in enumerate((baseline, candidate)):
-        xs = np.arange(len(LEVELS)) + (k - 0.5) * width
-        f1 = [summary[lv]["models"][name]["metrics"]["f1"] for lv in LEVELS]
-        lo = [summary[lv]["models"][name]["ci95"]["f1"][0] for lv in LEVELS]
-        hi = [summary[lv]["models"][name]["ci95"]["f1"][1] for lv in LEVELS]
+        xs = np.arange(len(names)) + (k - 0.5) * width
+        f1 = [summary[lv]["models"][name]["metrics"]["f1"] for lv in names]
+        lo = [summary[lv]["models"][name]["ci95"]["f1"][0] for lv in names]
+        hi = [summary[lv]["models"][name]["ci95"]["f1"][1] for lv in names]
         err = np.nan_to_num(np.array([np.subtract(f1, lo), np.subtract(hi, f1)]).clip(min=0))
         f1_ax.bar(xs, f1, width, yerr=err, capsize=3, color=colours[name], label=name)
-    f1_ax.set_xticks(np.arange(len(LEVELS)), LEVELS)
+    labels = [n.removeprefix("sequence_") for n in names]
+    f1_ax.set_xticks(np.arange(len(names)), labels, fontsize=7)
     f1_ax.set(ylim=(0, 1.25), ylabel="F1", title="F1 per level (95 % genome bootstrap)")
     f1_ax.set_yticks(np.linspace(0, 1, 6))
     f1_ax.legend(fontsize=7, loc="upper center", ncol=2)
     fig.suptitle(
-        f"Held-out test split, chunk length {chunk_length} bp (dots: the called operating point)",
+        f"Held-out test genomes, chunk length {chunk_length} bp; ROC/PR on predict's chunks "
+        "(dots: the called operating point); F1 also on annotated-CDS frames and per fragment "
+        "length",
         fontsize=10,
     )
     fig.tight_layout()
@@ -207,6 +213,54 @@ def _versions(versions: Any) -> str:
     )
 
 
+def _level_title(name: str) -> str:
+    if name == "frame":
+        return "Per frame (annotated-CDS frames of the test genomes, training-mode selection)"
+    if name == "chunk":
+        return "Per chunk (held-out fragments through predict: every stop-free frame)"
+    return f"Per {name.removeprefix('sequence_')} fragment (the per-sequence call of predict)"
+
+
+def _length_table(report: Mapping[str, Any], names: list[str]) -> dict:
+    """Per fragment length: each model's sensitivity and specificity of predict's call, and
+    how many fragments predict could not call (the same for both models)."""
+    levels, held = report["levels"], report["heldout"]
+    by_call = {sequence_level_name(int(k)): v for k, v in held["fragments_by_call"].items()}
+    rows = []
+    for level_name, lv in levels.items():
+        if level_name not in by_call:
+            continue
+        length = level_name.removeprefix("sequence_")
+        m = {n: lv["models"][n] for n in names}
+        conf = m[names[0]]["metrics"]["confusion"]
+        uncalled = sum(by_call[level_name].get(c, 0) for c in (NO_CODING_FRAME, TOO_FEW_SCORED))
+        rows.append(
+            [
+                length,
+                f"{conf['tp'] + conf['fn']} / {conf['tn'] + conf['fp']}",
+                *(
+                    f"{_ci(m[n]['metrics']['recall'], m[n]['ci95']['recall'])}; "
+                    f"{_fmt(m[n]['metrics']['specificity'])}"
+                    for n in names
+                ),
+                str(uncalled),
+            ]
+        )
+    return _table(
+        "Per fragment length (what a user gets from predict)",
+        [
+            "length",
+            "viral / non-viral",
+            *(f"{n}: sensitivity [CI]; specificity" for n in names),
+            "not callable",
+        ],
+        rows,
+        f"{held['fragments_per_genome']} fragments of each length per test genome (seeded "
+        "positions; genomes shorter than a length give none). Not callable: fragments with no "
+        "coding frame or too few scored chunks (counted as not viral above).",
+    )
+
+
 def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
     """Formatted tables shared by the HTML and Markdown templates (same numbers in both)."""
     base, cand = report["baseline"], report["candidate"]
@@ -247,6 +301,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
             "balanced, real metagenomes are not.",
         ),
         _speed_conditions_table(report, names),
+        _length_table(report, names),
         _table(
             "F1 at each level (95 % bootstrap CI over genomes; first training seed)",
             ["level", "units", *names, "F1 drop (baseline - candidate)"],
@@ -266,13 +321,13 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
                         levels[level_name]["f1_drop"]["ci95"],
                     ),
                 ]
-                for level_name in LEVELS
+                for level_name in levels
             ],
             "For context: F1 on a balanced test split hides specificity, so the decision "
             "uses the margins above, not F1.",
         ),
     ]
-    for level_name in LEVELS:
+    for level_name in levels:
         lv = levels[level_name]
         rows = [
             [
@@ -305,7 +360,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         )
         tables.append(
             _table(
-                f"Per {level_name}: {_fmt(lv['n'])} {level_name}s from "
+                f"{_level_title(level_name)}: {_fmt(lv['n'])} units from "
                 f"{_fmt(lv['records'])} records in {_fmt(lv.get('genomes'))} genomes "
                 "(95 % bootstrap CI over genomes; first training seed)",
                 ["metric", *names],
@@ -426,6 +481,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     decision = report["decision"]
+    lengths = ", ".join(f"{n / 1000:g} kb" for n in report["heldout"]["fragment_lengths"])
     return {
         "title": f"{base} vs {cand} (chunk length {report['chunk_length']} bp)",
         "baseline": base,
@@ -435,9 +491,13 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "criteria": criteria,
         "reasons": report["decision_reasons"],
         "intro": (
-            f"Test split: {_fmt(report['test_frames'])} frames, {_fmt(report['test_chunks'])} "
-            f"chunks, {_fmt(report['test_sequences'])} sequences from "
-            f"{_fmt(report['test_records'])} records in {_fmt(report['test_genomes'])} genomes; "
+            f"Test genomes: {_fmt(report['test_genomes'])} (no genome in two splits). Accuracy "
+            f"is measured on what predict sees: {_fmt(report['heldout']['fragments'])} "
+            f"fragments ({lengths}) "
+            f"cut from them, {_fmt(report['test_chunks'])} chunks with a kept frame "
+            f"({_fmt(report['heldout']['chunks_without_frame'])} without), per-chunk and "
+            "per-sequence calls by predict's rules; also on "
+            f"{_fmt(report['test_frames'])} annotated-CDS test frames; "
             f"same training manifest: {_fmt(report['same_manifest'])}; training seeds: "
             f"{', '.join(f'{k} {v}' for k, v in report['seeds'].items())}. Intervals: 95 % "
             f"percentile bootstrap CI, {report['bootstrap']['resamples']} resamples of whole "

@@ -1,0 +1,142 @@
+"""Scoring the held-out test fragments the way `predict` scores a sample, once per seed.
+
+The comparison's accuracy must be what users get from `predict` (every stop-free frame of
+every chunk, the chunk rule, the sequence rule with its scored-fraction condition), from every
+training seed's classifier. This reads the fragments' features once, block by block
+(:func:`.predict.feature_blocks`), scores each block with every seed's classifier, and folds
+the scores into one :class:`.predict.SampleScores` per seed: the same arrays and the same
+``finish`` that give a sample its ``per_chunk.tsv`` and ``per_sequence.tsv`` calls.
+
+Outputs (one row per seed and chunk / seed and fragment, seeds in training order):
+
+* ``heldout_chunks.tsv``: ``seed, sequence_id, chunk, frames_kept, best_viral_score,
+  best_nonviral_score, call`` (``no coding frame`` when the chunk kept no frame);
+* ``heldout_sequences.tsv``: ``seed, sequence_id, length_bp, chunks, chunks_scored,
+  chunks_viral, call`` (:func:`.calls.sequence_call`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping, Sequence
+
+from ..errors import ModelMismatchError
+from ..io.atomic import atomic_open
+from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL
+from .features import BLOCK_ROWS
+from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
+from .predict import (
+    SampleScores,
+    check_frame_count,
+    feature_blocks,
+    read_sequence_table,
+)
+
+log = logging.getLogger(__name__)
+
+CHUNK_COLUMNS = (
+    "seed",
+    "sequence_id",
+    "chunk",
+    "frames_kept",
+    "best_viral_score",
+    "best_nonviral_score",
+    "call",
+)
+SEQUENCE_COLUMNS = (
+    "seed",
+    "sequence_id",
+    "length_bp",
+    "chunks",
+    "chunks_scored",
+    "chunks_viral",
+    "call",
+)
+
+
+def _load_seeds(
+    checkpoints: Mapping[int, str | os.PathLike[str]], meta: dict
+) -> dict[int, MLPClassifier]:
+    """Every seed's classifier, each refused unless trained on features of this identity."""
+    identity = CheckpointIdentity.from_features(meta)
+    return {seed: load_checkpoint(path, expect=identity)[0] for seed, path in checkpoints.items()}
+
+
+def score_heldout(
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    checkpoints: Mapping[int, str | os.PathLike[str]],
+    sequences_tsv: str | os.PathLike[str],
+    chunk_length: int,
+    dna_model: str,
+    protein_model: str,
+    chunks_out: str | os.PathLike[str],
+    sequences_out: str | os.PathLike[str],
+    *,
+    min_viral_fraction: float = 0.5,
+    min_scored_fraction: float = 0.15,
+    block_rows: int = BLOCK_ROWS,
+) -> dict[int, SampleScores]:
+    """Score the fragments with every seed's classifier; write the two tables."""
+    if not checkpoints:
+        raise ModelMismatchError("no classifier checkpoints given")
+    table = read_sequence_table(sequences_tsv, chunk_length)
+    scores = {seed: SampleScores.empty(table, chunk_length) for seed in checkpoints}
+    models: dict[int, MLPClassifier] = {}
+    n_frames = 0
+    for where, meta, ids, x in feature_blocks(
+        dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
+    ):
+        if not models:
+            models = _load_seeds(checkpoints, meta)
+        for seed, model in models.items():
+            scores[seed].add(ids, predict_scores(model, x).numpy(), where)
+        n_frames += len(ids)
+    check_frame_count(table, n_frames, len(dna_shards), sequences_tsv)
+    for s in scores.values():
+        s.finish(min_viral_fraction, min_scored_fraction)
+    write_heldout_tables(scores, chunks_out, sequences_out)
+    log.info(
+        "%d held-out frames of %d chunks in %d fragments scored by %d seed(s)",
+        n_frames,
+        table.total_chunks,
+        len(table.ids),
+        len(scores),
+    )
+    return scores
+
+
+def write_heldout_tables(
+    scores: Mapping[int, SampleScores],
+    chunks_out: str | os.PathLike[str],
+    sequences_out: str | os.PathLike[str],
+) -> None:
+    with atomic_open(chunks_out) as out:
+        out.write("\t".join(CHUNK_COLUMNS) + "\n")
+        for seed, s in scores.items():
+            table, viral = s.table, s.chunk_viral
+            lines = []
+            for i, sid in enumerate(table.ids):
+                base = int(table.offsets[i])
+                for k in range(int(table.n_chunks[i])):
+                    row = base + k
+                    frames = int(s.frames[row])
+                    if frames:
+                        call = VIRAL if viral[row] else NONVIRAL
+                        best = f"{s.best_viral[row]:.6g}\t{s.best_nonviral[row]:.6g}"
+                    else:
+                        call, best = NO_CODING_FRAME, "NA\tNA"
+                    lines.append(f"{seed}\t{sid}\t{k + 1}\t{frames}\t{best}\t{call}\n")
+            out.write("".join(lines))
+    with atomic_open(sequences_out) as out:
+        out.write("\t".join(SEQUENCE_COLUMNS) + "\n")
+        for seed, s in scores.items():
+            table = s.table
+            out.write(
+                "".join(
+                    f"{seed}\t{sid}\t{table.lengths[i]}\t{table.n_chunks[i]}\t"
+                    f"{s.chunks_scored[i]}\t{s.chunks_viral[i]}\t{s.calls[i]}\n"
+                    for i, sid in enumerate(table.ids)
+                )
+            )

@@ -1,0 +1,207 @@
+"""The comparison's accuracy on what `predict` sees: levels from the held-out fragment tables.
+
+``score_heldout`` (:mod:`..classify.heldout`) scores fragments of the test genomes the way
+`predict` scores a sample and writes, per training seed, every chunk's frames and best scores
+and every fragment's call. This module turns those tables into :class:`.levels.Level` objects:
+
+* **chunk**: every chunk of the fragments that kept at least one frame (every stop-free
+  frame, non-coding DNA and wrong-frame ORFs included), called by the original's rule; chunks
+  with no kept frame are counted, not scored (no model can call them, and both models see the
+  same ones);
+* **sequence_<n>kb**, one per fragment length: every fragment of that length, viral when
+  predict's per-sequence call is ``viral`` (at least ``min_viral_fraction`` of its scored
+  chunks viral *and* at least ``min_scored_fraction`` of its chunks scored); a fragment too
+  sparse to call counts as not called viral, as a user would read it.
+
+Units carry their fragment's genome, so intervals resample genomes.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..classify.calls import NO_CODING_FRAME, VIRAL
+from ..errors import InputError, ModelMismatchError
+from .levels import Level
+
+
+def sequence_level_name(length_bp: int) -> str:
+    """``sequence_1kb`` for 1000 bp, ``sequence_0.5kb`` for 500 bp."""
+    return f"sequence_{length_bp / 1000:g}kb"
+
+
+def level_rule(name: str, min_viral_fraction: float, min_scored_fraction: float) -> str:
+    """What a unit of a held-out level is and when it is called viral (shown in the report)."""
+    if name == "chunk":
+        return (
+            "every chunk of the held-out fragments with at least one kept frame (predict's "
+            "preprocessing: every stop-free frame), viral when its best viral score >= its "
+            "best non-viral score (the original rule); ranked by (best viral - best "
+            "non-viral + 1) / 2"
+        )
+    return (
+        f"every {name.removeprefix('sequence_')} fragment of a test genome, viral when "
+        f"predict calls it viral: at least {min_viral_fraction:g} of its scored chunks viral "
+        f"and at least {min_scored_fraction:g} of its chunks scored (otherwise not viral); "
+        "ranked by its viral fraction of scored chunks"
+    )
+
+
+@dataclass(frozen=True)
+class HeldoutScores:
+    """One seed's rows of ``heldout_chunks.tsv`` and ``heldout_sequences.tsv``."""
+
+    chunk_sequences: list[str]
+    chunk_numbers: np.ndarray  # int
+    frames: np.ndarray  # int: kept frames per chunk
+    best_viral: np.ndarray  # float (nan when unscored)
+    best_nonviral: np.ndarray
+    chunk_viral: np.ndarray  # bool: the chunk call is viral
+    sequence_ids: list[str]
+    sequence_calls: list[str]
+    chunks_scored: np.ndarray  # int per sequence
+    chunks_viral: np.ndarray
+
+
+def _rows_by_seed(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[int, list[dict]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle, delimiter="\t")
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
+        out: dict[int, list[dict]] = {}
+        for row in reader:
+            out.setdefault(int(row["seed"]), []).append(row)
+    if not out:
+        raise InputError(f"{path}: no rows")
+    return out
+
+
+def _number(value: str) -> float:
+    return float("nan") if value == "NA" else float(value)
+
+
+def read_heldout(
+    chunks_tsv: str | os.PathLike[str], sequences_tsv: str | os.PathLike[str]
+) -> dict[int, HeldoutScores]:
+    """Per training seed (file order), the held-out chunk and fragment tables."""
+    chunks = _rows_by_seed(
+        chunks_tsv, ("seed", "sequence_id", "chunk", "frames_kept", "best_viral_score", "call")
+    )
+    sequences = _rows_by_seed(
+        sequences_tsv, ("seed", "sequence_id", "chunks_scored", "chunks_viral", "call")
+    )
+    if list(chunks) != list(sequences):
+        raise InputError(f"{chunks_tsv} and {sequences_tsv} hold different training seeds")
+    out = {}
+    for seed, rows in chunks.items():
+        seqs = sequences[seed]
+        out[seed] = HeldoutScores(
+            [r["sequence_id"] for r in rows],
+            np.array([int(r["chunk"]) for r in rows], dtype=int),
+            np.array([int(r["frames_kept"]) for r in rows], dtype=int),
+            np.array([_number(r["best_viral_score"]) for r in rows], dtype=float),
+            np.array([_number(r["best_nonviral_score"]) for r in rows], dtype=float),
+            np.array([r["call"] == VIRAL for r in rows], dtype=bool),
+            [r["sequence_id"] for r in seqs],
+            [r["call"] for r in seqs],
+            np.array([int(r["chunks_scored"]) for r in seqs], dtype=int),
+            np.array([int(r["chunks_viral"]) for r in seqs], dtype=int),
+        )
+        if (out[seed].frames == 0).any() and not all(
+            r["call"] == NO_CODING_FRAME for r in rows if r["frames_kept"] == "0"
+        ):
+            raise InputError(f"{chunks_tsv}: a chunk without frames has a call other than none")
+    return out
+
+
+def heldout_levels(
+    fragments: Sequence[Mapping[str, str]], scores: HeldoutScores
+) -> dict[str, Level]:
+    """The chunk level and one sequence level per fragment length, from one seed's tables."""
+    info = {f["fragment"]: f for f in fragments}
+    unknown = sorted(set(scores.sequence_ids) - set(info))[:5]
+    if unknown or len(scores.sequence_ids) != len(info):
+        raise ModelMismatchError(
+            f"held-out tables and fragments.tsv disagree (e.g. {unknown}): rerun score_heldout"
+        )
+    scored = np.flatnonzero(scores.frames > 0)
+
+    def column(ids: Sequence[str], key: str) -> list[str]:
+        return [info[i][key] for i in ids]
+
+    chunk_ids = [scores.chunk_sequences[i] for i in scored.tolist()]
+    numbers = scores.chunk_numbers[scored].tolist()
+    levels = {
+        "chunk": Level(
+            "chunk",
+            [f"{s}_chunk_{n}" for s, n in zip(chunk_ids, numbers, strict=True)],
+            column(chunk_ids, "record"),
+            column(chunk_ids, "group"),
+            np.array([int(x) for x in column(chunk_ids, "label")], dtype=int),
+            (scores.best_viral[scored] - scores.best_nonviral[scored] + 1.0) / 2.0,
+            scores.chunk_viral[scored].copy(),
+            column(chunk_ids, "genome"),
+        )
+    }
+    lengths = np.array([int(info[s]["length_bp"]) for s in scores.sequence_ids], dtype=int)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.where(
+            scores.chunks_scored > 0, scores.chunks_viral / scores.chunks_scored, 0.0
+        )
+    calls = np.array([c == VIRAL for c in scores.sequence_calls], dtype=bool)
+    for length in sorted(set(lengths.tolist())):
+        pick = np.flatnonzero(lengths == length).tolist()
+        ids = [scores.sequence_ids[i] for i in pick]
+        name = sequence_level_name(length)
+        levels[name] = Level(
+            name,
+            ids,
+            column(ids, "record"),
+            column(ids, "group"),
+            np.array([int(x) for x in column(ids, "label")], dtype=int),
+            fraction[pick].astype(float),
+            calls[pick],
+            column(ids, "genome"),
+        )
+    return levels
+
+
+def heldout_counts(fragments: Sequence[Mapping[str, str]], scores: HeldoutScores) -> dict[str, Any]:
+    """What predict could not call on the held-out fragments (the same for every model)."""
+    calls = np.array(scores.sequence_calls, dtype=object)
+    by_fragment = {f["fragment"]: int(f["length_bp"]) for f in fragments}
+    lengths = np.array([by_fragment[s] for s in scores.sequence_ids], dtype=int)
+    return {
+        "fragments": len(scores.sequence_ids),
+        "chunks": len(scores.frames),
+        "chunks_without_frame": int((scores.frames == 0).sum()),
+        "fragments_by_call": {
+            str(length): {
+                str(c): int(((lengths == length) & (calls == c)).sum())
+                for c in sorted(set(calls[lengths == length].tolist()))
+            }
+            for length in sorted(set(lengths.tolist()))
+        },
+    }
+
+
+def genomes_outside_test(
+    fragments: Sequence[Mapping[str, str]], manifest: str | os.PathLike[str]
+) -> dict[str, int]:
+    """Fragments whose genome trained or validated a classifier (must be 0), per split."""
+    genomes = {(f["dataset"], f["genome"]) for f in fragments}
+    seen: dict[str, set[tuple[str, str]]] = {"train": set(), "val": set()}
+    with open(manifest, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle, delimiter="\t"):
+            if row["split"] in seen:
+                key = (row["dataset"], row["genome"] or row["record"])
+                if key in genomes:
+                    seen[row["split"]].add(key)
+    return {split: len(keys) for split, keys in seen.items()}
