@@ -540,6 +540,7 @@ def test_rule_script_writes_the_report(tmp_path):
             train_benchmarks={m: str(results_dir / m / "train.tsv") for m in models},
             benchmark_dir=str(results_dir / "no-such-dir"),
             shared_benchmarks=[],
+            heldout_benchmarks={"shared": [], "models": {m: [] for m in models}},
             settings={"baseline": "big_64d", "candidate": "small_32d", "bootstrap": 20, "seed": 0},
         ),
         output=types.SimpleNamespace(

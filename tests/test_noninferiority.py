@@ -16,7 +16,11 @@ from virnucpro_smk.report.noninferiority import (
     noninferiority,
     precision_at,
 )
-from virnucpro_smk.report.speed_conditions import overlapping_jobs, speed_conditions
+from virnucpro_smk.report.speed_conditions import (
+    overlapping_jobs,
+    predict_pipeline_seconds,
+    speed_conditions,
+)
 
 MARGINS = {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03}
 
@@ -189,3 +193,25 @@ def test_an_overlapping_job_makes_the_speed_conditions_unequal(tmp_path):
     assert "cand: 1 other job(s) ran at the same time" in out["condition_problems"][0]
     os.utime(during, (1020, 1020))  # now it ran 1016-1020: after both
     assert speed_conditions(speed, {"base": [base], "cand": [cand]}, every)["equal_conditions"]
+
+
+def test_predict_pipeline_adds_shared_stages_and_sees_overlaps(tmp_path):
+    prep = _bench(tmp_path / "preprocess_heldout/a.tsv", 3, 900)
+    dna = _bench(tmp_path / "extract/dna.tsv", 7, 950)
+    base = [
+        _bench(tmp_path / "extract/pb.tsv", 40, 1000),
+        _bench(tmp_path / "score/b.tsv", 1, 1002),
+    ]
+    cand = [
+        _bench(tmp_path / "extract/pc.tsv", 10, 1020),
+        _bench(tmp_path / "score/c.tsv", 1, 1022),
+    ]
+    during = _bench(tmp_path / "other/x.tsv", 2, 1018)  # ran 1016-1018: beside the candidate
+    every = [str(p) for p in (prep, dna, *base, *cand, during)]
+    out = predict_pipeline_seconds([prep, dna], {"base": base, "cand": cand}, every)
+    assert out["shared_seconds"] == 10 and out["model_seconds"] == {"base": 41, "cand": 11}
+    assert out["total_seconds"] == {"base": 51, "cand": 21}
+    assert out["overlapping_jobs"] == {"base": [], "cand": [str(during)]}
+    dna.unlink()  # a missing stage leaves the totals out rather than understating them
+    out = predict_pipeline_seconds([prep, dna], {"base": base, "cand": cand}, every)
+    assert out["total_seconds"] == {"base": None, "cand": None} and out["missing"] == [str(dna)]

@@ -346,8 +346,11 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     rec = run_rule_script(blob, monkeypatch)
     assert [c[0][0] for c in rec["load_model_result"].calls] == PROTEINS
     assert all(c[0][6] == 500 for c in rec["load_model_result"].calls)
-    args, _ = _one_call(rec["build_report"])
+    args, kwargs = _one_call(rec["build_report"])
     settings = args[2]
+    # predict end to end on the held-out fragments (sized once its checkpoint ran)
+    smk = pickle.loads(blob)[1]
+    assert kwargs["heldout_benchmarks"] == smk.params.heldout_benchmarks
     assert (settings.baseline, settings.candidate) == tuple(PROTEINS)
     assert (settings.margins["mcc"], settings.min_speedup) == (0.04, 1.5)
     assert settings.min_test_genomes == 7

@@ -173,6 +173,9 @@ def test_compare_writes_the_report(compare_run):
     assert data["noninferiority"]["level"] == "chunk"
     checks = {c["check"] for c in data["checks"]}
     assert "held-out fragments come only from test genomes" in checks
+    run = data["speed"]["predict_pipeline"]  # predict end to end on the fragments, per model
+    assert not run["missing"] and all(v > 0 for v in run["total_seconds"].values())
+    assert data["predict_speedup"] == run["speedup"] > 0
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
     assert data["decision"] in ("candidate_ok", "candidate_worse", "inconclusive")

@@ -111,6 +111,7 @@ PAIR_DIR = f"{SAMPLE_DIR}/{{dna_model}}+{{protein_model}}"
 CLASSIFIER_TAG = "{L}bp_{dna_model}+{protein_model}_{width}d"
 CLASSIFIER_DIR = f"{OUT}/models/{CLASSIFIER_TAG}"
 TRAIN_BENCHMARK = f"{OUT}/benchmarks/train_classifier/{CLASSIFIER_TAG}.tsv"
+HELDOUT_SCORE_BENCHMARK = f"{OUT}/benchmarks/score_heldout/{CLASSIFIER_TAG}.tsv"
 # every training seed's checkpoint (the first is also the classifier's model.safetensors)
 TRAIN_SEEDS = [TRAIN["seed"] + k for k in range(TRAIN["seeds"])]
 SEED_WEIGHTS = f"{CLASSIFIER_DIR}/seeds/{{seed}}/model.safetensors"
@@ -361,10 +362,11 @@ def genome_map_params(wildcards):
 
 
 def extraction_threads(wildcards):
-    """Training-set extraction takes every core, so the compared models are timed one at a
-    time with the machine to themselves; sample extraction needs only its loader workers."""
+    """Extraction of the training set and of the held-out fragments takes every core, so the
+    compared models are timed one at a time with the machine to themselves; sample
+    extraction needs only its loader workers."""
     workers = max(1, EXTRACTION["loader_workers"])
-    if wildcards.unit != "training":
+    if wildcards.unit not in ("training", "heldout"):
         return workers
     try:
         return max(workers, workflow.cores)
@@ -507,6 +509,33 @@ def shared_stage_benchmarks(wildcards):
         for s in shard_ids("training", L)
     ]
     return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
+
+
+def heldout_pipeline_benchmarks(wildcards):
+    """Benchmarks of `predict` on the held-out fragments: the stages both compared models run
+    (``shared``: preprocessing, the DNA model's extraction) and per model (``models``) its
+    protein extraction and scoring jobs."""
+    L = wildcards.L
+
+    def extraction(kind, model):
+        return [
+            EXTRACTION_BENCHMARK.format(unit="heldout", L=L, kind=kind, model=model, shard=s)
+            for s in shard_ids("heldout", L)
+        ]
+
+    return {
+        "shared": [
+            f"{OUT}/benchmarks/preprocess_heldout/chunk{L}.tsv",
+            *extraction("dna", DNA_MODEL.name),
+        ],
+        "models": {
+            p: [
+                *extraction("protein", p),
+                classifier_files(HELDOUT_SCORE_BENCHMARK, L, DNA_MODEL.name, p),
+            ]
+            for p in COMPARE_MODELS
+        },
+    }
 
 
 def training_benchmarks(wildcards):

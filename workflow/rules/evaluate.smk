@@ -71,7 +71,7 @@ rule score_heldout:
     log:
         f"{OUT}/logs/score_heldout/{CLASSIFIER_TAG}.log",
     benchmark:
-        f"{OUT}/benchmarks/score_heldout/{CLASSIFIER_TAG}.tsv"
+        HELDOUT_SCORE_BENCHMARK
     resources:
         mem_mb=4000,
     conda:

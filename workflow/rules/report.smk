@@ -9,6 +9,8 @@ rule compare_models:
         heldout_chunks=compare_files("heldout_chunks.tsv"),
         heldout_sequences=compare_files("heldout_sequences.tsv"),
         fragments=f"{HELDOUT_DIR}/fragments.tsv",
+        # the checkpoint's output: the params list the held-out extraction jobs it sized
+        fragments_fasta=f"{HELDOUT_DIR}/fragments.fa",
         manifest_summary=f"{TRAINING_DIR}/training_manifest.json",
         # the checkpoint's output: the params list the training shards it sized
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
@@ -33,6 +35,7 @@ rule compare_models:
         train_benchmarks=training_benchmarks,
         benchmark_dir=every_benchmark_dir,
         shared_benchmarks=shared_stage_benchmarks,
+        heldout_benchmarks=heldout_pipeline_benchmarks,
         settings={
             **COMPARE,
             "min_viral_fraction": PREDICT["min_viral_fraction"],

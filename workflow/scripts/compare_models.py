@@ -5,7 +5,8 @@ model, in ``params.models`` order), ``fragments`` (the held-out fragments' table
 ``manifest`` and ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
 and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
 ``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
-jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share). Outputs:
+jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share),
+``heldout_benchmarks`` (predict on the held-out fragments: shared and per-model jobs). Outputs:
 ``html``, ``md``, ``json``, ``png``.
 """
 
@@ -59,6 +60,7 @@ with rule_logging(snakemake) as log:
         shared_benchmarks=list(snakemake.params.shared_benchmarks),
         fragments=read_fragment_table(snakemake.input.fragments),
         manifest_path=snakemake.input.manifest,
+        heldout_benchmarks=snakemake.params.heldout_benchmarks,
     )
     write_report(
         report,

@@ -50,7 +50,12 @@ from .levels import (
 )
 from .noninferiority import NI_METRICS, decide, noninferiority
 from .provirus_eval import genome_tracks, measure_proviruses
-from .speed_conditions import pipeline_seconds, read_benchmark, speed_conditions
+from .speed_conditions import (
+    pipeline_seconds,
+    predict_pipeline_seconds,
+    read_benchmark,
+    speed_conditions,
+)
 
 
 def extraction_speed(
@@ -488,6 +493,7 @@ def build_report(
     shared_benchmarks: Sequence[str | os.PathLike[str]] = (),
     fragments: Sequence[Mapping[str, str]] = (),
     manifest_path: str | os.PathLike[str] | None = None,
+    heldout_benchmarks: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """All figures of the comparison (a JSON-able dict) and the ROC/PR/F1 figure (PNG bytes).
 
@@ -496,7 +502,9 @@ def build_report(
     DNA extraction), for the whole-pipeline figure. ``fragments``: the rows of the held-out
     ``fragments.tsv`` (the per-chunk and per-sequence levels and the decision come from the
     models' scores of them); ``manifest_path``: the training manifest (to check that no
-    fragment's genome trained or validated a classifier).
+    fragment's genome trained or validated a classifier); ``heldout_benchmarks``: ``shared``
+    (preprocessing the fragments, their DNA extraction) and per model ``models`` (its protein
+    extraction and scoring of them) benchmark files: `predict` end to end on the fragments.
     """
     by_name = {r.name: r for r in results}
     for key in (settings.baseline, settings.candidate):
@@ -527,7 +535,20 @@ def build_report(
     pipeline["speedup"] = (
         round(totals[base] / totals[cand], 3) if totals.get(base) and totals.get(cand) else None
     )
+    if heldout_benchmarks:
+        predict_run = predict_pipeline_seconds(
+            heldout_benchmarks["shared"],
+            {n: heldout_benchmarks["models"][n] for n in (base, cand)},
+            every_benchmark,
+        )
+        runs = predict_run["total_seconds"]
+        predict_run["speedup"] = (
+            round(runs[base] / runs[cand], 3) if runs.get(base) and runs.get(cand) else None
+        )
+    else:
+        predict_run = None
     speeds.update(
+        predict_pipeline=predict_run,
         equal_conditions=conditions["equal_conditions"],
         condition_problems=conditions["condition_problems"],
         conditions=conditions,
@@ -574,6 +595,7 @@ def build_report(
         "low_prevalence_precision": accuracy["low_prevalence_precision"],
         "speedup": speeds["end_to_end"],
         "pipeline_speedup": pipeline["speedup"],
+        "predict_speedup": predict_run["speedup"] if predict_run else None,
         # the evidence
         "noninferiority": accuracy,
         "project_version": __version__,

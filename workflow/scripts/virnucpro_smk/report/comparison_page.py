@@ -148,6 +148,20 @@ def _speed_conditions_table(report: Mapping[str, Any], names: list[str]) -> dict
             *(_fmt(report["models"][n]["speed"].get("wall_seconds"), 2) for n in names),
         ],
         ["whole pipeline wall seconds", *(_fmt(pipe["total_seconds"].get(n), 2) for n in names)],
+        *(
+            [
+                [
+                    "predict on the held-out fragments, wall seconds",
+                    *(_fmt(run["total_seconds"].get(n), 2) for n in names),
+                ],
+                [
+                    "other jobs running meanwhile (predict)",
+                    *(_fmt(len(run["overlapping_jobs"].get(n, []))) for n in names),
+                ],
+            ]
+            if (run := speed.get("predict_pipeline"))
+            else []
+        ),
         ["versions", *(_versions(report["models"][n].get("versions")) for n in names)],
     ]
     problems = "; ".join(speed["condition_problems"])
@@ -159,8 +173,14 @@ def _speed_conditions_table(report: Mapping[str, Any], names: list[str]) -> dict
         + (f" ({problems})" if problems else "")
         + f". Protein-stage speed-up {_fmt(speed['speedup'], 2)}x; whole pipeline "
         f"(preprocessing, DNA model and protein model extraction of the same frames; shared "
-        f"stages {_fmt(pipe['shared_seconds'], 1)} s) {_fmt(pipe['speedup'], 2)}x. "
-        f"Not seen: {speed['conditions']['unseen']}.",
+        f"stages {_fmt(pipe['shared_seconds'], 1)} s) {_fmt(pipe['speedup'], 2)}x"
+        + (
+            f"; predict end to end on the held-out fragments (preprocessing, DNA and protein "
+            f"extraction, scoring; start-up included) {_fmt(run['speedup'], 2)}x"
+            if (run := speed.get("predict_pipeline"))
+            else ""
+        )
+        + f". Not seen: {speed['conditions']['unseen']}.",
     )
 
 

@@ -144,3 +144,40 @@ def pipeline_seconds(
         for name, wall in protein_wall.items()
     }
     return {"shared_seconds": round(shared_s, 3), "missing": missing, "total_seconds": total}
+
+
+def predict_pipeline_seconds(
+    shared: Sequence[str | os.PathLike[str]],
+    own: Mapping[str, Sequence[str | os.PathLike[str]]],
+    every_benchmark: Sequence[str | os.PathLike[str]] = (),
+) -> dict[str, Any]:
+    """``predict`` end to end on the held-out fragments, per model, from its jobs' benchmarks.
+
+    ``shared``: the stages both models run (preprocessing the fragments, the DNA model's
+    extraction); ``own``: per model, its protein extraction jobs and its scoring job. This is
+    what a user's `predict` run costs on contigs like the test genomes', start-up included.
+    Each model's jobs are checked for overlap with any other job of the workflow (extraction
+    of a frame set other than a sample takes every core, so they normally run alone); a
+    missing benchmark file leaves the figure out.
+    """
+    files = [*shared, *(p for paths in own.values() for p in paths)]
+    missing = [str(p) for p in files if not Path(p).is_file()]
+
+    def seconds(paths: Sequence[str | os.PathLike[str]]) -> float:
+        return sum(float(read_benchmark(p)["s"] or 0.0) for p in paths if Path(p).is_file())
+
+    shared_s = seconds(shared)
+    return {
+        "shared_seconds": round(shared_s, 3),
+        "model_seconds": {m: round(seconds(paths), 3) for m, paths in own.items()},
+        "total_seconds": {
+            m: None if missing else round(shared_s + seconds(paths), 3) for m, paths in own.items()
+        },
+        "overlapping_jobs": {
+            m: overlapping_jobs(
+                paths, [p for p in every_benchmark if str(p) not in map(str, files)]
+            )
+            for m, paths in own.items()
+        },
+        "missing": missing,
+    }
