@@ -501,7 +501,11 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     decision = report["decision"]
-    lengths = ", ".join(f"{n / 1000:g} kb" for n in report["heldout"]["fragment_lengths"])
+    cut = report["heldout"]["fragments_by_call"]
+    lengths = ", ".join(
+        f"{n / 1000:g} kb: {sum(cut.get(str(n), {}).values())}"
+        for n in report["heldout"]["fragment_lengths"]
+    )
     return {
         "title": f"{base} vs {cand} (chunk length {report['chunk_length']} bp)",
         "baseline": base,
@@ -513,7 +517,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         "intro": (
             f"Test genomes: {_fmt(report['test_genomes'])} (no genome in two splits). Accuracy "
             f"is measured on what predict sees: {_fmt(report['heldout']['fragments'])} "
-            f"fragments ({lengths}) "
+            f"fragments ({lengths}; a genome shorter than a length gives none) "
             f"cut from them, {_fmt(report['test_chunks'])} chunks with a kept frame "
             f"({_fmt(report['heldout']['chunks_without_frame'])} without), per-chunk and "
             "per-sequence calls by predict's rules; also on "

@@ -342,9 +342,12 @@ def paired_values_fn(
 
     def values(index: np.ndarray) -> dict[str, float]:
         out: dict[str, float] = {}
+        # a resample holding one class only defines none of the metrics (recall of no viral
+        # unit would count as 0 by scikit-learn's convention): skipped, like ROC-AUC
+        one_class = len(np.unique(next(iter(levels.values())).labels[index])) < 2
         for name, level in levels.items():
             m = level.metrics(index)
-            out.update({f"{name}/{k}": m[k] for k in CI_METRICS})
+            out.update({f"{name}/{k}": np.nan if one_class else m[k] for k in CI_METRICS})
         out["f1_drop"] = out[f"{baseline}/f1"] - out[f"{candidate}/f1"]
         return out
 
