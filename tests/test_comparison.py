@@ -307,10 +307,15 @@ def candidate_frames():
 # scored chunks viral and >= 15 % of chunks scored):
 #   recA: 1 of 2 scored chunks viral -> viral (TP); recC: 1 of 2 -> viral (FP);
 #   recB: 0 of 1 -> nonviral (FN) for the baseline, 1 of 1 -> viral (TP) for the candidate.
+# recA and recC are of taxa no training genome shares (the "unseen" group), recB of a seen one.
 FRAGMENTS = [
     {"fragment": r, "length_bp": "900", "dataset": f"ds_{g}", "group": g, "label": str(lab),
-     "genome": r, "record": r, "start": "1", "end": "900"}
-    for r, g, lab in (("recA", "viral", 1), ("recB", "viral", 1), ("recC", "bacteria", 0))
+     "genome": r, "record": r, "start": "1", "end": "900", "taxon": t, "taxon_in_training": s}
+    for r, g, lab, t, s in (
+        ("recA", "viral", 1, "Alphavirus", "no"),
+        ("recB", "viral", 1, "Tequatrovirus", "yes"),
+        ("recC", "bacteria", 0, "Escherichia", "no"),
+    )
 ]  # fmt: skip
 
 
@@ -403,6 +408,12 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
     assert seq["big_64d"]["metrics"]["f1"] == pytest.approx(1 / 2)
     assert seq["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 5)
     assert report["level_names"] == ["frame", "chunk", "sequence_0.9kb"]
+    # new taxa: recA's chunks (TP, FN) and recC's (FP, TN); recB's chunk alone is "seen"
+    unseen = report["taxa"]["unseen"]
+    assert (unseen["chunks"], unseen["genomes"], unseen["viral_genomes"]) == (4, 2, 1)
+    assert unseen["models"]["big_64d"]["metrics"]["recall"] == 0.5
+    assert unseen["models"]["big_64d"]["metrics"]["specificity"] == 0.5
+    assert report["taxa"]["seen"]["chunks"] == 1 and report["taxa"]["unknown_taxon_chunks"] == 0
     assert report["speed"]["end_to_end"] == 3.0
     # 3 test genomes and one training seed: no margin can be resolved
     assert report["decision"] == "inconclusive"

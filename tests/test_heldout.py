@@ -187,3 +187,25 @@ def test_a_test_genomes_non_coding_chunks_are_scored(tmp_path, shared_data):
     assert {r["sequence_id"] for r in seqs} == {
         r["fragment"] for r in _rows(held / "fragments.tsv")
     }
+
+
+@pytest.mark.parametrize(("train_taxon", "expected"), [("Alphavirus", "yes"), ("Betavirus", "no")])
+def test_fragments_say_whether_a_training_genome_shares_their_taxon(
+    tmp_path, train_taxon, expected
+):
+    dataset, _ = _fasta_dataset(tmp_path)
+    dataset.genome_map.write_text(
+        f"record\tgenome\ttaxon\nr1\tG1\tAlphavirus\nr2\tG1\tAlphavirus\nr3\tG2\t{train_taxon}\n"
+    )
+    manifest = tmp_path / "manifest.tsv"
+    manifest.write_text(
+        MANIFEST_HEADER
+        + "x_chunk_1F1\td\tviral\tr3\tG2\t1\ttrain\t0\n"
+        + "y_chunk_1F1\td\tviral\tr1\tG1\t1\ttest\t0\n"
+    )
+    out = tmp_path / "out"
+    cut_test_fragments(
+        [dataset], manifest, [1000], 2, 1, out / "f.fa", out / "f.tsv", out / "f.json"
+    )
+    table = read_fragment_table(out / "f.tsv")
+    assert {(r["taxon"], r["taxon_in_training"]) for r in table} == {("Alphavirus", expected)}

@@ -325,3 +325,29 @@ def test_genome_key_is_the_dblink_assembly():
     assert parse_genbank(unlinked).assembly == ""
     assert _read_record(unlinked, None, "x.gbff", None)[3] == "NC_000003.1"  # its own genome
     assert _read_record(block("NC_000002", linked), None, "x.gbff", None)[3] == "GCF_000009065.1"
+
+
+@pytest.mark.parametrize(
+    "file",
+    [
+        "NC_000866_phage_T4.gbff",
+        "NC_001422_phiX174.gbk",
+        "NC_005816_Yersinia_pestis_plasmid_pPCP1.gb",
+        "NC_000932_Arabidopsis_chloroplast.gb",
+    ],
+)
+def test_taxon_is_the_lowest_one_word_rank_of_biopythons_lineage(file, shared_data, tmp_path):
+    """The taxon the comparison's new-taxa section groups by (usually the genus), checked
+    against Biopython's reading of the lineage; the builder writes it into genomes.tsv."""
+    from virnucpro_smk.preprocess.genomes import read_genome_taxa
+
+    path = shared_data / "genbank" / file
+    with open(path) as handle:
+        (record,) = SeqIO.parse(handle, "genbank")
+    lineage = record.annotations["taxonomy"]
+    expected = next(t for t in reversed(lineage) if " " not in t)
+    (block,) = list(iter_genbank_blocks(path))
+    assert parse_genbank(block, sequence=False).taxon == expected
+    out = tmp_path / "out"
+    build_training_frames(path, 300, fna=None, **_outputs(out), genomes=out / "genomes.tsv")
+    assert read_genome_taxa(out / "genomes.tsv") == {record.id: expected}

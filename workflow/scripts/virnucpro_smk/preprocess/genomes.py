@@ -9,8 +9,11 @@ genomes to train, validation or test. A record's genome key is
   every record of one assembly), written by the builder as the side output ``genomes.tsv``;
   a record without one is its own genome;
 * for FASTA datasets, the optional ``genomes`` column of the training table: a TSV with
-  columns ``record`` and ``genome``; records it does not list (or every record, without
-  it) are their own genome.
+  columns ``record`` and ``genome`` (and optionally ``taxon``); records it does not list (or
+  every record, without it) are their own genome.
+
+GenBank maps also carry each record's taxon (the lowest one-word rank of its lineage, usually
+the genus), so the comparison can report test genomes whose taxon no training genome shares.
 
 What this does not guarantee: near relatives (two strains of one species, two phages of one
 genus) are different genomes and may land in different splits.
@@ -25,11 +28,35 @@ from ..errors import InputError
 from ..io.atomic import write_tsv
 
 GENOME_COLUMNS = ["record", "genome"]
+TAXON_COLUMN = "taxon"  # optional third column: the record's taxon (usually its genus)
 
 
-def write_genome_map(genome_of: Mapping[str, str], path: str | os.PathLike[str]) -> None:
-    """Write ``record -> genome`` as a two-column TSV (records in the given order)."""
-    write_tsv(path, GENOME_COLUMNS, ([r, g] for r, g in genome_of.items()))
+def write_genome_map(
+    genome_of: Mapping[str, str],
+    path: str | os.PathLike[str],
+    taxon_of: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``record -> genome`` (and its taxon, when given) as a TSV, records in order."""
+    if taxon_of is None:
+        write_tsv(path, GENOME_COLUMNS, ([r, g] for r, g in genome_of.items()))
+    else:
+        rows = ([r, g, taxon_of.get(r, "")] for r, g in genome_of.items())
+        write_tsv(path, [*GENOME_COLUMNS, TAXON_COLUMN], rows)
+
+
+def read_genome_taxa(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``record -> taxon`` from a genome map's optional ``taxon`` column (empty: none)."""
+    with open(path, encoding="utf-8") as handle:
+        header = handle.readline().rstrip("\n").split("\t")
+        if TAXON_COLUMN not in header:
+            return {}
+        column = header.index(TAXON_COLUMN)
+        out = {}
+        for line in handle:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) > column and fields[0] and fields[column]:
+                out[fields[0]] = fields[column]
+    return out
 
 
 def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:

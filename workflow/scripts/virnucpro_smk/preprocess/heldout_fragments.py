@@ -14,8 +14,8 @@ with a training or validation frame; near relatives (another strain of the speci
 excluded (see :mod:`.genomes`).
 
 Outputs: ``fragments.fa`` (the input of predict's preprocessing) and ``fragments.tsv`` (one
-row per fragment: its length class, dataset, group, label, genome, source record and 1-based
-span), plus a small JSON summary.
+row per fragment: its length class, dataset, group, label, genome, source record, 1-based
+span, taxon and whether a training genome shares that taxon), plus a small JSON summary.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.atomic import atomic_open, write_text_atomic, write_tsv
 from ..io.fasta import format_record, read_nucleotide_fasta
-from .genomes import genome_key, read_genome_map
+from .genomes import genome_key, read_genome_map, read_genome_taxa
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,8 @@ FRAGMENT_COLUMNS = [
     "record",
     "start",
     "end",
+    "taxon",
+    "taxon_in_training",
 ]
 
 
@@ -61,6 +63,8 @@ class SourceRecord:
     genome: str
     record: str
     length_bp: int
+    taxon: str = ""  # usually the genus (genome maps' taxon column); "" unknown
+    taxon_in_training: str = ""  # "yes"/"no": a training genome shares the taxon; "" unknown
 
 
 @dataclass(frozen=True)
@@ -88,17 +92,23 @@ class Fragment:
             s.record,
             self.start + 1,
             self.end,
+            s.taxon,
+            s.taxon_in_training,
         ]
 
 
-def heldout_genomes(manifest: str | os.PathLike[str]) -> dict[str, set[str]]:
-    """Genomes of the manifest's test split, per dataset (streamed: millions of rows)."""
-    out: dict[str, set[str]] = defaultdict(set)
+def split_genomes(manifest: str | os.PathLike[str]) -> dict[str, dict[str, set[str]]]:
+    """Genomes of each split, per dataset (streamed: millions of rows)."""
+    out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     with open(manifest, encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle, delimiter="\t"):
-            if row["split"] == "test":
-                out[row["dataset"]].add(row["genome"] or row["record"])
-    return dict(out)
+            out[row["split"]][row["dataset"]].add(row["genome"] or row["record"])
+    return {split: dict(by_dataset) for split, by_dataset in out.items()}
+
+
+def heldout_genomes(manifest: str | os.PathLike[str]) -> dict[str, set[str]]:
+    """Genomes of the manifest's test split, per dataset."""
+    return split_genomes(manifest).get("test", {})
 
 
 def plan_fragments(
@@ -164,6 +174,22 @@ class HeldoutDataset:
     genome_map: Path | None  # record -> genome (None: each record is its own genome)
 
 
+def _training_taxa(
+    datasets: Sequence[HeldoutDataset],
+    train: Mapping[str, set[str]],
+    maps: Mapping[str, Mapping[str, str]],
+    taxa: Mapping[str, Mapping[str, str]],
+) -> set[str]:
+    """Taxa of the genomes that trained the classifiers (any dataset: a genus is a genus)."""
+    out: set[str] = set()
+    for d in datasets:
+        genomes = train.get(d.name, set())
+        for record, taxon in taxa[d.name].items():
+            if genome_key(record, maps[d.name]) in genomes:
+                out.add(taxon)
+    return out
+
+
 def cut_test_fragments(
     datasets: Iterable[HeldoutDataset],
     manifest: str | os.PathLike[str],
@@ -175,19 +201,24 @@ def cut_test_fragments(
     summary_out: str | os.PathLike[str],
 ) -> dict[str, object]:
     """Plan the fragments of the manifest's test genomes, then cut them in one pass per file."""
-    wanted = heldout_genomes(manifest)
+    splits = split_genomes(manifest)
+    wanted = splits.get("test", {})
     datasets = list(datasets)
+    taxa = {d.name: read_genome_taxa(d.genome_map) if d.genome_map else {} for d in datasets}
+    maps = {d.name: read_genome_map(d.genome_map) if d.genome_map else {} for d in datasets}
+    trained_taxa = _training_taxa(datasets, splits.get("train", {}), maps, taxa)
     records: list[SourceRecord] = []
     for d in datasets:
         genomes = wanted.get(d.name, set())
         if not genomes:
             continue
-        genome_of = read_genome_map(d.genome_map) if d.genome_map else {}
         for rid, length in _sequence_lengths(d.sequences_tsv).items():
-            genome = genome_key(rid, genome_of)
+            genome = genome_key(rid, maps[d.name])
             if genome in genomes:
                 label, group = int(d.spec["label"]), str(d.spec["group"])  # type: ignore[call-overload]
-                records.append(SourceRecord(d.name, group, label, genome, rid, length))
+                taxon = taxa[d.name].get(rid, "")
+                seen = ("yes" if taxon in trained_taxa else "no") if taxon else ""
+                records.append(SourceRecord(d.name, group, label, genome, rid, length, taxon, seen))
     fragments = plan_fragments(records, lengths, per_genome, seed)
     by_record: dict[tuple[str, str], list[Fragment]] = defaultdict(list)
     for f in fragments:
@@ -233,7 +264,11 @@ def fragment_summary(
     for f in fragments:
         by_length[f"{f.length_bp} {'viral' if f.source.label else 'nonviral'}"] += 1
     cut_genomes = {(f.source.dataset, f.source.genome) for f in fragments}
+    unseen = {
+        (f.source.dataset, f.source.genome) for f in fragments if f.source.taxon_in_training == "no"
+    }
     return {
+        "genomes_of_taxa_unseen_in_training": len(unseen),
         "fragments": len(fragments),
         "fragments_by_length": dict(sorted(by_length.items())),
         "test_genomes": sum(len(g) for g in wanted.values()),
@@ -246,7 +281,10 @@ def read_fragment_table(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """``fragments.tsv`` rows (strings), refusing a table without its columns."""
     with open(path, encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in FRAGMENT_COLUMNS if c not in (reader.fieldnames or [])]
+        optional = ("taxon", "taxon_in_training")
+        missing = [
+            c for c in FRAGMENT_COLUMNS if c not in (reader.fieldnames or []) and c not in optional
+        ]
         if missing:
             raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
         return list(reader)

@@ -35,6 +35,7 @@ from .heldout_levels import (
     heldout_levels,
     level_rule,
     read_heldout,
+    taxon_novelty,
 )
 from .levels import (
     CI_METRICS,
@@ -624,6 +625,14 @@ def build_report(
         },
         "levels": summary,
         "proviruses": proviruses,
+        "taxa": taxon_novelty(
+            {n: lv["chunk"] for n, lv in levels.items()},
+            fragments,
+            base,
+            cand,
+            settings.bootstrap,
+            settings.seed,
+        ),
         "models": models,
         "speed": speeds,
         "manifest": manifest,

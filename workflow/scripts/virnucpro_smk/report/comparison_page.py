@@ -233,6 +233,40 @@ def _versions(versions: Any) -> str:
     )
 
 
+def _taxa_table(report: Mapping[str, Any], names: list[str]) -> dict:
+    """Per-chunk accuracy on test genomes of taxa seen vs unseen in training."""
+    taxa = report.get("taxa") or {}
+    rows = []
+    for key, label in (("seen", "taxon seen in training"), ("unseen", "taxon unseen in training")):
+        part = taxa.get(key) or {}
+        if not part.get("measured"):
+            rows.append([label, "0", *("not measured" for _ in names)])
+            continue
+        models = [part["models"][n] for n in names]
+        rows.append(
+            [
+                label,
+                f"{_fmt(part['chunks'])} ({part['genomes']} genomes, "
+                f"{part['viral_genomes']} viral)",
+                *(
+                    f"sens {_ci(m['metrics']['recall'], m['ci95']['recall'])}; "
+                    f"spec {_fmt(m['metrics']['specificity'])}; "
+                    f"MCC {_ci(m['metrics']['mcc'], m['ci95']['mcc'])}"
+                    for m in models
+                ),
+            ]
+        )
+    return _table(
+        "New taxa (per chunk, held-out fragments; first training seed)",
+        ["test genomes", "chunks", *names],
+        rows,
+        "Taxon: the lowest one-word rank of the GenBank lineage, usually the genus (FASTA "
+        "datasets: the genome map's optional taxon column). The split keeps genomes apart, "
+        "not relatives: 'seen' genomes share a genus with a training genome. Chunks of genomes "
+        f"without a taxon: {_fmt(taxa.get('unknown_taxon_chunks'))}.",
+    )
+
+
 def _level_title(name: str) -> str:
     if name == "frame":
         return "Per frame (annotated-CDS frames of the test genomes, training-mode selection)"
@@ -322,6 +356,7 @@ def report_view(report: Mapping[str, Any]) -> dict[str, Any]:
         ),
         _speed_conditions_table(report, names),
         _length_table(report, names),
+        _taxa_table(report, names),
         _table(
             "F1 at each level (95 % bootstrap CI over genomes; first training seed)",
             ["level", "units", *names, "F1 drop (baseline - candidate)"],

@@ -21,14 +21,15 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
-from .levels import Level
+from ..preprocess.chunking import sequence_of
+from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
 
 
 def sequence_level_name(length_bp: int) -> str:
@@ -205,3 +206,65 @@ def genomes_outside_test(
                 if key in genomes:
                     seen[row["split"]].add(key)
     return {split: len(keys) for split, keys in seen.items()}
+
+
+def subset_level(level: Level, pick: np.ndarray) -> Level:
+    """The units of ``level`` where ``pick`` (a boolean mask) holds."""
+    idx = np.flatnonzero(pick).tolist()
+    return replace(
+        level,
+        units=[level.units[i] for i in idx],
+        records=[level.records[i] for i in idx],
+        groups=[level.groups[i] for i in idx],
+        labels=level.labels[idx],
+        scores=level.scores[idx],
+        calls=level.calls[idx],
+        genomes=[level.genomes[i] for i in idx],  # type: ignore[index]
+    )
+
+
+def taxon_novelty(
+    chunks: Mapping[str, Level],
+    fragments: Sequence[Mapping[str, str]],
+    baseline: str,
+    candidate: str,
+    resamples: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Per-chunk metrics on test genomes whose taxon (usually the genus) a training genome
+    shares (``seen``) and on those whose taxon none shares (``unseen``): how the models fare on
+    new genera, the split's blind spot (it keeps genomes apart, not relatives).
+
+    ``chunks``: each model's held-out chunk level (first seed, same units). Genomes without a
+    known taxon (FASTA datasets without a ``taxon`` column) are in neither group.
+    """
+    flag = {f["fragment"]: f.get("taxon_in_training", "") for f in fragments}
+    ref = chunks[baseline]
+    status = np.array([flag.get(sequence_of(u), "") for u in ref.units], dtype=object)
+    out: dict[str, Any] = {"unknown_taxon_chunks": int((status == "").sum())}
+    for name, value in (("seen", "yes"), ("unseen", "no")):
+        pick = status == value
+        if not pick.any():
+            out[name] = {"measured": False, "chunks": 0, "genomes": 0}
+            continue
+        subset = {m: subset_level(lv, pick) for m, lv in chunks.items()}
+        ci = cluster_bootstrap_ci(
+            paired_values_fn(subset, baseline, candidate),
+            subset[baseline].genomes,  # type: ignore[arg-type]
+            resamples,
+            seed,
+        )
+        sub = subset[baseline]
+        out[name] = {
+            "measured": True,
+            "chunks": len(sub.units),
+            "genomes": len(set(sub.genomes or [])),
+            "viral_genomes": len(
+                {g for g, y in zip(sub.genomes or [], sub.labels, strict=True) if y}
+            ),
+            "models": {
+                m: {"metrics": lv.metrics(), "ci95": {k: ci[f"{m}/{k}"] for k in CI_METRICS}}
+                for m, lv in subset.items()
+            },
+        }
+    return out
