@@ -18,7 +18,7 @@ Outputs (see :func:`predict_sample`):
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
-block of rows at a time (``.features.FeatureBlocks``), frame rows are written as they are
+block of rows at a time (``.features.PairedFeatures``), frame rows are written as they are
 scored, and what is kept is a few numbers per chunk in numpy arrays (about 12 bytes per
 chunk) plus the sequence table.
 """
@@ -42,7 +42,7 @@ from .calls import CALLS as CALLS  # re-exported: callers import the call names 
 from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, region_call, sequence_call
 from .calls import PROVIRUS as PROVIRUS
 from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
-from .features import BLOCK_ROWS, FeatureBlocks
+from .features import BLOCK_ROWS, PairedFeatures
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .region_files import (
     RegionFasta,
@@ -405,44 +405,42 @@ def predict_sample(
     block_rows: int = BLOCK_ROWS,
     region_model: RegionModel | None = None,
 ) -> SampleScores:
-    """Score a sample shard by shard, block by block, and write its four tables and FASTA.
+    """Score a sample block by block and write its four tables and FASTA.
 
-    ``dna_shards[i]`` and ``protein_shards[i]`` hold the same frames (checked). The
-    classifier is loaded once, against the first shard's identity; every later shard must
-    carry the same identity (models, widths, revisions, weight commits, chunk length).
-    Features are read ``block_rows`` rows at a time and ``predictions.tsv`` rows are
-    written as they are scored, so memory depends on neither the number nor the size of
-    the shards; what grows is ~12 bytes per chunk and the sequence table.
+    ``dna_shards`` and ``protein_shards`` are the DNA and the protein model's files of the
+    sample in order; each list holds every kept frame once, but the two may be cut at
+    different rows (each model's jobs are sized by its own cost): rows are joined across
+    them with ids checked row by row (``.features.PairedFeatures``). Every file must carry
+    its side's first file's identity (model, revision, weight commit, dtype, chunk length);
+    the classifier is loaded once, against that identity. Features are read ``block_rows``
+    rows at a time and ``predictions.tsv`` rows are written as they are scored, so memory
+    depends on neither the number nor the size of the files; what grows is ~12 bytes per
+    chunk and the sequence table.
     """
-    if len(dna_shards) != len(protein_shards):
-        raise InputError(
-            f"{len(dna_shards)} DNA shard(s) but {len(protein_shards)} protein shard(s)"
-        )
-    if not dna_shards:
+    if not dna_shards or not protein_shards:
         raise ModelMismatchError("no feature shards given")
     table = read_sequence_table(sequences_tsv, chunk_length)
     scores = SampleScores.empty(table, chunk_length)
     state: dict = {}
     n_frames = 0
+    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
     with atomic_open(outputs.predictions) as out:
         out.write(PREDICTIONS_HEADER)
-        for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
-            where = f"{dna_path} + {protein_path}"
-            with FeatureBlocks(
-                dna_path, protein_path, dna_model, protein_model, chunk_length
-            ) as shard:
-                model = _classifier_for(shard.meta, state, checkpoint, where)
-                for ids, x in shard.blocks(block_rows):
-                    block_scores = predict_scores(model, x).numpy()
-                    del x  # before the next block is read
-                    scores.add(ids, block_scores, where)
-                    out.write(format_prediction_rows(ids, block_scores))
-                    n_frames += len(ids)
-            log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
+        with PairedFeatures(
+            dna_shards, protein_shards, dna_model, protein_model, chunk_length
+        ) as frames:
+            model = _classifier_for(frames.meta, state, checkpoint, where)
+            for ids, x in frames.blocks(block_rows):
+                block_scores = predict_scores(model, x).numpy()
+                del x  # before the next block is read
+                scores.add(ids, block_scores, frames.where)
+                out.write(format_prediction_rows(ids, block_scores))
+                n_frames += len(ids)
+        log.info("%s: %d frames scored", where, n_frames)
     kept = table.kept_frames
     if kept is not None and n_frames != kept:
         raise InputError(
-            f"{len(dna_shards)} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
+            f"{where} hold {n_frames} frames but {sequences_tsv} counts {kept} "
             "kept frames: the embeddings come from another preprocessing run (rerun without "
             "--rerun-triggers mtime, or delete the sample's embeddings)"
         )
