@@ -2,6 +2,7 @@
 cost (the DNA model gets fewer, longer jobs; protein models fill the GPUs above a work floor),
 memory bounded by the job's size."""
 
+import itertools
 import math
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def test_jobs_of_one_model_hold_their_share_within_one_index_row():
             assert all(abs(n - frames / jobs) <= row for n in sizes), (frames, jobs, sizes)
             # contiguous byte ranges covering the files in order
             assert spans[0].nucleotide[0] == 0 and spans[-1].nucleotide[1] == 100 * frames
-            for a, b in zip(spans, spans[1:], strict=False):
+            for a, b in itertools.pairwise(spans):
                 assert a.nucleotide[1] == b.nucleotide[0] and a.protein[1] == b.protein[0]
 
 

@@ -286,7 +286,7 @@ def test_frames_of_another_sample_are_refused(sample, tmp_path):
 def test_protein_files_missing_frames_are_refused(sample, tmp_path):
     """The lists may differ in length (models are cut differently), never in frames."""
     sample["prot"] = sample["prot"][:1]
-    with pytest.raises(ModelMismatchError, match="files hold more rows than the .* files"):
+    with pytest.raises(ModelMismatchError, match=r"files hold more rows than the .* files"):
         _run(sample, tmp_path)
     assert not _outputs(tmp_path)["predictions"].exists()
 

@@ -51,8 +51,9 @@ def preprocess_fasta(
     """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files.
 
     With ``shard_index`` (samples), also write the frame index of the kept frames for the
-    extraction jobs (``n_shards`` rows; None: ``shards.index_rows``, from the frames alone). Training datasets go without: their frames are sharded after the
-    training manifest has selected them.
+    extraction jobs (``n_shards`` rows; None: ``shards.index_rows``, from the frames alone).
+    Training datasets go without: their frames are indexed after the training manifest has
+    selected them.
     """
     n_seq = n_bases = n_chunks = n_frames = n_short = 0
     progress = Progress("preprocess", None, unit="bp", logger=log)
