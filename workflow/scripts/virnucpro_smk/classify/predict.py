@@ -1,4 +1,4 @@
-"""Prediction for one sample: frame scores streamed shard by shard, chunk and sequence calls.
+"""Prediction for one sample: frame scores streamed block by block, chunk and sequence calls.
 
 Outputs (see :func:`predict_sample`):
 
@@ -364,7 +364,7 @@ def _identity(meta: dict) -> tuple[CheckpointIdentity, str | None, str | None]:
 def _classifier_for(
     meta: dict, state: dict, checkpoint: str | os.PathLike[str], where: str
 ) -> MLPClassifier:
-    """Load the classifier for the first shard's identity; later shards must match it."""
+    """Load the classifier for the features' identity (once: a later call must match it)."""
     identity = _identity(meta)
     if "identity" not in state:
         model, ckpt_meta = load_checkpoint(checkpoint, expect=identity[0])
