@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 import torch
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
@@ -55,7 +56,7 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 from bench_embeddings import FULL_SIZE, PEAK_TFLOPS  # noqa: E402
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
 from virnucpro_smk.io.embedding_files import read_metadata  # noqa: E402
-from virnucpro_smk.models.registry import ModelSpec  # noqa: E402
+from virnucpro_smk.models.registry import ModelSpec, parse_registry  # noqa: E402
 from virnucpro_smk.models.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
 from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
 
@@ -180,6 +181,10 @@ def main() -> None:
             "token_dropout": True,
         },
     }
+    # each bench model is sized as the real model it stands in for (the registry's cost)
+    real = yaml.safe_load((ROOT / "config/config.yaml").read_text())["models"]
+    for name in ("dnaberts_768d", args.protein):
+        models[bench_name(name)]["gflop_per_token"] = real[name]["gflop_per_token"]
     config = {
         "samples": str(work / "samples.tsv"),
         "outdir": str(work / "results"),
@@ -286,10 +291,12 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.runtime.job_sizing import gpu_jobs
+    from virnucpro_smk.runtime.job_sizing import gpu_jobs, relative_costs
 
     per_job = args.chunks_per_gpu_job or 500_000
-    jobs_1m = gpu_jobs(1_000_000, per_job, args.gpus) * len(per_model)
+    registry = parse_registry(json.loads((work / "bench.yaml").read_text())["models"])
+    costs = relative_costs(registry[bench_name("dnaberts_768d")], registry.values())
+    jobs_1m = sum(gpu_jobs(1_000_000, per_job, args.gpus, cost=costs[m]) for m in per_model)
     scale = 1e6 / chunks
     # Only preprocessing and prediction grow with the input; the environment check, the
     # precision decisions, the summary and Snakemake's own start-up are paid once per run.

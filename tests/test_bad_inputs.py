@@ -125,7 +125,7 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "progress_seconds": 30,
         "checkpoint_seconds": 180,
     }
-    assert (config["min_chunks_per_gpu_job"], config["gpus"]) == (100000, 0)
+    assert (config["min_chunks_per_gpu_job"], config["gpus"]) == (800000, 0)
     assert config["models"]["dnaberts_768d"]["revision"] == "main"
     assert config["models"]["dnaberts_768d"]["trust_remote_code"] is False
     # the schema is the one place for defaults: the rule files read these sections as filled

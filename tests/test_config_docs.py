@@ -123,6 +123,7 @@ def test_registry_defaults_stated_in_descriptions_are_the_codes(kind):
     assert described["token_dropout"].endswith(f"; {str(spec.token_dropout).lower()} when absent")
     assert described["cuda"].endswith(f"; `{spec.dtype['cuda']}` when absent")
     assert described["cpu"].endswith(f"; `{spec.dtype['cpu']}` when absent")
+    assert described["gflop_per_token"].endswith(f"; {spec.gflop_per_token} when absent")
 
 
 def test_check_mode_reports_a_stale_readme(tmp_path, capsys):

@@ -5,7 +5,12 @@ import math
 import pytest
 import torch
 
-from virnucpro_smk.classify.features import FeatureBlocks, merge_pair, read_features
+from virnucpro_smk.classify.features import (
+    FeatureBlocks,
+    PairedFeatures,
+    merge_pair,
+    read_features,
+)
 from virnucpro_smk.errors import ModelMismatchError
 from virnucpro_smk.io.embedding_files import EmbeddingFile, read_embeddings, write_embeddings
 from virnucpro_smk.io.legacy import read_legacy_dnabert, read_legacy_esm, read_legacy_merged
@@ -214,3 +219,80 @@ def test_huge_finite_values_are_not_mistaken_for_inf(tmp_path, read):
     dna = _write(tmp_path, "d_8d", "dna", 8, ["a", "b", "c"])
     prot = _write(tmp_path, "p_4d", "protein", 4, ["a", "b", "c"], matrix)
     assert torch.equal(read(dna, prot, "d_8d", "p_4d")[1][:, 8:], matrix)
+
+
+# ---- DNA and protein files cut at different rows (each model's jobs sized by its cost) ----
+
+
+def _cut(tmp_path, model, kind, width, ids, matrix, bounds):
+    """One model's files of a frame set, cut at ``bounds`` (file i holds rows bounds[i])."""
+    paths = []
+    for i, (lo, hi) in enumerate(bounds):
+        path = tmp_path / model / f"shard_{i:04d}.safetensors"
+        write_embeddings(path, ids[lo:hi], matrix[lo:hi], _meta(model, kind, width, 300))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def mismatched(tmp_path):
+    """12 frames: DNA in 2 files (5 + 7 rows), protein in 4 (3, 1, 0 and 8 rows)."""
+    ids = [f"s_chunk_{i}F1" for i in range(1, 13)]
+    dna, prot = torch.randn(12, 6), torch.randn(12, 4)
+    return {
+        "ids": ids,
+        "dna": dna,
+        "prot": prot,
+        "dna_files": _cut(tmp_path, "d_6d", "dna", 6, ids, dna, [(0, 5), (5, 12)]),
+        "prot_files": _cut(
+            tmp_path, "p_4d", "protein", 4, ids, prot, [(0, 3), (3, 4), (4, 4), (4, 12)]
+        ),
+    }
+
+
+@pytest.mark.parametrize("block_rows", [1, 2, 100])
+def test_files_cut_at_different_rows_join_row_by_row(mismatched, block_rows):
+    with PairedFeatures(
+        mismatched["dna_files"], mismatched["prot_files"], "d_6d", "p_4d", 300
+    ) as frames:
+        assert frames.meta["width"] == 10 and frames.meta["model"] == "d_6d+p_4d"
+        parts = list(frames.blocks(block_rows))
+    assert max(len(ids) for ids, _ in parts) <= block_rows
+    # blocks end at every file boundary of either side: 3, 4, 5 and 12
+    ends = [sum(len(ids) for ids, _ in parts[: k + 1]) for k in range(len(parts))]
+    assert {3, 4, 5, 12} <= set(ends)
+    assert [fid for ids, _ in parts for fid in ids] == mismatched["ids"]
+    joined = torch.cat([m for _, m in parts])
+    assert torch.equal(joined, torch.cat([mismatched["dna"], mismatched["prot"]], dim=1))
+
+
+def test_a_row_out_of_step_across_files_is_named(mismatched, tmp_path):
+    ids = list(mismatched["ids"])
+    ids[6], ids[7] = ids[7], ids[6]  # inside the DNA's second file, the protein's last
+    dna = _cut(tmp_path / "x", "d_6d", "dna", 6, ids, mismatched["dna"], [(0, 5), (5, 12)])
+    with (
+        PairedFeatures(dna, mismatched["prot_files"], "d_6d", "p_4d") as frames,
+        pytest.raises(ModelMismatchError, match=r"shard_0001.safetensors \(row 1\) and .*"
+                      r"shard_0003.safetensors \(row 2\) do not hold the same ids.*frame 6"),
+    ):  # fmt: skip
+        list(frames.blocks(100))
+
+
+def test_sides_with_different_frame_counts_are_refused(mismatched):
+    with (
+        PairedFeatures(mismatched["dna_files"][:1], mismatched["prot_files"], "d_6d", "p_4d") as f,
+        pytest.raises(ModelMismatchError, match="p_4d files hold more rows than the d_6d files"),
+    ):
+        list(f.blocks())
+
+
+def test_a_later_file_of_another_model_run_is_refused(mismatched, tmp_path):
+    ids, dna = mismatched["ids"], mismatched["dna"]
+    other = tmp_path / "o" / "d_6d" / "shard_0001.safetensors"
+    write_embeddings(other, ids[5:], dna[5:], _meta("d_6d", "dna", 6, 300, model_commit="c0ff"))
+    files = [mismatched["dna_files"][0], other]
+    with (
+        PairedFeatures(files, mismatched["prot_files"], "d_6d", "p_4d") as frames,
+        pytest.raises(ModelMismatchError, match="model_commit 'c0ff', but the first shard"),
+    ):
+        list(frames.blocks())

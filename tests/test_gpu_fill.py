@@ -1,5 +1,6 @@
-"""A dry-run fills the GPUs it is given: a 1M-chunk sample with `--resources gpu=8` lists at
-least 8 extraction jobs per model; with one GPU it stays at 1-2 (the chunk count is
+"""A dry-run fills the GPUs it is given, model by model: a 1M-chunk sample with `--resources
+gpu=8` lists at least 8 extraction jobs for each protein model and fewer for the DNA model
+(8-35x cheaper per frame); with one GPU it stays at 1-2 per model (the chunk count is
 synthesised in the chunk-count cache instead of writing a 300 Mbp FASTA)."""
 
 import json
@@ -43,9 +44,20 @@ def _extraction_jobs(sheet, tmp_path, *extra):
     return per_model
 
 
-def test_eight_gpus_get_at_least_eight_jobs_per_model(million_chunk_sample, tmp_path):
-    jobs = _extraction_jobs(million_chunk_sample, tmp_path, "--resources", "gpu=8")
-    assert jobs and all(n >= 8 for n in jobs.values()), jobs
+DNA = "dnaberts_768d"
+
+
+def test_eight_gpus_get_at_least_eight_protein_jobs_and_fewer_dna_jobs(
+    million_chunk_sample, tmp_path
+):
+    jobs = _extraction_jobs(
+        million_chunk_sample, tmp_path, "protein_models=[fastesm650_1280d,esm2_3b_2560d]",
+        "--resources", "gpu=8",
+    )  # fmt: skip
+    assert set(jobs) == {DNA, "fastesm650_1280d", "esm2_3b_2560d"}, jobs
+    assert jobs["fastesm650_1280d"] >= 8 and jobs["esm2_3b_2560d"] >= 8, jobs
+    # the DNA model: only as many jobs as its memory cap needs (1M / 500k chunks)
+    assert jobs[DNA] == 2, jobs
 
 
 def test_one_gpu_keeps_one_or_two_jobs_per_model(million_chunk_sample, tmp_path):
@@ -55,4 +67,4 @@ def test_one_gpu_keeps_one_or_two_jobs_per_model(million_chunk_sample, tmp_path)
 
 def test_the_gpus_key_speaks_for_clusters(million_chunk_sample, tmp_path):
     jobs = _extraction_jobs(million_chunk_sample, tmp_path, "gpus=4")
-    assert jobs and all(n == 4 for n in jobs.values()), jobs
+    assert jobs == {DNA: 2, "fastesm650_1280d": 4}, jobs

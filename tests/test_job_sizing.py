@@ -1,92 +1,178 @@
-"""GPU job sizing: the same rule for samples and training frames, GPUs filled above a floor,
+"""GPU job sizing: one rule per model for samples and training frames, each model by its own
+cost (the DNA model gets fewer, longer jobs; protein models fill the GPUs above a work floor),
 memory bounded by the job's size."""
 
-import pytest
+import itertools
+import math
+from pathlib import Path
 
-from conftest import build_into
-from virnucpro_smk.preprocess.shards import read_shard_index, shard_bounds
+import pytest
+import yaml
+
+from conftest import ROOT, build_into
+from virnucpro_smk.models.registry import parse_registry
+from virnucpro_smk.preprocess.shards import (
+    ShardSpan,
+    group_spans,
+    index_rows,
+    read_shard_index,
+    shard_bounds,
+)
 from virnucpro_smk.runtime.job_sizing import (
     BASE_MEM_MB,
     MIN_CHUNKS_PER_GPU_JOB,
     extraction_mem_mb,
     gpu_jobs,
+    relative_costs,
     sample_records_per_job,
 )
 
+PER_JOB = 500_000
+
+
+def _costs(config: str) -> dict[str, float]:
+    cfg = yaml.safe_load((Path(ROOT) / config).read_text())
+    registry = parse_registry(cfg["models"])
+    return relative_costs(registry[cfg["dna_model"]], registry.values())
+
+
+COST = _costs("config/config.yaml")
+DNA, FAST, ESM3B = COST["dnaberts_768d"], COST["fastesm650_1280d"], COST["esm2_3b_2560d"]
+
+
+def test_costs_come_from_the_registry():
+    """~2 x parameters per token, times tokens per frame: FastESM2_650 ~8x, ESM2 3B ~35x."""
+    assert DNA == 1.0
+    assert 7.5 < FAST < 8.5 and 34 < ESM3B < 37
+    standin = _costs("config/standin.yaml")  # stand-ins are sized as what they stand in for
+    assert standin["standin_fastesm_32d"] == pytest.approx(FAST)
+    assert standin["standin_esm2_64d"] == pytest.approx(ESM3B)
+
 
 @pytest.mark.parametrize(
-    ("work", "gpus", "jobs"),
+    ("work", "gpus", "cost", "jobs"),
     [
-        (1_000_000, 8, 8),  # a full node: one job per GPU, 125,000 chunks each
-        (1_000_000, 1, 2),  # one GPU: ceil(1M / 500k)
-        (1_000_000, 16, 10),  # 16 GPUs: the floor (100,000 chunks a job) caps it at 10
-        (250_000, 8, 2),  # 2 jobs of 125,000; a third would fall below the floor
-        (50_000, 8, 1),  # below the floor: one job, whatever the GPUs
-        (0, 8, 1),  # an empty sample still has its one (empty) job per model
-        (2_600_000, 4, 6),  # more work than GPUs x per_job: ceil(2.6M / 500k)
+        (1_000_000, 8, FAST, 8),  # a full node: one protein job per GPU, 125,000 chunks each
+        (1_000_000, 8, DNA, 2),  # ... and the DNA model only what memory needs (500k chunks)
+        (1_000_000, 1, FAST, 2),  # one GPU: ceil(1M / 500k)
+        (1_000_000, 1, DNA, 2),
+        (1_000_000, 16, FAST, 10),  # the floor (800k DNA chunks = ~99k FastESM) caps it
+        (1_000_000, 16, ESM3B, 16),  # ESM2 3B: 35x the work, fills 16 GPUs
+        (250_000, 8, FAST, 2),  # 2 jobs of 125,000; a third would fall below the floor
+        (250_000, 8, DNA, 1),
+        (50_000, 8, FAST, 1),  # below the floor: one job, whatever the GPUs
+        (0, 8, ESM3B, 1),  # an empty sample still has its one (empty) job per model
+        (2_600_000, 4, FAST, 6),  # more work than GPUs x per_job: ceil(2.6M / 500k)
     ],
 )
-def test_jobs_fill_the_gpus_above_the_floor(work, gpus, jobs):
-    assert gpu_jobs(work, 500_000, gpus) == jobs
+def test_jobs_fill_the_gpus_above_the_floor(work, gpus, cost, jobs):
+    assert gpu_jobs(work, PER_JOB, gpus, cost=cost) == jobs
 
 
 def test_every_job_keeps_the_floor_when_gpus_are_filled():
     for work in range(0, 2_000_001, 37_500):
         for gpus in (2, 4, 8):
-            n = gpu_jobs(work, 500_000, gpus)
-            if n > 1 and n > -(-work // 500_000):  # raised to fill GPUs
-                assert min(hi - lo for lo, hi in shard_bounds(work, n)) >= MIN_CHUNKS_PER_GPU_JOB
-                assert n <= gpus
+            for cost in (DNA, FAST, ESM3B):
+                n = gpu_jobs(work, PER_JOB, gpus, cost=cost)
+                if n > 1 and n > -(-work // PER_JOB):  # raised to fill GPUs
+                    smallest = min(hi - lo for lo, hi in shard_bounds(work, n))
+                    assert smallest * cost >= MIN_CHUNKS_PER_GPU_JOB
+                    assert n <= gpus
 
 
-def test_the_floor_is_a_parameter():
-    assert gpu_jobs(1_000_000, 500_000, 8, min_per_job=400_000) == 2
+@pytest.mark.parametrize("protein", [FAST, ESM3B])
+def test_dna_jobs_are_fewer_and_never_the_stragglers(protein):
+    """DNA and protein jobs of one sample balanced by cost: the DNA model gets the fewest
+    jobs its memory cap allows (never multiplied into jobs of a few seconds to fill GPUs),
+    and no DNA job is predicted to run longer than a protein job of the same sample."""
+    for chunks in (10_000, 300_000, 1_000_000, 3_000_000, 10_000_000):
+        for gpus in (1, 2, 4, 8, 16):
+            n_dna = gpu_jobs(chunks, PER_JOB, gpus, cost=DNA)
+            n_protein = gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+            assert n_dna == max(1, math.ceil(chunks / PER_JOB)), (chunks, gpus)
+            assert n_dna <= n_protein
+            # predicted duration ~ work per job (chunks x cost, in DNA chunks)
+            assert chunks / n_dna * DNA <= chunks / n_protein * protein
+    # the issue's figures: 1M chunks on 8 GPUs, FastESM2_650: 8 protein jobs of ~1M DNA-chunk
+    # equivalents each and 2 DNA jobs of 500k (a DNA job: half a protein job, not 1/8)
+    assert (gpu_jobs(1_000_000, PER_JOB, 8, cost=FAST), gpu_jobs(1_000_000, PER_JOB, 8)) == (8, 2)
+
+
+def test_the_floor_and_cost_are_parameters():
+    assert gpu_jobs(1_000_000, PER_JOB, 8, min_per_job=400_000) == 2
+    assert gpu_jobs(1_000_000, PER_JOB, 8, min_per_job=400_000, cost=2) == 5
     with pytest.raises(ValueError, match="positive"):
         gpu_jobs(10, 5, 2, min_per_job=0)
+    with pytest.raises(ValueError, match="positive"):
+        gpu_jobs(10, 5, 2, cost=0)
+
+
+def _index(n_frames: int) -> list[ShardSpan]:
+    """A frame index of ``n_frames`` frames as the builders cut it (bytes: 100 per frame)."""
+    rows = shard_bounds(n_frames, index_rows(n_frames))
+    return [
+        ShardSpan(i, hi - lo, f"f{lo}", (100 * lo, 100 * hi), (40 * lo, 40 * hi))
+        for i, (lo, hi) in enumerate(rows)
+    ]
 
 
 def test_a_training_set_of_millions_of_frames_is_several_jobs_of_bounded_memory():
     """RefSeq scale: 6,000,000 selected frames (viral frames plus as many host frames) are
-    planned as several jobs per model, none holding more than its share, and each job's
-    memory request follows its size instead of the whole set's."""
+    planned as several jobs per model from the one frame index, none holding more than its
+    share (within one index row), and each job's memory request follows its size instead of
+    the whole set's."""
     frames = 6_000_000
-    jobs = gpu_jobs(frames, 500_000, gpus=1)
-    assert jobs == 12
-    sizes = [hi - lo for lo, hi in shard_bounds(frames, jobs)]
-    assert max(sizes) == 500_000
-    mem = [extraction_mem_mb(n) for n in sizes]
-    # 500,000 records x 4 kB + 6 GB base: under 8 GB, where the v1 format held the whole
-    # matrix (6M x 2560 floats = 61 GB for ESM2 3B) in one job
-    assert max(mem) == BASE_MEM_MB + 1954
-    assert extraction_mem_mb(2 * 500_000) > max(mem)  # doubles the records, not the base
+    index = _index(frames)
+    assert len(index) == 6000  # 1,000 frames a row: the index stays small
+    for gpus in (1, 8):
+        for cost in (DNA, FAST, ESM3B):
+            jobs = gpu_jobs(frames, PER_JOB, gpus, cost=cost)
+            assert jobs == 12  # the memory cap rules at this size, for every model
+            spans = group_spans(index, jobs)
+            sizes = [s.n_records for s in spans]
+            assert sum(sizes) == frames and max(sizes) == 500_000
+            mem = [extraction_mem_mb(n) for n in sizes]
+            # 500,000 records x 4 kB + 6 GB base: under 8 GB, where the v1 format held the
+            # whole matrix (6M x 2560 floats = 61 GB for ESM2 3B) in one job
+            assert max(mem) == BASE_MEM_MB + 1954
+    # 16 GPUs: ESM2 3B fills them (16 jobs of 375,000), the DNA model keeps 12
+    assert gpu_jobs(frames, PER_JOB, 16, cost=ESM3B) == 16
+    assert gpu_jobs(frames, PER_JOB, 16, cost=DNA) == 12
+    assert extraction_mem_mb(2 * 500_000) > BASE_MEM_MB + 1954  # doubles records, not base
+
+
+def test_jobs_of_one_model_hold_their_share_within_one_index_row():
+    for frames in (0, 7, 255, 256, 1000, 123_457, 870_000):
+        index = _index(frames)
+        for jobs in (1, 2, 3, 8, 10, 300):
+            spans = group_spans(index, jobs)
+            sizes = [s.n_records for s in spans]
+            assert len(spans) == jobs and sum(sizes) == frames
+            row = max(s.n_records for s in index)
+            assert all(abs(n - frames / jobs) <= row for n in sizes), (frames, jobs, sizes)
+            # contiguous byte ranges covering the files in order
+            assert spans[0].nucleotide[0] == 0 and spans[-1].nucleotide[1] == 100 * frames
+            for a, b in itertools.pairwise(spans):
+                assert a.nucleotide[1] == b.nucleotide[0] and a.protein[1] == b.protein[0]
 
 
 def test_sample_jobs_ask_memory_for_their_share_of_chunks():
     assert sample_records_per_job(1_000_000, 8) == 250_000  # 125,000 chunks x 2 frames
+    assert sample_records_per_job(1_000_000, 2) == 1_000_000  # the DNA model's 2 jobs
     assert sample_records_per_job(0, 1) == 0
 
 
-def test_the_training_builder_sizes_its_shards_from_the_drawn_frames(tmp_path):
-    """build_training_set is given the sizing rule, not a count: the workflow's training jobs
-    follow the frames actually selected (180 here: jobs of at most 50 frames -> 4 shards)."""
-    from functools import partial
-
+def test_the_training_builder_indexes_the_drawn_frames_whatever_the_models(tmp_path):
+    """build_training_set writes a frame index from the frames alone (no sizing: the models'
+    job counts and the GPUs never redraw the manifest); each model's jobs are runs of its
+    rows (180 frames: one row each; jobs of at most 50 frames -> 4 jobs of 45)."""
     from test_training_set import _frames, _write_dataset
 
     datasets = [_frames("virus", "viral", 1, 30, 3), _frames("bact", "bacteria", 0, 50, 4)]
     files = [_write_dataset(tmp_path, ds) for ds in datasets]
-    out = {k: tmp_path / "out" / k for k in ("m.tsv", "m.json", "n.fa", "p.faa", "s.tsv")}
-    seen = []
-
-    def sizing(frames):
-        seen.append(frames)
-        return partial(gpu_jobs, per_job=50, gpus=1)(frames)
-
-    info = build_into(
-        files,
-        out["m.tsv"].parent,
-        n_shards=sizing,
-    )
-    assert seen == [info["frames"]] == [180]
-    assert info["shards"] == 4
-    assert [s.n_records for s in read_shard_index(out["s.tsv"])] == [45, 45, 45, 45]
+    out = tmp_path / "out"
+    info = build_into(files, out)
+    assert info["frames"] == 180 and info["index_rows"] == index_rows(180) == 180
+    index = read_shard_index(out / "s.tsv")
+    jobs = group_spans(index, gpu_jobs(info["frames"], 50, gpus=1))
+    assert [s.n_records for s in jobs] == [45, 45, 45, 45]

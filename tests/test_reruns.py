@@ -83,7 +83,8 @@ def test_speed_only_settings_rerun_nothing(standin_run):
         results,
         configfile=(
             "extraction: {loader_workers: 1, progress_seconds: 5}\n"
-            "models: {standin_fastesm_32d: {tokens_per_batch: 512}}\n"
+            # the cost estimate sizes jobs only (here still one job per model)
+            "models: {standin_fastesm_32d: {tokens_per_batch: 512, gflop_per_token: 3.0}}\n"
         ),
     )
     assert planned(proc) == {}

@@ -149,6 +149,11 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     },
     "preprocess.py": {("virnucpro_smk.preprocess.sample", "preprocess_fasta"): None},
     "extract_embeddings.py": {("virnucpro_smk.models.embeddings", "extract_shard"): None},
+    "plan_extraction_jobs.py": {
+        ("virnucpro_smk.preprocess.shards", "read_shard_index"): ["index"],
+        ("virnucpro_smk.preprocess.shards", "group_spans"): [],
+        ("virnucpro_smk.preprocess.shards", "write_shard_index"): None,
+    },
     "check_precision.py": {
         ("virnucpro_smk.models.precision", "decide_precision"): {
             "dtype": "float32",
@@ -280,7 +285,31 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
         assert kwargs["gpu_requested"] == 1  # device: cuda asks Snakemake for a GPU
         assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
         assert kwargs["checkpoint_seconds"] == 9
+        assert str(args[3]).endswith(f"/frames/jobs/{smk.wildcards.model}.tsv")  # its job table
     assert models == {DNA, *PROTEINS}
+
+
+def test_each_model_gets_jobs_by_its_own_cost(jobs, monkeypatch):
+    """gpus: 4 and a floor of 100 DNA chunks: the sample's ~66 chunks at 500 bp make one DNA
+    job, while each protein model (~8x and ~35x the work per chunk) fills the 4 GPUs; the
+    plan's job count reaches group_spans, and it is the number of extraction jobs."""
+    planned = {}
+    for blob in jobs["plan_extraction_jobs"]:
+        smk = pickle.loads(blob)[1]
+        if smk.wildcards.unit != "samples/example":
+            continue
+        rec = run_rule_script(blob, monkeypatch)
+        args, _ = _one_call(rec["group_spans"])
+        assert args == (["index"], smk.params.n_jobs)
+        assert _one_call(rec["read_shard_index"])[0][0].endswith("/frames/shards.tsv")
+        planned[smk.wildcards.model] = smk.params.n_jobs
+    assert planned == {DNA: 1, "standin_esm2_64d": 4, "standin_fastesm_32d": 4}
+    extracted = {}
+    for blob in jobs["extract_embeddings"]:
+        smk = pickle.loads(blob)[1]
+        if smk.wildcards.unit == "samples/example":
+            extracted[smk.wildcards.model] = extracted.get(smk.wildcards.model, 0) + 1
+    assert extracted == planned
 
 
 def test_gpu_jobs_get_the_configured_device(jobs, monkeypatch):
@@ -306,9 +335,8 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
     assert [d.dataset for d in args[0]] == ["synthA", "synthB", "refv"]
     assert [d.label for d in args[0]] == [1, 0, 1]
     assert kwargs["seed"] == 7 and kwargs["balance"] is False
-    # training shards sized by the frames drawn: 1000 per job, filling 4 GPUs at >= 100 each
-    n_shards = kwargs["n_shards"]
-    assert (n_shards(10_000), n_shards(1_000), n_shards(250), n_shards(50)) == (10, 4, 2, 1)
+    # the frame index comes from the frames alone (each model's jobs are sized afterwards)
+    assert "n_shards" not in kwargs
     assert (kwargs["val_fraction"], kwargs["test_fraction"]) == (0.2, 0.15)
     assert len(jobs["train_classifier"]) == len(PROTEINS)
     for blob in jobs["train_classifier"]:

@@ -86,6 +86,33 @@ def test_features_follow_the_manifest_or_are_refused(tmp_path, manifest):
         load_features(rows, good["dna"], other["protein"], "d_6d", "p_4d")
 
 
+def _cut(tmp_path, rows, kind, model, matrix, bounds):
+    paths = []
+    for i, (lo, hi) in enumerate(bounds):
+        path = tmp_path / kind / model / f"shard_{i:04d}.safetensors"
+        meta = {"model": model, "kind": kind, "width": matrix.shape[1], "chunk_length": 300}
+        write_embeddings(path, [r.id for r in rows[lo:hi]], matrix[lo:hi], meta)
+        paths.append(path)
+    return paths
+
+
+def test_dna_and_protein_files_cut_at_different_rows_give_the_manifest_rows(tmp_path, manifest):
+    """The DNA model has fewer, larger training files than a protein model (jobs sized by
+    cost): the features are still the manifest's rows, in order."""
+    _, rows = manifest
+    n = len(rows)
+    dna, protein = torch.randn(n, 6), torch.randn(n, 4)
+    dna_files = _cut(tmp_path, rows, "dna", "d_6d", dna, [(0, n)])
+    cuts = [(0, 7), (7, 7), (7, n // 2 + 1), (n // 2 + 1, n)]
+    protein_files = _cut(tmp_path, rows, "protein", "p_4d", protein, cuts)
+    x, identity = load_features(rows, dna_files, protein_files, "d_6d", "p_4d")
+    assert torch.equal(x, torch.cat([dna, protein], dim=1)) and identity.input_width == 10
+    with pytest.raises(InputError, match="another manifest"):
+        load_features(rows[:-1], dna_files, protein_files, "d_6d", "p_4d")
+    with pytest.raises(InputError, match="another manifest"):
+        load_features([*rows, rows[0]], dna_files, protein_files, "d_6d", "p_4d")
+
+
 def test_every_training_seed_is_tested_on_the_same_frames(tmp_path, manifest):
     """n_seeds classifiers on one split: the checkpoint is the first seed's, the test table
     holds every seed's scores (with the genome of each frame) and the seeds differ."""

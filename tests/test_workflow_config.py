@@ -24,15 +24,17 @@ def test_dry_run_default_config_lists_jobs(tmp_path):
     """The default target on the shipped config: one sample, one DNA and one protein model."""
     proc = run_snakemake("-n", "--config", f"outdir={tmp_path}", f"models_dir={tmp_path}")
     # each model is downloaded and precision-checked once; the example's 110 chunks are far
-    # below chunks_per_gpu_job, so one extraction job per model
+    # below chunks_per_gpu_job, so one extraction job per model (and one local job per model
+    # writing its job table)
     assert _job_counts(proc.stdout) == {
         "download_model": 2,
         "preprocess_sample": 1,
         "validate_environment": 1,
         "check_precision": 2,
+        "plan_extraction_jobs": 2,
         "extract_embeddings": 2,
         "all": 1,
-        "total": 9,
+        "total": 11,
     }
 
 

@@ -23,10 +23,11 @@ from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
-from virnucpro_smk.preprocess.shards import read_shard_index  # noqa: E402
+from virnucpro_smk.preprocess.shards import group_spans, read_shard_index  # noqa: E402
 from virnucpro_smk.runtime.job_sizing import (  # noqa: E402
     extraction_mem_mb,
     gpu_jobs,
+    relative_costs,
     sample_records_per_job,
 )
 from virnucpro_smk.models.registry import (  # noqa: E402
@@ -64,6 +65,9 @@ with one_line_errors():
     )
     for _spec in [DNA_MODEL, *PROTEIN_MODELS]:
         check_downloaded_revision(_spec, config["models_dir"])
+# Work of a chunk through each model, in chunks of the run's DNA model (registry
+# gflop_per_token x tokens per frame): what sizes each model's extraction jobs.
+RELATIVE_COST = relative_costs(DNA_MODEL, REGISTRY.values())
 
 
 # Config sections with every default filled in by check_config from the schema (the one
@@ -116,6 +120,10 @@ HELDOUT_SCORE_BENCHMARK = f"{OUT}/benchmarks/score_heldout/{CLASSIFIER_TAG}.tsv"
 TRAIN_SEEDS = [TRAIN["seed"] + k for k in range(TRAIN["seeds"])]
 SEED_WEIGHTS = f"{CLASSIFIER_DIR}/seeds/{{seed}}/model.safetensors"
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
+# the frame index (fine byte-range rows, from the frames alone) and each model's job table
+# (its extraction jobs as runs of index rows: job counts differ between models)
+FRAME_INDEX = f"{UNIT_DIR}/frames/shards.tsv"
+JOB_TABLE = f"{UNIT_DIR}/frames/jobs/{{model}}.tsv"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
 )
@@ -168,7 +176,7 @@ def sample_chunks(sample, chunk_length):
 
 
 def training_shard_index(chunk_length):
-    """The training set's shard index, once drawn (build_training_set is a checkpoint: its
+    """The training set's frame index, once drawn (build_training_set is a checkpoint: its
     selected frames, hence its jobs, are known only then)."""
     return checkpoints.build_training_set.get(L=chunk_length).output.shard_index
 
@@ -197,43 +205,69 @@ def unit_chunks(unit, chunk_length):
     return sample_chunks(unit.removeprefix("samples/"), int(chunk_length))
 
 
-def n_shards(unit, chunk_length):
-    """GPU jobs per model for a frame set: samples and held-out fragments from their chunk
-    count, the training set from its drawn frames (all by runtime/job_sizing.gpu_jobs)."""
+@cache
+def _read_index(path, mtime_ns, size):
+    return tuple(read_shard_index(path))
+
+
+def _training_index(path):
+    """The frame index, read once per version of the file (a rerun checkpoint rewrites it
+    after a first DAG build read the old one)."""
+    stat = Path(path).stat()
+    return _read_index(path, stat.st_mtime_ns, stat.st_size)
+
+
+def training_frames(chunk_length):
+    """Frames of the drawn training set (what its jobs are sized by)."""
+    return sum(s.n_records for s in _training_index(training_shard_index(chunk_length)))
+
+
+def n_jobs(unit, chunk_length, model):
+    """Extraction jobs of ``model`` over a frame set: samples by their chunk count at DAG
+    build, the held-out fragments by theirs once cut, the training set by its drawn frames; each model by its own work (chunks times
+    its cost relative to the DNA model), so a protein model fills the GPUs while the DNA
+    model keeps few, long jobs (runtime/job_sizing.gpu_jobs)."""
     if unit == "training":
-        return len(read_shard_index(training_shard_index(chunk_length)))
-    chunks = unit_chunks(unit, chunk_length)
-    return gpu_jobs(chunks, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB)
+        work = training_frames(chunk_length)
+    else:
+        work = unit_chunks(unit, chunk_length)
+    return gpu_jobs(
+        work, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB, cost=RELATIVE_COST[model]
+    )
+
+
+def job_count(wildcards):
+    """Params of plan_extraction_jobs: the model's job count over the frame set."""
+    return n_jobs(wildcards.unit, wildcards.L, wildcards.model)
+
+
+def job_count_source(wildcards):
+    """Input of plan_extraction_jobs that its job count is read from when that is a
+    checkpoint's output: the held-out fragments (the training set's is its frame index)."""
+    return heldout_fasta(wildcards) if wildcards.unit == "heldout" else []
 
 
 def extraction_mem(wildcards):
-    """``mem_mb`` of an extraction job from its size: the training shard's record count, or
-    a sample shard's chunks (records are not held as a matrix, so this stays bounded)."""
+    """``mem_mb`` of an extraction job from its size: the training job's record count (its
+    run of index rows), or a sample job's chunks (records are not held as a matrix, so this
+    stays bounded)."""
+    jobs = n_jobs(wildcards.unit, wildcards.L, wildcards.model)
     if wildcards.unit == "training":
-        spans = read_shard_index(training_shard_index(wildcards.L))
-        return extraction_mem_mb(spans[int(wildcards.shard)].n_records)
+        index = _training_index(training_shard_index(wildcards.L))
+        return extraction_mem_mb(group_spans(index, jobs)[int(wildcards.shard)].n_records)
     chunks = unit_chunks(wildcards.unit, wildcards.L)
-    return extraction_mem_mb(sample_records_per_job(chunks, n_shards(wildcards.unit, wildcards.L)))
+    return extraction_mem_mb(sample_records_per_job(chunks, jobs))
 
 
-def training_shard_sizing(wildcards=None):
-    """What build_training_set sizes its shards with (the samples' rule, on frames)."""
-    return {
-        "per_job": CHUNKS_PER_GPU_JOB,
-        "gpus": GPUS,
-        "min_per_job": MIN_CHUNKS_PER_GPU_JOB,
-    }
-
-
-def shard_ids(unit, chunk_length):
-    return [f"{i:04d}" for i in range(n_shards(unit, chunk_length))]
+def shard_ids(unit, chunk_length, model):
+    return [f"{i:04d}" for i in range(n_jobs(unit, chunk_length, model))]
 
 
 def embedding_files(unit, chunk_length, kind, model):
     pattern = f"{UNIT_DIR}/{EMBEDDING}"
     return [
         pattern.format(unit=unit, L=chunk_length, kind=kind, model=model, shard=s)
-        for s in shard_ids(unit, chunk_length)
+        for s in shard_ids(unit, chunk_length, model)
     ]
 
 
@@ -242,14 +276,6 @@ def embedding_files(unit, chunk_length, kind, model):
 
 def sample_fasta(wildcards):
     return SAMPLES[wildcards.sample]
-
-
-def sample_shard_count(wildcards):
-    return n_shards(f"samples/{wildcards.sample}", wildcards.L)
-
-
-def heldout_shard_count(wildcards):
-    return n_shards("heldout", wildcards.L)
 
 
 def dataset_fasta(wildcards):
@@ -480,7 +506,7 @@ def extraction_benchmarks(wildcards):
             EXTRACTION_BENCHMARK.format(
                 unit="training", L=wildcards.L, kind="protein", model=p, shard=s
             )
-            for s in shard_ids("training", wildcards.L)
+            for s in shard_ids("training", wildcards.L, p)
         ]
         for p in COMPARE_MODELS
     }
@@ -506,7 +532,7 @@ def shared_stage_benchmarks(wildcards):
     ]
     dna = [
         EXTRACTION_BENCHMARK.format(unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s)
-        for s in shard_ids("training", L)
+        for s in shard_ids("training", L, DNA_MODEL.name)
     ]
     return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
 
@@ -520,7 +546,7 @@ def heldout_pipeline_benchmarks(wildcards):
     def extraction(kind, model):
         return [
             EXTRACTION_BENCHMARK.format(unit="heldout", L=L, kind=kind, model=model, shard=s)
-            for s in shard_ids("heldout", L)
+            for s in shard_ids("heldout", L, model)
         ]
 
     return {

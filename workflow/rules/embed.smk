@@ -1,16 +1,42 @@
 # Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
-# sample (`samples/<name>`) or the training set (`training`); shards are sized by work
-# (`chunks_per_gpu_job`, raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a
-# small input is one job per model that loads the model once; memory follows the job's size.
+# sample (`samples/<name>`), the training set (`training`) or the comparison's held-out
+# fragments (`heldout`); each model's jobs are sized by
+# its own work (chunks x its cost relative to the DNA model; `chunks_per_gpu_job` at most,
+# raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a small input is one job
+# per model that loads the model once, and a large one gets many protein jobs and few DNA
+# jobs; memory follows the job's size. plan_extraction_jobs writes the model's job table
+# (its jobs as runs of rows of the frame index) that the jobs read their byte ranges from.
 # `extraction.loader_workers`, `progress_seconds` and `checkpoint_seconds` only change speed,
 # logging and how often a job saves its rows: the script reads them from the config, not from
 # params, so changing them reruns nothing.
 
 
+localrules:
+    plan_extraction_jobs,
+
+
+rule plan_extraction_jobs:
+    input:
+        index=FRAME_INDEX,
+        sized_by=job_count_source,
+    output:
+        JOB_TABLE,
+    params:
+        n_jobs=job_count,
+    log:
+        f"{OUT}/logs/plan_extraction_jobs/{{unit}}_chunk{{L}}_{{model}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/plan_extraction_jobs/{{unit}}_chunk{{L}}_{{model}}.tsv"
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/plan_extraction_jobs.py"
+
+
 rule extract_embeddings:
     input:
         frames=frames_of_kind,
-        shard_index=f"{UNIT_DIR}/frames/shards.tsv",
+        shard_index=JOB_TABLE,
         model=model_ready_of,
         precision=f"{OUT}/precision/{{model}}.json",
         env=ancient(ENV_REPORT),

@@ -40,7 +40,6 @@ rule preprocess_heldout:
         sequences=f"{HELDOUT_DIR}/sequences.tsv",
         shard_index=f"{HELDOUT_DIR}/frames/shards.tsv",
     params:
-        n_shards=heldout_shard_count,
         ambiguous=config["ambiguous_codons"],
     log:
         f"{OUT}/logs/preprocess_heldout/chunk{{L}}.log",

@@ -1,4 +1,4 @@
-# Prediction: DNA and protein vectors joined shard by shard, scored by the classifier of the
+# Prediction: DNA and protein vectors joined row by row, scored by the classifier of the
 # same models; per-frame, per-chunk and per-sequence tables, the viral sequences as FASTA, the
 # viral regions along each sequence (table and FASTA), a figure, and one summary across samples.
 

@@ -1,5 +1,6 @@
-# Chunks, six-frame selection and shard byte ranges for samples; per-dataset frames for
-# training (FASTA datasets like samples, GenBank datasets through the training-mode builder).
+# Chunks, six-frame selection and the frame index (byte ranges of rows of frames, from the
+# frames alone) for samples; per-dataset frames for training (FASTA datasets like samples,
+# GenBank datasets through the training-mode builder).
 
 
 rule preprocess_sample:
@@ -12,7 +13,6 @@ rule preprocess_sample:
         sequences=f"{SAMPLE_DIR}/sequences.tsv",
         shard_index=f"{SAMPLE_DIR}/frames/shards.tsv",
     params:
-        n_shards=sample_shard_count,
         ambiguous=config["ambiguous_codons"],
     log:
         f"{OUT}/logs/preprocess_sample/{{sample}}_chunk{{L}}.log",

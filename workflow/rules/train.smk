@@ -1,7 +1,8 @@
 # Training: the manifest is drawn from the datasets' frames before any embedding (split by
 # genome, non-viral balanced against viral), only the selected frames are embedded
-# (GPU jobs sized by the selected frames, as samples are by chunks: a checkpoint, since the
-# frames are known only once drawn), then one classifier per (chunk length, DNA, protein).
+# (each model's GPU jobs sized by the selected frames and its cost, as samples' are by chunks:
+# a checkpoint, since the frames are known only once drawn), then one classifier per
+# (chunk length, DNA, protein).
 
 
 checkpoint build_training_set:
@@ -23,7 +24,6 @@ checkpoint build_training_set:
     params:
         datasets=TRAINING,
         genome_maps=genome_map_params,
-        shard_sizing=training_shard_sizing,
         seed=TRAIN["seed"],
         val_fraction=TRAIN["val_fraction"],
         test_fraction=TRAIN["test_fraction"],

@@ -1,9 +1,12 @@
-"""Rule build_training_set: draw the manifest and write the selected frames as training shards."""
+"""Rule build_training_set: draw the manifest, write the selected frames and their frame index.
+
+Each model's extraction jobs over these frames are sized afterwards, in the workflow
+(common.smk, ``n_jobs``), from the index's frame count.
+"""
 
 from pathlib import Path
 
 from virnucpro_smk.preprocess.training_set import LabelledFrames, build_training_set
-from virnucpro_smk.runtime.job_sizing import gpu_jobs
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
@@ -32,7 +35,6 @@ with rule_logging(snakemake) as log:
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
         shard_index=snakemake.output.shard_index,
-        n_shards=lambda frames: gpu_jobs(frames, **snakemake.params.shard_sizing),
         seed=snakemake.params.seed,
         val_fraction=snakemake.params.val_fraction,
         test_fraction=snakemake.params.test_fraction,

@@ -1,8 +1,9 @@
 """Rule extract_embeddings: embed one shard of the identified frames with one model (offline).
 
 Inputs: ``frames`` (identified_nucleotide.fa for DNA models, identified_protein.faa for
-protein models), ``shard_index`` (frames/shards.tsv), ``precision`` (the model's
-check_precision JSON). The job's ``resources.gpu`` says whether it was given a GPU.
+protein models), ``shard_index`` (the model's job table, frames/jobs/<model>.tsv: this job's
+byte range is its row ``shard``), ``precision`` (the model's check_precision JSON). The job's
+``resources.gpu`` says whether it was given a GPU.
 """
 
 import time

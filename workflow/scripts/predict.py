@@ -1,4 +1,4 @@
-"""Rule predict_sample: score a sample shard by shard; chunk, sequence, region tables, FASTA."""
+"""Rule predict_sample: score a sample block by block; chunk, sequence, region tables, FASTA."""
 
 from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
 from virnucpro_smk.classify.regions import RegionModel

@@ -1,7 +1,8 @@
 """Rules preprocess_sample and preprocess_training_fasta: validate, chunk, six-frame select.
 
-Samples also get their shard index (byte ranges that the extraction jobs read); training
-datasets do not: their frames are sharded after the training manifest selects them.
+Samples also get their frame index (byte ranges that each model's extraction jobs group into
+runs); training datasets do not: their frames are indexed after the training manifest
+selects them.
 """
 
 from virnucpro_smk.preprocess.sample import preprocess_fasta
@@ -18,5 +19,4 @@ with rule_logging(snakemake):
         out.sequences,
         snakemake.params.ambiguous,
         shard_index=out.get("shard_index"),
-        n_shards=snakemake.params.get("n_shards", 1),
     )

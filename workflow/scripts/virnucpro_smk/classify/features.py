@@ -10,8 +10,13 @@ values and up to ten offending ids. The joined width is computed from the inputs
 
 * :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (training):
   rows are read straight into it block by block, so memory is the matrix plus one block;
-* :class:`FeatureBlocks` yields it in blocks of rows (prediction): memory is one block,
-  whatever the shard size.
+* :class:`FeatureBlocks` yields it in blocks of rows: memory is one block, whatever the
+  shard size;
+* :class:`PairedFeatures` joins a frame set's DNA files with its protein files when they
+  are cut differently (each model's extraction jobs are sized by its own cost, so the DNA
+  model has fewer, larger files than a protein model): rows are streamed in order across both
+  lists of files, one file of each open at a time, and ids are checked row by row; memory is
+  one block plus one file's ids per side (prediction and training).
 
 Rows are read with plain reads, not a memory map, so resident memory is what is held.
 """
@@ -19,7 +24,7 @@ Rows are read with plain reads, not a memory map, so resident memory is what is 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -241,3 +246,179 @@ class FeatureBlocks:
                 dna.matrix = protein.matrix = torch.empty((0, 0))
             yield dna.ids, matrix
             del matrix  # before the next block is read
+
+
+#: Header fields of an embedding file that say which vectors it holds (not how its run went):
+#: every file of one side of a :class:`PairedFeatures` must agree on them.
+IDENTITY_FIELDS = (
+    "model",
+    "kind",
+    "width",
+    "source",
+    "revision",
+    "model_commit",
+    "pooling",
+    "dtype",
+    "chunk_length",
+)
+
+
+class _Side:
+    """The rows of one model over a frame set, across its files in order, one file open at a
+    time; each file's identity is checked when it is opened, against the first file's."""
+
+    def __init__(self, paths: Sequence[str | os.PathLike[str]], model: str, chunk_length):
+        self.paths = [Path(p) for p in paths]
+        self.model, self.chunk_length = model, chunk_length
+        self.file = -1
+        self.rows: EmbeddingReader | None = None
+        self.header: EmbeddingFile | None = None
+        self.first: EmbeddingFile | None = None
+        self.pos = 0  # next row of the open file
+
+    @property
+    def path(self) -> Path:
+        return self.paths[self.file]
+
+    def _open(self, i: int) -> None:
+        self.close()
+        self.file, self.pos = i, 0
+        self.rows = EmbeddingReader(self.paths[i])
+        self.header = _checked_header(self.rows, self.model, self.chunk_length)
+        if self.first is None:
+            self.first = self.header
+            return
+        for key in IDENTITY_FIELDS:
+            found, first = self.header.meta.get(key), self.first.meta.get(key)
+            if found != first:
+                raise ModelMismatchError(
+                    f"{self.path}: {key} {found!r}, but the first shard {self.paths[0]} has "
+                    f"{first!r} (one model's files of a frame set must agree)"
+                )
+
+    def start(self) -> None:
+        if not self.paths:
+            raise ModelMismatchError(f"no {self.model} embedding files given")
+        self._open(0)
+
+    def available(self) -> int:
+        """Rows left in the open file, moving on past exhausted (or empty) files; 0 at the end."""
+        assert self.header is not None
+        while self.pos == len(self.header.ids) and self.file + 1 < len(self.paths):
+            self._open(self.file + 1)
+        return len(self.header.ids) - self.pos
+
+    def take(self, n: int) -> tuple[list[str], torch.Tensor]:
+        assert self.rows is not None and self.header is not None
+        start, self.pos = self.pos, self.pos + n
+        self.header.matrix = self.rows.rows(start, self.pos)
+        try:
+            ids = self.header.ids[start : self.pos]
+            block = EmbeddingFile(ids, self.header.matrix, self.header.meta)
+            check_finite(block, self.path)
+            return ids, block.matrix
+        finally:
+            self.header.matrix = torch.empty((0, 0))
+
+    def close(self) -> None:
+        if self.rows is not None:
+            self.rows.close()
+            self.rows = None
+
+
+class PairedFeatures:
+    """A frame set's features from DNA files and protein files cut at different rows.
+
+    ``dna_paths`` (and ``protein_paths``) are one model's files of the frame set in order
+    (job 0, 1, ...); together each list holds every frame once. The files of one side need
+    not end where the other side's do: blocks are cut at every boundary of either side, and
+    the ids of each block must be the same on both sides, row by row (the error names both
+    files, the row and the first differing ids). Opening checks both first files' identity as
+    :class:`FeatureBlocks` does (``meta`` is then known); every later file is checked against
+    its side's first file when it is reached; values are checked finite block by block. At
+    the end both sides must be exhausted together. Use as a context manager::
+
+        with PairedFeatures(dna_files, protein_files, dna_model, protein_model, 300) as rows:
+            for ids, matrix in rows.blocks():
+                ...
+    """
+
+    def __init__(
+        self,
+        dna_paths: Sequence[str | os.PathLike[str]],
+        protein_paths: Sequence[str | os.PathLike[str]],
+        dna_model: str,
+        protein_model: str,
+        chunk_length: int | None = None,
+    ) -> None:
+        self._dna = _Side(dna_paths, dna_model, chunk_length)
+        self._protein = _Side(protein_paths, protein_model, chunk_length)
+        try:
+            self._dna.start()
+            self._protein.start()
+            dna, protein = self._dna.header, self._protein.header
+            assert dna is not None and protein is not None
+            # kinds, chunk lengths and widths of the pair (ids are compared block by block)
+            _, _, self.meta = merge_pair(
+                EmbeddingFile([], torch.empty((0, dna.width)), dna.meta),
+                EmbeddingFile([], torch.empty((0, protein.width)), protein.meta),
+                str(self._dna.path),
+                str(self._protein.path),
+            )
+        except BaseException:
+            self.close()
+            raise
+        self.rows = 0  # rows yielded so far
+
+    def __enter__(self) -> PairedFeatures:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._dna.close()
+        self._protein.close()
+
+    @property
+    def where(self) -> str:
+        """The DNA and protein files being read (for messages about their rows)."""
+        return f"{self._dna.path} + {self._protein.path}"
+
+    def _mismatch(self, dna_ids: list[str], protein_ids: list[str]) -> ModelMismatchError:
+        at = next(i for i, (a, b) in enumerate(zip(dna_ids, protein_ids, strict=True)) if a != b)
+        dna, protein = self._dna, self._protein
+        return ModelMismatchError(
+            f"{dna.path} (row {dna.pos - len(dna_ids) + at}) and {protein.path} "
+            f"(row {protein.pos - len(protein_ids) + at}) do not hold the same ids in the same "
+            f"order: frame {self.rows + at} of the set is {dna_ids[at]!r} in the DNA files but "
+            f"{protein_ids[at]!r} in the protein files; first differing: "
+            + _listed([a for a, b in zip(dna_ids, protein_ids, strict=True) if a != b])
+        )
+
+    def blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[list[str], torch.Tensor]]:
+        """``(ids, [DNA | protein] rows)`` in frame order, at most ``block_rows`` at a time."""
+        split = self._dna.header.width if self._dna.header is not None else 0
+        while True:
+            dna_left, protein_left = self._dna.available(), self._protein.available()
+            if not dna_left or not protein_left:
+                break
+            n = min(block_rows, dna_left, protein_left)
+            dna_ids, dna_rows = self._dna.take(n)
+            protein_ids, protein_rows = self._protein.take(n)
+            if dna_ids != protein_ids:
+                raise self._mismatch(dna_ids, protein_ids)
+            matrix = torch.empty((n, int(self.meta["width"])), dtype=torch.float32)
+            matrix[:, :split] = dna_rows
+            matrix[:, split:] = protein_rows
+            del dna_rows, protein_rows
+            self.rows += n
+            yield dna_ids, matrix
+            del matrix  # before the next block is read
+        if dna_left or protein_left:
+            more, fewer = (self._dna, self._protein) if dna_left else (self._protein, self._dna)
+            raise ModelMismatchError(
+                f"the {more.model} files hold more rows than the {fewer.model} files: "
+                f"{fewer.model} ends after {self.rows} frames ({fewer.paths[-1]}), "
+                f"{more.path} still has {more.available()} row(s) from row {more.pos}"
+            )

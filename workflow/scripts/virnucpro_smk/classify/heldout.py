@@ -93,7 +93,8 @@ def score_heldout(
         for seed, model in models.items():
             scores[seed].add(ids, predict_scores(model, x).numpy(), where)
         n_frames += len(ids)
-    check_frame_count(table, n_frames, len(dna_shards), sequences_tsv)
+    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+    check_frame_count(table, n_frames, where, sequences_tsv)
     for s in scores.values():
         s.finish(min_viral_fraction, min_scored_fraction)
     write_heldout_tables(scores, chunks_out, sequences_out)

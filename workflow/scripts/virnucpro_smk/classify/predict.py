@@ -1,4 +1,4 @@
-"""Prediction for one sample: frame scores streamed shard by shard, chunk and sequence calls.
+"""Prediction for one sample: frame scores streamed block by block, chunk and sequence calls.
 
 Outputs (see :func:`predict_sample`):
 
@@ -18,7 +18,7 @@ Outputs (see :func:`predict_sample`):
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
-block of rows at a time (``.features.FeatureBlocks``), frame rows are written as they are
+block of rows at a time (``.features.PairedFeatures``), frame rows are written as they are
 scored, and what is kept is a few numbers per chunk in numpy arrays (about 12 bytes per
 chunk) plus the sequence table.
 """
@@ -43,7 +43,7 @@ from .calls import CALLS as CALLS  # re-exported: callers import the call names 
 from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, region_call, sequence_call
 from .calls import PROVIRUS as PROVIRUS
 from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
-from .features import BLOCK_ROWS, FeatureBlocks
+from .features import BLOCK_ROWS, PairedFeatures
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .region_files import (
     RegionFasta,
@@ -365,7 +365,7 @@ def _identity(meta: dict) -> tuple[CheckpointIdentity, str | None, str | None]:
 def _classifier_for(
     meta: dict, state: dict, checkpoint: str | os.PathLike[str], where: str
 ) -> MLPClassifier:
-    """Load the classifier for the first shard's identity; later shards must match it."""
+    """Load the classifier for the features' identity (once: a later call must match it)."""
     identity = _identity(meta)
     if "identity" not in state:
         model, ckpt_meta = load_checkpoint(checkpoint, expect=identity[0])
@@ -399,34 +399,30 @@ def feature_blocks(
     block_rows: int = BLOCK_ROWS,
 ) -> Iterator[tuple[str, dict, list[str], torch.Tensor]]:
     """``(where, identity metadata, frame ids, [DNA | protein] rows)`` block by block, in
-    frame order over all shards: what every scorer of a frame set reads (predict, and the
-    comparison's held-out fragments)."""
-    if len(dna_shards) != len(protein_shards):
-        raise InputError(
-            f"{len(dna_shards)} DNA shard(s) but {len(protein_shards)} protein shard(s)"
-        )
-    if not dna_shards:
+    frame order over all files: what every scorer of a frame set reads (predict, and the
+    comparison's held-out fragments). The DNA and the protein files may be cut at different
+    rows (``.features.PairedFeatures`` joins them, ids checked row by row). The first item
+    holds no rows: it names the identity before any row is read, also for an empty set."""
+    if not dna_shards or not protein_shards:
         raise ModelMismatchError("no feature shards given")
+    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
     n_frames = 0
-    for dna_path, protein_path in zip(dna_shards, protein_shards, strict=True):
-        where = f"{dna_path} + {protein_path}"
-        with FeatureBlocks(dna_path, protein_path, dna_model, protein_model, chunk_length) as shard:
-            if not shard.ids:  # an empty shard still names its identity (checked once)
-                yield where, shard.meta, [], torch.empty((0, int(shard.meta["width"])))
-            for ids, x in shard.blocks(block_rows):
-                n_frames += len(ids)
-                yield where, shard.meta, ids, x
-        log.info("%s: %d frames scored (%d so far)", where, len(shard.ids), n_frames)
+    with PairedFeatures(dna_shards, protein_shards, dna_model, protein_model, chunk_length) as f:
+        yield where, f.meta, [], torch.empty((0, int(f.meta["width"])))
+        for ids, x in f.blocks(block_rows):
+            n_frames += len(ids)
+            yield f.where, f.meta, ids, x
+    log.info("%s: %d frames scored", where, n_frames)
 
 
 def check_frame_count(
-    table: SequenceTable, n_frames: int, n_shards: int, sequences_tsv: str | os.PathLike[str]
+    table: SequenceTable, n_frames: int, where: str, sequences_tsv: str | os.PathLike[str]
 ) -> None:
-    """The shards must hold exactly the frames preprocessing kept (``sequences.tsv``)."""
+    """The files must hold exactly the frames preprocessing kept (``sequences.tsv``)."""
     kept = table.kept_frames
     if kept is not None and n_frames != kept:
         raise InputError(
-            f"{n_shards} shard(s) hold {n_frames} frames but {sequences_tsv} counts {kept} "
+            f"{where} hold {n_frames} frames but {sequences_tsv} counts {kept} "
             "kept frames: the embeddings come from another preprocessing run (rerun without "
             "--rerun-triggers mtime, or delete the sample's embeddings)"
         )
@@ -448,31 +444,35 @@ def predict_sample(
     block_rows: int = BLOCK_ROWS,
     region_model: RegionModel | None = None,
 ) -> SampleScores:
-    """Score a sample shard by shard, block by block, and write its four tables and FASTA.
+    """Score a sample block by block and write its four tables and FASTA.
 
-    ``dna_shards[i]`` and ``protein_shards[i]`` hold the same frames (checked). The
-    classifier is loaded once, against the first shard's identity; every later shard must
-    carry the same identity (models, widths, revisions, weight commits, chunk length).
-    Features are read ``block_rows`` rows at a time and ``predictions.tsv`` rows are
-    written as they are scored, so memory depends on neither the number nor the size of
-    the shards; what grows is ~12 bytes per chunk and the sequence table.
+    ``dna_shards`` and ``protein_shards`` are the DNA and the protein model's files of the
+    sample in order; each list holds every kept frame once, but the two may be cut at
+    different rows (each model's jobs are sized by its own cost): rows are joined across
+    them with ids checked row by row (``.features.PairedFeatures``). Every file must carry
+    its side's first file's identity (model, revision, weight commit, dtype, chunk length);
+    the classifier is loaded once, against that identity. Features are read ``block_rows``
+    rows at a time and ``predictions.tsv`` rows are written as they are scored, so memory
+    depends on neither the number nor the size of the files; what grows is ~12 bytes per
+    chunk and the sequence table.
     """
     table = read_sequence_table(sequences_tsv, chunk_length)
     scores = SampleScores.empty(table, chunk_length)
     state: dict = {}
     n_frames = 0
+    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
     with atomic_open(outputs.predictions) as out:
         out.write(PREDICTIONS_HEADER)
-        for where, meta, ids, x in feature_blocks(
+        for block_where, meta, ids, x in feature_blocks(
             dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
         ):
-            model = _classifier_for(meta, state, checkpoint, where)
+            model = _classifier_for(meta, state, checkpoint, block_where)
             block_scores = predict_scores(model, x).numpy()
             del x  # before the next block is read
-            scores.add(ids, block_scores, where)
+            scores.add(ids, block_scores, block_where)
             out.write(format_prediction_rows(ids, block_scores))
             n_frames += len(ids)
-    check_frame_count(table, n_frames, len(dna_shards), sequences_tsv)
+    check_frame_count(table, n_frames, where, sequences_tsv)
     scores.finish(min_viral_fraction, min_scored_fraction)
     scores.add_regions(region_model or RegionModel())
     write_per_chunk(scores, outputs.per_chunk)

@@ -22,7 +22,7 @@ from ..preprocess.training_set import (
     write_manifest,
 )
 from ..report.metrics import binary_metrics
-from .features import read_features
+from .features import PairedFeatures, read_features
 from .mlp import CheckpointIdentity, TrainConfig, predict_scores, save_checkpoint, train_mlp
 
 log = logging.getLogger(__name__)
@@ -38,42 +38,35 @@ def load_features(
     dna_model: str,
     protein_model: str,
 ) -> tuple[torch.Tensor, CheckpointIdentity]:
-    """Feature rows in manifest order, joined shard by shard into one preallocated matrix.
+    """Feature rows in manifest order, streamed into one preallocated matrix.
 
-    Shard ``i`` of the DNA and of the protein embeddings must hold exactly the manifest rows
-    of shard ``i``, in order: anything else means the embeddings come from another manifest.
+    The DNA files and the protein files each hold the manifest's frames in manifest order,
+    cut at different rows (each model's jobs are sized by its own cost): they are joined row
+    by row (``.features.PairedFeatures``), and the joined ids must be exactly the manifest's,
+    in order: anything else means the embeddings come from another manifest. Memory: the
+    matrix plus one block.
     """
-    if len(dna_shards) != len(protein_shards):
-        raise InputError(f"{len(dna_shards)} DNA shards but {len(protein_shards)} protein shards")
-    by_shard: dict[int, list[int]] = {}
-    for i, row in enumerate(rows):
-        by_shard.setdefault(row.shard, []).append(i)
     if not rows:
         raise InputError("the manifest is empty")
-    if max(by_shard) >= len(dna_shards):
-        raise InputError(f"the manifest names shard {max(by_shard)}, only {len(dna_shards)} given")
-    identity: CheckpointIdentity | None = None
-    x: torch.Tensor | None = None
-    for shard, (dna_path, protein_path) in enumerate(zip(dna_shards, protein_shards, strict=True)):
-        ids, matrix, meta = read_features(dna_path, protein_path, dna_model, protein_model)
-        this = CheckpointIdentity.from_features(meta)
-        if identity is None:
-            identity = this
-            x = torch.empty((len(rows), matrix.shape[1]), dtype=torch.float32)
-        elif this != identity:
-            raise ModelMismatchError(
-                f"{protein_path}: features of {this}, other shards are {identity}"
-            )
-        positions = by_shard.get(shard, [])
-        expected = [rows[i].id for i in positions]
-        if ids != expected:
-            raise InputError(
-                f"{dna_path}: holds {len(ids)} frames that are not the manifest's {len(expected)} "
-                f"frames of shard {shard}: the embeddings come from another manifest"
-            )
-        if positions:
-            x[positions[0] : positions[-1] + 1] = matrix
-    assert identity is not None and x is not None
+    done = 0
+    with PairedFeatures(dna_shards, protein_shards, dna_model, protein_model) as frames:
+        identity = CheckpointIdentity.from_features(frames.meta)
+        x = torch.empty((len(rows), int(frames.meta["width"])), dtype=torch.float32)
+        for ids, matrix in frames.blocks():
+            expected = [r.id for r in rows[done : done + len(ids)]]
+            if ids != expected:
+                raise InputError(
+                    f"{frames.where}: frames {done}-{done + len(ids)} of the embeddings are not "
+                    f"the manifest's ({ids[:1]} vs {expected[:1]}): the embeddings come from "
+                    "another manifest"
+                )
+            x[done : done + len(ids)] = matrix
+            done += len(ids)
+    if done != len(rows):
+        raise InputError(
+            f"the embeddings hold {done} frames, the manifest {len(rows)}: the embeddings come "
+            "from another manifest"
+        )
     return x, identity
 
 

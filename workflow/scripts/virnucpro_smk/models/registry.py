@@ -19,8 +19,9 @@ DEFAULT_TOKENS_PER_BATCH = {"dna": 65536, "protein": 65536}
 DEFAULT_DTYPE = {"cuda": "bfloat16", "cpu": "float32"}
 
 
-#: ModelSpec fields that change how fast a model runs, never its vectors.
-SPEED_ONLY_FIELDS = ("tokens_per_batch",)
+#: ModelSpec fields that change how fast a model runs or how its work is cut into jobs, never
+#: its vectors.
+SPEED_ONLY_FIELDS = ("tokens_per_batch", "gflop_per_token")
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class ModelSpec:
     token_dropout: bool = True
     trust_remote_code: bool = False
     standin: dict[str, Any] = field(default_factory=dict)
+    # forward-pass cost (~2 x parameters): what sizes the model's jobs (runtime.job_sizing)
+    gflop_per_token: float = 1.0
 
     @property
     def is_standin(self) -> bool:

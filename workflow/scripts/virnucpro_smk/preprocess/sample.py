@@ -4,8 +4,8 @@ Writes, for a chunk length ``L``:
 
 * the chunked FASTA (60-column lines, as the original);
 * the kept frames as nucleotide and protein FASTA (one line per sequence, as the original);
-* ``shards.tsv``: byte ranges of ``n_shards`` balanced shards of those frames (see
-  :mod:`.shards`);
+* ``shards.tsv``: the frame index, byte ranges of balanced rows of those frames (see
+  :mod:`.shards`; the extraction jobs of each model are runs of its rows);
 * ``sequences.tsv``: per input sequence its length, chunks and kept frames, so that later
   stages can report sequences without any coding frame instead of silently dropping them.
 """
@@ -46,13 +46,14 @@ def preprocess_fasta(
     ambiguous: str = "drop",
     *,
     shard_index: str | os.PathLike[str] | None = None,
-    n_shards: int = 1,
+    n_shards: int | None = None,
 ) -> PreprocessStats:
     """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files.
 
-    With ``shard_index`` (samples), also index ``n_shards`` shards of the kept frames for
-    the extraction jobs. Training datasets go without: their frames are sharded after the
-    training manifest has selected them.
+    With ``shard_index`` (samples), also write the frame index of the kept frames for the
+    extraction jobs (``n_shards`` rows; None: ``shards.index_rows``, from the frames alone).
+    Training datasets go without: their frames are indexed after the training manifest has
+    selected them.
     """
     n_seq = n_bases = n_chunks = n_frames = n_short = 0
     progress = Progress("preprocess", None, unit="bp", logger=log)

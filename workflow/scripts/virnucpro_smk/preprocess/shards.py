@@ -1,13 +1,25 @@
-"""Shards: the byte ranges of the kept-frame files that one GPU job embeds.
+"""Shards: the byte ranges of the kept-frame files that GPU jobs embed.
 
-The number of shards is fixed before any job runs (from the chunk count and
-``chunks_per_gpu_job``), so a dry-run lists every GPU job. ``shards.tsv`` records, per shard,
-its record count, first id and byte range in both identified-frame files; an extraction job
-seeks to its range and checks that it holds exactly what the index announces.
+Two tables in one format (columns ``SHARD_INDEX_COLUMNS``), each row a record count, a first
+id and a byte range in both identified-frame files:
+
+* the **frame index** (``frames/shards.tsv``), written once per frame set by preprocessing
+  (or the training-set builder) at a fine granularity that depends on the frames alone
+  (:func:`index_rows`): it never changes with the models, their job counts or the GPUs, so
+  none of these reruns preprocessing or redraws the training manifest;
+* a **job table** per model (``frames/jobs/<model>.tsv``, :func:`group_spans`): that model's
+  extraction jobs, each a contiguous run of index rows. Models are given different job counts
+  (a DNA frame costs 8-35x less than a protein frame, see ``runtime.job_sizing``), so the
+  DNA and protein files of the same frames have different boundaries; the features join
+  streams rows across them (``classify.features.PairedFeatures``).
+
+An extraction job seeks to its job's range and checks that it holds exactly what the table
+announces (:func:`read_shard_records`).
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 import os
@@ -29,6 +41,21 @@ def shard_count(n_chunks: int, chunks_per_gpu_job: int) -> int:
     if chunks_per_gpu_job <= 0:
         raise ValueError(f"chunks_per_gpu_job must be positive, got {chunks_per_gpu_job}")
     return max(1, math.ceil(n_chunks / chunks_per_gpu_job))
+
+
+#: Frames per row of the frame index, for large frame sets: a job's frames are balanced
+#: against another job's of the same model to within one row (1,000 frames: under 1 % of a
+#: 125,000-chunk job), and the index of 10M frames stays at 10,000 lines.
+INDEX_ROW_FRAMES = 1000
+#: Rows of the frame index at least (one per frame below that): small frame sets can still be
+#: cut into many balanced jobs (tests and `chunks_per_gpu_job` of a few chunks).
+MIN_INDEX_ROWS = 256
+
+
+def index_rows(n_frames: int) -> int:
+    """Rows of the frame index of ``n_frames`` frames: from the frames alone, never from job
+    counts (at least one row, an empty one for an empty frame set)."""
+    return max(1, math.ceil(n_frames / INDEX_ROW_FRAMES), min(n_frames, MIN_INDEX_ROWS))
 
 
 def shard_bounds(n_records: int, n_shards: int) -> list[tuple[int, int]]:
@@ -62,13 +89,16 @@ def index_shards(
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
     n_frames: int,
-    n_shards: int,
+    n_shards: int | None = None,
 ) -> list[ShardSpan]:
-    """Balanced shard boundaries as byte ranges of the identified files.
+    """Balanced shard boundaries as byte ranges of the identified files (``n_shards``: the
+    frame index's :func:`index_rows` when None).
 
-    Checks on the way that both files hold the same ids in the same order, so that DNA and
-    protein shard ``i`` can never disagree.
+    Checks on the way that both files hold the same ids in the same order, so that the DNA
+    and protein records of any byte range can never disagree.
     """
+    if n_shards is None:
+        n_shards = index_rows(n_frames)
     bounds = shard_bounds(n_frames, n_shards)
     cut_at = {lo for lo, _ in bounds} | {n_frames}
     cuts: dict[int, tuple[int, int, str]] = {}
@@ -99,6 +129,53 @@ def index_shards(
             )
         )
     return spans
+
+
+def _job_bounds(spans: Sequence[ShardSpan], n_jobs: int) -> list[tuple[int, int]]:
+    """Row ranges of ``n_jobs`` jobs: each cut at the row start nearest its exact share of
+    the frames (``j * frames / n_jobs``), so a job's frames are within one row of its share."""
+    starts = list(itertools.accumulate((s.n_records for s in spans), initial=0))
+    total = starts[-1]
+    cuts = [0]
+    for job in range(1, n_jobs):
+        target = job * total / n_jobs
+        i = bisect.bisect_left(starts, target)
+        if i > 0 and (i == len(starts) or target - starts[i - 1] <= starts[i] - target):
+            i -= 1
+        cuts.append(min(max(i, cuts[-1]), len(spans)))
+    cuts.append(len(spans))
+    return list(itertools.pairwise(cuts))
+
+
+def group_spans(spans: Sequence[ShardSpan], n_jobs: int) -> list[ShardSpan]:
+    """A model's job table: ``n_jobs`` contiguous runs of the frame index's rows.
+
+    Each job ends at the row boundary nearest its exact share of the frames, so its frames
+    are within one index row of ``frames / n_jobs``; with more jobs than rows the extra jobs
+    are empty (0 records, an empty byte range: their files have 0 rows).
+    """
+    if n_jobs <= 0:
+        raise ValueError(f"n_jobs must be positive, got {n_jobs}")
+    if not spans:
+        raise InputError("the frame index has no rows")
+    jobs = []
+    for job, (lo, hi) in enumerate(_job_bounds(spans, n_jobs)):
+        rows = spans[lo:hi]
+        if not rows:  # empty: an empty range where the next row starts (or the files end)
+            nuc = spans[lo].nucleotide[0] if lo < len(spans) else spans[-1].nucleotide[1]
+            prot = spans[lo].protein[0] if lo < len(spans) else spans[-1].protein[1]
+            jobs.append(ShardSpan(job, 0, "", (nuc, nuc), (prot, prot)))
+            continue
+        jobs.append(
+            ShardSpan(
+                job,
+                sum(r.n_records for r in rows),
+                next((r.first_id for r in rows if r.n_records), ""),
+                (rows[0].nucleotide[0], rows[-1].nucleotide[1]),
+                (rows[0].protein[0], rows[-1].protein[1]),
+            )
+        )
+    return jobs
 
 
 def write_shard_index(spans: Sequence[ShardSpan], path: str | os.PathLike[str]) -> None:

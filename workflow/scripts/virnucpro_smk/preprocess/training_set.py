@@ -32,7 +32,7 @@ from ..io.fasta import record_offsets
 from ..io.hashing import file_sha256
 from .chunking import record_of
 from .genomes import genome_key, read_genome_map
-from .shards import index_shards, shard_bounds, write_shard_index
+from .shards import index_rows, index_shards, shard_bounds, write_shard_index
 
 MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "genome", "label", "split", "shard"]
 SPLITS = ("train", "val", "test")
@@ -293,16 +293,18 @@ def build_training_set(
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
     shard_index: str | os.PathLike[str],
-    n_shards: int | Callable[[int], int] = 1,
+    n_shards: int | Callable[[int], int] | None = None,
     seed: int = 42,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> dict:
-    """Draw the manifest and write the selected frames as ``n_shards`` training shards.
+    """Draw the manifest and write the selected frames and their frame index.
 
-    ``n_shards`` may be a function of the number of selected frames (the workflow sizes
-    training jobs by work, as samples', with ``runtime.job_sizing.gpu_jobs``).
+    The index has ``n_shards`` rows (a function of the number of selected frames, or None:
+    ``shards.index_rows``, what the workflow uses: then neither the index nor the manifest
+    depends on the models or the GPUs; each model's jobs are runs of index rows sized in the
+    workflow, see ``runtime.job_sizing``). The manifest's ``shard`` column is the index row.
     """
     frames = [
         DatasetFrames(
@@ -315,7 +317,9 @@ def build_training_set(
         for d in datasets
     ]
     rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
-    if callable(n_shards):
+    if n_shards is None:
+        n_shards = index_rows(len(rows))
+    elif callable(n_shards):
         n_shards = n_shards(len(rows))
     write_training_frames(rows, datasets, nucleotide, protein)
     write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
@@ -325,7 +329,7 @@ def build_training_set(
         for r in rows[lo:hi]
     ]
     info["sha256"] = write_manifest(rows, manifest)
-    info["shards"] = n_shards
+    info["index_rows"] = n_shards
     write_text_atomic(summary, json.dumps(info, indent=2) + "\n")
     return info
 

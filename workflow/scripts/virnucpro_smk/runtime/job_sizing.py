@@ -1,31 +1,55 @@
-"""How many GPU jobs a frame set gets, and how much memory each one asks for.
+"""How many GPU jobs each model gets for a frame set, and how much memory each one asks for.
 
-One rule for samples and the training set: jobs are sized by work known before they run (a
-sample's chunk count at DAG build; the training set's selected frames once it is drawn), at
-most ``chunks_per_gpu_job`` each, and, where a run has several GPUs, at least one job per GPU
-as long as each keeps ``min_chunks_per_gpu_job`` of work.
+One rule for samples and the training set, applied **per model**: jobs are sized by work
+known before they run (a sample's chunk count at DAG build; the training set's selected
+frames once it is drawn), at most ``chunks_per_gpu_job`` chunks each, and, where a run has
+several GPUs, at least one job per GPU as long as each keeps ``min_chunks_per_gpu_job`` of
+*work*.
 
-Why a floor: every job pays its start-up before the first batch (interpreter, imports, CUDA
-context: 6-10 s measured per process, plus the model load), whatever its size. At the target
-rate of FastESM2_650 on one H100 (1M chunks in 6 min, ~2,800 chunks/s), 100,000 chunks are
-~35 s of GPU work, 3.5x a 10 s start-up; with ESM2 3B (~4.4x the FLOPs per token) the same
-job lasts ~2.5 min. Smaller jobs would spend more of each GPU's time starting than working,
-and a GPU idle for want of a job costs less than that on small inputs, which finish in
-seconds anyway.
+Work is chunks times the model's cost per frame (:func:`relative_costs`): ``gflop_per_token``
+from the registry (about 2 x parameters: DNABERT-S 0.23, FastESM2_650 1.3, ESM2 3B 5.7) times
+the tokens a frame makes (``TOKENS_PER_BP``: ~70 BPE tokens for a 300-bp DNA frame, ~100
+residues for its protein), relative to the run's DNA model. A protein chunk is then ~8x
+(FastESM2_650) to ~35x (ESM2 3B) the work of a DNA chunk, so the protein model is cut into
+enough jobs to fill the GPUs while the DNA model keeps few, long jobs: a 1M-chunk sample on 8
+GPUs makes 8 FastESM2_650 (or ESM2 3B) jobs and 2 DNABERT-S jobs (fewer would break the
+memory cap), instead of 8 + 8 with 8 DNA jobs of a few seconds each paying a ~10 s start-up.
+DNA and protein jobs of a frame set are balanced in the sense that matters for the GPUs: no
+DNA job holds more work than a protein job (each is capped at the same chunk count and costs
+8-35x less per chunk), and the DNA model never gets more jobs than memory or the floor
+require, so it is never the straggler nor a crowd of needless start-ups.
+
+Why a floor, and in which unit: every job pays its start-up before the first batch
+(interpreter, imports, CUDA context: 6-10 s measured per process, plus the model load),
+whatever its size. The floor is counted in chunks *of the run's DNA model* (the cheapest
+model, whose jobs are the ones at risk of being all start-up): 800,000 DNABERT-S chunks are
+~11 PFLOP, ~35 s of work on an H100 at the FastESM2_650 target rate (1M chunks in 6 min,
+~2,800 chunks/s, ~320 TFLOP/s achieved), 3.5x a 10 s start-up. A protein job keeps the same
+~35 s: 100,000 FastESM2_650 chunks or ~23,000 ESM2 3B chunks. Smaller jobs would spend more
+of each GPU's time starting than working, and a GPU idle for want of a job costs less than
+that on small inputs, which finish in seconds anyway.
 
 Memory: an extraction job holds its records, their tokens and one batch of rows (rows go to
 the file as batches finish), never its matrix; ``extraction_mem_mb`` says how much from the
-job's record count.
+job's record count. The cap ``chunks_per_gpu_job`` is what keeps that bounded, for every
+model alike (a DNA record costs about as much host memory as a protein record).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+from ..models.registry import ModelSpec
 from ..preprocess.shards import shard_count
 
-#: Work floor of a GPU job when jobs are multiplied to fill GPUs (see the module docstring).
-MIN_CHUNKS_PER_GPU_JOB = 100_000
+#: Work floor of a GPU job when jobs are multiplied to fill GPUs, in chunks of the run's DNA
+#: model (see the module docstring).
+MIN_CHUNKS_PER_GPU_JOB = 800_000
+#: Tokens a frame makes per base pair of its chunk, by model kind: DNA BPE tokenizers
+#: (DNABERT-S) make ~70 tokens of a 300-bp frame; a protein frame is one residue per codon.
+#: Chunk length cancels out of every ratio, so only the kinds' ratio (~1.4) matters.
+TOKENS_PER_BP = {"dna": 70 / 300, "protein": 1 / 3}
 #: Memory of an extraction job besides its records: interpreter, torch, the model's weights
 #: read on the host side, loader workers' buffers.
 BASE_MEM_MB = 6000
@@ -38,22 +62,38 @@ BYTES_PER_RECORD = 4096
 FRAMES_PER_CHUNK = 2.0
 
 
+def frame_cost(spec: ModelSpec) -> float:
+    """GFLOP per base pair of frame for ``spec`` (times the chunk length: per frame)."""
+    return spec.gflop_per_token * TOKENS_PER_BP[spec.kind]
+
+
+def relative_costs(dna: ModelSpec, models: Iterable[ModelSpec]) -> dict[str, float]:
+    """Work of one chunk through each model, in chunks of the DNA model ``dna`` (its own
+    cost is 1): with the shipped registry ~8 for FastESM2_650, ~35 for ESM2 3B."""
+    return {m.name: frame_cost(m) / frame_cost(dna) for m in models}
+
+
 def gpu_jobs(
     work: int,
     per_job: int,
     gpus: int = 1,
     min_per_job: int = MIN_CHUNKS_PER_GPU_JOB,
+    cost: float = 1.0,
 ) -> int:
-    """Extraction jobs per model for ``work`` chunks (or training frames).
+    """Extraction jobs of one model for ``work`` chunks (or training frames).
 
-    ``ceil(work / per_job)`` (at least 1), raised to the number of GPUs the run has when each
-    job still gets at least ``min_per_job``: 1M chunks on 8 GPUs make 8 jobs, on 1 GPU 2
-    (``per_job`` 500,000); 50,000 chunks make 1 job whatever the GPUs.
+    ``ceil(work / per_job)`` (at least 1: the memory cap), raised to the number of GPUs the
+    run has when each job still gets at least ``min_per_job`` of work, a chunk of this model
+    being ``cost`` chunks of the DNA model's work (:func:`relative_costs`). With the defaults
+    (500,000 and 800,000), 1M chunks make 8 FastESM2_650 jobs (cost ~8) on 8 GPUs and 2 on 1
+    GPU, and 2 DNA jobs (cost 1) either way; 50,000 chunks make 1 job of each.
     """
     if min_per_job <= 0:
         raise ValueError(f"min_per_job must be positive, got {min_per_job}")
+    if cost <= 0:
+        raise ValueError(f"cost must be positive, got {cost}")
     by_size = shard_count(work, per_job)
-    fill = min(max(gpus, 1), work // min_per_job)
+    fill = min(max(gpus, 1), math.floor(work * cost / min_per_job))
     return max(by_size, fill)
 
 
