@@ -123,7 +123,9 @@ def test_outputs_follow_the_umask_and_classifiers_are_read_only(standin_run):
     plain = 0o666 & ~umask
     modes = {p: p.stat().st_mode & 0o777 for p in results.rglob("*") if p.is_file()}
     weights = [p for p in modes if p.name == "model.safetensors" and "models" in p.parts]
-    assert len(weights) == 2 and any(p.suffix == ".safetensors" for p in modes if p not in weights)
+    # each classifier, and each of its 3 training seeds' checkpoints
+    assert len(weights) == 2 * (1 + 3)
+    assert any(p.suffix == ".safetensors" for p in modes if p not in weights)
     wrong = {
         str(p.relative_to(results)): oct(mode)
         for p, mode in modes.items()

@@ -242,9 +242,13 @@ def job_count(wildcards):
 
 
 def job_count_source(wildcards):
-    """Input of plan_extraction_jobs that its job count is read from when that is a
-    checkpoint's output: the held-out fragments (the training set's is its frame index)."""
-    return heldout_fasta(wildcards) if wildcards.unit == "heldout" else []
+    """Input of plan_extraction_jobs naming the checkpoint its job count depends on (Snakemake
+    requires it, e.g. in a remote job): the held-out fragments, or the training manifest."""
+    if wildcards.unit == "heldout":
+        return heldout_fasta(wildcards)
+    if wildcards.unit == "training":
+        return checkpoints.build_training_set.get(L=wildcards.L).output.manifest
+    return []
 
 
 def extraction_mem(wildcards):

@@ -50,7 +50,7 @@ rule train_classifier:
         metadata=f"{CLASSIFIER_DIR}/metadata.json",
         log_tsv=f"{CLASSIFIER_DIR}/training_log.tsv",
         test=f"{CLASSIFIER_DIR}/test_predictions.tsv",
-        seed_weights=seed_weight_outputs(),
+        seed_weights=protected(seed_weight_outputs()),
     params:
         recipe=TRAIN["recipe"],
         seed=TRAIN["seed"],
