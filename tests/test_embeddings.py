@@ -161,13 +161,14 @@ def test_streamed_batches_equal_the_whole_shard_tokenized_path(
     )
     out, stats, ids = _extract(spec, directory, tmp_path, proteins, dna=dna, loader_workers=2)
     assert calls == [], "the main process tokenized batches"
-    streamed, passes = read_embeddings(out).matrix, list(shapes)
+    streamed, passes = read_embeddings(out), list(shapes)
+    assert streamed.ids == ids
 
     encoder = load_encoder(spec, directory, "cpu")
     assert pickle.loads(pickle.dumps(encoder.tokenize))(dna[:3]) == encoder.tokenize(dna[:3])
     sequences = dna if spec.kind == "dna" else proteins
     reference, tokens = _whole_shard_reference(encoder, sequences)
-    torch.testing.assert_close(streamed, reference, atol=1e-6, rtol=0)
+    torch.testing.assert_close(streamed.matrix, reference, atol=1e-6, rtol=0)
     assert stats["tokens"] == tokens and stats["records"] == 48
     assert all(rows * width <= spec.tokens_per_batch for rows, width in passes)
     assert stats["forward_passes"] == len(passes)

@@ -164,6 +164,10 @@ def test_compare_writes_the_report(compare_run):
     data = json.loads((reports / "comparison_chunk300.json").read_text())
     assert data["same_manifest"] and data["test_frames"] > 0
     assert set(data["models"]) == {"standin_esm2_64d", "standin_fastesm_32d"}
+    for model in data["models"].values():  # in-job figures read from the jobs' stats JSON
+        speed = model["speed"]
+        assert speed["records"] > 0 and speed["tokens"] > 0 and speed["embed_seconds"] > 0
+        assert speed["load_seconds"] is not None and speed["devices"] == ["cpu"]
     assert set(data["levels"]) == {"frame", "chunk", "sequence"}
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}

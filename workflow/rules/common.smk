@@ -389,8 +389,20 @@ def compare_files(name):
 
 
 def compare_embeddings(wildcards):
-    """Per compared model, the training embeddings (their metadata carry in-job timers)."""
+    """Per compared model, the training embeddings (identity: model, chunk length, dtype)."""
     return {p: embedding_files("training", wildcards.L, "protein", p) for p in COMPARE_MODELS}
+
+
+def compare_extraction_stats(wildcards):
+    """Per compared model, the stats JSON of its training extraction jobs (in-job timers,
+    tokens, peak GPU memory: the embedding files hold identity only)."""
+    return {
+        p: [
+            EXTRACTION_STATS.format(unit="training", L=wildcards.L, kind="protein", model=p, shard=s)
+            for s in shard_ids("training", wildcards.L)
+        ]
+        for p in COMPARE_MODELS
+    }
 
 
 def extraction_benchmarks(wildcards):

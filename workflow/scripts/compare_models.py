@@ -1,8 +1,9 @@
 """Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG).
 
 Named inputs: ``tests`` and ``metadata`` (one per model, in ``params.models`` order),
-``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
-and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
+``manifest_summary``. Params: ``models``, ``extraction_benchmarks``, ``extraction_stats``
+(the extraction jobs' stats JSON: in-job timers) and ``embeddings`` (model -> list of paths),
+``train_benchmarks`` (model -> path),
 ``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
 jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share). Outputs:
 ``html``, ``md``, ``json``, ``png``.
@@ -41,6 +42,7 @@ with rule_logging(snakemake) as log:
             snakemake.params.extraction_benchmarks[name],
             snakemake.params.train_benchmarks.get(name),
             chunk_length,
+            extraction_stats=snakemake.params.extraction_stats[name],
         )
         for name in models
     ]
