@@ -136,7 +136,8 @@ def test_streamed_batches_equal_the_whole_shard_tokenized_path(
 ):
     """Batches planned without tokenizing the shard, tokenized in DataLoader workers: the same
     vectors (fp32) and real token counts; the main process tokenizes nothing but the DNA
-    plan's sample; a DNA batch whose estimate fell short is cut under the budget."""
+    plan's sample; every forward pass stays under the budget, though the DNA estimates fall
+    short (the sample tokenizes into fewer tokens per base than the rest)."""
     import dataclasses
     import pickle
 
@@ -172,8 +173,8 @@ def test_streamed_batches_equal_the_whole_shard_tokenized_path(
     assert stats["tokens"] == tokens and stats["records"] == 48
     assert all(rows * width <= spec.tokens_per_batch for rows, width in passes)
     assert stats["forward_passes"] == len(passes)
-    if spec.kind == "dna":
-        assert stats["forward_passes"] > stats["batches"], "no estimated batch was cut"
+    if spec.kind == "dna":  # planned at several budgets on estimates, packed by real counts
+        assert stats["forward_passes"] > stats["batches"]
     else:  # exact counts: each planned batch is one forward pass
         assert stats["forward_passes"] == stats["batches"]
 

@@ -166,9 +166,10 @@ class PaddedBatch(NamedTuple):
 class _PaddedBatches(Dataset):
     """Each item is one planned batch, tokenized and padded where it is asked for (a worker).
 
-    A batch planned on estimated token counts (DNA, see ``batch_plan``) whose real padded size
-    exceeds ``budget`` is cut into pieces under it, longest first; an exactly planned batch is
-    one piece, its rows in plan order.
+    The batch is packed into pieces (forward passes) under ``budget`` by the real token
+    counts, longest first: a DNA batch, planned on estimates at several budgets
+    (``batch_plan``), gives several; an exactly planned batch (protein) is one piece, its rows
+    in plan order.
     """
 
     def __init__(
