@@ -14,8 +14,8 @@ produce can pass as a real model's output.
 
 It then runs the real workflow through Snakemake in a fresh output directory and reads what
 the jobs recorded: every extraction job's wall time (Snakemake's benchmark file: start-up,
-imports, loading and writing included) and its in-job embedding seconds (the embedding
-file's metadata). It prints, per model, the number of extraction jobs, the summed embedding
+imports, loading and writing included) and its in-job embedding seconds (the job's stats
+JSON). It prints, per model, the number of extraction jobs, the summed embedding
 seconds, the fixed overhead per job (wall minus embedding), the busy fraction (embedding
 seconds / extraction wall time), a projection to 1M chunks, and on a GPU the protein model's
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:

@@ -398,7 +398,9 @@ def compare_extraction_stats(wildcards):
     tokens, peak GPU memory: the embedding files hold identity only)."""
     return {
         p: [
-            EXTRACTION_STATS.format(unit="training", L=wildcards.L, kind="protein", model=p, shard=s)
+            EXTRACTION_STATS.format(
+                unit="training", L=wildcards.L, kind="protein", model=p, shard=s
+            )
             for s in shard_ids("training", wildcards.L)
         ]
         for p in COMPARE_MODELS
