@@ -26,6 +26,7 @@ from dataclasses import replace
 
 import torch
 
+from virnucpro_smk.models.batch_plan import BatchTokenizer, DnaTokens, EsmTokens
 from virnucpro_smk.models.dnabert import DnaBertConfig, DnaBertModel
 from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
 from virnucpro_smk.models.esm import ESM_VOCAB, EsmTokenizer
@@ -79,10 +80,7 @@ def build(name: str, layers: int | None, device: str, dtype: torch.dtype, budget
             intermediate_size=dims["intermediate"],
         )
         model = DnaBertModel(cfg)
-
-        def tokenize(seqs):
-            return [e.ids for e in tokenizer.encode_batch(list(seqs))]
-
+        tokenize: BatchTokenizer = DnaTokens(tokenizer)
         pad, pooling = tokenizer.token_to_id("[PAD]"), "all_tokens"
     else:
         from transformers import EsmConfig, EsmModel
@@ -103,10 +101,7 @@ def build(name: str, layers: int | None, device: str, dtype: torch.dtype, budget
         model = EsmModel(cfg, add_pooling_layer=False)
         model.config._attn_implementation = "sdpa"
         esm_tok = EsmTokenizer()
-
-        def tokenize(seqs):
-            return [esm_tok.encode(s) for s in seqs]
-
+        tokenize = EsmTokens(esm_tok)
         pad, pooling = esm_tok.pad_id, "residues"
     model = model.to(device=device, dtype=dtype).eval()
     return Encoder(spec, model, tokenize, pad, pooling, torch.device(device), dtype)

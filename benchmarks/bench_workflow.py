@@ -14,8 +14,8 @@ produce can pass as a real model's output.
 
 It then runs the real workflow through Snakemake in a fresh output directory and reads what
 the jobs recorded: every extraction job's wall time (Snakemake's benchmark file: start-up,
-imports, loading and writing included) and its in-job embedding seconds (the embedding
-file's metadata). It prints, per model, the number of extraction jobs, the summed embedding
+imports, loading and writing included) and its in-job embedding seconds (the job's stats
+JSON). It prints, per model, the number of extraction jobs, the summed embedding
 seconds, the fixed overhead per job (wall minus embedding), the busy fraction (embedding
 seconds / extraction wall time), a projection to 1M chunks, and on a GPU the protein model's
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
@@ -55,7 +55,6 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 # The published dimensions and the cards' bf16 peaks, kept once in the model-only benchmark.
 from bench_embeddings import FULL_SIZE, PEAK_TFLOPS  # noqa: E402
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
-from virnucpro_smk.io.embedding_files import read_metadata  # noqa: E402
 from virnucpro_smk.models.registry import ModelSpec, parse_registry  # noqa: E402
 from virnucpro_smk.models.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
 from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
@@ -240,22 +239,21 @@ def report(
     per_model: dict[str, dict] = {}
     jobs_seen: list[str] = []
     for emb in sorted((results / "samples/bench/chunk300/embeddings").rglob("*.safetensors")):
-        meta = read_metadata(emb)
-        stats = meta.get("stats", {})
         kind, model, shard = emb.parent.parent.name, emb.parent.name, emb.stem.split("_")[1]
         job_wall = read_benchmark_seconds(bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.tsv")
-        embed = float(stats.get("embed_seconds", stats.get("seconds", 0.0)))
+        # the job's figures: its stats JSON (the embedding file holds identity only)
+        job = json.loads(
+            (bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.json").read_text(encoding="utf-8")
+        )
+        embed = float(job.get("embed_seconds", job.get("seconds", 0.0)))
         entry = per_model.setdefault(
             model, {"jobs": 0, "wall": 0.0, "embed": 0.0, "load": 0.0, "tokens": 0.0}
         )
         entry["jobs"] += 1
         entry["wall"] += job_wall
         entry["embed"] += embed
-        entry["load"] += float(stats.get("load_seconds", 0.0))
-        entry["tokens"] += float(stats.get("tokens", 0.0))
-        job = json.loads(
-            (bench_dir / f"bench_chunk300_{kind}_{model}_{shard}.json").read_text(encoding="utf-8")
-        )
+        entry["load"] += float(job.get("load_seconds", 0.0))
+        entry["tokens"] += float(job.get("tokens", 0.0))
         gpu = job.get("gpu") or {}
         entry.setdefault("steady", []).append(
             (float(job.get("records", 0)), float(job.get("compute_seconds") or 0.0))
@@ -263,16 +261,23 @@ def report(
         entry.setdefault("sm", []).append(gpu.get("sm_util_mean", "n/a"))
         timers = [
             float(job.get(k) or 0)
-            for k in ("start_seconds", "load_seconds", "wait_seconds", "compute_seconds")
+            for k in (
+                "start_seconds",
+                "load_seconds",
+                "plan_seconds",
+                "wait_seconds",
+                "compute_seconds",
+            )
         ]
         jobs_seen.append(
             f"{model:<34}{shard:>6}{job_wall:>8.1f}"
-            + "".join(f"{t:>7.1f}" for t in timers[:3])
-            + f"{timers[3]:>9.1f}{float(job.get('write_seconds') or 0):>7.1f}"
+            + "".join(f"{t:>7.1f}" for t in timers[:4])
+            + f"{timers[4]:>9.1f}{float(job.get('write_seconds') or 0):>7.1f}"
             + f"{gpu.get('sm_util_mean', 'n/a')!s:>8}{gpu.get('mem_mib_peak', 'n/a')!s:>10}"
         )
     print(
-        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'load':>7}{'wait':>7}"
+        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'load':>7}{'plan':>7}"
+        f"{'wait':>7}"
         f"{'compute':>9}{'write':>7}{'SM %':>8}{'peak MiB':>10}"
     )
     print("\n".join(jobs_seen))

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from virnucpro_smk.errors import InputError, ModelMismatchError
-from virnucpro_smk.io.embedding_files import write_embeddings
+from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.report.comparison import (
     CompareSettings,
     build_report,
@@ -190,24 +190,33 @@ def test_cluster_bootstrap_draws_whole_records():
 # --------------------------------------------------------------------------- speed fixtures
 
 
-def write_shard(path: Path, model: str, records: int, embed_s: float, width: int = 4) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "model": model,
-        "width": width,
-        "chunk_length": 300,
-        "stats": {
-            "records": records,
-            "tokens": records * 50,
-            "embed_seconds": embed_s,
-            "load_seconds": 1.0,
-            "device_name": "cpu",
-            "peak_gpu_mib": None,
-        },
+def job_stats(records: int, embed_s: float) -> dict:
+    return {
+        "records": records,
+        "tokens": records * 50,
+        "embed_seconds": embed_s,
+        "load_seconds": 1.0,
+        "device_name": "cpu",
+        "peak_gpu_mib": None,
     }
+
+
+def write_shard(
+    path: Path, model: str, records: int, embed_s: float, width: int = 4, legacy: bool = False
+) -> tuple[Path, Path]:
+    """An embedding file (identity only) and its job's stats JSON; ``legacy``: the stats in
+    the file's metadata, as files were written before they moved to the JSON."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"model": model, "width": width, "chunk_length": 300, "dtype": "float32"}
+    if legacy:
+        meta["stats"] = job_stats(records, embed_s)
     ids = [f"x{i}" for i in range(records)]
     write_embeddings(path, ids, torch.zeros((records, width)), meta)
-    return path
+    stats = path.parent.parent.parent / "stats" / f"{model}_{path.stem}.json"
+    if not legacy:
+        stats.parent.mkdir(exist_ok=True)
+        stats.write_text(json.dumps(job_stats(records, embed_s)))
+    return path, stats
 
 
 def write_benchmark(path: Path, seconds: float, rss: float = 900.0) -> Path:
@@ -217,38 +226,59 @@ def write_benchmark(path: Path, seconds: float, rss: float = 900.0) -> Path:
     return path
 
 
-def model_inputs(tmp: Path, model: str, embed_s: list[float], wall_s: list[float]):
-    shards = [
-        write_shard(tmp / "emb" / model / f"shard_{k}.safetensors", model, 10, s)
+def model_inputs(
+    tmp: Path, model: str, embed_s: list[float], wall_s: list[float], legacy: bool = False
+):
+    written = [
+        write_shard(tmp / "emb" / model / f"shard_{k}.safetensors", model, 10, s, legacy=legacy)
         for k, s in enumerate(embed_s)
     ]
+    shards, stats = [w[0] for w in written], [w[1] for w in written]
     benches = [write_benchmark(tmp / "bench" / f"{model}_{k}.tsv", s) for k, s in enumerate(wall_s)]
-    return shards, benches
+    return shards, benches, stats
+
+
+def speed_of(model: str, inputs, **kwargs) -> dict:
+    shards, benches, stats = inputs
+    return extraction_speed(model, shards, benches, 300, stats_files=stats, **kwargs)
 
 
 def test_speed_is_end_to_end_not_in_process(tmp_path):
     # the candidate's forward pass is 4x faster, but its jobs spend the time starting up
-    base = extraction_speed("big_64d", *model_inputs(tmp_path, "big_64d", [40, 40], [60, 60]))
-    cand = extraction_speed("small_32d", *model_inputs(tmp_path, "small_32d", [10, 10], [40, 40]))
+    base = speed_of("big_64d", model_inputs(tmp_path, "big_64d", [40, 40], [60, 60]))
+    cand = speed_of("small_32d", model_inputs(tmp_path, "small_32d", [10, 10], [40, 40]))
     assert base["wall_seconds"] == 120 and base["embed_seconds"] == 80
     assert cand["overhead_seconds"] == 60 and cand["load_seconds"] == 2.0
+    assert base["records"] == 20 and base["tokens"] == 1000 and base["dtypes"] == ["float32"]
     s = speedups(base, cand)
     assert s["in_process"] == 4.0 and s["end_to_end"] == 1.5
 
 
+def test_speed_reads_the_stats_json_or_the_metadata_of_older_files(tmp_path):
+    shards, benches, stats = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
+    assert not any("stats" in read_metadata(p) for p in shards)
+    without = extraction_speed("big_64d", shards, benches, 300)  # the files carry no timers
+    assert without["records"] == 0 and without["embed_seconds"] == 0
+    older = model_inputs(tmp_path / "old", "big_64d", [40, 40], [60, 60], legacy=True)
+    assert extraction_speed("big_64d", *older[:2], 300)["embed_seconds"] == 80
+    stats[1].unlink()
+    with pytest.raises(InputError, match="unreadable extraction stats"):
+        extraction_speed("big_64d", shards, benches, 300, stats_files=stats)
+
+
 def test_speed_without_all_benchmarks_has_no_end_to_end_figure(tmp_path):
-    shards, benches = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
-    base = extraction_speed("big_64d", shards, [*benches, tmp_path / "gone.tsv"])
+    shards, benches, stats = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
+    base = extraction_speed("big_64d", shards, [*benches, tmp_path / "gone.tsv"], stats_files=stats)
     assert base["wall_seconds"] is None and base["missing_benchmarks"]
-    cand = extraction_speed("small_32d", *model_inputs(tmp_path, "small_32d", [1, 1], [2, 2]))
+    cand = speed_of("small_32d", model_inputs(tmp_path, "small_32d", [1, 1], [2, 2]))
     s = speedups(base, cand)
     assert s["end_to_end"] is None and "missing" in s["problem"]
 
 
 def test_speed_refuses_another_models_embeddings(tmp_path):
-    shards, benches = model_inputs(tmp_path, "big_64d", [1], [2])
+    inputs = model_inputs(tmp_path, "big_64d", [1], [2])
     with pytest.raises(ModelMismatchError, match="big_64d vectors, not small_32d"):
-        extraction_speed("small_32d", shards, benches)
+        speed_of("small_32d", inputs)
 
 
 def test_manifest_table_available_vs_used():
@@ -377,10 +407,14 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
                 }
             )
         )
-        shards, benches = model_inputs(d, model, [w / 2 for w in walls], list(walls))
+        shards, benches, stats = model_inputs(d, model, [w / 2 for w in walls], list(walls))
         train = write_benchmark(d / "train.tsv", 12.5)
         heldout = write_heldout(d, frames)
-        out.append(load_model_result(model, tests, meta, shards, benches, train, 300, heldout))
+        out.append(
+            load_model_result(
+                model, tests, meta, shards, benches, train, 300, heldout, extraction_stats=stats
+            )
+        )
     return out
 
 
@@ -548,6 +582,7 @@ def test_rule_script_writes_the_report(tmp_path):
             extraction_benchmarks={
                 m: sorted((results_dir / m / "bench").glob("*")) for m in models
             },
+            extraction_stats={m: sorted((results_dir / m / "stats").glob("*")) for m in models},
             train_benchmarks={m: str(results_dir / m / "train.tsv") for m in models},
             benchmark_dir=str(results_dir / "no-such-dir"),
             shared_benchmarks=[],

@@ -43,12 +43,12 @@ def test_five_million_ids_round_trip(tmp_path):
 def test_metadata_keeps_its_types(tmp_path):
     """An all-digit commit stays a string (v1 decoded every value with json.loads)."""
     path = tmp_path / "m_2d" / "shard_0000.safetensors"
-    meta = _meta(model_commit="1234567", allow_tf32=False, stats={"seconds": 1.5}, dtype="null")
+    meta = _meta(model_commit="1234567", allow_tf32=False, versions={"torch": "2"}, dtype="null")
     write_embeddings(path, ["a"], torch.ones(1, 2), meta)
     back = read_metadata(path)
     assert back["model_commit"] == "1234567"
     assert back["dtype"] == "null" and back["allow_tf32"] is False
-    assert back["stats"] == {"seconds": 1.5} and back["width"] == 2
+    assert back["versions"] == {"torch": "2"} and back["width"] == 2
 
 
 def test_any_safetensors_reader_opens_the_file(tmp_path):
@@ -67,11 +67,11 @@ def test_rows_written_in_any_order_land_in_place(tmp_path):
     writer = EmbeddingWriter(path, ["a", "b", "c", "d"], _meta())
     writer.write_rows([3, 0], torch.tensor([[3.0, 3.0], [0.0, 0.0]]))
     writer.write_rows(torch.tensor([1, 2]), torch.tensor([[1.0, 1.0], [2.0, 2.0]]))
-    writer.finish(_meta(stats={"done": True}))
+    writer.finish(_meta(pooling="mean_residues"))
     with EmbeddingReader(path) as reader:
         assert reader.ids() == ["a", "b", "c", "d"]
         assert reader.rows(1, 4).tolist() == [[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]
-        assert reader.meta["stats"] == {"done": True}
+        assert reader.meta["pooling"] == "mean_residues"
 
 
 def test_limits_are_refused_when_the_file_is_created(tmp_path, monkeypatch):

@@ -33,9 +33,9 @@ def _random_protein(rng, n):
     return "".join(rng.choices(AA, k=n))
 
 
-def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
+def _shard_files(tmp_path, proteins, n_shards=1, name="sample", dna=None):
     """Identified frame files (one line per record) and their shard index, as preprocess
-    writes them; the nucleotide file holds one 300-bp-like record per protein."""
+    writes them; the nucleotide file holds one 300-bp-like record per protein (or ``dna``)."""
     from virnucpro_smk.preprocess.shards import index_shards, write_shard_index
 
     folder = tmp_path / name
@@ -43,12 +43,9 @@ def _shard_files(tmp_path, proteins, n_shards=1, name="sample"):
     ids = [f"seq{i // 6}_chunk_{i % 6 + 1}F1" for i in range(len(proteins))]
     nuc, prot = folder / "identified_nucleotide.fa", folder / "identified_protein.faa"
     rng = random.Random(len(proteins))
-    nuc.write_text(
-        "".join(
-            f">{i}\n{_random_dna(rng, 3 * len(p) + 1)}\n"
-            for i, p in zip(ids, proteins, strict=True)
-        )
-    )
+    if dna is None:
+        dna = [_random_dna(rng, 3 * len(p) + 1) for p in proteins]
+    nuc.write_text("".join(f">{i}\n{d}\n" for i, d in zip(ids, dna, strict=True)))
     prot.write_text("".join(f">{i}\n{p}\n" for i, p in zip(ids, proteins, strict=True)))
     index = folder / "shards.tsv"
     write_shard_index(index_shards(nuc, prot, len(proteins), n_shards), index)
@@ -64,9 +61,9 @@ def _precision(spec, directory, tmp_path):
     return path
 
 
-def _extract(spec, directory, tmp_path, proteins, shard=0, n_shards=1, **kwargs):
+def _extract(spec, directory, tmp_path, proteins, shard=0, n_shards=1, dna=None, **kwargs):
     """Run extract_shard on shard ``shard`` of freshly written frame files; return its path."""
-    ids, nuc, prot, index = _shard_files(tmp_path, proteins, n_shards)
+    ids, nuc, prot, index = _shard_files(tmp_path, proteins, n_shards, dna=dna)
     frames = nuc if spec.kind == "dna" else prot
     out = tmp_path / spec.name / f"shard_{shard:04d}.safetensors"
     stats = extract_shard(
@@ -116,6 +113,99 @@ def test_dataloader_workers_give_the_same_vectors(standins):
     assert torch.equal(inline, workers) and stats.records == 40
 
 
+def _whole_shard_reference(encoder, sequences):
+    """The extraction as it was before batches were streamed: every record tokenized first,
+    batches planned on the exact counts, padded, embedded."""
+    tokens = encoder.tokenize(sequences)
+    out = torch.zeros((len(sequences), encoder.spec.width))
+    with torch.inference_mode():
+        for batch in token_budget_batches([len(t) for t in tokens], encoder.spec.tokens_per_batch):
+            width = max(len(tokens[i]) for i in batch)
+            ids = torch.full((len(batch), width), encoder.pad_id, dtype=torch.long)
+            mask = torch.zeros_like(ids)
+            for row, i in enumerate(batch):
+                ids[row, : len(tokens[i])] = torch.tensor(tokens[i])
+                mask[row, : len(tokens[i])] = 1
+            out[batch] = encoder.embed(ids, mask)
+    return out, sum(len(t) for t in tokens)
+
+
+@pytest.mark.parametrize("name", ["standin_dnabert_48d", "standin_esm2_64d"])
+def test_streamed_batches_equal_the_whole_shard_tokenized_path(
+    standins, tmp_path, monkeypatch, name
+):
+    """Batches planned without tokenizing the shard, tokenized in DataLoader workers: the same
+    vectors (fp32) and real token counts; the main process tokenizes nothing but the DNA
+    plan's sample; every forward pass stays under the budget, though the DNA estimates fall
+    short (the sample tokenizes into fewer tokens per base than the rest)."""
+    import dataclasses
+    import pickle
+
+    import virnucpro_smk.models.batch_plan as batch_plan
+    import virnucpro_smk.models.embeddings as embeddings
+
+    spec, directory = standins[name]
+    spec = dataclasses.replace(spec, tokens_per_batch=700)
+    rng = random.Random(11)
+    proteins = [_random_protein(rng, rng.randint(20, 100)) for _ in range(48)]
+    # DNA: the plan's sample (the first 8) tokenizes into few tokens per base, the rest into
+    # more, so the estimated batches come out over the budget and must be cut
+    repeats = [("ACGT" * 80)[rng.randint(0, 3) :][: rng.randint(150, 300)] for _ in range(8)]
+    dna = repeats + [_random_dna(rng, rng.randint(150, 300)) for _ in range(40)]
+    monkeypatch.setattr(batch_plan, "PLAN_SAMPLE", 8)
+    calls, shapes = [], []
+    for cls in (batch_plan.DnaTokens, batch_plan.EsmTokens):  # counted in this process only
+        monkeypatch.setattr(cls, "__call__", _counted(cls.__call__, calls))
+    embed = embeddings.Encoder.embed
+    monkeypatch.setattr(
+        embeddings.Encoder, "embed", lambda self, i, m: shapes.append(i.shape) or embed(self, i, m)
+    )
+    out, stats, ids = _extract(spec, directory, tmp_path, proteins, dna=dna, loader_workers=2)
+    assert calls == [], "the main process tokenized batches"
+    streamed, passes = read_embeddings(out), list(shapes)
+    assert streamed.ids == ids
+
+    encoder = load_encoder(spec, directory, "cpu")
+    assert pickle.loads(pickle.dumps(encoder.tokenize))(dna[:3]) == encoder.tokenize(dna[:3])
+    sequences = dna if spec.kind == "dna" else proteins
+    reference, tokens = _whole_shard_reference(encoder, sequences)
+    torch.testing.assert_close(streamed.matrix, reference, atol=1e-6, rtol=0)
+    assert stats["tokens"] == tokens and stats["records"] == 48
+    assert all(rows * width <= spec.tokens_per_batch for rows, width in passes)
+    assert stats["forward_passes"] == len(passes)
+    if spec.kind == "dna":  # planned at several budgets on estimates, packed by real counts
+        assert stats["forward_passes"] > stats["batches"]
+    else:  # exact counts: each planned batch is one forward pass
+        assert stats["forward_passes"] == stats["batches"]
+
+
+def _counted(function, calls):
+    def call(*args, **kwargs):
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    return call
+
+
+def test_token_plan_is_exact_for_proteins_and_estimated_from_a_sample_for_dna(standins):
+    from virnucpro_smk.models.batch_plan import plan_batches
+
+    for name in ("standin_esm2_64d", "standin_dnabert_48d"):
+        spec, directory = standins[name]
+        encoder = load_encoder(spec, directory, "cpu")
+        seqs = _sequences(spec, 30, seed=2) + (["M" * 1500] if spec.kind == "protein" else [])
+        exact = [len(t) for t in encoder.tokenize(seqs)]
+        planned = encoder.tokenize.plan_lengths(seqs, 10)
+        if spec.kind == "protein":
+            assert planned == exact  # residues truncated at max_residues, plus BOS/EOS
+        else:
+            assert planned[:10] == exact[:10]  # the sample is tokenized
+            assert all(n <= len(s) + 2 for n, s in zip(planned, seqs, strict=True))
+            assert planned[10:] != exact[10:]  # the others are estimates
+        again = plan_batches(encoder.tokenize, list(seqs), 300, sample=10)
+        assert again == plan_batches(encoder.tokenize, seqs, 300, sample=10)
+
+
 def test_order_is_preserved_and_ids_kept(standins, tmp_path):
     spec, directory = standins["standin_fastesm_32d"]
     rng = random.Random(3)
@@ -130,11 +220,14 @@ def test_order_is_preserved_and_ids_kept(standins, tmp_path):
     meta = read_metadata(out)
     assert meta["pooling"] == "mean_residues" and meta["source"] == spec.source
     assert meta["versions"]["torch"] == torch.__version__
-    assert meta["stats"]["records"] == 6 and meta["dtype"] == "float32"
+    assert meta["dtype"] == "float32" and meta["device"] == "cpu"
     assert meta["model_commit"].startswith("sha256:") and meta["project_version"] == __version__
-    for timer in ("start_seconds", "load_seconds", "embed_seconds"):
-        assert meta["stats"][timer] >= 0, timer
-    assert stats["write_seconds"] >= 0
+    # the run's figures are returned (the rule's stats JSON), never stored in the file
+    assert not {"stats", "resumed_at_batch", "embed_seconds"} & set(meta)
+    assert stats["records"] == 6 and stats["resumed_at_batch"] == 0 and stats["device"] == "cpu"
+    for timer in ("start_seconds", "load_seconds", "plan_seconds", "embed_seconds"):
+        assert stats[timer] >= 0, timer
+    assert stats["write_seconds"] >= 0 and stats["wait_seconds"] >= 0
 
 
 def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_path, monkeypatch):

@@ -374,6 +374,8 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     rec = run_rule_script(blob, monkeypatch)
     assert [c[0][0] for c in rec["load_model_result"].calls] == PROTEINS
     assert all(c[0][6] == 500 for c in rec["load_model_result"].calls)
+    # the in-job timers come from the jobs' stats JSON (paths: a checkpoint's, <TBD> here)
+    assert all("extraction_stats" in c[1] for c in rec["load_model_result"].calls)
     args, kwargs = _one_call(rec["build_report"])
     settings = args[2]
     # predict end to end on the held-out fragments (sized once its checkpoint ran)

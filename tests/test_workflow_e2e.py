@@ -176,6 +176,10 @@ def test_compare_writes_the_report(compare_run):
     run = data["speed"]["predict_pipeline"]  # predict end to end on the fragments, per model
     assert not run["missing"] and all(v > 0 for v in run["total_seconds"].values())
     assert data["predict_speedup"] == run["speedup"] > 0
+    for model in data["models"].values():  # in-job figures read from the jobs' stats JSON
+        speed = model["speed"]
+        assert speed["records"] > 0 and speed["tokens"] > 0 and speed["embed_seconds"] > 0
+        assert speed["load_seconds"] is not None and speed["devices"] == ["cpu"]
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
     assert data["decision"] in ("candidate_ok", "candidate_worse", "inconclusive")

@@ -498,22 +498,31 @@ def heldout_dataset_files(wildcards):
 
 
 def compare_embeddings(wildcards):
-    """Per compared model, the training embeddings (their metadata carry in-job timers)."""
+    """Per compared model, the training embeddings (identity: model, chunk length, dtype)."""
     return {p: embedding_files("training", wildcards.L, "protein", p) for p in COMPARE_MODELS}
+
+
+def _compared_extraction_files(pattern, L):
+    """Per compared model, ``pattern`` filled for each of its training extraction jobs."""
+    return {
+        p: [
+            pattern.format(unit="training", L=L, kind="protein", model=p, shard=s)
+            for s in shard_ids("training", L, p)
+        ]
+        for p in COMPARE_MODELS
+    }
+
+
+def compare_extraction_stats(wildcards):
+    """Per compared model, the stats JSON of its training extraction jobs (in-job timers,
+    tokens, peak GPU memory: the embedding files hold identity only)."""
+    return _compared_extraction_files(EXTRACTION_STATS, wildcards.L)
 
 
 def extraction_benchmarks(wildcards):
     """Per compared model, the benchmark files of its extraction jobs (wall time, start-up
     and loading included: what the user waits for)."""
-    return {
-        p: [
-            EXTRACTION_BENCHMARK.format(
-                unit="training", L=wildcards.L, kind="protein", model=p, shard=s
-            )
-            for s in shard_ids("training", wildcards.L, p)
-        ]
-        for p in COMPARE_MODELS
-    }
+    return _compared_extraction_files(EXTRACTION_BENCHMARK, wildcards.L)
 
 
 def every_benchmark_dir(wildcards=None):

@@ -31,6 +31,7 @@ rule compare_models:
     params:
         models=COMPARE_MODELS,
         extraction_benchmarks=extraction_benchmarks,
+        extraction_stats=compare_extraction_stats,
         embeddings=compare_embeddings,
         train_benchmarks=training_benchmarks,
         benchmark_dir=every_benchmark_dir,

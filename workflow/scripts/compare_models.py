@@ -2,8 +2,9 @@
 
 Named inputs: ``tests``, ``metadata``, ``heldout_chunks`` and ``heldout_sequences`` (one per
 model, in ``params.models`` order), ``fragments`` (the held-out fragments' table),
-``manifest`` and ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``
-and ``embeddings`` (model -> list of paths), ``train_benchmarks`` (model -> path),
+``manifest`` and ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``,
+``extraction_stats`` (the extraction jobs' stats JSON: in-job timers) and ``embeddings``
+(model -> list of paths), ``train_benchmarks`` (model -> path),
 ``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
 jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share),
 ``heldout_benchmarks`` (predict on the held-out fragments: shared and per-model jobs). Outputs:
@@ -47,6 +48,7 @@ with rule_logging(snakemake) as log:
             snakemake.params.train_benchmarks.get(name),
             chunk_length,
             heldout=(chunks[name], sequences[name]),
+            extraction_stats=snakemake.params.extraction_stats[name],
         )
         for name in models
     ]

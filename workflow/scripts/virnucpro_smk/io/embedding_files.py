@@ -6,14 +6,17 @@ it, holding three tensors and one metadata entry:
 * ``id_offsets`` (I64, ``rows + 1``): where each id starts in ``id_bytes``;
 * ``embeddings`` (F32, ``rows x width``): the vectors, rows in the order of the ids;
 * ``id_bytes`` (U8): the ids, each followed by a newline (UTF-8);
-* ``__metadata__``: ``format`` and ``meta``, one JSON document holding the model's name,
-  source, revision, commit and width, dtype, pooling, chunk length, package versions and the
-  job's run record. Values keep their JSON types: an all-digit commit stays a string.
+* ``__metadata__``: ``format`` and ``meta``, one JSON document holding the file's identity:
+  the model's name, source, revision, commit and width, dtype, pooling, chunk length, shard,
+  device type and package versions. Values keep their JSON types: an all-digit commit stays a
+  string. No figure of the run that wrote it (timings, GPU use, the GPU index, where a resumed
+  job resumed): those go to the job's stats JSON, so that a resumed job's file is byte for
+  byte an uninterrupted run's.
 
 Ids are data, not header JSON: v1 kept them in the header, which safetensors caps at 100 MB
 (about 3 million ids), and the failure came at the write, after all the GPU work. The header
 now has a fixed size whatever the row count, and is reserved with spare room when the file is
-created, so that the final metadata (timings, known only at the end) is written in place.
+created, so that :meth:`EmbeddingWriter.finish` can rewrite the metadata in place.
 
 :class:`EmbeddingWriter` creates the whole file (header, ids, zero rows) before any vector is
 computed, so every limit is met or refused before GPU work: ids without newlines, the width,
@@ -47,7 +50,7 @@ FORMAT = "virnucpro-smk/embeddings/v2"
 TENSOR = "embeddings"
 OFFSETS = "id_offsets"
 ID_BYTES = "id_bytes"
-#: Spare header bytes reserved at creation for what is only known at the end (the run record).
+#: Spare header bytes reserved at creation, for final metadata longer than the first.
 HEADER_RESERVE = 65536
 #: safetensors refuses headers above this size (its reader's limit).
 MAX_HEADER = 100_000_000

@@ -7,9 +7,11 @@ Pooling follows the original VirNucPro:
 * protein: mean over residues 1..L, BOS/EOS excluded, residues truncated at ``max_residues``
   (fair-esm's 1024).
 
-Speed: records are sorted by token length and packed into batches under a token budget,
-padded tensors are built (and pinned) by DataLoader workers while the GPU works, the model is
-loaded once per job straight onto its device in the dtype decided once per model by the
+Speed: records are sorted by token length and packed into batches under a token budget
+without tokenizing the shard first (exact counts for proteins, a sampled estimate for DNA, see
+``batch_plan.py``); each batch is tokenized, padded (and pinned) by a DataLoader worker while
+the GPU runs the previous one (the GPU waits for one batch, not for the whole shard); the
+model is loaded once per job straight onto its device in the dtype decided once per model by the
 precision check (``precision.py``: bf16/fp16 on GPUs when within cosine 0.99 of float32,
 float32 on CPUs), runs under ``torch.inference_mode()``, and each batch's vectors are
 copied back asynchronously and written to their rows of the output file while the next batch
@@ -27,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch.utils.data import DataLoader, Dataset
@@ -40,6 +42,7 @@ from ..runtime.environment import package_versions
 from ..runtime.gpu_monitor import GpuMonitor
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
+from .batch_plan import BatchTokenizer, DnaTokens, EsmTokens, plan_batches, token_budget_batches
 from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
 from .shard_resume import ResumableShard
@@ -56,7 +59,7 @@ class Encoder:
 
     spec: ModelSpec
     model: torch.nn.Module
-    tokenize: Callable[[Sequence[str]], list[list[int]]]
+    tokenize: BatchTokenizer  # picklable: it runs in the DataLoader workers
     pad_id: int
     pooling: str  # "all_tokens" (DNA) or "residues" (protein)
     device: torch.device
@@ -81,7 +84,7 @@ class Encoder:
         return self.pool(self.hidden(input_ids, attention_mask), attention_mask)
 
 
-def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list[int]]], int]:
+def _dna_tokenizer(model_dir: Path) -> tuple[DnaTokens, int]:
     from tokenizers import Tokenizer, processors
 
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
@@ -93,11 +96,7 @@ def _dna_tokenizer(model_dir: Path) -> tuple[Callable[[Sequence[str]], list[list
         )
     tokenizer.no_padding()
     tokenizer.no_truncation()
-
-    def tokenize(seqs: Sequence[str]) -> list[list[int]]:
-        return [enc.ids for enc in tokenizer.encode_batch(list(seqs), add_special_tokens=True)]
-
-    return tokenize, vocab.get("[PAD]", 3)
+    return DnaTokens(tokenizer), vocab.get("[PAD]", 3)
 
 
 def load_encoder(
@@ -141,11 +140,7 @@ def load_encoder(
         from .esm import EsmTokenizer
 
         esm_tok = EsmTokenizer.from_dir(model_dir, spec.max_residues)
-        tokenize, pad_id, pooling = (
-            lambda seqs: [esm_tok.encode(s) for s in seqs],
-            esm_tok.pad_id,
-            "residues",
-        )
+        tokenize, pad_id, pooling = EsmTokens(esm_tok), esm_tok.pad_id, "residues"
     hidden = _hidden_size(model)
     if hidden != spec.width:
         raise ModelMismatchError(
@@ -159,47 +154,57 @@ def _hidden_size(model: torch.nn.Module) -> int:
     return int(model.config.hidden_size)
 
 
-def token_budget_batches(lengths: Sequence[int], budget: int) -> list[list[int]]:
-    """Indices grouped into batches whose padded size (rows x longest) stays within ``budget``.
+class PaddedBatch(NamedTuple):
+    """One planned batch as a DataLoader worker hands it over."""
 
-    Longest first, so an out-of-memory batch shows up at the start of a job, not the end; a
-    record longer than the budget gets a batch of its own.
-    """
-    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    longest = 0
-    for i in order:
-        longest_if_added = max(longest, lengths[i])
-        if current and longest_if_added * (len(current) + 1) > budget:
-            batches.append(current)
-            current, longest_if_added = [], lengths[i]
-        current.append(i)
-        longest = longest_if_added
-    if current:
-        batches.append(current)
-    return batches
+    pieces: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]  # (rows, ids, mask) each
+    tokens: int  # real tokens (padding excluded)
+    padded: int  # padded tokens over the pieces
+    seconds: float  # worker time tokenizing and padding
 
 
 class _PaddedBatches(Dataset):
-    """Each item is one whole batch: (indices, padded input ids, attention mask)."""
+    """Each item is one planned batch, tokenized and padded where it is asked for (a worker).
 
-    def __init__(self, tokens: list[list[int]], batches: list[list[int]], pad_id: int) -> None:
-        self.tokens, self.batches, self.pad_id = tokens, batches, pad_id
+    The batch is packed into pieces (forward passes) under ``budget`` by the real token
+    counts, longest first: a DNA batch, planned on estimates at several budgets
+    (``batch_plan``), gives several; an exactly planned batch (protein) is one piece, its rows
+    in plan order.
+    """
+
+    def __init__(
+        self,
+        sequences: Sequence[str],
+        batches: list[list[int]],
+        tokenizer: BatchTokenizer,
+        pad_id: int,
+        budget: int,
+    ) -> None:
+        self.sequences, self.batches = sequences, batches
+        self.tokenizer, self.pad_id, self.budget = tokenizer, pad_id, budget
 
     def __len__(self) -> int:
         return len(self.batches)
 
-    def __getitem__(self, item: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, item: int) -> PaddedBatch:
+        began = time.perf_counter()
         index = self.batches[item]
-        width = max(len(self.tokens[i]) for i in index)
-        ids = torch.full((len(index), width), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(index), width), dtype=torch.long)
-        for row, i in enumerate(index):
-            toks = self.tokens[i]
-            ids[row, : len(toks)] = torch.tensor(toks, dtype=torch.long)
-            mask[row, : len(toks)] = 1
-        return torch.tensor(index, dtype=torch.long), ids, mask
+        tokens = self.tokenizer([self.sequences[i] for i in index])
+        pieces = []
+        padded = 0
+        for part in token_budget_batches([len(t) for t in tokens], self.budget):
+            width = max(len(tokens[k]) for k in part)
+            ids = torch.full((len(part), width), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((len(part), width), dtype=torch.long)
+            for row, k in enumerate(part):
+                toks = tokens[k]
+                ids[row, : len(toks)] = torch.tensor(toks, dtype=torch.long)
+                mask[row, : len(toks)] = 1
+            rows = torch.tensor([index[k] for k in part], dtype=torch.long)
+            pieces.append((rows, ids, mask))
+            padded += len(part) * width
+        real = sum(len(t) for t in tokens)
+        return PaddedBatch(pieces, real, padded, time.perf_counter() - began)
 
 
 @dataclass
@@ -210,21 +215,27 @@ class ExtractionStats:
     batches: int
     peak_gpu_mib: float | None
     device_name: str
-    wait_seconds: float = 0.0  # the loop waiting for the next batch (tokenizing, padding)
+    wait_seconds: float = 0.0  # the loop waiting for the next batch from the workers
     write_seconds: float = 0.0  # rows copied back and written, in the loop
+    padded_tokens: int = 0  # tokens the model ran, padding included
+    forward_passes: int = 0  # batches cut in pieces by the workers count once per piece
+    worker_seconds: float = 0.0  # tokenizing and padding, summed over the workers
 
     def as_dict(self) -> dict[str, Any]:
         seconds = self.seconds if self.seconds > 0 else float("nan")
         return {
             "records": self.records,
             "tokens": self.tokens,
+            "padded_tokens": self.padded_tokens,
             "seconds": round(self.seconds, 4),
             "batches": self.batches,
+            "forward_passes": self.forward_passes,
             "records_per_s": round(self.records / seconds, 2) if self.records else 0.0,
             "tokens_per_s": round(self.tokens / seconds, 1) if self.tokens else 0.0,
             "peak_gpu_mib": self.peak_gpu_mib,
             "device_name": self.device_name,
             "wait_seconds": round(self.wait_seconds, 4),
+            "worker_seconds": round(self.worker_seconds, 4),
             "write_seconds_in_loop": round(self.write_seconds, 4),
         }
 
@@ -234,7 +245,7 @@ RowSink = Callable[[torch.Tensor, torch.Tensor], None]
 
 def embed_batches(
     encoder: Encoder,
-    tokens: list[list[int]],
+    sequences: Sequence[str],
     batches: list[list[int]],
     write: RowSink,
     loader_workers: int = 0,
@@ -242,11 +253,14 @@ def embed_batches(
     start_batch: int = 0,
     batch_done: Callable[[int], None] | None = None,
 ) -> ExtractionStats:
-    """Embed ``batches[start_batch:]`` and hand each batch's rows to ``write(index, vectors)``.
+    """Embed ``batches[start_batch:]`` of ``sequences``; hand each batch's rows to
+    ``write(index, vectors)``.
 
-    Rows go out as batches finish, so memory is one batch, not the shard. On a GPU, a batch's
-    vectors are copied back asynchronously and written while the next batch runs.
-    ``batch_done(k)`` is called once the rows of the first ``k`` batches were all written.
+    The batches are tokenized and padded by ``loader_workers`` DataLoader processes (in this
+    process when 0) while the model runs. Rows go out as batches finish, so memory is one
+    batch, not the shard. On a GPU, a batch's vectors are copied back asynchronously and
+    written while the next batch runs. ``batch_done(k)`` is called once the rows of the first
+    ``k`` batches were all written.
     """
     start = time.perf_counter()
     cuda = encoder.device.type == "cuda"
@@ -254,7 +268,9 @@ def embed_batches(
         torch.cuda.reset_peak_memory_stats(encoder.device)
     todo = batches[start_batch:]
     loader = DataLoader(
-        _PaddedBatches(tokens, todo, encoder.pad_id),
+        _PaddedBatches(
+            sequences, todo, encoder.tokenize, encoder.pad_id, encoder.spec.tokens_per_batch
+        ),
         batch_size=None,
         shuffle=False,
         num_workers=loader_workers,
@@ -265,24 +281,27 @@ def embed_batches(
     progress = Progress(
         f"{encoder.spec.name} embeddings", rows, interval=progress_seconds, logger=log
     )
-    wait = written = 0.0
-    pending: tuple[torch.Tensor, torch.Tensor, Any] | None = None
+    wait = written = worker = 0.0
+    tokens = padded = passes = 0
+    # (rows, vectors on the host, copy-back event, whether it closes its planned batch)
+    pending: tuple[torch.Tensor, torch.Tensor, Any, bool] | None = None
     done = start_batch
 
     def flush() -> None:
         nonlocal pending, written, done
         if pending is None:
             return
-        index, host, event = pending
+        index, host, event, closes = pending
         began = time.perf_counter()
         if event is not None:
             event.synchronize()
         write(index, host)
         written += time.perf_counter() - began
-        done += 1
         progress.update(len(index))
-        if batch_done is not None:
-            batch_done(done)
+        if closes:
+            done += 1
+            if batch_done is not None:
+                batch_done(done)
         pending = None
 
     with torch.inference_mode():
@@ -293,32 +312,39 @@ def embed_batches(
             wait += time.perf_counter() - began
             if item is None:
                 break
-            index, ids, mask = item
-            ids = ids.to(encoder.device, non_blocking=True)
-            mask = mask.to(encoder.device, non_blocking=True)
-            vectors = encoder.embed(ids, mask)
-            event = None
-            if cuda:  # queue the copy back; write the previous batch while this one runs
-                host = vectors.to("cpu", non_blocking=True)
-                event = torch.cuda.Event()
-                event.record()
-            else:
-                host = vectors
-            flush()
-            pending = (index, host, event)
+            tokens += item.tokens
+            padded += item.padded
+            worker += item.seconds
+            for k, (index, ids, mask) in enumerate(item.pieces):
+                ids = ids.to(encoder.device, non_blocking=True)
+                mask = mask.to(encoder.device, non_blocking=True)
+                vectors = encoder.embed(ids, mask)
+                passes += 1
+                event = None
+                if cuda:  # queue the copy back; write the previous piece while this one runs
+                    host = vectors.to("cpu", non_blocking=True)
+                    event = torch.cuda.Event()
+                    event.record()
+                else:
+                    host = vectors
+                flush()
+                pending = (index, host, event, k == len(item.pieces) - 1)
         flush()
     if cuda:
         torch.cuda.synchronize(encoder.device)
     progress.finish()
     return ExtractionStats(
         records=rows,
-        tokens=sum(len(tokens[i]) for b in todo for i in b),
+        tokens=tokens,
         seconds=time.perf_counter() - start,
         batches=len(todo),
         peak_gpu_mib=torch.cuda.max_memory_allocated(encoder.device) / 2**20 if cuda else None,
         device_name=torch.cuda.get_device_name(encoder.device) if cuda else "cpu",
         wait_seconds=wait,
         write_seconds=written,
+        padded_tokens=padded,
+        forward_passes=passes,
+        worker_seconds=worker,
     )
 
 
@@ -330,14 +356,14 @@ def embed_sequences(
 ) -> tuple[torch.Tensor, ExtractionStats]:
     """Pooled vectors of ``sequences`` (rows in input order) and throughput figures."""
     start = time.perf_counter()
-    tokens = encoder.tokenize(sequences)
-    batches = token_budget_batches([len(t) for t in tokens], encoder.spec.tokens_per_batch)
+    sequences = list(sequences)
+    batches = plan_batches(encoder.tokenize, sequences, encoder.spec.tokens_per_batch)
     out = torch.zeros((len(sequences), encoder.spec.width), dtype=torch.float32)
 
     def write(index: torch.Tensor, vectors: torch.Tensor) -> None:
         out[index] = vectors.to(torch.float32)
 
-    stats = embed_batches(encoder, tokens, batches, write, loader_workers, progress_seconds)
+    stats = embed_batches(encoder, sequences, batches, write, loader_workers, progress_seconds)
     stats.seconds = time.perf_counter() - start
     return out, stats
 
@@ -375,9 +401,14 @@ def extract_shard(
     model (nor importing transformers). A job given a GPU (``gpu_requested``) never falls back
     to the CPU; on CUDA it first takes a GPU slot (one device per job, see gpu_slots).
     ``started`` is a ``time.perf_counter()`` taken when the job's process started, so the
-    import/start-up time is measured too. Returns the stats written into the metadata
-    (``start_seconds``, ``load_seconds``, ``embed_seconds``, ``write_seconds`` and the
-    throughput figures).
+    import/start-up time is measured too.
+
+    The file holds identity only (model, commit, dtype, pooling, chunk length, shard,
+    versions, device type), never a figure of the run, so a resumed job's file is byte for
+    byte an uninterrupted run's. The run's figures are returned instead (the rule writes
+    them to its stats JSON): ``start_seconds``, ``load_seconds``, ``plan_seconds``,
+    ``embed_seconds``, ``write_seconds``, ``resumed_at_batch``, the device it ran on, GPU
+    use and the throughput figures.
     """
     entered = time.perf_counter()
     timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
@@ -403,6 +434,7 @@ def extract_shard(
             "tokens": 0,
             "load_seconds": 0.0,
             "embed_seconds": 0.0,
+            "device": "none",
             "gpu": GpuMonitor("cpu").summary(),
         }
         write_embeddings(
@@ -414,7 +446,6 @@ def extract_shard(
                 "model_commit": commit["model_commit"],
                 "dtype": record.get("dtype"),
                 "device": "none",
-                "stats": stats,
             },
         )
         stats["write_seconds"] = round(time.perf_counter() - start, 4)
@@ -437,6 +468,7 @@ def extract_shard(
             dtype=str(dtype).removeprefix("torch."),
             allow_tf32=bool(record.get("allow_tf32")),
             precision_min_cosine=record.get("min_cosine"),
+            device=torch.device(torch_device).type,  # the type, not the index: cuda:3 is the run
         )
         # the file first: its limits (ids, header, disk space) fail the job before GPU work
         out = ResumableShard(output, [rid for rid, _ in records], meta, checkpoint_seconds)
@@ -453,10 +485,10 @@ def extract_shard(
                     loader_workers,
                     progress_seconds,
                 )
-            stats = {**stats, **timings, "gpu": monitor.summary()}
+            stats = {**stats, **timings, "device": torch_device, "gpu": monitor.summary()}
             log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
             start = time.perf_counter()
-            out.publish({**meta, "device": torch_device, "stats": stats})
+            out.publish()
         finally:
             out.close()
     stats["write_seconds"] = round(time.perf_counter() - start, 4)
@@ -475,7 +507,11 @@ def _embed_into(
     loader_workers: int,
     progress_seconds: float,
 ) -> dict[str, Any]:
-    """Load the model, plan the batches, and embed those a killed run did not finish."""
+    """Load the model, plan the batches, and embed those a killed run did not finish.
+
+    Planning tokenizes nothing for a protein model and a fixed sample for a DNA model
+    (``batch_plan``): the workers tokenize each batch while the model runs the previous one.
+    """
     torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
     if torch_device != "cpu" and torch.cuda.get_device_name(torch_device) != record.get(
         "device_name"
@@ -499,13 +535,13 @@ def _embed_into(
         load_seconds,
     )
     start = time.perf_counter()
-    tokens = encoder.tokenize([s for _, s in records])
-    batches = token_budget_batches([len(t) for t in tokens], spec.tokens_per_batch)
+    sequences = [s for _, s in records]
+    batches = plan_batches(encoder.tokenize, sequences, spec.tokens_per_batch)
     first = out.first_batch(batches)
-    tokenize_seconds = time.perf_counter() - start
+    plan_seconds = time.perf_counter() - start
     extraction = embed_batches(
         encoder,
-        tokens,
+        sequences,
         batches,
         out.write_rows,
         loader_workers,
@@ -514,16 +550,17 @@ def _embed_into(
         batch_done=out.batch_done,
     )
     out.batch_done(len(batches), force=True)  # a kill before the rename loses no batch
+    # records and batches: the shard's; tokens and the timers: what this run embedded
     return {
         **extraction.as_dict(),
         "records": len(records),
-        "tokens": sum(len(t) for t in tokens),
+        "records_embedded": extraction.records,
         "batches": len(batches),
         "resumed_at_batch": first,
         "compute_seconds": round(
             extraction.seconds - extraction.wait_seconds - extraction.write_seconds, 4
         ),
         "load_seconds": load_seconds,
-        "tokenize_seconds": round(tokenize_seconds, 4),
-        "embed_seconds": round(extraction.seconds + tokenize_seconds, 4),
+        "plan_seconds": round(plan_seconds, 4),
+        "embed_seconds": round(extraction.seconds + plan_seconds, 4),
     }

@@ -4,11 +4,12 @@ The job writes its rows straight into a partial file beside its output
 (``.shard_0000.safetensors.partial``, the layout of the final file, see
 ``io.embedding_files``). Every ``checkpoint_seconds`` of work it makes the rows written so far
 durable (fsync) and records, in ``.shard_0000.safetensors.partial.json``, how many batches of
-its batch plan are done. A rerun of the job whose file identity (model, commit, dtype, ids)
-and batch plan are unchanged reopens the partial and starts at the first batch not recorded;
-anything else starts over. Rows are written where they belong and batches are recomputed
-whole, so the finished file is byte for byte the file of an uninterrupted run, apart from the
-run record in its metadata (``stats``, ``device``), which describes the run.
+its batch plan are done. A rerun of the job whose file identity (model, commit, dtype, device
+type, ids) and batch plan are unchanged reopens the partial and starts at the first batch not
+recorded; anything else starts over. The plan is made from the sequences alone
+(``batch_plan``), so a rerun gets the same batches; rows are written where they belong and
+batches are recomputed whole, and the metadata holds identity only (the run's figures go to
+the job's stats JSON), so the finished file is byte for byte the file of an uninterrupted run.
 
 Order of the steps, so that no crash can pair a stale record with another file: the record is
 removed before a fresh partial is created (and a record is only used with a partial of the
@@ -42,9 +43,9 @@ def _digest(value: Any) -> str:
 class ResumableShard:
     """The output of one extraction job, filled batch by batch and resumable.
 
-    ``meta`` is the file's identity as known before any GPU work (the run record is added by
-    :meth:`publish`); creating the object creates (or reopens) the partial file, so every
-    limit of the format is checked before the model is loaded.
+    ``meta`` is the file's identity, all known before any GPU work (nothing of the run: a
+    resumed file must equal an uninterrupted one); creating the object creates (or reopens)
+    the partial file, so every limit of the format is checked before the model is loaded.
     """
 
     def __init__(
@@ -58,6 +59,7 @@ class ResumableShard:
         self.partial = self.output.with_name(f".{self.output.name}.partial")
         self.record_path = self.output.with_name(f".{self.output.name}.partial.json")
         self.checkpoint_seconds = checkpoint_seconds
+        self.meta = dict(meta)
         self.fingerprint = _digest({"meta": meta, "ids": _digest(list(ids))})
         record = self._record()
         resume = record.get("fingerprint") == self.fingerprint and self.partial.is_file()
@@ -100,9 +102,10 @@ class ResumableShard:
         write_text_atomic(self.record_path, json.dumps(record) + "\n")
         self._last = time.monotonic()
 
-    def publish(self, meta: dict[str, Any]) -> None:
-        """Write the final metadata and rename the partial onto the output."""
-        self.writer.finish(meta)
+    def publish(self) -> None:
+        """Write the final metadata (the identity given at creation, nothing of the run) and
+        rename the partial onto the output."""
+        self.writer.finish(self.meta)
         publish(self.partial, self.output)
         self.record_path.unlink(missing_ok=True)  # stale once published: no partial to match
 

@@ -9,7 +9,7 @@ several training seeds, and tested on the same held-out frames, so their metrics
 
 Speed is judged end to end: the sum of the wall seconds Snakemake's benchmark files record
 for every extraction job of a model (start-up and model loading included), shown beside the
-in-process embedding seconds the jobs store in their safetensors metadata, so that a model
+in-process embedding seconds the jobs write to their stats JSON files, so that a model
 whose forward pass is fast but whose jobs are slow cannot pass unnoticed. The page a person
 reads is drawn by :mod:`.comparison_page`.
 """
@@ -59,18 +59,30 @@ from .speed_conditions import (
 )
 
 
+def _job_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
+    try:
+        stats = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: unreadable extraction stats ({exc}); rerun its job") from None
+    if not isinstance(stats, dict):
+        raise InputError(f"{path}: extraction stats are not a JSON object")
+    return stats
+
+
 def extraction_speed(
     model: str,
     embedding_files: Sequence[str | os.PathLike[str]],
     benchmark_files: Sequence[str | os.PathLike[str]],
     chunk_length: int | None = None,
+    stats_files: Sequence[str | os.PathLike[str]] | None = None,
 ) -> dict[str, Any]:
     """End-to-end and in-process extraction figures of one protein model.
 
     ``wall_seconds`` (the verdict's number) is the sum of the benchmark ``s`` of every job and
     is None when any benchmark file is missing; ``embed_seconds`` sums the in-process timers
-    stored in the embedding files (``stats.embed_seconds``, or ``stats.seconds`` in files
-    written before that key existed).
+    the jobs wrote to their stats JSON files (``stats_files``, one per job). The embedding
+    files give the identity checks and dtypes; files written before the run figures moved out
+    of them still carry a ``stats`` entry, read when no ``stats_files`` are given.
     """
     records = tokens = 0
     embed = load = 0.0
@@ -78,6 +90,7 @@ def extraction_speed(
     peak: list[float] = []
     devices: set[str] = set()
     dtypes: set[str] = set()
+    job_stats: list[dict[str, Any]] = []
     for path in embedding_files:
         meta = read_metadata(path)
         if meta.get("model") != model:
@@ -86,7 +99,13 @@ def extraction_speed(
             raise ModelMismatchError(
                 f"{path}: chunk length {meta.get('chunk_length')}, expected {chunk_length}"
             )
-        stats = meta.get("stats") or {}
+        dtypes.add(str(meta.get("dtype", "unknown")))
+        if stats_files is None:
+            job_stats.append(meta.get("stats") or {})
+    if stats_files is not None:
+        job_stats = [_job_stats(p) for p in stats_files]
+        has_load = has_load and bool(job_stats)
+    for stats in job_stats:
         records += int(stats.get("records", 0))
         tokens += int(stats.get("tokens", 0))
         embed += float(stats.get("embed_seconds", stats.get("seconds", 0.0)))
@@ -97,7 +116,6 @@ def extraction_speed(
         if stats.get("peak_gpu_mib") is not None:
             peak.append(float(stats["peak_gpu_mib"]))
         devices.add(str(stats.get("device_name", "unknown")))
-        dtypes.add(str(meta.get("dtype", "unknown")))
     missing = [str(p) for p in benchmark_files if not Path(p).is_file()]
     jobs = [read_benchmark(p) for p in benchmark_files if Path(p).is_file()]
     wall = sum(j["s"] for j in jobs) if jobs and not missing else None  # type: ignore[misc]
@@ -351,10 +369,12 @@ def load_model_result(
     train_benchmark: str | os.PathLike[str] | None = None,
     chunk_length: int | None = None,
     heldout: tuple[str | os.PathLike[str], str | os.PathLike[str]] | None = None,
+    extraction_stats: Sequence[str | os.PathLike[str]] | None = None,
 ) -> ModelResult:
-    """Read one model's test predictions, classifier metadata and speed figures, and with
-    ``heldout`` (its ``heldout_chunks.tsv`` and ``heldout_sequences.tsv``) its scores of the
-    held-out fragments."""
+    """Read one model's test predictions, classifier metadata and speed figures
+    (``extraction_stats``: the stats JSON of each extraction job, see :func:`extraction_speed`),
+    and with ``heldout`` (its ``heldout_chunks.tsv`` and ``heldout_sequences.tsv``) its scores
+    of the held-out fragments."""
     meta = json.loads(Path(metadata).read_text(encoding="utf-8"))
     if meta.get("protein_model", name) != name:
         raise ModelMismatchError(f"{metadata}: a {meta['protein_model']} classifier, not {name}")
@@ -362,7 +382,9 @@ def load_model_result(
         raise ModelMismatchError(
             f"{metadata}: trained on {meta['chunk_length']} bp chunks, not {chunk_length}"
         )
-    speed = extraction_speed(name, embeddings, extraction_benchmarks, chunk_length)
+    speed = extraction_speed(
+        name, embeddings, extraction_benchmarks, chunk_length, stats_files=extraction_stats
+    )
     if train_benchmark is not None and Path(train_benchmark).is_file():
         speed["training_wall_seconds"] = round(read_benchmark(train_benchmark)["s"] or 0.0, 3)
     else:
