@@ -42,7 +42,12 @@ SETTINGS = {
         "builder_threads": 3,
         "recipe": {"max_epochs": 3},
     },
-    "extraction": {"loader_workers": 1, "progress_seconds": 5, "checkpoint_seconds": 9},
+    "extraction": {
+        "loader_workers": 1,
+        "progress_seconds": 5,
+        "checkpoint_seconds": 9,
+        "compile": True,
+    },
     "compare": {
         "baseline": "standin_esm2_64d",
         "candidate": "standin_fastesm_32d",
@@ -270,6 +275,8 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
         assert kwargs["gpu_requested"] == 1  # device: cuda asks Snakemake for a GPU
         assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
         assert kwargs["checkpoint_seconds"] == 9
+        assert kwargs["compile_model"] is True  # extraction.compile, read from the config
+        assert not [k for k in smk.params if "compile" in k]  # not a param: no rerun
     assert models == {DNA, *PROTEINS}
 
 

@@ -2,9 +2,9 @@
 # sample (`samples/<name>`) or the training set (`training`); shards are sized by work
 # (`chunks_per_gpu_job`, raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a
 # small input is one job per model that loads the model once; memory follows the job's size.
-# `extraction.loader_workers`, `progress_seconds` and `checkpoint_seconds` only change speed,
-# logging and how often a job saves its rows: the script reads them from the config, not from
-# params, so changing them reruns nothing.
+# `extraction.loader_workers`, `progress_seconds`, `checkpoint_seconds` and `compile` only
+# change speed, logging and how often a job saves its rows: the script reads them from the
+# config, not from params, so changing them reruns nothing.
 
 
 rule extract_embeddings:

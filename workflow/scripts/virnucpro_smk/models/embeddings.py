@@ -40,6 +40,7 @@ from ..runtime.environment import package_versions
 from ..runtime.gpu_monitor import GpuMonitor
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
+from .compile import compile_encoder
 from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
 from .shard_resume import ResumableShard
@@ -363,6 +364,7 @@ def extract_shard(
     gpu_lock_dir: str | os.PathLike[str] | None = None,
     started: float | None = None,
     checkpoint_seconds: float = 180.0,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
     """Embed shard ``shard`` of the identified frames with one model; write its file.
 
@@ -375,9 +377,10 @@ def extract_shard(
     model (nor importing transformers). A job given a GPU (``gpu_requested``) never falls back
     to the CPU; on CUDA it first takes a GPU slot (one device per job, see gpu_slots).
     ``started`` is a ``time.perf_counter()`` taken when the job's process started, so the
-    import/start-up time is measured too. Returns the stats written into the metadata
-    (``start_seconds``, ``load_seconds``, ``embed_seconds``, ``write_seconds`` and the
-    throughput figures).
+    import/start-up time is measured too. ``compile_model`` (``extraction.compile``) runs the
+    encoder through ``torch.compile`` (``compile.py``). Returns the stats written into the
+    metadata (``start_seconds``, ``load_seconds``, ``compile_seconds``, ``embed_seconds``,
+    ``write_seconds`` and the throughput figures).
     """
     entered = time.perf_counter()
     timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
@@ -402,6 +405,7 @@ def extract_shard(
             "records": 0,
             "tokens": 0,
             "load_seconds": 0.0,
+            "compile_seconds": 0.0,
             "embed_seconds": 0.0,
             "gpu": GpuMonitor("cpu").summary(),
         }
@@ -452,6 +456,7 @@ def extract_shard(
                     record,
                     loader_workers,
                     progress_seconds,
+                    compile_model,
                 )
             stats = {**stats, **timings, "gpu": monitor.summary()}
             log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
@@ -474,6 +479,7 @@ def _embed_into(
     record: dict[str, Any],
     loader_workers: int,
     progress_seconds: float,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
     """Load the model, plan the batches, and embed those a killed run did not finish."""
     torch.backends.cuda.matmul.allow_tf32 = bool(record.get("allow_tf32"))
@@ -489,6 +495,7 @@ def _embed_into(
     start = time.perf_counter()
     encoder = load_encoder(spec, model_dir, torch_device, dtype)
     load_seconds = round(time.perf_counter() - start, 4)
+    encoder, compile_seconds = compile_encoder(encoder, compile_model)  # extraction.compile
     log.info(
         "%s: %d records on %s (%s%s, loaded in %.1f s)",
         spec.name,
@@ -524,6 +531,7 @@ def _embed_into(
             extraction.seconds - extraction.wait_seconds - extraction.write_seconds, 4
         ),
         "load_seconds": load_seconds,
+        "compile_seconds": round(compile_seconds, 4),
         "tokenize_seconds": round(tokenize_seconds, 4),
         "embed_seconds": round(extraction.seconds + tokenize_seconds, 4),
     }
