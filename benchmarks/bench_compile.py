@@ -10,12 +10,14 @@ lengths, real data's kept-frame rate) of 1-30 kb cut into 300-bp chunks as the w
 them (it prints the lengths; batches differ in rows, DNA batches in tokens too), with this
 project's batched path, eager and then through
 ``virnucpro_smk.models.compile.compile_encoder`` (``extraction.compile: true``), and prints:
-compile seconds (with an empty and with a warm inductor cache), graphs compiled during the
-timed passes (0 = no recompiles), eager and compiled tokens/s (best of ``--repeats`` passes
-after warm-up), the speed-up, the tokens a job must embed before the compile time is paid
-back, and the max |difference| of the pooled vectors. The equality criterion (<= 1e-5) is
-the float32 one; on CUDA the run dtype bfloat16 is measured too. It prints figures and
-asserts nothing. On a GPU, the figure is:
+compile seconds (with an empty and with a warm inductor cache), graphs compiled after
+``compile_encoder``'s warm-up (0 = no recompilation for the job's batch shapes), eager and
+compiled tokens/s (best of ``--repeats`` passes after warm-up), the speed-up, the tokens a
+job must embed before the compile time is paid back, and the max |difference| of the pooled
+vectors. The equality criterion (<= 1e-5) is
+the float32 one; on CUDA the run dtype bfloat16 is measured too. Each model and dtype runs
+in a process of its own, as extraction jobs do (a kernel compiled for one is not reused by
+the next). It prints figures and asserts nothing. On a GPU, the figure is:
 
     python benchmarks/bench_compile.py --device cuda --full-size
 """
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import replace
@@ -76,7 +80,6 @@ def timed(encoder: Encoder, seqs: list[str], repeats: int) -> tuple[torch.Tensor
 
 
 def compare(name: str, dims: dict, args: argparse.Namespace, device: str, dtype, seqs) -> None:
-    torch._dynamo.reset()  # each compile_s measured from scratch (in-memory caches)
     torch.manual_seed(0)
     budget = args.budget or (65536 if device == "cuda" else 2048)
     eager = build(name, args.layers, device, dtype, budget, dims)
@@ -84,9 +87,9 @@ def compare(name: str, dims: dict, args: argparse.Namespace, device: str, dtype,
     reference, eager_tps, batches = timed(eager, seqs, args.repeats)
     # cold: an empty inductor cache, what a node's first job pays; warm: its later jobs
     with tempfile.TemporaryDirectory() as cache, temporary_cache_dir(cache):
-        compiled, compile_s = compile_encoder(replace(eager), True)
-        embed_sequences(compiled, seqs)  # first pass: any shape the warm-up did not cover
+        compiled, compile_s = compile_encoder(replace(eager), True)  # layers: in place
         graphs = compiled_graphs()
+        embed_sequences(compiled, seqs)  # first pass: a shape the warm-up missed compiles
         vectors, compiled_tps, _ = timed(compiled, seqs, args.repeats)
         recompiles = compiled_graphs() - graphs
         torch._dynamo.reset()
@@ -100,7 +103,7 @@ def compare(name: str, dims: dict, args: argparse.Namespace, device: str, dtype,
         f"{name} ({dims['hidden']}d x {layers} layers, {label}, {batches} batches of <= "
         f"{budget} tokens)\n"
         f"  compile_s {compile_s:.1f} (empty cache; {warm_s:.1f} with the on-disk cache)  "
-        f"recompiles in timed passes {recompiles}\n"
+        f"graphs compiled after it {recompiles}\n"
         f"  eager {eager_tps:,.0f} tokens/s  compiled {compiled_tps:,.0f} tokens/s  "
         f"speed-up {compiled_tps / eager_tps:.2f}x  pays back after {payback}\n"
         f"  max |compiled - eager| of pooled vectors: {diff:.2e}"
@@ -124,6 +127,7 @@ def main() -> None:
     parser.add_argument(
         "--dtypes", nargs="+", choices=list(DTYPES), default=None, help="float32 (+bf16 on CUDA)"
     )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     device = resolve_device(args.device)
     dtypes = args.dtypes or (["float32", "bfloat16"] if device == "cuda" else ["float32"])
@@ -135,17 +139,28 @@ def main() -> None:
         else f"CPU ({torch.get_num_threads()} threads)"
     )
     sizes = "published sizes" if args.full_size else "stand-in sizes"
-    print(
-        f"device: {where}; torch {torch.__version__}; {sizes}; layers: {args.layers or 'all'}\n"
-        f"frames: {len(dna)} kept frames of {chunks} coding-like 300-bp chunks "
-        f"({len(dna) / chunks:.1f} per chunk); DNA {min(map(len, dna))}-{max(map(len, dna))} "
-        f"nt, protein {min(map(len, prot))}-{max(map(len, prot))} aa"
-    )
-    for name in args.models:
-        dims = FULL_SIZE[name] if args.full_size else STANDIN_SIZE[name]
-        seqs = dna if name.startswith("dnabert") else prot
-        for dtype in dtypes:
-            compare(name, dims, args, device, DTYPES[dtype], seqs)
+    if not args.child:
+        print(
+            f"device: {where}; torch {torch.__version__}; {sizes}; "
+            f"layers: {args.layers or 'all'}\n"
+            f"frames: {len(dna)} kept frames of {chunks} coding-like 300-bp chunks "
+            f"({len(dna) / chunks:.1f} per chunk); DNA {min(map(len, dna))}-"
+            f"{max(map(len, dna))} nt, protein {min(map(len, prot))}-{max(map(len, prot))} aa",
+            flush=True,
+        )
+    combos = [(name, dtype) for name in args.models for dtype in dtypes]
+    if len(combos) > 1:  # one process each, as jobs are: no kernel compiled for another
+        for name, dtype in combos:
+            one = ["--child", "--models", name, "--dtypes", dtype]
+            subprocess.run(
+                [sys.executable, __file__, *sys.argv[1:], *one],
+                check=True,
+            )
+        return
+    name, dtype = combos[0]
+    dims = FULL_SIZE[name] if args.full_size else STANDIN_SIZE[name]
+    seqs = dna if name.startswith("dnabert") else prot
+    compare(name, dims, args, device, DTYPES[dtype], seqs)
 
 
 if __name__ == "__main__":

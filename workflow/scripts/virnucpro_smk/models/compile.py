@@ -1,16 +1,17 @@
 """Optional ``torch.compile`` of a loaded encoder (config key ``extraction.compile``).
 
-A speed knob only: the compiled model must give the eager model's vectors (within 1e-5 in
-fp32, tests/test_compile.py), so switching it reruns nothing. Off by default: on the CPU it was
-measured slower than eager at equal outputs (benchmarks/bench_compile.py; README), and no GPU
-figure has shown a gain yet; ``python benchmarks/bench_compile.py --device cuda --full-size``
-measures one.
+A speed knob only: the compiled model gives the eager model's vectors (within 1e-5 in fp32,
+tests/test_compile.py; 1.4e-6 measured at full width), so switching it reruns nothing. Off by
+default: on the CPU it measured 1.07-1.18x for ESM, 0.96-1.12x for DNABERT-S, at a cold
+compile of 13-23 s per job that small jobs (stand-in runs, tests) never pay back, and the GPU,
+where extraction runs, is not measured yet: ``python benchmarks/bench_compile.py --device
+cuda --full-size`` gives that figure.
 
-Batches differ in rows and length, so the model is compiled with dynamic shapes: one graph
+Batches differ in rows and length, so the layers are compiled with dynamic shapes: one graph
 serves every batch instead of one compilation per shape. Compilation is lazy in torch; it is
-triggered here on small dummy batches (one row and two rows, as a one-row batch is a shape torch
-specialises) so the time it takes is measured once, as ``compile_seconds``, not hidden in the
-first batches of the job.
+triggered here on small dummy batches covering the cases that make distinct graphs (padded or
+not, one row: a size torch specialises), so its time is measured once, as ``compile_seconds``
+in the job's stats, not hidden in the job's first batches.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Tokens per dummy row used to trigger compilation (any length the model accepts).
-WARMUP_TOKENS = 12
+#: Tokens per dummy row used to trigger compilation: a length no model dimension equals (head
+#: counts, head widths), else torch assumes the two equal (duck sizing) and recompiles on the
+#: first real batch (12, DNABERT-S's head count, did).
+WARMUP_TOKENS = 29
 
 
 def repeated_blocks(model: torch.nn.Module) -> torch.nn.ModuleList | None:
