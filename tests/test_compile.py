@@ -57,3 +57,46 @@ def test_one_compilation_serves_every_batch_shape(standins):
     embed_batches(encoder, tokens, batches, lambda index, vectors: rows.append(index))
     assert compiled_graphs() == before, "a batch shape recompiled the model"
     assert sum(len(r) for r in rows) == len(tokens)
+
+
+class _LengthCache(torch.nn.Module):
+    """Like transformers < 5.6's per-layer ESM rotary module: a Python cache keyed on length."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seq_len_cached = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-2] != self._seq_len_cached:
+            self._seq_len_cached = x.shape[-2]
+        return x * 2
+
+
+class _Layer(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear, self.rotary = torch.nn.Linear(4, 4), _LengthCache()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.rotary(self.linear(x))
+
+
+def test_a_module_caching_per_length_stays_eager_so_lengths_do_not_recompile():
+    """The per-layer rotary layout (transformers 4.56-5.5, not what CI installs): new lengths
+    after the first two compile nothing."""
+    model = torch.nn.Module()
+    model.encoder = torch.nn.Module()
+    model.encoder.layer = torch.nn.ModuleList([_Layer(), _Layer()])
+    torch._dynamo.reset()
+    maybe_compile(model, True)
+    with torch.inference_mode():
+
+        def run(n: int) -> None:
+            for layer in model.encoder.layer:
+                layer(torch.ones(2, n, 4))
+
+        run(5), run(7)
+        before = compiled_graphs()
+        for n in (9, 11, 13, 17):
+            run(n)
+    assert compiled_graphs() == before

@@ -60,8 +60,22 @@ def maybe_compile(
         model = torch.compile(model, dynamic=dynamic)
     else:
         for block in blocks:
+            _keep_length_caches_eager(block)
             block.compile(dynamic=dynamic)
     return model, time.perf_counter() - start
+
+
+def _keep_length_caches_eager(block: torch.nn.Module) -> None:
+    """Run transformers < 5.6's per-layer ESM rotary module eagerly inside the compiled layer.
+
+    It caches its cos/sin tables in Python attributes keyed on the sequence length, which
+    torch guards on: every new length would recompile the layer. Eager, it costs a graph
+    break per layer and compiles once (tests/test_compile.py under 4.56).
+    """
+    for module in block.modules():
+        if hasattr(module, "_seq_len_cached") and not hasattr(module, "_eager_forward"):
+            module._eager_forward = module.forward
+            module.forward = torch.compiler.disable(module.forward)
 
 
 def compile_encoder(encoder: Encoder, enabled: bool, dynamic: bool = True) -> tuple[Encoder, float]:
