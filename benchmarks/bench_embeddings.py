@@ -57,8 +57,16 @@ def workload(n_chunks: int, seed: int = 11) -> tuple[list[str], list[str]]:
     return dna, prot
 
 
-def build(name: str, layers: int | None, device: str, dtype: torch.dtype, budget: int) -> Encoder:
-    dims = FULL_SIZE[name]
+def build(
+    name: str,
+    layers: int | None,
+    device: str,
+    dtype: torch.dtype,
+    budget: int,
+    dims: dict[str, int] | None = None,
+) -> Encoder:
+    """``name``'s architecture with random weights, of ``dims`` (default: the real sizes)."""
+    dims = dims or FULL_SIZE[name]
     n_layers = layers or dims["layers"]
     kind = "dna" if name.startswith("dnabert") else "protein"
     spec = ModelSpec(

@@ -12,6 +12,18 @@ def test_version_comparison():
     assert not version_at_least("4.55.2", "4.56")
 
 
+def test_minimum_versions_agree_with_pyproject():
+    """validate_environment refuses exactly what pip would: the same minimums."""
+    import tomllib
+
+    from conftest import ROOT
+    from virnucpro_smk.runtime.environment import MIN_VERSIONS
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for name, minimum in MIN_VERSIONS.items():
+        assert f"{name}>={minimum}" in deps
+
+
 def test_cpu_auto_passes_and_records_cpu():
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

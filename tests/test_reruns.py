@@ -82,7 +82,7 @@ def test_speed_only_settings_rerun_nothing(standin_run):
     proc = _dry_run(
         results,
         configfile=(
-            "extraction: {loader_workers: 1, progress_seconds: 5}\n"
+            "extraction: {loader_workers: 1, progress_seconds: 5, compile: true}\n"
             # the cost estimate sizes jobs only (here still one job per model)
             "models: {standin_fastesm_32d: {tokens_per_batch: 512, gflop_per_token: 3.0}}\n"
         ),

@@ -42,7 +42,12 @@ SETTINGS = {
         "builder_threads": 3,
         "recipe": {"max_epochs": 3},
     },
-    "extraction": {"loader_workers": 1, "progress_seconds": 5, "checkpoint_seconds": 9},
+    "extraction": {
+        "loader_workers": 1,
+        "progress_seconds": 5,
+        "checkpoint_seconds": 9,
+        "compile": True,
+    },
     "compare": {
         "baseline": "standin_esm2_64d",
         "candidate": "standin_fastesm_32d",
@@ -286,6 +291,9 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
         assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
         assert kwargs["checkpoint_seconds"] == 9
         assert str(args[3]).endswith(f"/frames/jobs/{smk.wildcards.model}.tsv")  # its job table
+        assert kwargs["compile_model"] is True  # extraction.compile, read from the config
+        names = smk.params.keys()  # a Namedlist iterates over its values
+        assert not [k for k in names if "compile" in k]  # not a param: no rerun
     assert models == {DNA, *PROTEINS}
 
 

@@ -6,9 +6,9 @@
 # per model that loads the model once, and a large one gets many protein jobs and few DNA
 # jobs; memory follows the job's size. plan_extraction_jobs writes the model's job table
 # (its jobs as runs of rows of the frame index) that the jobs read their byte ranges from.
-# `extraction.loader_workers`, `progress_seconds` and `checkpoint_seconds` only change speed,
-# logging and how often a job saves its rows: the script reads them from the config, not from
-# params, so changing them reruns nothing.
+# `extraction.loader_workers`, `progress_seconds`, `checkpoint_seconds` and `compile` only
+# change speed, logging and how often a job saves its rows: the script reads them from the
+# config, not from params, so changing them reruns nothing.
 
 
 localrules:

@@ -39,6 +39,7 @@ with rule_logging(snakemake):
         loader_workers=snakemake.config["extraction"]["loader_workers"],
         progress_seconds=snakemake.config["extraction"]["progress_seconds"],
         checkpoint_seconds=snakemake.config["extraction"]["checkpoint_seconds"],
+        compile_model=snakemake.config["extraction"]["compile"],
         extra_meta=extra,
         gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,

@@ -43,6 +43,7 @@ from ..runtime.gpu_monitor import GpuMonitor
 from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
 from .batch_plan import BatchTokenizer, DnaTokens, EsmTokens, plan_batches, token_budget_batches
+from .compile import compile_encoder
 from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
 from .shard_resume import ResumableShard
@@ -389,6 +390,7 @@ def extract_shard(
     gpu_lock_dir: str | os.PathLike[str] | None = None,
     started: float | None = None,
     checkpoint_seconds: float = 180.0,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
     """Embed shard ``shard`` of the identified frames with one model; write its file.
 
@@ -401,13 +403,14 @@ def extract_shard(
     model (nor importing transformers). A job given a GPU (``gpu_requested``) never falls back
     to the CPU; on CUDA it first takes a GPU slot (one device per job, see gpu_slots).
     ``started`` is a ``time.perf_counter()`` taken when the job's process started, so the
-    import/start-up time is measured too.
+    import/start-up time is measured too. ``compile_model`` (``extraction.compile``) runs the
+    encoder through ``torch.compile`` (``compile.py``).
 
     The file holds identity only (model, commit, dtype, pooling, chunk length, shard,
     versions, device type), never a figure of the run, so a resumed job's file is byte for
     byte an uninterrupted run's. The run's figures are returned instead (the rule writes
-    them to its stats JSON): ``start_seconds``, ``load_seconds``, ``plan_seconds``,
-    ``embed_seconds``, ``write_seconds``, ``resumed_at_batch``, the device it ran on, GPU
+    them to its stats JSON): ``start_seconds``, ``load_seconds``, ``compile_seconds``,
+    ``plan_seconds``, ``embed_seconds``, ``write_seconds``, ``resumed_at_batch``, the device it ran on, GPU
     use and the throughput figures.
     """
     entered = time.perf_counter()
@@ -433,6 +436,7 @@ def extract_shard(
             "records": 0,
             "tokens": 0,
             "load_seconds": 0.0,
+            "compile_seconds": 0.0,
             "embed_seconds": 0.0,
             "device": "none",
             "gpu": GpuMonitor("cpu").summary(),
@@ -484,6 +488,7 @@ def extract_shard(
                     record,
                     loader_workers,
                     progress_seconds,
+                    compile_model,
                 )
             stats = {**stats, **timings, "device": torch_device, "gpu": monitor.summary()}
             log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
@@ -506,6 +511,7 @@ def _embed_into(
     record: dict[str, Any],
     loader_workers: int,
     progress_seconds: float,
+    compile_model: bool = False,
 ) -> dict[str, Any]:
     """Load the model, plan the batches, and embed those a killed run did not finish.
 
@@ -525,6 +531,7 @@ def _embed_into(
     start = time.perf_counter()
     encoder = load_encoder(spec, model_dir, torch_device, dtype)
     load_seconds = round(time.perf_counter() - start, 4)
+    encoder, compile_seconds = compile_encoder(encoder, compile_model)  # extraction.compile
     log.info(
         "%s: %d records on %s (%s%s, loaded in %.1f s)",
         spec.name,
@@ -561,6 +568,7 @@ def _embed_into(
             extraction.seconds - extraction.wait_seconds - extraction.write_seconds, 4
         ),
         "load_seconds": load_seconds,
+        "compile_seconds": round(compile_seconds, 4),
         "plan_seconds": round(plan_seconds, 4),
         "embed_seconds": round(extraction.seconds + plan_seconds, 4),
     }

@@ -8,6 +8,10 @@ attention, without running any downloaded code.
 ``token_dropout``: fair-esm (what the original VirNucPro runs) and FastPLMs' current FastESM
 scale embeddings by 0.88 / (1 - mask ratio) at inference; ``EsmModel(token_dropout=True)``
 reproduces them exactly (tests/test_esm.py, against the FastESM fixture).
+
+Rotary frequencies: transformers keeps them per attention layer up to 5.5 and in one shared
+module from 5.6; ``_rebuild_buffers`` fills either layout (``rotary_layout``), so the minimum
+version in pyproject.toml (4.56) embeds as the newest does (tests/test_esm_rotary.py).
 """
 
 from __future__ import annotations
@@ -154,11 +158,54 @@ def _legacy_name(key: str) -> str:
     return key
 
 
+#: ESM-2's rotary base (fair-esm's; transformers' ``EsmConfig.rope_theta`` default).
+ROPE_BASE = 10000.0
+
+
+def rotary_inv_freq(head_dim: int, base: float = ROPE_BASE) -> torch.Tensor:
+    """ESM-2's rotary inverse frequencies ``1 / base ** (2i / head_dim)`` in float32, computed
+    as fair-esm and every transformers version compute them (the reference for both layouts)."""
+    exponents = torch.arange(0, head_dim, 2, dtype=torch.int64).float() / head_dim
+    return 1.0 / (base**exponents)
+
+
+def rotary_layout(model: torch.nn.Module) -> str:
+    """Where this transformers version keeps ESM's rotary frequencies.
+
+    * ``"shared"`` (transformers >= 5.6): one ``EsmRotaryEmbedding`` on the model, built from
+      the config (``compute_default_rope_parameters``), whose cos/sin every layer receives;
+    * ``"per_layer"`` (4.56 - 5.5): a ``RotaryEmbedding(dim)`` in each self-attention, its
+      ``inv_freq`` made in ``__init__`` with base 10000.
+
+    Raises for a model with rotary position embeddings in neither place, so a future layout
+    fails at load time rather than embedding without rotation.
+    """
+    holders = [m for m in model.modules() if isinstance(getattr(m, "inv_freq", None), torch.Tensor)]
+    if any(hasattr(m, "compute_default_rope_parameters") for m in holders):
+        return "shared"
+    if holders:
+        return "per_layer"
+    raise ModelMissingError(
+        f"{type(model).__name__}: no rotary inv_freq buffer found (unknown transformers layout)"
+    )
+
+
 def _rebuild_buffers(model: EsmModel, device: torch.device) -> None:
-    """Recompute the buffers that are not weights (left on the meta device by construction)."""
+    """Recompute the buffers that are not weights (left on the meta device by construction).
+
+    Both rotary layouts (``rotary_layout``) are handled; each gets the float32 frequencies
+    ``from_pretrained`` would give it.
+    """
+    layout = rotary_layout(model) if model.config.position_embedding_type == "rotary" else None
     for module in model.modules():
-        if hasattr(module, "compute_default_rope_parameters") and hasattr(module, "inv_freq"):
+        current = getattr(module, "inv_freq", None)
+        if layout == "shared" and hasattr(module, "compute_default_rope_parameters"):
             inv_freq, _ = module.compute_default_rope_parameters(module.config)
+        elif layout == "per_layer" and isinstance(current, torch.Tensor):
+            inv_freq = rotary_inv_freq(2 * current.shape[-1])
+        else:
+            inv_freq = None
+        if inv_freq is not None:
             module.inv_freq = inv_freq.to(device=device, dtype=torch.float32)
             if hasattr(module, "original_inv_freq"):
                 module.original_inv_freq = module.inv_freq

@@ -15,6 +15,9 @@ from typing import Any
 
 from ..errors import EnvironmentCheckError
 
+#: The same minimums as pyproject.toml (tests/test_environment.py checks they agree).
+#: transformers 4.56: the first with ``from_pretrained(dtype=...)``; its per-layer ESM rotary
+#: layout loads as the newest's shared one does (models/esm.py, tests/test_esm_rotary.py).
 MIN_VERSIONS = {"torch": "2.5", "transformers": "4.56"}
 DEVICES = ("auto", "cuda", "cpu")
 
