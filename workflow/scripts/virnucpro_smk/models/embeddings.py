@@ -410,8 +410,8 @@ def extract_shard(
     versions, device type), never a figure of the run, so a resumed job's file is byte for
     byte an uninterrupted run's. The run's figures are returned instead (the rule writes
     them to its stats JSON): ``start_seconds``, ``load_seconds``, ``compile_seconds``,
-    ``plan_seconds``, ``embed_seconds``, ``write_seconds``, ``resumed_at_batch``, the device it ran on, GPU
-    use and the throughput figures.
+    ``plan_seconds``, ``embed_seconds``, ``write_seconds``, ``resumed_at_batch``, the device
+    it ran on, GPU use and the throughput figures.
     """
     entered = time.perf_counter()
     timings = {"start_seconds": round(entered - started, 4) if started is not None else None}
