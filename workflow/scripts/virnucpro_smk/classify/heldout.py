@@ -23,14 +23,16 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import ModelMismatchError
 from ..io.atomic import atomic_open
-from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL
 from .features import BLOCK_ROWS
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .predict import (
     SampleScores,
     check_frame_count,
+    chunk_cells,
     feature_blocks,
+    files_label,
     read_sequence_table,
+    write_lines,
 )
 
 log = logging.getLogger(__name__)
@@ -93,7 +95,7 @@ def score_heldout(
         for seed, model in models.items():
             scores[seed].add(ids, predict_scores(model, x).numpy(), where)
         n_frames += len(ids)
-    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
     check_frame_count(table, n_frames, where, sequences_tsv)
     for s in scores.values():
         s.finish(min_viral_fraction, min_scored_fraction)
@@ -113,31 +115,26 @@ def write_heldout_tables(
     chunks_out: str | os.PathLike[str],
     sequences_out: str | os.PathLike[str],
 ) -> None:
+    """Each seed's chunks as predict's ``per_chunk.tsv`` writes them (``chunk_cells``), and
+    each seed's fragments with their counts and call."""
     with atomic_open(chunks_out) as out:
         out.write("\t".join(CHUNK_COLUMNS) + "\n")
-        for seed, s in scores.items():
-            table, viral = s.table, s.chunk_viral
-            lines = []
-            for i, sid in enumerate(table.ids):
-                base = int(table.offsets[i])
-                for k in range(int(table.n_chunks[i])):
-                    row = base + k
-                    frames = int(s.frames[row])
-                    if frames:
-                        call = VIRAL if viral[row] else NONVIRAL
-                        best = f"{s.best_viral[row]:.6g}\t{s.best_nonviral[row]:.6g}"
-                    else:
-                        call, best = NO_CODING_FRAME, "NA\tNA"
-                    lines.append(f"{seed}\t{sid}\t{k + 1}\t{frames}\t{best}\t{call}\n")
-            out.write("".join(lines))
+        write_lines(
+            out,
+            (
+                f"{seed}\t{sid}\t{k}\t{frames}\t{best_v}\t{best_o}\t{call}\n"
+                for seed, s in scores.items()
+                for _, sid, k, frames, best_v, best_o, call in chunk_cells(s)
+            ),
+        )
     with atomic_open(sequences_out) as out:
         out.write("\t".join(SEQUENCE_COLUMNS) + "\n")
-        for seed, s in scores.items():
-            table = s.table
-            out.write(
-                "".join(
-                    f"{seed}\t{sid}\t{table.lengths[i]}\t{table.n_chunks[i]}\t"
-                    f"{s.chunks_scored[i]}\t{s.chunks_viral[i]}\t{s.calls[i]}\n"
-                    for i, sid in enumerate(table.ids)
-                )
-            )
+        write_lines(
+            out,
+            (
+                f"{seed}\t{sid}\t{s.table.lengths[i]}\t{s.table.n_chunks[i]}\t"
+                f"{s.chunks_scored[i]}\t{s.chunks_viral[i]}\t{s.calls[i]}\n"
+                for seed, s in scores.items()
+                for i, sid in enumerate(s.table.ids)
+            ),
+        )

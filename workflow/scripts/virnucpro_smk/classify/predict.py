@@ -29,8 +29,9 @@ import contextlib
 import csv
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 import torch
@@ -259,33 +260,54 @@ def _fraction_text(num: int, den: int) -> str:
     return f"{num / den:.4f}" if den else "NA"
 
 
+def chunk_cells(scores: SampleScores) -> Iterator[tuple[int, str, int, int, str, str, str]]:
+    """Every chunk in table order as written: (sequence index, sequence id, chunk number
+    (1-based), kept frames, best viral, best non-viral, call); ``NA`` scores and
+    ``no coding frame`` when the chunk kept no frame. ``per_chunk.tsv`` and the comparison's
+    ``heldout_chunks.tsv`` are both written from this."""
+    table, viral = scores.table, scores.chunk_viral
+    for i, sid in enumerate(table.ids):
+        base = int(table.offsets[i])
+        for k in range(int(table.n_chunks[i])):
+            row = base + k
+            frames = int(scores.frames[row])
+            if frames:
+                call = VIRAL if viral[row] else NONVIRAL
+                best_v = _score_text(scores.best_viral[row])
+                best_o = _score_text(scores.best_nonviral[row])
+            else:
+                call, best_v, best_o = NO_CODING_FRAME, "NA", "NA"
+            yield i, sid, k + 1, frames, best_v, best_o, call
+
+
+def write_lines(out: IO[str], lines: Iterable[str]) -> None:
+    """Write ``lines`` joined ``_ROWS_PER_WRITE`` at a time (one call per line is slow, one
+    string of a 10M-row table too big)."""
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= _ROWS_PER_WRITE:
+            out.write("".join(batch))
+            batch.clear()
+    out.write("".join(batch))
+
+
 def write_per_chunk(scores: SampleScores, output: str | os.PathLike[str]) -> None:
     """Every chunk of every sequence, 1-based inclusive spans as the chunker cut them."""
-    table, viral = scores.table, scores.chunk_viral
+    table = scores.table
+
+    def lines() -> Iterator[str]:
+        spans: list[tuple[int, int]] = []
+        current = -1
+        for i, sid, k, frames, best_v, best_o, call in chunk_cells(scores):
+            if i != current:
+                current, spans = i, chunk_spans(int(table.lengths[i]), scores.chunk_length)
+            start, end = spans[k - 1]
+            yield f"{sid}\t{k}\t{start + 1}\t{end}\t{frames}\t{best_v}\t{best_o}\t{call}\n"
+
     with atomic_open(output) as out:
         out.write(PER_CHUNK_HEADER)
-        lines: list[str] = []
-        for i, sid in enumerate(table.ids):
-            base = int(table.offsets[i])
-            spans = chunk_spans(int(table.lengths[i]), scores.chunk_length)
-            for k, (start, end) in enumerate(spans):
-                row = base + k
-                frames = int(scores.frames[row])
-                if frames:
-                    call = VIRAL if viral[row] else NONVIRAL
-                    best_v, best_o = (
-                        _score_text(scores.best_viral[row]),
-                        _score_text(scores.best_nonviral[row]),
-                    )
-                else:
-                    call, best_v, best_o = NO_CODING_FRAME, "NA", "NA"
-                lines.append(
-                    f"{sid}\t{k + 1}\t{start + 1}\t{end}\t{frames}\t{best_v}\t{best_o}\t{call}\n"
-                )
-            if len(lines) >= _ROWS_PER_WRITE:
-                out.write("".join(lines))
-                lines.clear()
-        out.write("".join(lines))
+        write_lines(out, lines())
 
 
 def write_per_sequence(scores: SampleScores, output: str | os.PathLike[str]) -> None:
@@ -390,6 +412,16 @@ class PredictionFiles:
     region_fasta: str | os.PathLike[str] | None = None
 
 
+def files_label(
+    dna_shards: Sequence[str | os.PathLike[str]],
+    protein_shards: Sequence[str | os.PathLike[str]],
+    dna_model: str,
+    protein_model: str,
+) -> str:
+    """How messages name a frame set's feature files: ``2 dnaberts_768d + 8 ... file(s)``."""
+    return f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+
+
 def feature_blocks(
     dna_shards: Sequence[str | os.PathLike[str]],
     protein_shards: Sequence[str | os.PathLike[str]],
@@ -405,7 +437,7 @@ def feature_blocks(
     holds no rows: it names the identity before any row is read, also for an empty set."""
     if not dna_shards or not protein_shards:
         raise ModelMismatchError("no feature shards given")
-    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
     n_frames = 0
     with PairedFeatures(dna_shards, protein_shards, dna_model, protein_model, chunk_length) as f:
         yield where, f.meta, [], torch.empty((0, int(f.meta["width"])))
@@ -460,7 +492,7 @@ def predict_sample(
     scores = SampleScores.empty(table, chunk_length)
     state: dict = {}
     n_frames = 0
-    where = f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
     with atomic_open(outputs.predictions) as out:
         out.write(PREDICTIONS_HEADER)
         for block_where, meta, ids, x in feature_blocks(
