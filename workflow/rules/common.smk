@@ -224,9 +224,10 @@ def training_frames(chunk_length):
 
 def n_jobs(unit, chunk_length, model):
     """Extraction jobs of ``model`` over a frame set: samples by their chunk count at DAG
-    build, the held-out fragments by theirs once cut, the training set by its drawn frames; each model by its own work (chunks times
-    its cost relative to the DNA model), so a protein model fills the GPUs while the DNA
-    model keeps few, long jobs (runtime/job_sizing.gpu_jobs)."""
+    build, the held-out fragments by theirs once cut, the training set by its drawn frames;
+    each model by its own work (chunks times its cost relative to the DNA model), so a
+    protein model fills the GPUs while the DNA model keeps few, long jobs
+    (runtime/job_sizing.gpu_jobs)."""
     if unit == "training":
         work = training_frames(chunk_length)
     else:
@@ -457,16 +458,7 @@ def compare_files(name):
 
 def seed_weights(wildcards):
     """Every training seed's checkpoint of the job's classifier (train_classifier outputs)."""
-    return [
-        SEED_WEIGHTS.format(
-            L=wildcards.L,
-            dna_model=wildcards.dna_model,
-            protein_model=wildcards.protein_model,
-            width=wildcards.width,
-            seed=seed,
-        )
-        for seed in TRAIN_SEEDS
-    ]
+    return expand(SEED_WEIGHTS, seed=TRAIN_SEEDS, **wildcards)
 
 
 def seed_weight_outputs():

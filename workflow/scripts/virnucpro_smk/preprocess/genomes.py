@@ -44,30 +44,18 @@ def write_genome_map(
         write_tsv(path, [*GENOME_COLUMNS, TAXON_COLUMN], rows)
 
 
-def read_genome_taxa(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``record -> taxon`` from a genome map's optional ``taxon`` column (empty: none)."""
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        if TAXON_COLUMN not in header:
-            return {}
-        column = header.index(TAXON_COLUMN)
-        out = {}
-        for line in handle:
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) > column and fields[0] and fields[column]:
-                out[fields[0]] = fields[column]
-    return out
-
-
-def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Read a ``record``/``genome`` TSV; refuse a record given two genomes."""
-    out: dict[str, str] = {}
+def read_genome_table(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``record -> genome`` and ``record -> taxon`` (the optional ``taxon`` column; records
+    without one are absent) of a genome map; refuse a record given two genomes."""
+    genome_of: dict[str, str] = {}
+    taxon_of: dict[str, str] = {}
     if not os.path.isfile(path):
         raise InputError(f"{path}: genome map not found")
     with open(path, encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         if header[:2] != GENOME_COLUMNS:
             raise InputError(f"{path}: a genome map needs the columns record and genome")
+        taxon_at = header.index(TAXON_COLUMN) if TAXON_COLUMN in header else None
         for n, line in enumerate(handle, start=2):
             if not line.strip() or line.startswith("#"):
                 continue
@@ -75,12 +63,24 @@ def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:
             if len(fields) < 2 or not fields[0] or not fields[1]:
                 raise InputError(f"{path} line {n}: needs a record and a genome")
             record, genome = fields[0], fields[1]
-            if out.setdefault(record, genome) != genome:
+            if genome_of.setdefault(record, genome) != genome:
                 raise InputError(
                     f"{path} line {n}: record {record!r} is given two genomes "
-                    f"({out[record]!r} and {genome!r})"
+                    f"({genome_of[record]!r} and {genome!r})"
                 )
-    return out
+            if taxon_at is not None and len(fields) > taxon_at and fields[taxon_at]:
+                taxon_of[record] = fields[taxon_at]
+    return genome_of, taxon_of
+
+
+def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``record -> genome`` of a genome map (:func:`read_genome_table`)."""
+    return read_genome_table(path)[0]
+
+
+def read_genome_taxa(path: str | os.PathLike[str]) -> dict[str, str]:
+    """``record -> taxon`` of a genome map (:func:`read_genome_table`)."""
+    return read_genome_table(path)[1]
 
 
 def genome_key(record: str, genome_of: Mapping[str, str]) -> str:

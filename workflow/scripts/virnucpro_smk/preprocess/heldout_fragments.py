@@ -34,7 +34,7 @@ import numpy as np
 from ..errors import InputError
 from ..io.atomic import atomic_open, write_text_atomic, write_tsv
 from ..io.fasta import format_record, read_nucleotide_fasta
-from .genomes import genome_key, read_genome_map, read_genome_taxa
+from .genomes import genome_key, read_genome_table
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +204,11 @@ def cut_test_fragments(
     splits = split_genomes(manifest)
     wanted = splits.get("test", {})
     datasets = list(datasets)
-    taxa = {d.name: read_genome_taxa(d.genome_map) if d.genome_map else {} for d in datasets}
-    maps = {d.name: read_genome_map(d.genome_map) if d.genome_map else {} for d in datasets}
+    tables = {
+        d.name: read_genome_table(d.genome_map) if d.genome_map else ({}, {}) for d in datasets
+    }
+    maps = {name: genome_of for name, (genome_of, _) in tables.items()}
+    taxa = {name: taxon_of for name, (_, taxon_of) in tables.items()}
     trained_taxa = _training_taxa(datasets, splits.get("train", {}), maps, taxa)
     records: list[SourceRecord] = []
     for d in datasets:
@@ -220,6 +223,11 @@ def cut_test_fragments(
                 seen = ("yes" if taxon in trained_taxa else "no") if taxon else ""
                 records.append(SourceRecord(d.name, group, label, genome, rid, length, taxon, seen))
     fragments = plan_fragments(records, lengths, per_genome, seed)
+    if not fragments:
+        raise InputError(
+            "no held-out fragment: no test genome has a record as long as the shortest of "
+            f"compare.fragment_lengths ({min(lengths)} bp)"
+        )
     by_record: dict[tuple[str, str], list[Fragment]] = defaultdict(list)
     for f in fragments:
         by_record[(f.source.dataset, f.source.record)].append(f)
@@ -241,11 +249,6 @@ def cut_test_fragments(
                 break
         if todo:
             raise InputError(f"{d.name}: record(s) {sorted(todo)[:5]} not found in its files")
-    if not fragments:
-        raise InputError(
-            "no held-out fragment: no test genome has a record as long as the shortest of "
-            f"compare.fragment_lengths ({min(lengths)} bp)"
-        )
     with atomic_open(fasta_out) as out:
         for f in fragments:
             out.write(format_record(f.id, cut[f.id], 60))

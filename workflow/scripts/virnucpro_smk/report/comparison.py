@@ -43,8 +43,8 @@ from .levels import (
     Level,
     TestPredictions,
     align,
-    build_levels,
     cluster_bootstrap_ci,
+    frame_level,
     paired_values_fn,
     per_group,
     read_seed_predictions,
@@ -139,12 +139,18 @@ def extraction_speed(
     }
 
 
+def speedup(baseline_seconds: float | None, candidate_seconds: float | None) -> float | None:
+    """Baseline time / candidate time (3 decimals); None when either time is missing."""
+    if not baseline_seconds or not candidate_seconds:
+        return None
+    return round(baseline_seconds / candidate_seconds, 3)
+
+
 def speedups(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> dict[str, Any]:
     """Baseline time / candidate time, end to end (verdict) and in process (context only)."""
 
     def ratio(key: str) -> float | None:
-        b, c = baseline.get(key), candidate.get(key)
-        return round(b / c, 3) if b and c else None
+        return speedup(baseline.get(key), candidate.get(key))
 
     problem = None
     if baseline.get("missing_benchmarks") or candidate.get("missing_benchmarks"):
@@ -446,28 +452,20 @@ def _level_summary(
     return out
 
 
-def _seed_chunk_levels(
-    result: ModelResult, fragments: Sequence[Mapping[str, str]]
-) -> dict[int, Level]:
-    """Per training seed, the held-out chunk level of ``result`` (what predict sees)."""
-    return {
-        seed: heldout_levels(fragments, scores)["chunk"] for seed, scores in result.heldout.items()
-    }
-
-
-def model_levels(
-    result: ModelResult,
-    base_pred: TestPredictions,
-    fragments: Sequence[Mapping[str, str]],
-    min_viral_fraction: float,
-) -> dict[str, Level]:
-    """A model's levels (first seed): ``frame`` on the annotated-CDS test frames, then the
-    held-out ``chunk`` and ``sequence_<n>kb`` levels on what predict sees."""
-    pred = base_pred if result.predictions is base_pred else align(base_pred, result.predictions)
-    frame = build_levels(pred, min_viral_fraction)["frame"]
+def seed_levels(
+    result: ModelResult, base_pred: TestPredictions, fragments: Sequence[Mapping[str, str]]
+) -> dict[int, dict[str, Level]]:
+    """Per training seed, a model's levels: the held-out ``chunk`` and ``sequence_<n>kb``
+    levels on what predict sees, and for the first seed ``frame`` too, on the annotated-CDS
+    test frames in the baseline's order (the figures shown per level are the first seed's;
+    the decision's chunk level takes every seed)."""
     if not result.heldout:
         raise InputError(f"{result.name}: no held-out fragment scores (rule score_heldout)")
-    return {"frame": frame, **heldout_levels(fragments, next(iter(result.heldout.values())))}
+    pred = base_pred if result.predictions is base_pred else align(base_pred, result.predictions)
+    out = {seed: heldout_levels(fragments, scores) for seed, scores in result.heldout.items()}
+    first = next(iter(out))
+    out[first] = {"frame": frame_level(pred), **out[first]}
+    return out
 
 
 def _check_same_units(levels: Mapping[str, Mapping[str, Level]], baseline: str) -> None:
@@ -535,10 +533,8 @@ def build_report(
             raise InputError(f"compare: no results for {key} (have {', '.join(by_name)})")
     base, cand = settings.baseline, settings.candidate
     base_pred = by_name[base].predictions
-    levels = {
-        name: model_levels(r, base_pred, fragments, settings.min_viral_fraction)
-        for name, r in by_name.items()
-    }
+    per_seed = {name: seed_levels(r, base_pred, fragments) for name, r in by_name.items()}
+    levels = {name: next(iter(seeds.values())) for name, seeds in per_seed.items()}
     _check_same_units(levels, base)
     summary = _level_summary(levels, settings)
     manifest = manifest_tables(manifest_summary)
@@ -555,9 +551,7 @@ def build_report(
         shared_benchmarks, {n: by_name[n].speed.get("wall_seconds") for n in (base, cand)}
     )
     totals = pipeline["total_seconds"]
-    pipeline["speedup"] = (
-        round(totals[base] / totals[cand], 3) if totals.get(base) and totals.get(cand) else None
-    )
+    pipeline["speedup"] = speedup(totals.get(base), totals.get(cand))
     if heldout_benchmarks:
         predict_run = predict_pipeline_seconds(
             heldout_benchmarks["shared"],
@@ -565,9 +559,7 @@ def build_report(
             every_benchmark,
         )
         runs = predict_run["total_seconds"]
-        predict_run["speedup"] = (
-            round(runs[base] / runs[cand], 3) if runs.get(base) and runs.get(cand) else None
-        )
+        predict_run["speedup"] = speedup(runs.get(base), runs.get(cand))
     else:
         predict_run = None
     speeds.update(
@@ -580,8 +572,8 @@ def build_report(
         min_speedup=settings.min_speedup,
     )
     accuracy = noninferiority(
-        _seed_chunk_levels(by_name[base], fragments),
-        _seed_chunk_levels(by_name[cand], fragments),
+        {seed: lv["chunk"] for seed, lv in per_seed[base].items()},
+        {seed: lv["chunk"] for seed, lv in per_seed[cand].items()},
         settings.margins,
         resamples=settings.bootstrap,
         seed=settings.seed,

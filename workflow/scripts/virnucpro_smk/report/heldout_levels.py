@@ -29,6 +29,7 @@ import numpy as np
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
 from ..preprocess.chunking import sequence_of
+from ..preprocess.heldout_fragments import split_genomes
 from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
 
 
@@ -196,16 +197,13 @@ def heldout_counts(fragments: Sequence[Mapping[str, str]], scores: HeldoutScores
 def genomes_outside_test(
     fragments: Sequence[Mapping[str, str]], manifest: str | os.PathLike[str]
 ) -> dict[str, int]:
-    """Fragments whose genome trained or validated a classifier (must be 0), per split."""
+    """Fragments' genomes that trained or validated a classifier (must be 0), per split."""
     genomes = {(f["dataset"], f["genome"]) for f in fragments}
-    seen: dict[str, set[tuple[str, str]]] = {"train": set(), "val": set()}
-    with open(manifest, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            if row["split"] in seen:
-                key = (row["dataset"], row["genome"] or row["record"])
-                if key in genomes:
-                    seen[row["split"]].add(key)
-    return {split: len(keys) for split, keys in seen.items()}
+    splits = split_genomes(manifest)
+    return {
+        split: len(genomes & {(d, g) for d, keys in splits.get(split, {}).items() for g in keys})
+        for split in ("train", "val")
+    }
 
 
 def subset_level(level: Level, pick: np.ndarray) -> Level:
