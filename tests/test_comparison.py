@@ -654,3 +654,15 @@ def test_numpy_metrics_agree_with_scikit_learn(case):
     if 0 not in labels:
         assert math.isnan(got.pop("specificity"))
     assert got == pytest.approx(expected, nan_ok=True)
+
+
+def test_a_resample_of_one_class_defines_no_metric():
+    """Two viral and two host genomes, all called right: a resample that drew no viral genome
+    has no recall (not 0), so the perfect recall's interval is [1, 1]."""
+    from virnucpro_smk.report.levels import Level, paired_values_fn
+
+    genomes = ["v1", "v2", "h1", "h2"]
+    labels = np.array([1, 1, 0, 0])
+    level = Level("chunk", genomes, genomes, ["g"] * 4, labels, labels * 1.0, labels == 1, genomes)
+    ci = cluster_bootstrap_ci(paired_values_fn({"a": level, "b": level}, "a", "b"), genomes, 200, 0)
+    assert ci["a/recall"] == (1.0, 1.0) and ci["a/precision"] == (1.0, 1.0)

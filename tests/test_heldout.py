@@ -209,3 +209,30 @@ def test_fragments_say_whether_a_training_genome_shares_their_taxon(
     )
     table = read_fragment_table(out / "f.tsv")
     assert {(r["taxon"], r["taxon_in_training"]) for r in table} == {("Alphavirus", expected)}
+
+
+def test_only_predicts_viral_call_counts_as_viral_at_the_sequence_level():
+    """A fragment predict could not call (too few scored chunks, no coding frame) is not
+    called viral: a user reading per_sequence.tsv would not count it either."""
+    from virnucpro_smk.report.heldout_levels import HeldoutScores, heldout_levels
+
+    fragments = [
+        {"fragment": f, "length_bp": "900", "dataset": "d", "group": "g", "label": "1",
+         "genome": f, "record": f, "start": "1", "end": "900"}
+        for f in ("a", "b", "c")
+    ]  # fmt: skip
+    scores = HeldoutScores(
+        ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
+        np.array([1, 2, 3] * 3),
+        np.array([1, 1, 0, 1, 0, 0, 0, 0, 0]),
+        np.array([0.9, 0.8, np.nan, 0.9, np.nan, np.nan, np.nan, np.nan, np.nan]),
+        np.array([0.1, 0.2, np.nan, 0.1, np.nan, np.nan, np.nan, np.nan, np.nan]),
+        np.array([True, True, False, True, False, False, False, False, False]),
+        ["a", "b", "c"],
+        ["viral", "too few scored chunks", "no coding frame"],
+        np.array([2, 1, 0]),
+        np.array([2, 1, 0]),
+    )
+    seq = heldout_levels(fragments, scores)["sequence_0.9kb"]
+    assert seq.calls.tolist() == [True, False, False]
+    assert seq.metrics()["recall"] == pytest.approx(1 / 3)
