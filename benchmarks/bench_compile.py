@@ -35,12 +35,11 @@ from dataclasses import replace
 import torch
 from torch._inductor.runtime.cache_dir_utils import temporary_cache_dir
 
-from bench_embeddings import FULL_SIZE, build
+from bench_embeddings import FULL_SIZE, build, device_or_exit
 from virnucpro_smk.models.compile import compile_encoder, compiled_graphs
 from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
 from virnucpro_smk.preprocess.frames import translate_record
 from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig
-from virnucpro_smk.runtime.environment import resolve_device
 
 #: The stand-in sizes of config/standin.yaml, by the architecture each stands in for.
 STANDIN_SIZE = {
@@ -129,7 +128,7 @@ def main() -> None:
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    device = resolve_device(args.device)
+    device = device_or_exit(args.device)
     dtypes = args.dtypes or (["float32", "bfloat16"] if device == "cuda" else ["float32"])
     chunks = args.chunks or (2000 if args.full_size else 200)
     dna, prot, chunks = coding_frames(chunks)

@@ -26,6 +26,7 @@ from dataclasses import replace
 
 import torch
 
+from virnucpro_smk.errors import EnvironmentCheckError
 from virnucpro_smk.models.batch_plan import BatchTokenizer, DnaTokens, EsmTokens
 from virnucpro_smk.models.dnabert import DnaBertConfig, DnaBertModel
 from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
@@ -35,6 +36,15 @@ from virnucpro_smk.models.standin import build_dna_tokenizer
 from virnucpro_smk.preprocess.frames import translate_record
 from virnucpro_smk.preprocess.synthetic import synthetic_contig
 from virnucpro_smk.runtime.environment import resolve_device
+
+
+def device_or_exit(name: str) -> str:
+    """The benchmark's device, or one line saying why it cannot run (no traceback)."""
+    try:
+        return resolve_device(name)
+    except EnvironmentCheckError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
 
 FULL_SIZE = {
     "dnaberts_768d": dict(hidden=768, layers=12, heads=12, intermediate=3072),
@@ -176,7 +186,7 @@ def main() -> None:
         "--baseline-seqs", type=int, default=128, help="records run the original way (it is slow)"
     )
     args = parser.parse_args()
-    device = resolve_device(args.device)
+    device = device_or_exit(args.device)
     torch.manual_seed(0)
     dna, prot = workload(args.chunks)
     peak = device_peak(device)
