@@ -73,6 +73,16 @@ def test_predict_target_writes_every_output(standin_run):
         }
         per_seq = {r["sequence_id"]: int(r["regions"]) for r in rows}
         assert sum(per_seq.values()) == len(regions)
+        # one story per sequence: a whole region exactly for each sequence called viral (the
+        # records of viral.fna), proviruses only in sequences called provirus, nothing else
+        call = {r["sequence_id"]: r["call"] for r in rows}
+        assert all(
+            region["kind"] == {"viral": "whole", "provirus": "provirus"}.get(call[sid])
+            for region in regions
+            for sid in [region["sequence_id"]]
+        ), [(r["sequence_id"], r["kind"], call[r["sequence_id"]]) for r in regions]
+        whole = [r["sequence_id"] for r in regions if r["kind"] == "whole"]
+        assert whole == [sid for sid in inputs if call[sid] == "viral"] == list(written)
     with open(results / "summary.tsv") as handle:
         summary = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["model"] for r in summary] == [
