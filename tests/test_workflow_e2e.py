@@ -92,6 +92,23 @@ def test_predict_target_writes_every_output(standin_run):
     assert all(int(r["sequences"]) == len(inputs) for r in summary)
 
 
+def test_readme_quotes_the_jobs_make_example_runs(standin_run):
+    """The README's "N jobs" of `make example` is the count this run (the Makefile's command)
+    finished: it said 23 while 29 ran."""
+    import re
+    import shlex
+
+    from conftest import EXAMPLE_ARGS
+
+    make = (ROOT / "Makefile").read_text()
+    example = re.search(r"^example:.*\n\t\$\(BIN\)/snakemake (.+)$", make, re.M).group(1)
+    assert tuple(shlex.split(example.replace("$(CORES)", "2"))) == EXAMPLE_ARGS
+    _, proc = standin_run
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
+    quoted = re.search(r"s of workflow: (\d+) jobs", (ROOT / "README.md").read_text())
+    assert done and quoted and int(quoted.group(1)) == int(done[-1][1])
+
+
 def test_classifiers_carry_their_identity(standin_run):
     results, _ = standin_run
     metas = {
