@@ -13,8 +13,10 @@ Outputs (see :func:`predict_sample`):
   over scored chunks, max/mean viral score and a call (``calls.sequence_call``);
 * ``viral.fna``: the input records called viral, streamed from the sample's FASTA;
 * ``regions.tsv`` and ``viral_regions.fna``: viral regions along each sequence
-  (``.regions``); a sequence not called viral that holds a provirus is called ``provirus``
-  in ``per_sequence.tsv`` (column ``regions``: regions per sequence);
+  (``.regions``), as its call allows them (``regions.regions_for_calls``: a sequence called
+  viral is one whole region, any other keeps only its proviruses); a sequence not called
+  viral that holds a provirus is called ``provirus`` in ``per_sequence.tsv`` (column
+  ``regions``: regions per sequence);
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one

@@ -118,6 +118,9 @@ def _first_line_error(path: Path, line_number: int, line: bytes) -> InputError:
 
 
 def _pieces(blocks: Iterator[bytes], path: Path) -> Iterator[bytes | tuple[bytes]]:
+    """:func:`fasta_pieces` on blocks: a header starts with '>' at a line start (after
+    ``\n``, ``\r\n`` or ``\r``, as universal newlines read it); everything else after the
+    first header is sequence, handed on in pieces that end at a block's end or a header."""
     header: bytearray | None = None  # inside a header line
     started = False  # a header has been seen
     line_start = True  # the next byte starts a line
