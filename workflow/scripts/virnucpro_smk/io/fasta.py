@@ -72,8 +72,7 @@ MAX_HEADER_BYTES = 1 << 20
 _SEQ_WHITESPACE = b" \t\r\n\x0b\x0c"
 #: Upper-case, and ``U`` read as ``T`` (RNA), in one table.
 _NORMALISE = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyzU", b"ABCDEFGHIJKLMNOPQRSTTVWXYZT")
-_INVALID_NUCLEOTIDE_BYTES = re.compile(rb"[^ACGTRYSWKMBDHVN]")
-_HEADER_START = re.compile(rb"[\r\n]>")
+_IUPAC = b"ACGTRYSWKMBDHVN"
 _LINE_END = re.compile(rb"[\r\n]")
 _NON_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 _GT = ord(">")
@@ -145,8 +144,11 @@ def _pieces(blocks: Iterator[bytes], path: Path) -> Iterator[bytes | tuple[bytes
                 if line_start and block[i] == _GT:
                     header, i = bytearray(), i + 1
                     continue
-                found = _HEADER_START.search(block, i)
-                end = n if found is None else found.start() + 1
+                # the next '>' that starts a line ('>' is rare: memchr, not a regex)
+                end = block.find(b">", i + 1)
+                while end > 0 and block[end - 1] not in b"\r\n":
+                    end = block.find(b">", end + 1)
+                end = n if end < 0 else end
                 yield block[i:end]
                 i, line_start = end, block[end - 1] in b"\r\n"
             else:  # before the first header: blank lines only
@@ -225,7 +227,7 @@ def stream_nucleotide_fasta(path: str | os.PathLike[str]) -> Iterator[FastaStrea
                 header = part
                 break
             seq = part.translate(_NORMALISE, _SEQ_WHITESPACE)
-            if _INVALID_NUCLEOTIDE_BYTES.search(seq):
+            if seq.translate(None, _IUPAC):  # anything left is no nucleotide code
                 raise _invalid_message(path, record_id, part)
             if seq:
                 length += len(seq)
@@ -321,7 +323,7 @@ def record_lengths(path: str | os.PathLike[str]) -> Iterator[int]:
             except UnicodeDecodeError as exc:
                 raise _undecodable(Path(path), exc) from None
         else:
-            length += len(part) - sum(map(part.count, _WHITESPACE_BYTES))
+            length += len(part.translate(None, _SEQ_WHITESPACE))
     if length >= 0:
         yield length
 
@@ -330,6 +332,3 @@ def scan_lengths(path: str | os.PathLike[str]) -> list[int]:
     """Sequence lengths of a FASTA file (:func:`record_lengths`), for DAG-build time, where
     the number of GPU jobs of a sample is decided: cheap, and no validation."""
     return list(record_lengths(path))
-
-
-_WHITESPACE_BYTES = [bytes([b]) for b in _SEQ_WHITESPACE]

@@ -64,6 +64,7 @@ def preprocess_fasta(
     records' length (a 300-Mbp chromosome on one line included); progress is logged every
     30 s with the share of chunks done.
     """
+    log.info("%s: measuring its records (pass 1 of 2)", fasta)
     lengths = array("q", record_lengths(fasta))
     total_chunks = sum(chunk_count(n, chunk_length) for n in lengths)
     n_seq = n_bases = n_chunks = n_frames = n_short = 0
