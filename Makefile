@@ -15,7 +15,9 @@ CORES ?= 2
 BIN := $(VENV)/bin
 
 # Debian packages some tests use: Chromium (renders the HTML report) and a localhost SLURM
-# (slurm-wlm + munge). Installed when running as root with apt-get; otherwise those tests skip.
+# (slurm-wlm + munge). Installed when running as root with apt-get, without recommended
+# packages (those pulled in avahi-daemon, cups-pk-helper, a MySQL plugin: 157 packages);
+# otherwise those tests skip.
 # No daemon starts on install: where the machine has no /usr/sbin/policy-rc.d, one that
 # refuses service starts (exit 101) is in place during apt-get and removed after. The SLURM
 # test runs its own private daemons (tests/slurm/start_slurm.sh) and stops them.
@@ -42,7 +44,7 @@ system-deps:
 			if [ ! -e /usr/sbin/policy-rc.d ]; then \
 				printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && held=1; \
 			fi; \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 			status=$$?; [ -z "$$held" ] || rm -f /usr/sbin/policy-rc.d; [ $$status = 0 ] || exit $$status; \
 		fi; \
 	else echo "not root or no apt-get: skipping $(SYSTEM_PACKAGES) (their tests will be skipped)"; fi

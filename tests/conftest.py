@@ -95,18 +95,25 @@ def standins(tmp_path_factory):
     return build_all(tmp_path_factory.mktemp("standin_models"))
 
 
+#: `make example`'s snakemake arguments (Makefile, CORES=2): what standin_run runs.
+EXAMPLE_ARGS = (
+    "predict",
+    "--cores",
+    "2",
+    "--resources",
+    "gpu=1",
+    "--configfile",
+    "config/standin.yaml",
+)
+
+
 @pytest.fixture(scope="session")
 def standin_run(tmp_path_factory):
-    """`snakemake predict` on the bundled example with stand-in models, run locally once."""
+    """`snakemake predict` on the bundled example with stand-in models, run locally once:
+    `make example` (:data:`EXAMPLE_ARGS`) with its outputs in a temporary directory."""
     out = tmp_path_factory.mktemp("e2e")
     proc = run_snakemake(
-        "predict",
-        "--cores",
-        "2",
-        "--resources",
-        "gpu=1",
-        "--configfile",
-        "config/standin.yaml",
+        *EXAMPLE_ARGS,
         "--config",
         f"outdir={out / 'results'}",
         f"models_dir={out / 'models'}",

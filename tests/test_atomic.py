@@ -76,10 +76,6 @@ WRITE_FUNCTIONS = {  # call name -> index of the destination argument (or keywor
 # Writers outside io/atomic that are crash-safe another way, with the reason.
 ALLOWED = {
     ("virnucpro_smk/runtime/gpu_slots.py", "gpu_slot"): "a lock file, not an output",
-    ("virnucpro_smk/models/standin.py", "build_dnabert_standin"): (
-        "model files; the rule's output, manifest.json, is written atomically after them"
-    ),
-    ("virnucpro_smk/models/standin.py", "build_esm_standin"): "as build_dnabert_standin",
 }
 
 
@@ -98,7 +94,7 @@ def _safe_names(function) -> set[str]:
         if isinstance(node, ast.withitem) and isinstance(node.context_expr, ast.Call):
             func = node.context_expr.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in ("atomic_path", "atomic_open") and node.optional_vars is not None:
+            if name in ("atomic_path", "atomic_open", "atomic_files") and node.optional_vars:
                 safe |= _names(node.optional_vars)
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             func = node.value.func
@@ -245,3 +241,18 @@ def test_umask_022_gives_group_and_world_readable_files(tmp_path):
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert oct((tmp_path / "w.safetensors").stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_standin_model_files_follow_the_umask(standins):
+    """Stand-in weights were written 0600 by safetensors (readable by nobody else on a
+    cluster); they go through io/atomic like every output (the session's stand-ins)."""
+    import virnucpro_smk.io.atomic as atomic
+
+    modes = {
+        f"{directory.name}/{path.relative_to(directory)}": oct(path.stat().st_mode & 0o777)
+        for _, directory in standins.values()
+        for path in directory.rglob("*")
+        if path.is_file()
+    }
+    assert any(name.endswith("model.safetensors") for name in modes)
+    assert set(modes.values()) == {oct(atomic.FILE_MODE)}, modes

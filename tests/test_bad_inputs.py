@@ -186,6 +186,17 @@ def test_one_megabase_sequence(tmp_path):
     assert outs[0].read_text().count(">") == 3334
 
 
+def test_the_relative_path_hint_only_for_relative_paths(tmp_path):
+    from virnucpro_smk.runtime.config_checks import load_sample_sheet
+
+    for fasta, hinted in (("not_here.fa", True), (str(tmp_path / "not_here.fa"), False)):
+        sheet = tmp_path / "sheet.tsv"
+        sheet.write_text(f"sample\tfasta\ns1\t{fasta}\n")
+        with pytest.raises(InputError, match="not found") as info:
+            load_sample_sheet(sheet, root=tmp_path)
+        assert ("relative to the project root" in str(info.value)) is hinted
+
+
 def test_awkward_ids_are_reported(caplog):
     list(read_nucleotide_fasta(CORPUS / "awkward_ids.fa"))
     assert "contig/with/slashes" in caplog.text

@@ -73,3 +73,16 @@ def test_ids_made_elsewhere_are_their_own_sequence():
     each is its own record, not one shared empty record that would merge every split."""
     assert split_chunk_id("contig7") == ("contig7", "")
     assert record_of("v0F1") == "v0" and record_of("v1F1") == "v1"
+
+
+def test_one_chunk_span_alone_is_the_listed_one():
+    """chunk_span (O(1), for walking a record too long to list its spans) agrees with
+    chunk_spans for every chunk, including lengths where the overlap spreads unevenly."""
+    from virnucpro_smk.preprocess.chunking import chunk_span
+
+    for chunk_length, lengths in ((1, range(1, 200)), (3, range(1, 400)), (300, range(1, 1300)),
+                                  (500, [*range(1, 1300), 300_001, 1_234_567])):  # fmt: skip
+        for length in lengths:
+            spans = chunk_spans(length, chunk_length)
+            ks = range(len(spans)) if len(spans) < 500 else [0, 1, len(spans) // 2, len(spans) - 1]
+            assert [chunk_span(length, chunk_length, k) for k in ks] == [spans[k] for k in ks]

@@ -11,7 +11,14 @@ from test_predict import _sign_classifier, _write_shards
 
 from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
 from virnucpro_smk.classify.region_files import read_chunk_track, regions_from_per_chunk
-from virnucpro_smk.classify.regions import REGIONS_COLUMNS
+from virnucpro_smk.classify.regions import (
+    HOST_CALL,
+    REGIONS_COLUMNS,
+    UNSCORED,
+    VIRAL_CALL,
+    RegionModel,
+    call_regions,
+)
 from virnucpro_smk.cli import main as cli_main
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.io.fasta import read_nucleotide_fasta
@@ -20,18 +27,46 @@ DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
 L = 300
 # host1: 100 chunks (29,900 bp: the chunker spreads 100 bp of overlap), chunks 41-70 viral;
 # vir: all 10 chunks viral; host2: 20 host chunks. Every third chunk keeps no frame.
-SEQUENCES = {"host1": 29_900, "vir": 3_000, "host2": 6_000}
 PLANTED = {"host1": range(41, 71), "vir": range(1, 11), "host2": range(0)}
+# Tracks where the region model and the sequence rule disagree, one letter per 300-bp chunk
+# (V viral, H host, U no coding frame): the HMM decodes the first three as one whole region
+# (36-50 % viral, or one scored chunk of eight) and the last as a region at its start only.
+DISAGREE = {
+    "band": "VHVHVHVHHH",  # 40 % viral: nonviral
+    "short_band": "VHVHH",  # 40 %, five chunks: nonviral
+    "sparse": "VUUUUUUU",  # one scored chunk of eight: too few scored chunks
+    "short": "VH",  # half viral: viral
+    "viral_host_end": "V" * 12 + "H" * 8,  # 60 % viral: viral, host-like end
+}
+SEQUENCES = {"host1": 29_900, "vir": 3_000, "host2": 6_000}
+SEQUENCES.update({sid: L * len(track) for sid, track in DISAGREE.items()})
+
+
+def _track(sid: str) -> str:
+    if sid in DISAGREE:
+        return DISAGREE[sid]
+    return "".join(
+        "U" if k % 3 == 0 else "V" if k in PLANTED[sid] else "H"
+        for k in range(1, -(-SEQUENCES[sid] // L) + 1)
+    )
+
+
+def _x0(sid: str, k: int, call: str) -> float:
+    """A frame's first feature (its viral score is sigmoid(5 x0)); varied on the DISAGREE
+    tracks so that their means depend on every digit."""
+    if sid not in DISAGREE:
+        return 3.0 if call == "V" else -2.0
+    step = 0.0137 * (k % 11)
+    return 0.05 + step if call == "V" else -0.05 - step
 
 
 def _frames():
-    frames = []
-    for sid, length in SEQUENCES.items():
-        for k in range(1, -(-length // L) + 1):
-            if k % 3 == 0:
-                continue  # unscored
-            frames.append((f"{sid}_chunk_{k}F1", 3.0 if k in PLANTED[sid] else -2.0))
-    return frames
+    return [
+        (f"{sid}_chunk_{k}F1", _x0(sid, k, call))
+        for sid in SEQUENCES
+        for k, call in enumerate(_track(sid), start=1)
+        if call != "U"
+    ]
 
 
 def _rows(path):
@@ -57,11 +92,11 @@ def predicted(tmp_path_factory):
     dna, prot = _write_shards(tmp, frames, n_shards=2)
     names = ("predictions", "per_chunk", "per_sequence", "viral", "regions", "viral_regions")
     out = {k: tmp / "out" / f"{k}.{'fna' if 'viral' in k else 'tsv'}" for k in names}
-    predict_sample(
+    scores = predict_sample(
         dna, prot, _sign_classifier(tmp / "clf"), seqs, fasta, L, DNA, PROT,
         PredictionFiles(*out.values()),
     )  # fmt: skip
-    out.update(fasta=fasta, sequences=seqs)
+    out.update(fasta=fasta, sequences=seqs, scores=scores)
     return out
 
 
@@ -70,7 +105,7 @@ def test_regions_table_planted_provirus_and_whole_contig(predicted):
     assert list(rows[0]) == list(REGIONS_COLUMNS)
     chunks = _rows(predicted["per_chunk"])
     span = {(r["sequence_id"], int(r["chunk"])): (int(r["start"]), int(r["end"])) for r in chunks}
-    host1, vir = rows
+    host1, vir = rows[:2]
     # coordinates are those of per_chunk.tsv: start of chunk 41, end of chunk 70
     assert (host1["sequence_id"], host1["kind"]) == ("host1", "provirus")
     assert int(host1["start"]) == span["host1", 41][0]
@@ -106,9 +141,113 @@ def test_per_sequence_counts_regions_and_calls_provirus(predicted):
         "host1": ("provirus", "1"),  # 20 of 67 scored chunks viral: nonviral before regions
         "vir": ("viral", "1"),
         "host2": ("nonviral", "0"),
+        "band": ("nonviral", "0"),
+        "short_band": ("nonviral", "0"),
+        "sparse": ("too few scored chunks", "0"),
+        "short": ("viral", "1"),
+        "viral_host_end": ("viral", "1"),
     }
     # viral.fna still holds whole records called viral only
-    assert [r.id for r in read_nucleotide_fasta(predicted["viral"])] == ["vir"]
+    viral = ["vir", "short", "viral_host_end"]
+    assert [r.id for r in read_nucleotide_fasta(predicted["viral"])] == viral
+
+
+def test_the_tracks_really_disagree():
+    """The premise of the next test: decoded alone, the HMM contradicts the sequence rule."""
+    codes = {"V": VIRAL_CALL, "H": HOST_CALL, "U": UNSCORED}
+    for sid, track in DISAGREE.items():
+        calls = np.array([codes[c] for c in track], dtype=np.int8)
+        got = call_regions(calls, np.array([0, len(calls)]), RegionModel())
+        first, last = got.first.tolist(), got.last.tolist()
+        if sid == "viral_host_end":
+            assert (first, last, got.whole.tolist()) == ([0], [11], [False])
+        else:
+            assert got.whole.tolist() == [True], sid
+
+
+def test_one_story_per_sequence_in_every_output(predicted):
+    """A region only where the call allows it: `whole` exactly on sequences called viral
+    (one each, spanning the sequence), `provirus` only inside sequences called provirus, none
+    on nonviral / too-few-scored ones; viral.fna, viral_regions.fna, the regions table and
+    the plot's shading hold the same story."""
+    calls = {r["sequence_id"]: r for r in _rows(predicted["per_sequence"])}
+    regions = _rows(predicted["regions"])
+    by_seq: dict[str, list[dict]] = {}
+    for row in regions:
+        by_seq.setdefault(row["sequence_id"], []).append(row)
+    for sid, seq in calls.items():
+        mine = by_seq.get(sid, [])
+        assert int(seq["regions"]) == len(mine), sid
+        if seq["call"] == "viral":
+            (whole,) = mine
+            assert whole["kind"] == "whole"
+            assert (whole["start"], whole["end"]) == ("1", seq["length_bp"])
+            assert (whole["chunks"], whole["chunks_scored"], whole["chunks_viral"]) == (
+                seq["chunks"],
+                seq["chunks_scored"],
+                seq["chunks_viral"],
+            )
+            assert whole["mean_viral_score"] == seq["mean_viral_score"]
+        elif seq["call"] == "provirus":
+            assert mine and {r["kind"] for r in mine} == {"provirus"}
+        else:
+            assert mine == [], (sid, seq["call"])
+    whole_ids = [r["sequence_id"] for r in regions if r["kind"] == "whole"]
+    assert whole_ids == [r.id for r in read_nucleotide_fasta(predicted["viral"])]
+    # the figure shades exactly the table's regions (0-based start there, 1-based here)
+    from virnucpro_smk.report.scores_plot import _region_spans
+
+    scores = predicted["scores"]
+    shaded = [
+        (sid, start + 1, end)
+        for i, sid in enumerate(scores.table.ids)
+        for start, end in _region_spans(scores, i)
+    ]
+    assert shaded == [(r["sequence_id"], int(r["start"]), int(r["end"])) for r in regions]
+
+
+def test_means_are_over_the_scores_as_printed_so_the_tool_matches_predict(tmp_path):
+    """Chunk scores 4e-7, 4e-7, 8e-7 print as 0.000000, 0.000000, 0.000001: their printed
+    mean prints 0.000000, the unrounded one 0.000001. Predict's tables and the regions tool
+    (which only has the printed scores) must say the same."""
+    from virnucpro_smk.classify.predict import (
+        SampleScores,
+        read_sequence_table,
+        write_per_chunk,
+        write_per_sequence,
+    )
+    from virnucpro_smk.classify.region_files import sample_region_rows, write_regions
+
+    seqs = tmp_path / "sequences.tsv"
+    seqs.write_text("sequence_id\tlength_bp\tn_chunks\nv\t900\t3\n")
+    scores = SampleScores.empty(read_sequence_table(seqs, L), L)
+    scores.frames[:] = 1
+    scores.best_viral[:] = np.float32([4e-7, 4e-7, 8e-7])
+    scores.best_nonviral[:] = 0.0
+    scores.finish(0.5, 0.15).add_regions(RegionModel())
+    write_per_chunk(scores, tmp_path / "per_chunk.tsv")
+    write_per_sequence(scores, tmp_path / "per_sequence.tsv")
+    write_regions(sample_region_rows(scores, scores.regions), tmp_path / "regions.tsv")
+    (region,) = _rows(tmp_path / "regions.tsv")
+    assert region["mean_viral_score"] == "0.000000"
+    assert _rows(tmp_path / "per_sequence.tsv")[0]["mean_viral_score"] == "0.000000"
+    rows = regions_from_per_chunk(tmp_path / "per_chunk.tsv", tmp_path / "tool.tsv")
+    assert (tmp_path / "tool.tsv").read_text() == (tmp_path / "regions.tsv").read_text()
+    assert len(rows) == 1
+
+
+def test_region_means_are_those_of_per_chunk_scores_as_printed(predicted):
+    chunks = _rows(predicted["per_chunk"])
+    for row in _rows(predicted["regions"]):
+        values = [
+            float(c["best_viral_score"])
+            for c in chunks
+            if c["sequence_id"] == row["sequence_id"]
+            and int(row["start"]) <= int(c["start"])
+            and int(c["end"]) <= int(row["end"])
+            and c["best_viral_score"] != "NA"
+        ]
+        assert row["mean_viral_score"] == f"{np.mean(values):.6f}"
 
 
 def test_cli_on_per_chunk_gives_predicts_regions(predicted, tmp_path):
@@ -116,6 +255,38 @@ def test_cli_on_per_chunk_gives_predicts_regions(predicted, tmp_path):
     args = ["regions", str(predicted["per_chunk"]), "--out", str(out)]
     assert cli_main([*args, "--sequences", str(predicted["sequences"])]) == 0
     assert out.read_text() == predicted["regions"].read_text()
+
+
+def test_cli_applies_the_runs_thresholds(predicted, tmp_path):
+    out = tmp_path / "regions.tsv"
+    args = ["regions", str(predicted["per_chunk"]), "--out", str(out)]
+    assert cli_main([*args, "--min-viral-fraction", "0.4"]) == 0
+    whole = [r["sequence_id"] for r in _rows(out) if r["kind"] == "whole"]
+    assert whole == ["vir", "band", "short_band", "short", "viral_host_end"]
+
+
+def test_cli_defaults_are_the_schemas():
+    import yaml
+
+    from conftest import ROOT
+    from virnucpro_smk.classify import calls, regions
+
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    keys = schema["properties"]["predict"]["properties"]
+    predict = {key: value.get("default") for key, value in keys.items()}
+    assert (predict["min_viral_fraction"], predict["min_scored_fraction"]) == (
+        calls.MIN_VIRAL_FRACTION,
+        calls.MIN_SCORED_FRACTION,
+    )
+    assert (
+        predict["region_sensitivity"],
+        predict["region_false_positive_rate"],
+        predict["region_switch_probability"],
+    ) == (
+        regions.DEFAULT_SENSITIVITY,
+        regions.DEFAULT_FALSE_POSITIVE_RATE,
+        regions.DEFAULT_SWITCH_PROBABILITY,
+    )
 
 
 def _bad_per_chunk(tmp_path, predicted, edit):
@@ -158,6 +329,35 @@ def test_cli_bad_input_names_file_and_row(predicted, tmp_path, capsys):
     assert not (tmp_path / "r.tsv").exists()  # nothing half-written
 
 
+def test_cli_refuses_what_the_workflow_would_not_write(predicted, tmp_path, capsys):
+    """Exit 1 and one line naming the file (and row) for each: a missing input, a directory
+    as --out, a duplicated chunk row (counted twice otherwise), a score of 1.7."""
+    out = tmp_path / "r.tsv"
+    missing = tmp_path / "nowhere.tsv"
+    err = _one_line_error(capsys, ["regions", str(missing), "--out", str(out)])
+    assert str(missing) in err and "not found" in err
+    err = _one_line_error(capsys, ["regions", str(predicted["per_chunk"]), "--out", str(tmp_path)])
+    assert str(tmp_path) in err and "directory" in err
+
+    def twice(lines):  # row 3 (host1 chunk 2) again after itself
+        return "".join([*lines[:3], lines[2], *lines[3:]])
+
+    path = _bad_per_chunk(tmp_path, predicted, twice)
+    err = _one_line_error(capsys, ["regions", str(path), "--out", str(out)])
+    assert f"{path}, row 4" in err and "repeats" in err
+
+    def too_high(lines):  # row 2 is host1 chunk 1, scored
+        cells = lines[1].split("\t")
+        cells[5] = "1.7"
+        lines[1] = "\t".join(cells)
+        return "".join(lines)
+
+    path = _bad_per_chunk(tmp_path, predicted, too_high)
+    err = _one_line_error(capsys, ["regions", str(path), "--out", str(out)])
+    assert f"{path}, row 2" in err and "1.7" in err and "[0, 1]" in err
+    assert not out.exists()
+
+
 def test_read_chunk_track_refuses_split_sequences(predicted, tmp_path):
     def move(lines):
         return "".join([lines[0], lines[2], *lines[3:], lines[1]])
@@ -169,7 +369,12 @@ def test_read_chunk_track_refuses_split_sequences(predicted, tmp_path):
 
 def test_per_chunk_without_sequences_still_works(predicted, tmp_path):
     rows = regions_from_per_chunk(predicted["per_chunk"], tmp_path / "r.tsv")
-    assert [(r.sequence_id, r.kind) for r in rows] == [("host1", "provirus"), ("vir", "whole")]
+    assert [(r.sequence_id, r.kind) for r in rows] == [
+        ("host1", "provirus"),
+        ("vir", "whole"),
+        ("short", "whole"),
+        ("viral_host_end", "whole"),
+    ]
 
 
 def test_long_tracks_keep_every_scored_chunk_as_a_column_maximum():

@@ -15,6 +15,7 @@ from virnucpro_smk.classify.regions import (
     call_regions,
     min_region_scored_chunks,
     region_call,
+    regions_for_calls,
 )
 from virnucpro_smk.report.provirus_eval import simulated_calls
 
@@ -148,3 +149,48 @@ def test_bad_model_parameters():
         RegionModel(sensitivity=0.02, false_positive_rate=0.03)
     with pytest.raises(ValueError, match="switch_probability"):
         RegionModel(switch_probability=0.0)
+
+
+def test_regions_follow_the_sequence_calls():
+    """Decoded: seq 0 whole, seq 1 a provirus at its start, seq 2 nothing, seq 3 whole,
+    seq 4 two proviruses. Calls: viral, viral, viral (no decoded region: a low threshold),
+    nonviral (the 36-50 % band), nonviral. A viral call is one whole region; elsewhere only
+    proviruses stay."""
+    decoded = call_regions(
+        np.array(
+            [1] * 10
+            + [1] * 12
+            + [0] * 8
+            + [1, 0, 0, 0]
+            + [1, 0] * 5
+            + [0] * 20
+            + [1] * 10
+            + [0] * 20
+            + [1] * 10
+            + [0] * 20,
+            dtype=np.int8,
+        ),
+        np.array([0, 10, 30, 34, 44, 144]),
+        MODEL,
+    )
+    got = _rows(decoded)
+    assert [(s, a, w) for s, a, _, w in got] == [
+        (0, 0, True), (1, 0, False), (3, 0, True), (4, 20, False), (4, 50, False)
+    ]  # fmt: skip
+    calls = ["viral", "viral", "viral", "nonviral", "nonviral"]
+    kept = regions_for_calls(decoded, calls, np.array([10, 20, 4, 10, 100]))
+    assert _rows(kept) == [
+        (0, 0, 9, True), (1, 0, 19, True), (2, 0, 3, True), (4, 20, 29, False), (4, 50, 59, False)
+    ]  # fmt: skip
+
+
+def _rows(regions):
+    return list(
+        zip(
+            regions.sequence.tolist(),
+            regions.first.tolist(),
+            regions.last.tolist(),
+            regions.whole.tolist(),
+            strict=True,
+        )
+    )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
+
+import pytest
 
 from conftest import ROOT
 from virnucpro_smk.io.fasta import read_nucleotide_fasta
@@ -40,6 +43,43 @@ def test_ctrl_c_stops_a_job_with_one_line(tmp_path):
     errors = [line for line in err.splitlines() if " ERROR " in line]
     assert len(errors) == 1 and "interrupted (Ctrl-C)" in errors[0]
     assert "interrupted (Ctrl-C)" in log.read_text()
+
+
+FULL_DISK_JOB = """
+import contextlib, sys, types
+sys.path.insert(0, {scripts!r})
+from virnucpro_smk.preprocess import sample
+from virnucpro_smk.runtime.logs import rule_logging
+
+@contextlib.contextmanager
+def onto_a_full_disk(path, mode="w"):  # the kernel's own ENOSPC: /dev/full takes no byte
+    with open("/dev/full", mode) as handle:
+        yield handle
+
+sample.atomic_open = onto_a_full_disk
+smk = types.SimpleNamespace(log=[{log!r}], rule="preprocess_sample")
+with rule_logging(smk):
+    sample.preprocess_fasta({fasta!r}, 300, *[{out!r} + n for n in ("c", "n", "p", "s")])
+"""
+
+
+def test_a_full_disk_stops_a_job_with_one_line(tmp_path):
+    """Before: two full OSError tracebacks (the log's and Python's)."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    code = FULL_DISK_JOB.format(
+        scripts=str(ROOT / "workflow" / "scripts"),
+        log=str(tmp_path / "job.log"),
+        fasta=str(ROOT / "resources/example/contigs.fasta"),
+        out=str(tmp_path / "out."),
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "No space left on device" in errors[0], proc.stderr
+    assert "preprocess_sample" in errors[0] and "free space" in errors[0]
+    assert errors[0].split(" ERROR ", 1)[1] in (tmp_path / "job.log").read_text()
 
 
 def test_awkward_ids_are_one_warning_and_a_count(tmp_path, caplog):

@@ -250,3 +250,35 @@ def test_a_group_holds_one_label(tmp_path):
     assert proc.returncode != 0
     assert "group(s) ['same'] hold both viral and non-viral datasets" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_nested_command_line_strings_are_read_as_the_types_the_schema_wants():
+    """Snakemake hands nested --config values over as strings ('predict={min_viral_fraction:
+    0.6}' gives '0.6'): numbers, integers and booleans are read as YAML before validation,
+    strings where the schema wants a string stay strings, and junk stays junk (refused)."""
+    from test_bad_inputs import _merge
+
+    from virnucpro_smk.errors import InputError
+    from virnucpro_smk.runtime.config_checks import check_config
+
+    schema = ROOT / "workflow/schemas/config.schema.yaml"
+    text = (ROOT / "config/config.yaml").read_text()
+    config = _merge(
+        yaml.safe_load(text),
+        {
+            "outdir": "123",
+            "chunk_length": ["300", "500"],
+            "predict": {"min_viral_fraction": "0.6", "region_switch_probability": "1e-3"},
+            "extraction": {"compile": "true"},
+        },
+    )
+    check_config(config, schema)
+    assert config["outdir"] == "123"
+    assert config["chunk_length"] == [300, 500]
+    assert config["predict"]["min_viral_fraction"] == 0.6
+    assert config["predict"]["region_switch_probability"] == 0.001
+    assert config["extraction"]["compile"] is True
+    for bad, key in (({"predict": {"min_viral_fraction": "lots"}}, "min_viral_fraction"),
+                     ({"extraction": {"compile": "0.5"}}, "compile")):  # fmt: skip
+        with pytest.raises(InputError, match=key):
+            check_config(_merge(yaml.safe_load(text), bad), schema)

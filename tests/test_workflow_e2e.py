@@ -73,6 +73,16 @@ def test_predict_target_writes_every_output(standin_run):
         }
         per_seq = {r["sequence_id"]: int(r["regions"]) for r in rows}
         assert sum(per_seq.values()) == len(regions)
+        # one story per sequence: a whole region exactly for each sequence called viral (the
+        # records of viral.fna), proviruses only in sequences called provirus, nothing else
+        call = {r["sequence_id"]: r["call"] for r in rows}
+        assert all(
+            region["kind"] == {"viral": "whole", "provirus": "provirus"}.get(call[sid])
+            for region in regions
+            for sid in [region["sequence_id"]]
+        ), [(r["sequence_id"], r["kind"], call[r["sequence_id"]]) for r in regions]
+        whole = [r["sequence_id"] for r in regions if r["kind"] == "whole"]
+        assert whole == [sid for sid in inputs if call[sid] == "viral"] == list(written)
     with open(results / "summary.tsv") as handle:
         summary = list(csv.DictReader(handle, delimiter="\t"))
     assert [r["model"] for r in summary] == [
@@ -80,6 +90,23 @@ def test_predict_target_writes_every_output(standin_run):
         "300bp_standin_dnabert_48d+standin_fastesm_32d_80d",
     ]
     assert all(int(r["sequences"]) == len(inputs) for r in summary)
+
+
+def test_readme_quotes_the_jobs_make_example_runs(standin_run):
+    """The README's "N jobs" of `make example` is the count this run (the Makefile's command)
+    finished: it said 23 while 29 ran."""
+    import re
+    import shlex
+
+    from conftest import EXAMPLE_ARGS
+
+    make = (ROOT / "Makefile").read_text()
+    example = re.search(r"^example:.*\n\t\$\(BIN\)/snakemake (.+)$", make, re.M).group(1)
+    assert tuple(shlex.split(example.replace("$(CORES)", "2"))) == EXAMPLE_ARGS
+    _, proc = standin_run
+    done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
+    quoted = re.search(r"s of workflow: (\d+) jobs", (ROOT / "README.md").read_text())
+    assert done and quoted and int(quoted.group(1)) == int(done[-1][1])
 
 
 def test_classifiers_carry_their_identity(standin_run):

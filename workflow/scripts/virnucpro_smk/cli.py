@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .classify.calls import MIN_SCORED_FRACTION, MIN_VIRAL_FRACTION
 from .classify.regions import (
     DEFAULT_FALSE_POSITIVE_RATE,
     DEFAULT_SENSITIVITY,
@@ -79,14 +80,18 @@ def make_example(args: argparse.Namespace) -> None:
 
 def regions(args: argparse.Namespace) -> None:
     """Viral regions (proviruses) from any per_chunk.tsv, as predict writes regions.tsv."""
-    from .classify.region_files import regions_from_per_chunk
+    from .classify.region_files import CallThresholds, regions_from_per_chunk
     from .classify.regions import RegionModel
 
     try:
         model = RegionModel(args.sensitivity, args.false_positive_rate, args.switch_probability)
     except ValueError as exc:
         raise VirNucProError(str(exc)) from None
-    rows = regions_from_per_chunk(args.per_chunk, args.out, args.sequences, model)
+    for name in ("min_viral_fraction", "min_scored_fraction"):
+        if not 0.0 <= getattr(args, name) <= 1.0:
+            raise VirNucProError(f"--{name.replace('_', '-')} must lie between 0 and 1")
+    thresholds = CallThresholds(args.min_viral_fraction, args.min_scored_fraction)
+    rows = regions_from_per_chunk(args.per_chunk, args.out, args.sequences, model, thresholds)
     proviruses = sum(row.kind == "provirus" for row in rows)
     print(f"wrote {args.out}: {len(rows)} region(s), {proviruses} provirus(es)")
 
@@ -130,6 +135,18 @@ def main(argv: list[str] | None = None) -> int:
     reg.add_argument("--sensitivity", type=float, default=DEFAULT_SENSITIVITY)
     reg.add_argument("--false-positive-rate", type=float, default=DEFAULT_FALSE_POSITIVE_RATE)
     reg.add_argument("--switch-probability", type=float, default=DEFAULT_SWITCH_PROBABILITY)
+    reg.add_argument(
+        "--min-viral-fraction",
+        type=float,
+        default=MIN_VIRAL_FRACTION,
+        help="the run's predict.min_viral_fraction: a sequence called viral is one whole region",
+    )
+    reg.add_argument(
+        "--min-scored-fraction",
+        type=float,
+        default=MIN_SCORED_FRACTION,
+        help="the run's predict.min_scored_fraction",
+    )
     reg.set_defaults(func=regions)
     args = parser.parse_args(argv)
     setup_logging()
@@ -137,6 +154,10 @@ def main(argv: list[str] | None = None) -> int:
         args.func(args)
     except VirNucProError as exc:
         logging.getLogger("virnucpro_smk").error("%s", exc)
+        return 1
+    except OSError as exc:  # the machine's, not the input's: a full disk, a lost mount
+        where = f"{exc.filename}: " if exc.filename else ""
+        logging.getLogger("virnucpro_smk").error("%s%s", where, exc.strerror or exc)
         return 1
     return 0
 

@@ -13,6 +13,10 @@ applies and the rule the comparison measures cannot drift apart.
   enough chunks were scored but too few are viral; ``too few scored chunks`` below
   ``min_scored_fraction``; ``no coding frame`` when no chunk kept a frame. New calls (e.g. a
   provirus call from regions) belong here too, as further branches of :func:`sequence_call`.
+* **Regions follow the call** (``regions.regions_for_calls``): a sequence called ``viral`` is
+  one whole region; any other holds only proviruses, and one that does is called
+  ``provirus`` (:func:`region_call`). So no output calls a sequence one thing and writes it
+  out as another.
 """
 
 from __future__ import annotations

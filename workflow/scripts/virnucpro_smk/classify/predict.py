@@ -13,8 +13,10 @@ Outputs (see :func:`predict_sample`):
   over scored chunks, max/mean viral score and a call (``calls.sequence_call``);
 * ``viral.fna``: the input records called viral, streamed from the sample's FASTA;
 * ``regions.tsv`` and ``viral_regions.fna``: viral regions along each sequence
-  (``.regions``); a sequence not called viral that holds a provirus is called ``provirus``
-  in ``per_sequence.tsv`` (column ``regions``: regions per sequence);
+  (``.regions``), as its call allows them (``regions.regions_for_calls``: a sequence called
+  viral is one whole region, any other keeps only its proviruses); a sequence not called
+  viral that holds a provirus is called ``provirus`` in ``per_sequence.tsv`` (column
+  ``regions``: regions per sequence);
 * the returned :class:`SampleScores` is what ``report.scores_plot`` draws ``scores.png`` from.
 
 Memory grows with neither the number nor the size of the shards: features are read one
@@ -52,7 +54,7 @@ from .region_files import (
     sample_regions,
     write_regions,
 )
-from .regions import ChunkRegions, RegionModel
+from .regions import ChunkRegions, RegionModel, regions_for_calls
 
 log = logging.getLogger(__name__)
 
@@ -202,9 +204,9 @@ class SampleScores:
         scored = self.chunk_scored
         self.chunks_scored = np.add.reduceat(scored.astype(np.int64), starts)
         self.chunks_viral = np.add.reduceat(self.chunk_viral.astype(np.int64), starts)
-        viral_or_nan = np.where(scored, self.best_viral.astype(np.float64), np.nan)
-        self.max_viral = np.fmax.reduceat(viral_or_nan, starts)
-        sums = np.add.reduceat(np.where(scored, self.best_viral.astype(np.float64), 0.0), starts)
+        printed = self.printed_viral
+        self.max_viral = np.fmax.reduceat(np.where(scored, printed, np.nan), starts)
+        sums = np.add.reduceat(np.where(scored, printed, 0.0), starts)
         with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_viral = np.where(self.chunks_scored > 0, sums / self.chunks_scored, np.nan)
         self.calls = [
@@ -218,9 +220,23 @@ class SampleScores:
         ]
         return self
 
+    @property
+    def printed_viral(self) -> np.ndarray:
+        """Best viral score of each chunk as ``per_chunk.tsv`` prints it (6 decimals), float64.
+
+        Every mean (``per_sequence.tsv``, ``regions.tsv``) is over these, so each table can be
+        recomputed from ``per_chunk.tsv`` to the last digit (``virnucpro-smk regions`` does).
+        Exact: a float32 times 1e6 is exact in float64, so ``rint`` rounds the value the way
+        ``f"{x:.6f}"`` does, and the quotient is the double that parsing the text gives.
+        """
+        return np.round(self.best_viral.astype(np.float64), 6)
+
     def add_regions(self, model: RegionModel) -> SampleScores:
-        """Call viral regions (after finish()); upgrade calls of sequences with a provirus."""
-        self.regions = sample_regions(self, model)
+        """Viral regions (after finish()) as the calls allow them (``regions_for_calls``:
+        a ``viral`` sequence is one whole region, others keep their proviruses), then the
+        calls of sequences holding a provirus upgraded (``calls.region_call``)."""
+        decoded = sample_regions(self, model)
+        self.regions = regions_for_calls(decoded, self.calls, self.table.n_chunks)
         for i in np.unique(self.regions.sequence[~self.regions.whole]).tolist():
             self.calls[i] = region_call(self.calls[i], [PROVIRUS], VIRAL)
         return self

@@ -7,19 +7,23 @@ pair, and by ``virnucpro-smk regions`` from any ``per_chunk.tsv``. Both go throu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
 from array import array
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 from ..io.atomic import atomic_open
+from ..io.compressed import open_input, reading
 from ..io.fasta import format_record
 from ..preprocess.chunking import chunk_spans
+from .calls import MIN_SCORED_FRACTION, MIN_VIRAL_FRACTION, sequence_call
 from .regions import (
     HOST_CALL,
     REGIONS_HEADER,
@@ -31,6 +35,7 @@ from .regions import (
     call_regions,
     format_region_row,
     region_rows,
+    regions_for_calls,
 )
 
 PER_CHUNK_COLUMNS = ("sequence_id", "start", "end", "best_viral_score", "call")
@@ -59,7 +64,7 @@ def sample_region_rows(scores, regions: ChunkRegions) -> Iterator[RegionRow]:
         return spans[first][0] + 1, spans[last][1]
 
     return region_rows(
-        regions, table.ids, table.offsets, span_bp, sample_track(scores), scores.best_viral
+        regions, table.ids, table.offsets, span_bp, sample_track(scores), scores.printed_viral
     )
 
 
@@ -121,11 +126,22 @@ class RegionFasta:
 # --------------------------------------------------------------------------- per_chunk.tsv
 
 
+@contextlib.contextmanager
+def _table(path: str | os.PathLike[str]) -> Iterator[csv.DictReader]:
+    """A TSV's rows; a missing, unreadable or binary file is one :class:`InputError` line."""
+    try:
+        with open_input(path, text=True) as handle, reading(path):
+            yield csv.DictReader(handle, delimiter="\t")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text table") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
 def read_sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
     """``sequence_id -> length_bp`` from ``sequences.tsv`` or ``per_sequence.tsv``."""
     lengths: dict[str, int] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
+    with _table(path) as reader:
         missing = {"sequence_id", "length_bp"} - set(reader.fieldnames or ())
         if missing:
             raise InputError(f"{path}: lacks column(s) {', '.join(sorted(missing))}")
@@ -165,8 +181,7 @@ def read_chunk_track(
     scores = array("d")
     starts, ends = array("q"), array("q")
     seen: set[str] = set()
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
+    with _table(path) as reader:
         missing = set(PER_CHUNK_COLUMNS) - set(reader.fieldnames or ())
         if missing:
             raise InputError(f"{path}: not a per_chunk.tsv, lacks column(s) {sorted(missing)}")
@@ -193,7 +208,12 @@ def read_chunk_track(
                 ) from None
             if not 1 <= start <= end:
                 raise InputError(f"{where}: span {start}-{end} is not a 1-based span")
-            if starts and len(calls) > offsets[-1] and start < starts[-1]:
+            if len(calls) > offsets[-1] and start <= starts[-1]:
+                if start == starts[-1]:
+                    raise InputError(
+                        f"{where}: repeats the chunk of {sid} starting at {start} (row "
+                        f"{line - 1}); every chunk must appear once"
+                    )
                 raise InputError(f"{where}: chunks of {sid} are not in order")
             if lengths is not None:
                 length = lengths.get(sid)
@@ -213,6 +233,10 @@ def read_chunk_track(
                     score = math.nan
                 if not math.isfinite(score):
                     raise InputError(f"{where}: best_viral_score {text!r} is not a number")
+                if not 0.0 <= score <= 1.0:
+                    raise InputError(
+                        f"{where}: best_viral_score {text} is outside [0, 1] (a softmax score)"
+                    )
             calls.append(call)
             scores.append(score)
             starts.append(start)
@@ -230,8 +254,25 @@ def read_chunk_track(
     )
 
 
-def track_regions(track: ChunkTrack, model: RegionModel) -> Iterator[RegionRow]:
-    regions = call_regions(track.calls, track.offsets, model)
+def track_calls(track: ChunkTrack, thresholds: CallThresholds) -> list[str]:
+    """Each sequence's call from its chunk counts, as predict calls it (before regions)."""
+    starts = track.offsets[:-1]
+    chunks = np.diff(track.offsets).tolist()
+    scored = np.add.reduceat((track.calls != UNSCORED).astype(np.int64), starts).tolist()
+    viral = np.add.reduceat((track.calls == VIRAL_CALL).astype(np.int64), starts).tolist()
+    return [
+        sequence_call(c, s, v, thresholds.min_viral_fraction, thresholds.min_scored_fraction)
+        for c, s, v in zip(chunks, scored, viral, strict=True)
+    ]
+
+
+def track_regions(
+    track: ChunkTrack, model: RegionModel, thresholds: CallThresholds
+) -> Iterator[RegionRow]:
+    """Regions of a ``per_chunk.tsv`` as predict writes them: decoded, then as the sequence
+    calls allow (``regions_for_calls``), means over the table's scores as printed."""
+    decoded = call_regions(track.calls, track.offsets, model)
+    regions = regions_for_calls(decoded, track_calls(track, thresholds), np.diff(track.offsets))
 
     def span_bp(seq: int, first: int, last: int) -> tuple[int, int]:
         base = int(track.offsets[seq])
@@ -240,14 +281,35 @@ def track_regions(track: ChunkTrack, model: RegionModel) -> Iterator[RegionRow]:
     return region_rows(regions, track.ids, track.offsets, span_bp, track.calls, track.viral_scores)
 
 
+@dataclass(frozen=True)
+class CallThresholds:
+    """The per-sequence call's two thresholds (config ``predict.min_*_fraction``)."""
+
+    min_viral_fraction: float = MIN_VIRAL_FRACTION
+    min_scored_fraction: float = MIN_SCORED_FRACTION
+
+
 def regions_from_per_chunk(
     per_chunk: str | os.PathLike[str],
     output: str | os.PathLike[str],
     sequences: str | os.PathLike[str] | None = None,
     model: RegionModel | None = None,
+    thresholds: CallThresholds | None = None,
 ) -> list[RegionRow]:
-    """``virnucpro-smk regions``: ``regions.tsv`` from any ``per_chunk.tsv``."""
+    """``virnucpro-smk regions``: ``regions.tsv`` from any ``per_chunk.tsv``.
+
+    Given predict's ``per_chunk.tsv`` and the run's settings, it writes predict's
+    ``regions.tsv`` byte for byte. An output that is a directory or cannot be written is
+    refused in one line before anything is read.
+    """
+    output = Path(output)
+    if output.is_dir():
+        raise InputError(f"{output}: is a directory; --out names the regions.tsv to write")
     lengths = read_sequence_lengths(sequences) if sequences is not None else None
-    rows = list(track_regions(read_chunk_track(per_chunk, lengths), model or RegionModel()))
-    write_regions(rows, output)
+    track = read_chunk_track(per_chunk, lengths)
+    rows = list(track_regions(track, model or RegionModel(), thresholds or CallThresholds()))
+    try:
+        write_regions(rows, output)
+    except OSError as exc:
+        raise InputError(f"{output}: cannot be written ({exc.strerror or exc})") from None
     return rows

@@ -28,12 +28,12 @@ region whose outermost scored chunks are the sequence's own reaches the sequence
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .calls import PROVIRUS, region_call  # noqa: F401 (region_call: re-exported)
+from .calls import PROVIRUS, VIRAL, region_call  # noqa: F401 (region_call: re-exported)
 
 WHOLE = "whole"
 UNSCORED, HOST_CALL, VIRAL_CALL = -1, 0, 1
@@ -175,6 +175,38 @@ def call_regions(calls: np.ndarray, offsets: np.ndarray, model: RegionModel) -> 
     return ChunkRegions(
         sequence.astype(np.int64), (first - seq_lo).astype(np.int64), (last - seq_lo), whole
     )
+
+
+def regions_for_calls(
+    decoded: ChunkRegions, calls: Sequence[str], n_chunks: np.ndarray
+) -> ChunkRegions:
+    """The regions each sequence's call allows: one story per sequence (README "Viral regions").
+
+    The HMM and the fraction rule read the same track differently (with the default model a
+    track about 36 % viral already decodes as one whole region, while ``viral`` needs 50 %),
+    so the call decides and the decoding only places proviruses:
+
+    * a sequence called ``viral`` is one ``whole`` region, first to last chunk, whatever the
+      decoding (a host-like end, or no decoded region under a low ``min_viral_fraction``):
+      ``viral.fna`` holds it whole, so ``viral_regions.fna`` does too;
+    * any other sequence keeps only its decoded internal (``provirus``) regions; a decoded
+      ``whole`` region is dropped (36-50 % viral chunks, or too few scored: ``nonviral`` and
+      ``too few scored chunks`` mean "not a virus", so nothing of it is written as one).
+
+    ``calls`` are the per-sequence calls before :func:`.calls.region_call` upgrades a sequence
+    holding a provirus; the result is in sequence order, regions of a sequence by position.
+    """
+    viral = np.fromiter((c == VIRAL for c in calls), dtype=bool, count=len(calls))
+    keep = ~viral[decoded.sequence] & ~decoded.whole
+    whole_seqs = np.flatnonzero(viral).astype(np.int64)
+    sequence = np.concatenate([decoded.sequence[keep], whole_seqs])
+    first = np.concatenate([decoded.first[keep], np.zeros(len(whole_seqs), dtype=np.int64)])
+    last = np.concatenate(
+        [decoded.last[keep], np.asarray(n_chunks, dtype=np.int64)[whole_seqs] - 1]
+    )
+    whole = np.concatenate([np.zeros(int(keep.sum()), dtype=bool), np.ones(len(whole_seqs), bool)])
+    order = np.lexsort((first, sequence))
+    return ChunkRegions(sequence[order], first[order], last[order], whole[order])
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -44,6 +45,32 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_files(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty temporary directory beside ``directory``; if the block succeeds, move
+    every file written there into ``directory`` (same relative names), each renamed in place
+    with :data:`FILE_MODE`.
+
+    For writers that want a directory (``save_pretrained``, a tokenizer's files): like
+    :func:`atomic_path`, no file appears half-written under its name, and files get what
+    ``open()`` gives under the umask, not the 0600 that safetensors and ``mkdtemp`` give.
+    """
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{target.name}.*.tmpdir"):  # left by a killed writer
+        shutil.rmtree(stale, ignore_errors=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmpdir", dir=target.parent))
+    try:
+        yield staging
+        for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+            destination = target / path.relative_to(staging)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, FILE_MODE)
+            os.replace(path, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 @contextlib.contextmanager

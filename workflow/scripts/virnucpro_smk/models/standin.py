@@ -4,6 +4,8 @@ Real weights cannot be downloaded in CI or on offline machines, but every code p
 parsing, strict state-dict loading, tokenizers, batching, pooling) must still run. A stand-in
 has the real architecture class, the real 33-token ESM vocabulary or a small DNA BPE
 tokenizer, random weights from a fixed seed, and its own width; its name says ``standin``.
+Its files are written through ``io.atomic`` (``atomic_files``), so they get the modes of every
+other output (0644 under umask 022), not safetensors' 0600.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from ..io.atomic import atomic_files
 from .dnabert import DnaBertConfig, DnaBertModel
 from .esm import ESM_VOCAB
 from .registry import ModelSpec
@@ -58,9 +61,6 @@ def build_dnabert_standin(spec: ModelSpec, directory: Path) -> None:
     model = DnaBertModel(cfg)
     from safetensors.torch import save_file
 
-    save_file(
-        {k: v.contiguous() for k, v in model.state_dict().items()}, directory / "model.safetensors"
-    )
     config = {
         **cfg.to_dict(),
         "architectures": ["BertModel"],
@@ -68,8 +68,11 @@ def build_dnabert_standin(spec: ModelSpec, directory: Path) -> None:
         "_name_or_path": spec.name,
         "standin": True,
     }
-    (directory / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    tokenizer.save(str(directory / "tokenizer.json"))
+    with atomic_files(directory) as staging:
+        state = {k: v.contiguous() for k, v in model.state_dict().items()}
+        save_file(state, staging / "model.safetensors")
+        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        tokenizer.save(str(staging / "tokenizer.json"))
 
 
 def build_esm_standin(spec: ModelSpec, directory: Path) -> None:
@@ -95,15 +98,15 @@ def build_esm_standin(spec: ModelSpec, directory: Path) -> None:
     )
     torch.manual_seed(seed)
     model = EsmForMaskedLM(cfg)
-    model.save_pretrained(directory)
-    (directory / "vocab.txt").write_text("\n".join(ESM_VOCAB) + "\n")
-    config_path = directory / "config.json"
-    config = json.loads(config_path.read_text())
-    config["_name_or_path"] = spec.name
-    config["standin"] = True
-    if arch.get("style") == "fast_esm":  # lay the config out as FastPLMs publishes FastESM2
-        config.update(model_type="fast_esm", architectures=["FastEsmForMaskedLM"])
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    with atomic_files(directory) as staging:
+        model.save_pretrained(staging)
+        (staging / "vocab.txt").write_text("\n".join(ESM_VOCAB) + "\n")
+        config = json.loads((staging / "config.json").read_text())
+        config["_name_or_path"] = spec.name
+        config["standin"] = True
+        if arch.get("style") == "fast_esm":  # lay the config out as FastPLMs publishes FastESM2
+            config.update(model_type="fast_esm", architectures=["FastEsmForMaskedLM"])
+        (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
 def build_standin(spec: ModelSpec, directory: str | os.PathLike[str]) -> Path:

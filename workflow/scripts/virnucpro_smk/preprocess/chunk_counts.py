@@ -16,13 +16,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..io.atomic import write_text_atomic
-from ..io.fasta import scan_lengths
+from ..io.fasta import record_lengths
 from .chunking import chunk_count
 
 
 def count_chunks(fasta: str | os.PathLike[str], chunk_length: int) -> int:
-    """Chunks an input yields, from its sequence lengths alone (cheap; no validation)."""
-    return sum(chunk_count(n, chunk_length) for n in scan_lengths(fasta))
+    """Chunks an input yields, from its sequence lengths alone (cheap; no validation).
+
+    The file is read in blocks and the lengths summed as they come: memory holds neither a
+    record (a chromosome on one line) nor a list of lengths (a read set)."""
+    return sum(chunk_count(n, chunk_length) for n in record_lengths(fasta))
 
 
 def _entry_path(cache_dir: Path, source: Path) -> Path:

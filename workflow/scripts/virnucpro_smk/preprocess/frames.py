@@ -23,13 +23,13 @@ a token the ESM vocabulary knows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from Bio.Data import CodonTable
 
-from .chunking import chunk_id, chunk_spans
+from .chunking import chunk_count, chunk_id, chunk_span, chunk_spans
 
 AMBIGUOUS_MODES = ("drop", "x")
 _DROPPED = ord("-")  # marker byte for a dropped codon; never a valid amino-acid letter
@@ -110,11 +110,78 @@ def translate_record(
     ``keep(chunk_id, protein)`` can veto a stop-free frame (the training builder keeps only
     frames found in annotated proteins).
     """
+    yield from translate_chunks(
+        record_id, seq, chunk_spans(len(seq), chunk_length), 1, ambiguous, keep
+    )
+
+
+#: Bases translated at a time along a record read in pieces (:func:`translate_pieces`).
+WINDOW_BP = 1 << 20
+
+
+def translate_pieces(
+    record_id: str,
+    pieces: Iterable[bytes],
+    length: int,
+    chunk_length: int,
+    ambiguous: str = "drop",
+    window_bp: int | None = None,
+) -> Iterator[tuple[str, str, list[Frame]]]:
+    """:func:`translate_record` of a record given as pieces of upper-case ASCII bases whose
+    total ``length`` is known: it holds about ``window_bp`` (:data:`WINDOW_BP`) bases and a
+    piece, never the record.
+
+    Chunk spans depend on the record's length (the overlap is spread over all chunks), hence
+    ``length`` up front; chunks are then translated ``window_bp // chunk_length`` at a time.
+    """
+    window_bp = WINDOW_BP if window_bp is None else window_bp
+    if length <= window_bp:  # one window: the record at once (reads, contigs)
+        seq = b"".join(pieces).decode("ascii")
+        yield from translate_chunks(record_id, seq, chunk_spans(length, chunk_length), 1, ambiguous)
+        return
+    n_chunks = chunk_count(length, chunk_length)
+    per_window = max(1, window_bp // chunk_length)
+    pieces = iter(pieces)
+    held, held_from = bytearray(), 0  # held[0] is base held_from of the record
+    for first in range(0, n_chunks, per_window):
+        spans = [
+            chunk_span(length, chunk_length, k)
+            for k in range(first, min(first + per_window, n_chunks))
+        ]
+        lo, hi = spans[0][0], spans[-1][1]
+        while held_from + len(held) < hi:
+            piece = next(pieces, None)
+            if piece is None:
+                raise ValueError(f"{record_id}: fewer bases than its length, {length}")
+            held += piece
+        window = held[lo - held_from : hi - held_from].decode("ascii")
+        local = [(start - lo, end - lo) for start, end in spans]
+        yield from translate_chunks(record_id, window, local, first + 1, ambiguous)
+        if first + per_window < n_chunks:
+            drop = chunk_span(length, chunk_length, first + per_window)[0]
+            del held[: drop - held_from]
+            held_from = drop
+
+
+def translate_chunks(
+    record_id: str,
+    seq: str,
+    spans: list[tuple[int, int]],
+    first_number: int = 1,
+    ambiguous: str = "drop",
+    keep: Callable[[str, str], bool] | None = None,
+) -> Iterator[tuple[str, str, list[Frame]]]:
+    """:func:`translate_record` for some chunks of a record: ``seq`` is a stretch of it that
+    holds them, ``spans`` their (start, end) in ``seq``, numbered from ``first_number``.
+
+    A chunk's frames depend on its own bases only (its reverse frames are those of its
+    reverse complement), so a record walked stretch by stretch yields the chunks, frames and
+    bytes of the whole record at once (preprocessing streams long records this way).
+    """
     if ambiguous not in _LUTS:
         raise ValueError(f"ambiguous must be one of {AMBIGUOUS_MODES}, got {ambiguous!r}")
     lut = _LUTS[ambiguous]
     n = len(seq)
-    spans = chunk_spans(n, chunk_length)
     if not spans:
         return
     fwd = seq.encode("ascii")
@@ -137,7 +204,7 @@ def translate_record(
                     proteins[(i, f"{strand}{offset + 1}")] = p
 
     for idx, (start, end) in enumerate(spans):
-        cid = chunk_id(record_id, idx + 1)
+        cid = chunk_id(record_id, first_number + idx)
         chunk = seq[start:end]
         kept: list[Frame] = []
         for name in FRAME_NAMES:

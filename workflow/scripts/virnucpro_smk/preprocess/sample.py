@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import os
+from array import array
 from dataclasses import dataclass
+from typing import IO
 
 from ..io.atomic import atomic_open
-from ..io.fasta import format_record, read_nucleotide_fasta, wrap
+from ..io.fasta import format_record, record_lengths, stream_nucleotide_fasta, wrap
 from ..runtime.progress import Progress
-from .frames import translate_record
+from .chunking import chunk_count
+from .frames import translate_pieces
 from .shards import index_shards, write_shard_index
 
 log = logging.getLogger(__name__)
@@ -54,35 +57,46 @@ def preprocess_fasta(
     extraction jobs (``n_shards`` rows; None: ``shards.index_rows``, from the frames alone).
     Training datasets go without: their frames are indexed after the training manifest has
     selected them.
+
+    Two passes over the input, both block by block: the first measures every record (chunk
+    spans need a record's length before its first chunk), the second validates, chunks and
+    translates each record a window at a time. Memory is a window and a block, whatever the
+    records' length (a 300-Mbp chromosome on one line included); progress is logged every
+    30 s with the share of chunks done.
     """
+    log.info("%s: measuring its records (pass 1 of 2)", fasta)
+    lengths = array("q", record_lengths(fasta))
+    total_chunks = sum(chunk_count(n, chunk_length) for n in lengths)
     n_seq = n_bases = n_chunks = n_frames = n_short = 0
-    progress = Progress("preprocess", None, unit="bp", logger=log)
+    progress = Progress("preprocess", total_chunks, unit="chunks", logger=log)
     with (
         atomic_open(chunked_out) as chunked,
         atomic_open(nucleotide_out) as nuc,
         atomic_open(protein_out) as prot,
         atomic_open(sequences_out) as seqs,
     ):
-        seqs.write(SEQUENCES_HEADER)
-        for record in read_nucleotide_fasta(fasta):
+        # parts of the four files, written _CHUNKS_PER_WRITE chunks at a time (one write per
+        # record is slow for reads; one per file would hold a chromosome's frames)
+        parts: tuple[list[str], ...] = ([], [], [], [SEQUENCES_HEADER])
+        chunk_parts, nuc_parts, prot_parts, seq_rows = parts
+        outputs = (chunked, nuc, prot, seqs)
+        pending = 0
+        for record, length in zip(stream_nucleotide_fasta(fasta), lengths, strict=False):
             n_seq += 1
-            n_bases += len(record.seq)
-            if len(record.seq) < chunk_length:
+            n_bases += length
+            if length < chunk_length:
                 n_short += 1
                 if n_short == 1:  # the first as an example; the count follows at the end
                     log.warning(
                         "%s is %d bp, shorter than the chunk length %d: it becomes one "
                         "shorter chunk",
                         record.id,
-                        len(record.seq),
+                        length,
                         chunk_length,
                     )
             rec_chunks = rec_frames = 0
-            nuc_parts: list[str] = []
-            prot_parts: list[str] = []
-            chunk_parts: list[str] = []
-            for cid, chunk, frames in translate_record(
-                record.id, record.seq, chunk_length, ambiguous
+            for cid, chunk, frames in translate_pieces(
+                record.id, record.pieces, length, chunk_length, ambiguous
             ):
                 rec_chunks += 1
                 chunk_parts.append(f">{cid}\n{wrap(chunk)}\n")
@@ -90,13 +104,16 @@ def preprocess_fasta(
                     nuc_parts.append(format_record(frame.id, frame.nucleotide))
                     prot_parts.append(format_record(frame.id, frame.protein))
                 rec_frames += len(frames)
-            chunked.write("".join(chunk_parts))
-            nuc.write("".join(nuc_parts))
-            prot.write("".join(prot_parts))
-            seqs.write(f"{record.id}\t{len(record.seq)}\t{rec_chunks}\t{rec_frames}\n")
+                pending += 1
+                if pending >= _CHUNKS_PER_WRITE:
+                    _flush(outputs, parts)
+                    progress.update(pending)
+                    pending = 0
+            seq_rows.append(f"{record.id}\t{length}\t{rec_chunks}\t{rec_frames}\n")
             n_chunks += rec_chunks
             n_frames += rec_frames
-            progress.update(len(record.seq))
+        _flush(outputs, parts)
+        progress.update(pending)
     progress.finish()
     if n_short:
         log.warning("%d of %d sequences were shorter than %d bp", n_short, n_seq, chunk_length)
@@ -113,3 +130,14 @@ def preprocess_fasta(
         spans = index_shards(nucleotide_out, protein_out, n_frames, n_shards)
         write_shard_index(spans, shard_index)
     return PreprocessStats(n_seq, n_bases, n_chunks, n_frames, n_short)
+
+
+#: Chunks of a record written (and counted for progress) at a time.
+_CHUNKS_PER_WRITE = 4096
+
+
+def _flush(outputs: tuple[IO[str], ...], parts: tuple[list[str], ...]) -> None:
+    """Write each output's parts joined, then empty the parts."""
+    for handle, texts in zip(outputs, parts, strict=True):
+        handle.write("".join(texts))
+        texts.clear()

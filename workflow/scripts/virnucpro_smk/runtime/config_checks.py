@@ -128,13 +128,12 @@ def load_sample_sheet(
         first_seen[folded] = (name, number)
         if not fasta:
             raise InputError(f"{where}: sample {name!r} has no fasta path")
-        target = Path(fasta) if Path(fasta).is_absolute() else base / fasta
+        relative = not Path(fasta).is_absolute()
+        target = base / fasta if relative else Path(fasta)
         if not target.is_file():
             what = "is a directory" if target.is_dir() else "not found"
-            raise InputError(
-                f"{where}: sample {name!r}: FASTA {fasta!r} {what} (paths are relative to "
-                "the project root)"
-            )
+            hint = " (paths are relative to the project root)" if relative else ""
+            raise InputError(f"{where}: sample {name!r}: FASTA {fasta!r} {what}{hint}")
         samples[name] = fasta
     return samples
 
@@ -327,14 +326,80 @@ def _fill_defaults(instance: Any, schema: Mapping[str, Any] | None, root: Mappin
             _fill_defaults(value, schema["items"], root)
 
 
+def _scalar_types(schema: Mapping[str, Any] | None, root: Mapping[str, Any]) -> set[str]:
+    """The JSON types a schema allows for a value (through ``$ref`` and ``oneOf``/``anyOf``)."""
+    if not schema:
+        return set()
+    schema = resolve_ref(schema, root)
+    kinds = schema.get("type", ())
+    types = {kinds} if isinstance(kinds, str) else set(kinds)
+    for combinator in ("oneOf", "anyOf"):
+        for branch in schema.get(combinator, ()):
+            types |= _scalar_types(branch, root)
+    return types
+
+
+def _typed(text: str, types: set[str]) -> Any:
+    """``text`` read as the YAML scalar the schema wants (number, integer or boolean), or
+    ``text`` unchanged when it reads as none of them. ``1e-3`` counts as a number too (YAML
+    1.1 wants ``1.0e-3``)."""
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, bool):
+        return value if "boolean" in types else text
+    if isinstance(value, int) and types & {"integer", "number"}:
+        return value
+    if "number" in types:
+        if isinstance(value, float):
+            return value
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text
+
+
+def read_typed_strings(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any]) -> Any:
+    """Strings where the schema wants a number, an integer or a boolean, read as YAML scalars.
+
+    Snakemake parses a top-level ``--config key=value`` into a number, but a nested value
+    (``--config 'predict={min_viral_fraction: 0.6}'``) reaches the workflow as the string
+    ``'0.6'``, so no nested number or boolean could be set on the command line. A key whose
+    schema also allows a string keeps the string. Returns ``instance``, changed in place.
+    """
+    schema = resolve_ref(schema, root)
+    if isinstance(instance, str):
+        types = _scalar_types(schema, root)
+        if "string" in types or not types & {"number", "integer", "boolean"}:
+            return instance
+        return _typed(instance, types)
+    keys = (
+        list(instance)
+        if isinstance(instance, dict)
+        else range(len(instance))
+        if isinstance(instance, list)
+        else []
+    )
+    for key in keys:
+        child = _child(schema, root, key, instance)
+        if child is not None:
+            instance[key] = read_typed_strings(instance[key], child, root)
+    return instance
+
+
 def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) -> None:
     """Validate ``config`` against the schema, then fill in the schema's defaults in place.
 
-    Raises :class:`InputError` with one line for the most relevant violation: an unknown key
-    (at any level: typos are errors, with the closest valid key suggested) or a value that
-    is not allowed (naming the key path, the value and what the schema allows).
+    Strings where the schema wants a number or a boolean are read as YAML first
+    (:func:`read_typed_strings`: nested ``--config`` values arrive as strings). Raises
+    :class:`InputError` with one line for the most relevant violation: an unknown key (at any
+    level: typos are errors, with the closest valid key suggested) or a value that is not
+    allowed (naming the key path, the value and what the schema allows).
     """
     schema = load_schema(str(schema_path))
+    read_typed_strings(config, schema, schema)
     errors = list(Draft202012Validator(schema).iter_errors(config))
     if errors:
         unknown = [e for e in errors if e.validator == "additionalProperties"]

@@ -114,8 +114,10 @@ or keep it as shipped and override keys on the command line:
   your file needs only the keys you change (`--replace-workflow-config` drops
   `config/config.yaml` instead);
 * `--config key=value ...` sets single keys, values read as YAML, e.g.
-  `snakemake preprocess --config outdir=/tmp/o chunk_length=500` or
-  `--config 'predict={{min_viral_fraction: 0.6}}'`.
+  `snakemake preprocess --config outdir=/tmp/o chunk_length=500` or, for a nested key,
+  `snakemake -n preprocess --config 'predict={{min_viral_fraction: 0.6}}'` (Snakemake passes
+  nested values as text; where the schema wants a number or `true`/`false`, the text is read
+  as one).
 
 The merged configuration is checked against `{SCHEMA_PATH}` at start-up,
 before any job runs. An unknown key at any level is an error naming the closest valid key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -14,6 +15,14 @@ from typing import Any
 from ..errors import VirNucProError
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+#: OSErrors that are the machine's state, not a bug, with what to do: one line, no traceback.
+_MACHINE_ERRORS = {
+    errno.ENOSPC: "free space on the output's file system",
+    errno.EDQUOT: "free space within your disk quota",
+    errno.EROFS: "write the outputs to a writable file system (config key outdir)",
+    errno.EACCES: "check the permissions of the file named",
+}
 
 
 def setup_logging(log_file: str | Path | None = None, level: int = logging.INFO) -> None:
@@ -58,7 +67,8 @@ def quiet_interrupts_while_starting() -> None:
 @contextlib.contextmanager
 def rule_logging(smk: Any) -> Iterator[logging.Logger]:
     """Log to the job's ``log:`` file; turn VirNucProError into a one-line error and exit 1,
-    Ctrl-C into one line and exit 130.
+    Ctrl-C into one line and exit 130, the machine's own faults (a full disk, a quota, a
+    read-only or unreadable path: :data:`_MACHINE_ERRORS`) into one line and exit 1.
 
     Anything else is a bug and keeps its traceback (in the log file too).
     """
@@ -88,6 +98,22 @@ def rule_logging(smk: Any) -> Iterator[logging.Logger]:
         # the job happened to be; 130 = killed by SIGINT, as a shell reports it
         logger.error("rule %s interrupted (Ctrl-C): its outputs are not kept", smk.rule)
         sys.exit(130)
+    except OSError as exc:
+        hint = _MACHINE_ERRORS.get(exc.errno or -1)
+        if hint is None:  # anything else is a bug: keep its traceback
+            logger.exception("rule %s failed with an unexpected error", smk.rule)
+            raise
+        # the machine's, not the code's: a full disk, a quota, a read-only or foreign
+        # directory; every output is written atomically, so nothing half-written is left
+        where = f" ({exc.filename})" if exc.filename else ""
+        logger.error(
+            "rule %s: %s%s: its outputs are not kept; %s and rerun",
+            smk.rule,
+            exc.strerror or exc,
+            where,
+            hint,
+        )
+        sys.exit(1)
     except Exception:
         logger.exception("rule %s failed with an unexpected error", smk.rule)
         raise
