@@ -131,14 +131,17 @@ def test_the_runner_alternates_models_and_sees_outside_load(tmp_path, monkeypatc
         repeats=2,
     )
     (tmp_path / "in.fa").write_text(">a\nACGT\n")
-    sleep = [sys.executable, "-S", "-c", "import time; time.sleep(0.1)"]
-    monkeypatch.setattr(predict_timing, "stage_command", lambda stage, spec: sleep)
+    def sleep(seconds):
+        return [sys.executable, "-S", "-c", f"import time; time.sleep({seconds})"]
+
+    monkeypatch.setattr(predict_timing, "stage_command", lambda stage, spec: sleep(0.02))
     out = tmp_path / "runs.json"
     got = time_predict(plan, out, tmp_path / "work")
     assert [r.model for r in got] == [B, C, B, C] and [r.repeat for r in got] == [0, 0, 1, 1]
     assert all(set(r.stage_seconds) == {"preprocess", "dna", "protein", "predict"} for r in got)
-    assert all(0.4 <= r.seconds < 5 for r in got) and read_speed_runs(out) == got
+    assert all(0.08 <= r.seconds < 5 for r in got) and read_speed_runs(out) == got
     assert not (tmp_path / "work").exists()
+    monkeypatch.setattr(predict_timing, "stage_command", lambda stage, spec: sleep(0.1))
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)
