@@ -25,7 +25,6 @@ from virnucpro_smk.report.comparison import (
     extraction_speed,
     load_model_result,
     manifest_tables,
-    schema_defaults,
     speedups,
 )
 from virnucpro_smk.report.comparison_page import render, write_report
@@ -38,6 +37,7 @@ from virnucpro_smk.report.levels import (
 )
 from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
 from virnucpro_smk.report.speed_runs import SpeedRun
+from virnucpro_smk.runtime.config_defaults import schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -131,6 +131,7 @@ def test_the_runner_alternates_models_and_sees_outside_load(tmp_path, monkeypatc
         repeats=2,
     )
     (tmp_path / "in.fa").write_text(">a\nACGT\n")
+
     def sleep(seconds):
         return [sys.executable, "-S", "-c", f"import time; time.sleep({seconds})"]
 

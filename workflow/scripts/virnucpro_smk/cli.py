@@ -96,10 +96,10 @@ def regions(args: argparse.Namespace) -> None:
 def decide(args: argparse.Namespace) -> None:
     """Recompute the accuracy verdict from a held-out calls table (the comparison's
     calls_chunk<L>.tsv) at your own margins and prevalences; prints the report's JSON fields."""
-    from .report.comparison import schema_defaults
     from .report.comparison_page import finite
     from .report.heldout_calls import calls_strata, read_calls_table
     from .report.noninferiority import AccuracySettings, accuracy_fields, accuracy_test
+    from .runtime.config_defaults import schema_defaults
 
     compare = schema_defaults("compare")  # the schema is the one home of the defaults
     margins = dict(compare["margins"])

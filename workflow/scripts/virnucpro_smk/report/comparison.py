@@ -315,20 +315,6 @@ def heldout_checks(
 # --------------------------------------------------------------------------- the report
 
 
-SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "config.schema.yaml"
-
-
-def schema_defaults(section: str) -> dict[str, Any]:
-    """A config section with every default the schema states (the one home of defaults):
-    what ``virnucpro-smk decide`` and tests use where no workflow config is at hand."""
-    from ..runtime.config_checks import _fill_defaults, load_schema
-
-    schema = load_schema(str(SCHEMA))
-    values: dict[str, Any] = {}
-    _fill_defaults(values, schema["properties"][section], schema)
-    return values
-
-
 @dataclass(frozen=True)
 class CompareSettings:
     """The ``compare:`` section (schema-validated, defaults filled by check_config) and the

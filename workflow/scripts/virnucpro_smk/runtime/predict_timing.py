@@ -177,7 +177,7 @@ def one_run(
         **plan.predict,
     }
     spec_path = run_dir / "spec.json"
-    spec_path.write_text(json.dumps(spec), encoding="utf-8")
+    write_text_atomic(spec_path, json.dumps(spec))
     env = _stage_env()
     gpu_before = gpu_processes(plan.device)
     load_before = os.getloadavg()
@@ -190,7 +190,7 @@ def one_run(
             stage_command(stage, spec_path), env=env, capture_output=True, text=True, check=False
         )
         stage_seconds[stage] = round(time.perf_counter() - t0, 3)
-        (run_dir / f"{stage}.log").write_text(done.stdout + done.stderr, encoding="utf-8")
+        write_text_atomic(run_dir / f"{stage}.log", done.stdout + done.stderr)
         if done.returncode != 0:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
             raise VirNucProError(
