@@ -133,10 +133,11 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     assert config["train"] == {
         "datasets": "",
         "seed": 42,
-        "seeds": 3,
+        "seeds": 5,
         "val_fraction": 0.1,
         "test_fraction": 0.1,
         "balance": True,
+        "species_clusters": True,
         "builder_threads": 4,
         "recipe": {},
     }
@@ -152,15 +153,20 @@ def test_config_defaults_are_filled_like_snakemake_validate():
     assert config["compare"] == {
         "baseline": "esm2_3b_2560d",
         "candidate": "fastesm650_1280d",
-        "margins": {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03},
+        "margins": {"sensitivity": 0.02, "false_positive_rate_ratio": 1.5},
+        "fpr_floor": 0.001,
         "min_test_genomes": 20,
+        "min_seeds": 5,
         "prevalences": [0.01, 0.1],
         "provirus_trials": 200,
         "min_speedup": 2.0,
-        "bootstrap": 1000,
+        "speed_repeats": 3,
+        "max_outside_load": 0.5,
+        "bootstrap": 2000,
         "seed": 0,
         "fragment_lengths": [1000, 3000, 10000, 30000],
-        "fragments_per_genome": 2,
+        "gated_lengths": [1000, 3000, 10000],
+        "fragments_per_genome": 4,
     }
     assert config["verify"] == {
         "models": [],

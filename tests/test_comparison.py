@@ -1,6 +1,7 @@
 """Comparison report: hand-computed metrics at three levels, the genome (cluster) bootstrap,
-end-to-end speed, the manifest table and the written report with its decision (the decision
-rules themselves: tests/test_noninferiority.py)."""
+training-extraction figures, the manifest table, the held-out calls table (written, read back,
+re-decided by `virnucpro-smk decide`) and the written report with its three verdicts (the
+rules themselves: tests/test_noninferiority.py, tests/test_speed_runs.py)."""
 
 from __future__ import annotations
 
@@ -35,8 +36,26 @@ from virnucpro_smk.report.levels import (
     read_test_predictions,
 )
 from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
+from virnucpro_smk.report.speed_runs import SpeedRun
+from virnucpro_smk.runtime.config_defaults import schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def compare_settings(**overrides) -> CompareSettings:
+    """The schema's compare defaults for the two test models, with predict's thresholds."""
+    values = {
+        **schema_defaults("compare"),
+        "baseline": "big_64d",
+        "candidate": "small_32d",
+        "min_viral_fraction": 0.5,
+        "min_scored_fraction": 0.15,
+        "region_model": {},
+        "fragment_lengths": [900],
+        "gated_lengths": [900],
+    }
+    return CompareSettings.from_mapping({**values, **overrides})
+
 
 # 3 records, 5 chunks, 9 frames. recA and recB are viral, recC is a bacterium.
 #   recA_chunk_1: 0.9, 0.3         best viral 0.9 >= best non-viral 0.7  -> viral  (TP)
@@ -419,7 +438,7 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
 
 
 def test_report_written_with_three_levels_and_a_decision(tmp_path):
-    settings = CompareSettings("big_64d", "small_32d", bootstrap=60, seed=1, provirus_trials=30)
+    settings = compare_settings(bootstrap=60, seed=1, provirus_trials=30)
     report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY, fragments=FRAGMENTS)
     # planted proviruses: recC is the one host, recA and recB the viruses (tracks of 1-4
     # chunks: a region, when one is called, spans the whole planted track)
@@ -448,17 +467,27 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
     assert unseen["models"]["big_64d"]["metrics"]["recall"] == 0.5
     assert unseen["models"]["big_64d"]["metrics"]["specificity"] == 0.5
     assert report["taxa"]["seen"]["chunks"] == 1 and report["taxa"]["unknown_taxon_chunks"] == 0
-    assert report["speed"]["end_to_end"] == 3.0
-    # 3 test genomes and one training seed: no margin can be resolved
-    assert report["decision"] == "inconclusive"
-    assert any("too few test genomes" in r for r in report["decision_reasons"])
-    assert any("training variance not measured" in r for r in report["decision_reasons"])
-    assert report["equal_conditions"] is True and report["seeds"] == {
-        "baseline": [0],
-        "candidate": [0],
+    assert report["training_extraction_speedup"]["end_to_end"] == 3.0  # context only
+    # 3 test genomes and one training seed: no margin can be resolved; no speed runs
+    assert (report["decision"], report["accuracy"], report["speed"]) == ("inconclusive",) * 3
+    assert any("chunk: too few test genomes" in r for r in report["accuracy_reasons"])
+    assert any("training variance not measured" in r for r in report["accuracy_reasons"])
+    assert report["speed_reasons"] == ["no speed runs (rule time_predict)"]
+    assert set(report["decision_reasons"]) == {
+        *report["accuracy_reasons"],
+        *report["speed_reasons"],
     }
-    assert set(report["margin"]) == {"sensitivity", "specificity", "mcc"}
+    assert report["seeds"] == {"baseline": [0], "candidate": [0]}
+    assert report["margins"] == {"sensitivity": 0.02, "false_positive_rate_ratio": 1.5}
     assert set(report["low_prevalence_precision"]) == {"0.01", "0.1"}
+    strata = report["accuracy_test"]["strata"]
+    assert list(strata) == ["chunk", "sequence_0.9kb"]
+    # genome-averaged, by hand: chunk level recA 1 of 2, recB 0 of 1 -> sensitivity 0.25 for
+    # the baseline; the candidate calls recB's chunk -> 0.75; recC 1 false positive of 2
+    sens = strata["chunk"]["metrics"]["sensitivity"]
+    assert (sens["baseline"], sens["candidate"], sens["effect"]) == (0.25, 0.75, 0.5)
+    assert strata["chunk"]["metrics"]["false_positive_rate"]["baseline"] == 0.5
+    assert strata["chunk"]["decision"] == "not_gated" and not report["standin_models"]
     checks = {c["check"]: c["ok"] for c in report["checks"]}
     assert checks.pop("no genome in two splits (the test split is unseen genomes)") is False
     assert all(checks.values()), report["checks"]  # the summary predates genome keys
@@ -476,8 +505,10 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
         ):
             assert level in text
         assert "Decision: inconclusive" in text and "95 % bootstrap CI" in text
-        assert "Non-inferiority" in text and "Precision at low viral prevalence" in text
-        assert "Speed under equal conditions" in text and "too few test genomes" in text
+        assert "accuracy: inconclusive" in text and "speed: inconclusive" in text
+        assert "Accuracy verdict: every gated stratum" in text and "Speed verdict" in text
+        assert "Precision at low viral prevalence" in text and "too few test genomes" in text
+        assert "STAND-IN MODELS" not in text
         assert "Training frames available vs used" in text and "0.050" in text  # 2 of 40
     assert "data:image/png;base64," in page and "<table>" in page and "{{" not in page
     assert "| recall |" in md or "| recall | " in md
@@ -487,7 +518,7 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
     assert "| planted proviruses | 30 | 30 |" in md
     data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
     assert list(data["levels"]) == ["frame", "chunk", "sequence_0.9kb"]
-    for key in ("decision", "equal_conditions", "margin", "seeds", "low_prevalence_precision"):
+    for key in ("decision", "accuracy", "speed", "margins", "seeds", "speedup"):
         assert data[key] == report[key]
     assert data["proviruses"]["models"]["small_32d"]["planted"] == 30
     # too few test genomes: the section says why, the page renders
@@ -516,11 +547,51 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
         assert (np.abs(image[..., :3] - rgb).max(axis=-1) < 0.02).sum() > 50, colour
 
 
-def test_report_worse_on_slow_candidate_and_refuses_different_test_sets(tmp_path):
-    settings = CompareSettings("big_64d", "small_32d", bootstrap=20)
+def speed_runs(base_s: float, cand_s: float, pairs: int = 3) -> list[SpeedRun]:
+    """Alternating runs under equal conditions (float32 on a CPU, no outside load)."""
+    return [
+        SpeedRun(
+            model,
+            k,
+            2 * k + (model == "small_32d"),
+            seconds,
+            {"preprocess": 1.0, "dna": 1.0, "protein": seconds - 3.0, "predict": 1.0},
+            "cpu",
+            {"dna_48d": "float32", model: "float32"},
+            (0.2, 0.2, 0.2),
+            (1.0, 0.5, 0.3),
+            0.01,
+        )
+        for k in range(pairs)
+        for model, seconds in (("big_64d", base_s + 0.1 * k), ("small_32d", cand_s))
+    ]
+
+
+def test_report_rejects_a_slow_candidate_refuses_stand_ins_and_other_test_sets(tmp_path):
+    settings = compare_settings(bootstrap=20)
     results = make_results(tmp_path, cand_wall=(50.0, 50.0))
-    report, _ = build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
-    assert report["speed"]["end_to_end"] == 1.2 and report["decision"] == "candidate_worse"
+    report, png = build_report(
+        results, 300, settings, SUMMARY, fragments=FRAGMENTS, speed_runs=speed_runs(12.0, 10.0)
+    )
+    assert report["speed"] == "too_slow" and report["decision"] == "candidate_rejected"
+    assert report["speedup"] == pytest.approx(1.21, abs=0.01)  # what a 1.2x candidate reads
+    assert report["accuracy"] == "inconclusive"  # rejected for speed, not for accuracy
+    assert any("below the required 2x" in r for r in report["speed_reasons"])
+    # a stand-in among the models: inconclusive whatever the figures, and a banner
+    standin, _ = build_report(
+        results,
+        300,
+        settings,
+        SUMMARY,
+        fragments=FRAGMENTS,
+        speed_runs=speed_runs(12.0, 10.0),
+        standin_models=["standin_esm2_64d"],
+    )
+    assert standin["decision"] == "inconclusive" and standin["speed"] == "too_slow"
+    assert standin["standin_models"] == ["standin_esm2_64d"]
+    assert "stand-in models compared" in standin["decision_reasons"][0]
+    for text in render(standin, png):
+        assert "STAND-IN MODELS" in text and "standin_esm2_64d" in text
     leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
     checks = {
         c["check"]: c["ok"]
@@ -551,7 +622,13 @@ def test_report_worse_on_slow_candidate_and_refuses_different_test_sets(tmp_path
         build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
 
 
-def test_rule_script_writes_the_report(tmp_path):
+def test_rule_script_writes_the_report_and_decide_recomputes_its_accuracy(tmp_path, capsys):
+    """The rule script writes the report and the calls table; `virnucpro-smk decide` on that
+    table prints the report's accuracy fields, and re-decides at other margins."""
+    from dataclasses import asdict
+
+    from virnucpro_smk.cli import main
+
     results_dir = tmp_path / "in"
     results_dir.mkdir()
     make_results(results_dir)
@@ -565,7 +642,14 @@ def test_rule_script_writes_the_report(tmp_path):
     )
     manifest = tmp_path / "manifest.tsv"
     manifest.write_text("id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n")
+    runs = tmp_path / "runs.json"
+    runs.write_text(json.dumps({"runs": [asdict(r) for r in speed_runs(30.0, 10.0)]}))
     out = tmp_path / "out"
+    settings = {
+        **asdict(compare_settings(bootstrap=20, seed=0)),
+        "baseline": "big_64d",
+        "candidate": "small_32d",
+    }
     smk = types.SimpleNamespace(
         input=types.SimpleNamespace(
             tests=[str(results_dir / m / "test_predictions.tsv") for m in models],
@@ -575,22 +659,26 @@ def test_rule_script_writes_the_report(tmp_path):
             fragments=str(fragments),
             manifest=str(manifest),
             manifest_summary=str(tmp_path / "summary.json"),
+            speed_runs=str(runs),
+            timing_benchmark=str(write_benchmark(tmp_path / "bench" / "time_predict.tsv", 60)),
+            # another job of the workflow that ran meanwhile (its benchmark file says when)
+            other=str(write_benchmark(tmp_path / "bench" / "score" / "x.tsv", 5)),
         ),
         params=types.SimpleNamespace(
             models=models,
+            standins=[],
             embeddings={m: sorted((results_dir / m / "emb" / m).glob("*")) for m in models},
             extraction_benchmarks={
                 m: sorted((results_dir / m / "bench").glob("*")) for m in models
             },
             extraction_stats={m: sorted((results_dir / m / "stats").glob("*")) for m in models},
             train_benchmarks={m: str(results_dir / m / "train.tsv") for m in models},
-            benchmark_dir=str(results_dir / "no-such-dir"),
-            shared_benchmarks=[],
-            heldout_benchmarks={"shared": [], "models": {m: [] for m in models}},
-            settings={"baseline": "big_64d", "candidate": "small_32d", "bootstrap": 20, "seed": 0},
+            benchmark_dir=str(tmp_path / "bench"),
+            settings=settings,
         ),
         output=types.SimpleNamespace(
-            **{k: str(out / f"r.{k}") for k in ("html", "md", "json", "png")}
+            **{k: str(out / f"r.{k}") for k in ("html", "md", "json", "png")},
+            calls=str(out / "calls.tsv"),
         ),
         wildcards=types.SimpleNamespace(L="300"),
         log=[str(tmp_path / "log.txt")],
@@ -599,8 +687,32 @@ def test_rule_script_writes_the_report(tmp_path):
     runpy.run_path(
         str(ROOT / "workflow/scripts/compare_models.py"), init_globals={"snakemake": smk}
     )
-    assert json.loads((out / "r.json").read_text())["decision"] == "inconclusive"
-    assert "decision: inconclusive" in (tmp_path / "log.txt").read_text()
+    report = json.loads((out / "r.json").read_text())
+    assert report["decision"] == "inconclusive"
+    assert report["speed"] == "inconclusive" and report["speedup"] == pytest.approx(3.0, 0.02)
+    assert any("1 other job(s) of the workflow ran" in r for r in report["speed_reasons"])
+    assert (
+        "decision: inconclusive (accuracy inconclusive, speed inconclusive"
+        in (tmp_path / "log.txt").read_text()
+    )
+    # one row per held-out chunk per model per seed: 3 fragments x 3 chunks x 2 models
+    rows = (out / "calls.tsv").read_text().splitlines()
+    assert rows[0].split("\t")[:6] == [
+        "model", "seed", "genome", "label", "fragment_length", "fragment"
+    ]  # fmt: skip
+    assert len(rows) == 1 + 18
+    argv = [str(out / "calls.tsv"), "--baseline", "big_64d", "--candidate", "small_32d"]
+    same = [*argv, "--bootstrap", "20", "--seed", "0", "--gated-lengths", "900"]
+    assert main(["decide", *same]) == 0
+    decided = json.loads(capsys.readouterr().out)
+    for key in ("accuracy", "accuracy_reasons", "margins", "seeds", "accuracy_test"):
+        assert decided[key] == report[key], key
+    # a lab's own margin and prevalence: the same calls, another reading
+    assert main(["decide", *same, "--margin", "sensitivity=0.6", "--prevalence", "0.05"]) == 0
+    loose = json.loads(capsys.readouterr().out)
+    assert loose["margins"]["sensitivity"] == 0.6 and list(loose["low_prevalence_precision"]) == [
+        "0.05"
+    ]
 
 
 def _random_ties(seed=7, n=300):

@@ -84,14 +84,17 @@ def _fasta_dataset(tmp_path: Path) -> tuple[HeldoutDataset, dict[str, str]]:
     return HeldoutDataset("d", spec, lengths, genomes), seqs
 
 
+@pytest.mark.parametrize("other_split", ["train", "val"])  # validation genomes never give any
 @pytest.mark.parametrize("test_genome", ["G1", "G2"])
-def test_only_test_genomes_are_cut_whole_genomes_with_their_records(tmp_path, test_genome):
+def test_only_test_genomes_are_cut_whole_genomes_with_their_records(
+    tmp_path, test_genome, other_split
+):
     dataset, seqs = _fasta_dataset(tmp_path)
     manifest = tmp_path / "manifest.tsv"
     other, other_record = ("G2", "r3") if test_genome == "G1" else ("G1", "r1")
     manifest.write_text(
         MANIFEST_HEADER
-        + f"x_chunk_1F1\td\tviral\t{other_record}\t{other}\t1\ttrain\t0\n"
+        + f"x_chunk_1F1\td\tviral\t{other_record}\t{other}\t1\t{other_split}\t0\n"
         + f"y_chunk_1F1\td\tviral\tr\t{test_genome}\t1\ttest\t0\n"
     )
     out = tmp_path / "out"

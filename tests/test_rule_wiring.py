@@ -17,6 +17,7 @@ import logging
 import os
 import pickle
 import runpy
+import types
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,7 @@ SETTINGS = {
         "val_fraction": 0.2,
         "test_fraction": 0.15,
         "balance": False,
+        "species_clusters": False,
         "builder_threads": 3,
         "recipe": {"max_epochs": 3},
     },
@@ -51,12 +53,16 @@ SETTINGS = {
     "compare": {
         "baseline": "standin_esm2_64d",
         "candidate": "standin_fastesm_32d",
-        "margins": {"mcc": 0.04},
+        "margins": {"false_positive_rate_ratio": 1.3},
         "min_test_genomes": 7,
+        "min_seeds": 2,
         "min_speedup": 1.5,
+        "speed_repeats": 4,
+        "max_outside_load": 0.2,
         "bootstrap": 17,
         "seed": 3,
         "fragment_lengths": [2000, 5000],
+        "gated_lengths": [5000],
         "fragments_per_genome": 3,
     },
 }
@@ -174,6 +180,11 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.preprocess.heldout_fragments", "cut_test_fragments"): None
     },
     "build_training_set.py": {("virnucpro_smk.preprocess.training_set", "build_training_set"): {}},
+    "cluster_genomes.py": {
+        ("virnucpro_smk.preprocess.genome_clusters", "genome_clusters"): [],
+        ("virnucpro_smk.preprocess.genome_clusters", "write_cluster_map"): None,
+    },
+    "time_predict.py": {("virnucpro_smk.runtime.predict_timing", "time_predict"): []},
     "build_training_frames.py": {
         ("virnucpro_smk.preprocess.training_frames", "build_training_frames"): None
     },
@@ -190,12 +201,18 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     },
     "summarize.py": {("virnucpro_smk.classify.summary", "summarize_lists"): []},
     "compare_models.py": {
-        ("virnucpro_smk.report.comparison", "load_model_result"): "result",
+        ("virnucpro_smk.report.comparison", "load_model_result"): types.SimpleNamespace(
+            name="result", heldout={}
+        ),
+        ("virnucpro_smk.report.heldout_calls", "heldout_calls"): "calls",
+        ("virnucpro_smk.report.heldout_calls", "write_calls_table"): None,
+        ("virnucpro_smk.report.speed_runs", "read_speed_runs"): ["run"],
         ("virnucpro_smk.report.comparison", "build_report"): (
             {
                 "decision": "inconclusive",
                 "decision_reasons": [],
-                "equal_conditions": True,
+                "accuracy": "inconclusive",
+                "speed": "inconclusive",
                 "speedup": None,
             },
             None,
@@ -343,6 +360,7 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
     assert [d.dataset for d in args[0]] == ["synthA", "synthB", "refv"]
     assert [d.label for d in args[0]] == [1, 0, 1]
     assert kwargs["seed"] == 7 and kwargs["balance"] is False
+    assert str(kwargs["clusters"]).endswith("training/chunk500/genome_clusters.tsv")
     # the frame index comes from the frames alone (each model's jobs are sized afterwards)
     assert "n_shards" not in kwargs
     assert (kwargs["val_fraction"], kwargs["test_fraction"]) == (0.2, 0.15)
@@ -386,12 +404,20 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     assert all("extraction_stats" in c[1] for c in rec["load_model_result"].calls)
     args, kwargs = _one_call(rec["build_report"])
     settings = args[2]
-    # predict end to end on the held-out fragments (sized once its checkpoint ran)
+    # the calls table the accuracy verdict reads is the one the rule writes
+    assert kwargs["calls"] == "calls" and rec["write_calls_table"].calls[0][0][0] == "calls"
     smk = pickle.loads(blob)[1]
-    assert kwargs["heldout_benchmarks"] == smk.params.heldout_benchmarks
+    assert rec["write_calls_table"].calls[0][0][1] == smk.output.calls
+    assert kwargs["speed_runs"] == ["run"] and kwargs["standin_models"] == [DNA, *PROTEINS]
+    assert Path(rec["read_speed_runs"].calls[0][0][0]).name == "predict_runs_chunk500.json"
     assert (settings.baseline, settings.candidate) == tuple(PROTEINS)
-    assert (settings.margins["mcc"], settings.min_speedup) == (0.04, 1.5)
-    assert settings.min_test_genomes == 7
+    assert settings.margins == {"sensitivity": 0.02, "false_positive_rate_ratio": 1.3}
+    assert (settings.min_speedup, settings.speed_repeats, settings.max_outside_load) == (
+        1.5,
+        4,
+        0.2,
+    )
+    assert (settings.min_test_genomes, settings.min_seeds, settings.gated_lengths) == (7, 2, [5000])
     assert (settings.bootstrap, settings.seed) == (17, 3)
     # the held-out levels: predict's scored-fraction threshold and the fragment lengths
     assert settings.min_scored_fraction == 0.25 and settings.fragment_lengths == [2000, 5000]
@@ -426,3 +452,27 @@ def test_models_and_summary_get_their_names(jobs, monkeypatch):
     assert args[2] == [
         f"500bp_{DNA}+{p}_{48 + w}d" for p, w in zip(PROTEINS, (64, 32), strict=True)
     ]
+
+
+def test_speed_runs_get_every_core_the_gpus_and_predicts_settings(jobs, monkeypatch):
+    (blob,) = jobs["time_predict"]
+    smk = pickle.loads(blob)[1]
+    # every core, and every GPU of the run (`gpus: 4`, capped by the run's --resources gpu=1)
+    assert smk.threads == 8 and smk.resources.gpu == 1
+    args, _ = _one_call(run_rule_script(blob, monkeypatch)["time_predict"])
+    plan = args[0]
+    assert (plan.baseline, plan.candidate, plan.dna_model) == (*PROTEINS, DNA)
+    assert (plan.chunk_length, plan.repeats, plan.device, plan.ambiguous) == (500, 4, "cuda", "x")
+    assert plan.loader_workers == 1 and plan.fasta.endswith("heldout/chunk500/fragments.fa")
+    assert plan.predict["min_viral_fraction"] == 0.7 and plan.predict["plot_tracks"] == 3
+    assert plan.predict["min_scored_fraction"] == 0.25
+    for p in PROTEINS:
+        assert plan.checkpoints[p].endswith(
+            f"500bp_{DNA}+{p}_{48 + (64 if 'esm2' in p else 32)}d/model.safetensors"
+        )
+    assert set(plan.registry) == set(plan.precision) == {DNA, *PROTEINS}
+    (blob,) = jobs["cluster_genomes"]
+    args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["genome_clusters"])
+    assert [d.name for d in args[0]] == ["synthA", "synthB", "refv"]
+    assert [d.label for d in args[0]] == [1, 0, 1] and kwargs["species"] is False
+    assert str(args[0][2].genome_map).endswith("datasets/refv/genomes.tsv")

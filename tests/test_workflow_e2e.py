@@ -197,29 +197,53 @@ def test_compare_writes_the_report(compare_run):
     assert all(n.startswith("sequence_") for n in data["level_names"][2:])
     assert data["heldout"]["fragments"] == data["test_sequences"] > 0
     assert data["heldout"]["chunks_without_frame"] > 0  # counted, never silently dropped
-    assert data["noninferiority"]["level"] == "chunk"
-    checks = {c["check"] for c in data["checks"]}
-    assert "held-out fragments come only from test genomes" in checks
-    run = data["speed"]["predict_pipeline"]  # predict end to end on the fragments, per model
-    assert not run["missing"] and all(v > 0 for v in run["total_seconds"].values())
-    assert data["predict_speedup"] == run["speedup"] > 0
+    # three verdicts; stand-ins make the decision inconclusive, whatever the figures
+    assert data["decision"] == "inconclusive" and data["standin_models"] == [
+        "standin_dnabert_48d",
+        "standin_esm2_64d",
+        "standin_fastesm_32d",
+    ]
+    assert "stand-in models compared" in data["decision_reasons"][0]
+    assert data["accuracy"] in ("non_inferior", "inferior", "inconclusive")
+    assert list(data["accuracy_test"]["strata"]) == [
+        "chunk",
+        "sequence_1kb",
+        "sequence_3kb",
+        "sequence_10kb",
+    ]
+    assert any("3 baseline and 3 candidate seed(s)" in r for r in data["accuracy_reasons"])
+    # speed from one dedicated end-to-end run per model (speed_repeats: 1): too few repeats
+    assert data["speed"] == "inconclusive" and "at least 3 needed" in data["speed_reasons"][0]
+    runs = data["speed_test"]["runs"]
+    assert [r["model"] for r in runs] == ["standin_esm2_64d", "standin_fastesm_32d"]
+    for run in runs:
+        assert set(run["stage_seconds"]) == {"preprocess", "dna", "protein", "predict"}
+        assert all(v > 0 for v in run["stage_seconds"].values()) and run["device"] == "cpu"
+        assert len(run["loadavg_before"]) == 3 and run["outside_load"] is not None
+    assert data["speedup"] == data["speed_test"]["speedup"] > 0
     for model in data["models"].values():  # in-job figures read from the jobs' stats JSON
-        speed = model["speed"]
+        speed = model["extraction"]
         assert speed["records"] > 0 and speed["tokens"] > 0 and speed["embed_seconds"] > 0
         assert speed["load_seconds"] is not None and speed["devices"] == ["cpu"]
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
     assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
-    assert data["decision"] in ("candidate_ok", "candidate_worse", "inconclusive")
-    assert isinstance(data["equal_conditions"], bool) and data["seeds"]["candidate"] == [42, 43, 44]
-    assert set(data["margin"]) == {"sensitivity", "specificity", "mcc"}
+    assert data["seeds"]["candidate"] == [42, 43, 44]
+    assert set(data["margins"]) == {"sensitivity", "false_positive_rate_ratio"}
     assert set(data["low_prevalence_precision"]) == {"0.01", "0.1"}
     assert all(check["ok"] for check in data["checks"]), data["checks"]
     manifest = data["manifest"]
     assert set(manifest["records_shared_between_splits"].values()) == {0}
     assert set(manifest["genomes_shared_between_splits"].values()) == {0}
+    # the calls the accuracy verdict read: one row per held-out chunk per model per seed
+    with open(reports / "calls_chunk300.tsv") as handle:
+        calls = list(csv.DictReader(handle, delimiter="\t"))
+    chunks = data["heldout"]["chunks"]
+    assert len(calls) == chunks * 2 * 3 and {r["seed"] for r in calls} == {"42", "43", "44"}
     md = (reports / "comparison_chunk300.md").read_text()
-    assert "Decision:" in md and "bootstrap" in md and "Per chunk" in md
-    assert "Non-inferiority" in md and "Speed under equal conditions" in md
+    assert md.startswith("# standin_esm2_64d vs standin_fastesm_32d")
+    assert "STAND-IN MODELS" in md.split("**Decision")[0]  # the banner before the verdicts
+    assert "**accuracy: " in md and "**speed: inconclusive**" in md and "Per chunk" in md
+    assert "Accuracy verdict: every gated stratum" in md and "Speed verdict" in md
     assert "Per fragment length (what a user gets from predict)" in md
     # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
     t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"

@@ -466,9 +466,9 @@ def seed_weight_outputs():
     return expand(SEED_WEIGHTS, seed=TRAIN_SEEDS, allow_missing=True)
 
 
-def heldout_dataset_params(wildcards):
-    """Per training dataset what cut_test_fragments reads: its table row, its preprocessing's
-    sequences.tsv (record lengths) and genome map."""
+def dataset_source_params(wildcards):
+    """Per training dataset what cut_test_fragments and cluster_genomes read: its table row,
+    its preprocessing's sequences.tsv (record lengths) and genome map."""
     return {
         d: {
             "spec": spec,
@@ -481,9 +481,10 @@ def heldout_dataset_params(wildcards):
     }
 
 
-def heldout_dataset_files(wildcards):
-    """Input function: every file cut_test_fragments reads (sequences, lengths, maps)."""
-    params = heldout_dataset_params(wildcards)
+def dataset_sources(wildcards):
+    """Input function: every file cut_test_fragments and cluster_genomes read (sequences,
+    lengths, maps)."""
+    params = dataset_source_params(wildcards)
     files = [p["sequences"] for p in params.values()]
     files += [f for p in params.values() for f in (p["spec"]["fasta"], p["spec"]["gbff"]) if f]
     return files + training_genome_maps(wildcards)
@@ -522,51 +523,55 @@ def every_benchmark_dir(wildcards=None):
     return f"{OUT}/benchmarks"
 
 
-def shared_stage_benchmarks(wildcards):
-    """Benchmarks of the stages both compared models need (preprocessing of every training
-    dataset, the DNA model's extraction of the training frames): the whole-pipeline figure."""
-    L = wildcards.L
-    preprocess = [
-        "{out}/benchmarks/{step}/{dataset}_chunk{L}.tsv".format(
-            out=OUT,
-            step="build_training_frames" if TRAINING[d]["gbff"] else "preprocess_training_fasta",
-            dataset=d,
-            L=L,
-        )
-        for d in TRAINING
+def timing_models():
+    """The models a speed run loads: the DNA model, then baseline and candidate."""
+    return [DNA_MODEL.name, *COMPARE_MODELS]
+
+
+def timing_model_files(wildcards):
+    """Input function of time_predict: each model's weights and precision decision."""
+    return [
+        f for name in timing_models() for f in (model_ready(name), f"{OUT}/precision/{name}.json")
     ]
-    dna = [
-        EXTRACTION_BENCHMARK.format(unit="training", L=L, kind="dna", model=DNA_MODEL.name, shard=s)
-        for s in shard_ids("training", L, DNA_MODEL.name)
-    ]
-    return [*preprocess, f"{OUT}/benchmarks/build_training_set/chunk{L}.tsv", *dna]
 
 
-def heldout_pipeline_benchmarks(wildcards):
-    """Benchmarks of `predict` on the held-out fragments: the stages both compared models run
-    (``shared``: preprocessing, the DNA model's extraction) and per model (``models``) its
-    protein extraction and scoring jobs."""
-    L = wildcards.L
-
-    def extraction(kind, model):
-        return [
-            EXTRACTION_BENCHMARK.format(unit="heldout", L=L, kind=kind, model=model, shard=s)
-            for s in shard_ids("heldout", L, model)
-        ]
-
+def timing_params(wildcards):
+    """What time_predict's runs load: registry entries, weight directories, precision
+    files and the first seed's classifier (predict's checkpoint) of each protein model."""
+    names = timing_models()
     return {
-        "shared": [
-            f"{OUT}/benchmarks/preprocess_heldout/chunk{L}.tsv",
-            *extraction("dna", DNA_MODEL.name),
-        ],
-        "models": {
-            p: [
-                *extraction("protein", p),
-                classifier_files(HELDOUT_SCORE_BENCHMARK, L, DNA_MODEL.name, p),
-            ]
+        "registry": {n: config["models"][n] for n in names},
+        "model_dirs": {n: str(model_dir(REGISTRY[n], MODELS_DIR)) for n in names},
+        "precision": {n: f"{OUT}/precision/{n}.json" for n in names},
+        "checkpoints": {
+            p: f"{classifier_dir(wildcards.L, DNA_MODEL.name, p)}/model.safetensors"
             for p in COMPARE_MODELS
         },
     }
+
+
+def all_cores(wildcards=None):
+    """Threads of the timing job: every core, so that no other job of the workflow runs
+    beside the timed runs (cluster executors give the job a node of its own)."""
+    try:
+        return max(1, workflow.cores)
+    except WorkflowError:
+        return 1
+
+
+def run_gpus(wildcards=None):
+    """GPUs of the timing job: every GPU of the run (none on a CPU run)."""
+    return GPUS if GPU_REQUEST else 0
+
+
+def compared_standins(wildcards=None):
+    """Compared models (and the DNA model) that are stand-ins: the decision is then
+    inconclusive whatever the figures say."""
+    return [n for n in timing_models() if REGISTRY[n].is_standin]
+
+
+SPEED_RUNS = f"{OUT}/speed/predict_runs_chunk{{L}}.json"
+TIMING_BENCHMARK = f"{OUT}/benchmarks/time_predict/chunk{{L}}.tsv"
 
 
 def training_benchmarks(wildcards):

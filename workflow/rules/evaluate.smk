@@ -8,13 +8,13 @@
 checkpoint cut_test_fragments:
     input:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
-        datasets=heldout_dataset_files,
+        datasets=dataset_sources,
     output:
         fasta=f"{HELDOUT_DIR}/fragments.fa",
         table=f"{HELDOUT_DIR}/fragments.tsv",
         summary=f"{HELDOUT_DIR}/fragments.json",
     params:
-        datasets=heldout_dataset_params,
+        datasets=dataset_source_params,
         lengths=COMPARE["fragment_lengths"],
         per_genome=COMPARE["fragments_per_genome"],
         seed=TRAIN["seed"],

@@ -78,6 +78,29 @@ rule build_training_frames:
         "../scripts/build_training_frames.py"
 
 
+# The units the training split keeps together: genomes, the unlinked records of one taxon
+# (segments of a segmented virus) and species (ANI >= 95 % over >= 85 % of the shorter
+# genome, skani), per training group; the frame files stay as the builder wrote them.
+rule cluster_genomes:
+    input:
+        datasets=dataset_sources,
+    output:
+        f"{TRAINING_DIR}/genome_clusters.tsv",
+    params:
+        datasets=dataset_source_params,
+        species=TRAIN["species_clusters"],
+    log:
+        f"{OUT}/logs/cluster_genomes/chunk{{L}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/cluster_genomes/chunk{{L}}.tsv"
+    resources:
+        mem_mb=8000,
+    conda:
+        "../../envs/preprocess.yaml"
+    script:
+        "../scripts/cluster_genomes.py"
+
+
 localrules:
     download_refseq,
 

@@ -1,5 +1,48 @@
-# ESM2 3B vs FastESM2_650 comparison (same DNA model, manifest, split and seeds): accuracy
-# on the held-out fragments scored as predict does (evaluate.smk), speed of the extraction jobs.
+# ESM2 3B vs FastESM2_650 comparison (same DNA model, manifest, split and seeds): the accuracy
+# verdict on the held-out fragments scored as predict does (evaluate.smk), the speed verdict
+# from dedicated, repeated end-to-end predict runs (time_predict), and the combined decision.
+
+
+# predict end to end on the held-out fragments, baseline and candidate alternating, each
+# stage a fresh process; one job holding every core and the run's GPUs, so no other job of
+# the workflow runs beside the timed runs.
+rule time_predict:
+    input:
+        fasta=heldout_fasta,
+        models=timing_model_files,
+        classifiers=compare_files("model.safetensors"),
+        # not read: the timed runs come after every other job compare needs, so none of
+        # them runs beside the runs, on a cluster too
+        after=compare_files("heldout_sequences.tsv"),
+        env=ancient(ENV_REPORT),
+    output:
+        runs=SPEED_RUNS,
+    params:
+        models=COMPARE_MODELS,
+        dna_model=DNA_MODEL.name,
+        loads=timing_params,
+        repeats=COMPARE["speed_repeats"],
+        device=JOB_DEVICE,
+        ambiguous=config["ambiguous_codons"],
+        predict={
+            "min_viral_fraction": PREDICT["min_viral_fraction"],
+            "min_scored_fraction": PREDICT["min_scored_fraction"],
+            "plot_tracks": PREDICT["plot_tracks"],
+            "region_model": REGION_MODEL,
+        },
+    log:
+        f"{OUT}/logs/time_predict/chunk{{L}}.log",
+    benchmark:
+        TIMING_BENCHMARK
+    threads: all_cores
+    resources:
+        gpu=run_gpus,
+        mem_mb=16000,
+        runtime=240,
+    conda:
+        "../../envs/gpu.yaml"
+    script:
+        "../scripts/time_predict.py"
 
 
 rule compare_models:
@@ -14,6 +57,8 @@ rule compare_models:
         manifest_summary=f"{TRAINING_DIR}/training_manifest.json",
         # the checkpoint's output: the params list the training shards it sized
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",
+        speed_runs=SPEED_RUNS,
+        timing_benchmark=TIMING_BENCHMARK,
     output:
         html=report(
             f"{OUT}/reports/comparison_chunk{{L}}.html",
@@ -28,15 +73,15 @@ rule compare_models:
             caption="../report/comparison.rst",
             labels={"figure": "ROC and PR {L} bp"},
         ),
+        calls=f"{OUT}/reports/calls_chunk{{L}}.tsv",
     params:
         models=COMPARE_MODELS,
+        standins=compared_standins,
         extraction_benchmarks=extraction_benchmarks,
         extraction_stats=compare_extraction_stats,
         embeddings=compare_embeddings,
         train_benchmarks=training_benchmarks,
         benchmark_dir=every_benchmark_dir,
-        shared_benchmarks=shared_stage_benchmarks,
-        heldout_benchmarks=heldout_pipeline_benchmarks,
         settings={
             **COMPARE,
             "min_viral_fraction": PREDICT["min_viral_fraction"],

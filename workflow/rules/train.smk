@@ -10,6 +10,7 @@ checkpoint build_training_set:
         nucleotide=training_dataset_files("dna"),
         protein=training_dataset_files("protein"),
         genomes=training_genome_maps,
+        clusters=f"{TRAINING_DIR}/genome_clusters.tsv",
         # Not read: it orders the checkpoint after the environment check. Snakemake (9.27)
         # drops every pending job when a checkpoint's DAG update happens while the producer
         # of an ancient() input is still running (the run then ends "done" with its targets

@@ -35,6 +35,7 @@ with rule_logging(snakemake) as log:
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
         shard_index=snakemake.output.shard_index,
+        clusters=snakemake.input.clusters,
         seed=snakemake.params.seed,
         val_fraction=snakemake.params.val_fraction,
         test_fraction=snakemake.params.test_fraction,

@@ -1,14 +1,15 @@
-"""Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG).
+"""Rule compare_models: baseline vs candidate protein model report (HTML, Markdown, JSON, PNG)
+and the held-out calls table it decides on.
 
 Named inputs: ``tests``, ``metadata``, ``heldout_chunks`` and ``heldout_sequences`` (one per
 model, in ``params.models`` order), ``fragments`` (the held-out fragments' table),
-``manifest`` and ``manifest_summary``. Params: ``models``, ``extraction_benchmarks``,
-``extraction_stats`` (the extraction jobs' stats JSON: in-job timers) and ``embeddings``
-(model -> list of paths), ``train_benchmarks`` (model -> path),
-``settings`` (the ``compare:`` config section), ``benchmark_dir`` (all benchmark files: which
-jobs overlapped the timed ones), ``shared_benchmarks`` (stages both models share),
-``heldout_benchmarks`` (predict on the held-out fragments: shared and per-model jobs). Outputs:
-``html``, ``md``, ``json``, ``png``.
+``manifest``, ``manifest_summary``, ``speed_runs`` (rule time_predict's runs) and
+``timing_benchmark`` (its benchmark file: which other jobs ran meanwhile). Params:
+``models``, ``standins`` (compared models that are stand-ins), ``extraction_benchmarks``,
+``extraction_stats`` and ``embeddings`` (model -> list of paths: the training-set extraction,
+context), ``train_benchmarks`` (model -> path), ``settings`` (the ``compare:`` config
+section with predict's thresholds), ``benchmark_dir`` (every benchmark file). Outputs:
+``html``, ``md``, ``json``, ``png``, ``calls``.
 """
 
 import json
@@ -18,7 +19,9 @@ from virnucpro_smk.errors import InputError
 from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table
 from virnucpro_smk.report.comparison import CompareSettings, build_report, load_model_result
 from virnucpro_smk.report.comparison_page import write_report
-from virnucpro_smk.report.speed_conditions import all_benchmarks
+from virnucpro_smk.report.heldout_calls import heldout_calls, write_calls_table
+from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs
+from virnucpro_smk.report.speed_runs import read_speed_runs
 from virnucpro_smk.runtime.logs import rule_logging
 
 
@@ -53,16 +56,21 @@ with rule_logging(snakemake) as log:
         for name in models
     ]
     summary = json.loads(Path(snakemake.input.manifest_summary).read_text(encoding="utf-8"))
+    fragments = read_fragment_table(snakemake.input.fragments)
+    calls = heldout_calls(fragments, {r.name: r.heldout for r in results})
+    write_calls_table(calls, snakemake.output.calls)
+    timed = [snakemake.input.timing_benchmark]
     report, png = build_report(
         results,
         chunk_length,
         settings,
         summary,
-        every_benchmark=all_benchmarks(snakemake.params.benchmark_dir),
-        shared_benchmarks=list(snakemake.params.shared_benchmarks),
-        fragments=read_fragment_table(snakemake.input.fragments),
+        fragments=fragments,
         manifest_path=snakemake.input.manifest,
-        heldout_benchmarks=snakemake.params.heldout_benchmarks,
+        speed_runs=read_speed_runs(snakemake.input.speed_runs),
+        overlapping_jobs=overlapping_jobs(timed, all_benchmarks(snakemake.params.benchmark_dir)),
+        standin_models=list(snakemake.params.standins),
+        calls=calls,
     )
     write_report(
         report,
@@ -73,9 +81,10 @@ with rule_logging(snakemake) as log:
         snakemake.output.png,
     )
     log.info(
-        "decision: %s (equal conditions %s, speed-up %s; %s)",
+        "decision: %s (accuracy %s, speed %s, speed-up %s; %s)",
         report["decision"],
-        report["equal_conditions"],
+        report["accuracy"],
+        report["speed"],
         report["speedup"],
         "; ".join(report["decision_reasons"]) or "no reservations",
     )

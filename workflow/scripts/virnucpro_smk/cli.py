@@ -3,11 +3,13 @@
 virnucpro-smk convert-legacy 300_model.pth --chunk-length 300 --out DIR --allow-pickle
 virnucpro-smk make-example resources/example
 virnucpro-smk regions per_chunk.tsv --out regions.tsv [--sequences sequences.tsv]
+virnucpro-smk decide calls_chunk300.tsv --baseline NAME --candidate NAME [--margin ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
@@ -96,6 +98,51 @@ def regions(args: argparse.Namespace) -> None:
     print(f"wrote {args.out}: {len(rows)} region(s), {proviruses} provirus(es)")
 
 
+def decide(args: argparse.Namespace) -> None:
+    """Recompute the accuracy verdict from a held-out calls table (the comparison's
+    calls_chunk<L>.tsv) at your own margins and prevalences; prints the report's JSON fields."""
+    from .report.comparison_page import finite
+    from .report.heldout_calls import calls_strata, read_calls_table
+    from .report.noninferiority import AccuracySettings, accuracy_fields, accuracy_test
+    from .runtime.config_defaults import schema_defaults
+
+    compare = schema_defaults("compare")  # the schema is the one home of the defaults
+    margins = dict(compare["margins"])
+    for item in args.margin or []:
+        name, _, value = item.partition("=")
+        if name not in margins or not value:
+            raise VirNucProError(
+                f"--margin {item!r}: give NAME=VALUE, NAME one of {', '.join(margins)}"
+            )
+        try:
+            margins[name] = float(value)
+        except ValueError:
+            raise VirNucProError(f"--margin {item!r}: {value!r} is not a number") from None
+    settings = AccuracySettings(
+        sensitivity_margin=margins["sensitivity"],
+        fpr_ratio_margin=margins["false_positive_rate_ratio"],
+        fpr_floor=args.fpr_floor if args.fpr_floor is not None else compare["fpr_floor"],
+        min_test_genomes=(
+            args.min_test_genomes
+            if args.min_test_genomes is not None
+            else compare["min_test_genomes"]
+        ),
+        min_seeds=args.min_seeds if args.min_seeds is not None else compare["min_seeds"],
+        resamples=args.bootstrap if args.bootstrap is not None else compare["bootstrap"],
+        seed=args.seed if args.seed is not None else compare["seed"],
+        prevalences=tuple(args.prevalence or compare["prevalences"]),
+    )
+    if settings.sensitivity_margin <= 0 or settings.fpr_ratio_margin <= 1:
+        raise VirNucProError("margins: sensitivity > 0 and false_positive_rate_ratio > 1")
+    if any(not 0 < p < 1 for p in settings.prevalences):
+        raise VirNucProError("--prevalence: a viral fraction between 0 and 1")
+    calls = read_calls_table(args.calls, [args.baseline, args.candidate])
+    lengths = args.gated_lengths or compare["gated_lengths"]
+    result = accuracy_test(calls_strata(calls, args.baseline, args.candidate, lengths), settings)
+    out = {"baseline": args.baseline, "candidate": args.candidate, **accuracy_fields(result)}
+    print(json.dumps(finite(out), indent=1, allow_nan=False))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="virnucpro-smk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,6 +195,30 @@ def main(argv: list[str] | None = None) -> int:
         help="the run's predict.min_scored_fraction",
     )
     reg.set_defaults(func=regions)
+    dec = sub.add_parser("decide", help=decide.__doc__.splitlines()[0])
+    dec.add_argument("calls", type=Path, help="calls_chunk<L>.tsv as the comparison writes it")
+    dec.add_argument("--baseline", required=True, help="the reference model (column model)")
+    dec.add_argument("--candidate", required=True, help="the model under test")
+    dec.add_argument(
+        "--margin",
+        action="append",
+        metavar="NAME=VALUE",
+        help="sensitivity=0.02 or false_positive_rate_ratio=1.5 (repeatable; default: the "
+        "schema's compare.margins)",
+    )
+    dec.add_argument(
+        "--prevalence",
+        action="append",
+        type=float,
+        help="viral fraction for the precision context (repeatable; default: compare.prevalences)",
+    )
+    dec.add_argument("--gated-lengths", type=int, nargs="+", help="default: compare.gated_lengths")
+    dec.add_argument("--fpr-floor", type=float, help="default: compare.fpr_floor")
+    dec.add_argument("--min-test-genomes", type=int, help="default: compare.min_test_genomes")
+    dec.add_argument("--min-seeds", type=int, help="default: compare.min_seeds")
+    dec.add_argument("--bootstrap", type=int, help="resamples; default: compare.bootstrap")
+    dec.add_argument("--seed", type=int, help="bootstrap seed; default: compare.seed")
+    dec.set_defaults(func=decide)
     args = parser.parse_args(argv)
     setup_logging()
     try:

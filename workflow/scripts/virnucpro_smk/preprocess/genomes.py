@@ -13,10 +13,12 @@ genomes to train, validation or test. A record's genome key is
   every record, without it) are their own genome.
 
 GenBank maps also carry each record's taxon (the lowest one-word rank of its lineage, usually
-the genus), so the comparison can report test genomes whose taxon no training genome shares.
+the genus), so the comparison can report test genomes whose taxon no training genome shares,
+and its NCBI taxonomy id (``taxid``, from the source feature's ``/db_xref="taxon:..."``),
+which groups records without an assembly link (the segments of a segmented virus).
 
-What this does not guarantee: near relatives (two strains of one species, two phages of one
-genus) are different genomes and may land in different splits.
+Near relatives (two strains of one species) are different genomes; the split keeps them
+together through species clusters (:mod:`.genome_clusters`), not through this map.
 """
 
 from __future__ import annotations
@@ -29,33 +31,41 @@ from ..io.atomic import write_tsv
 
 GENOME_COLUMNS = ["record", "genome"]
 TAXON_COLUMN = "taxon"  # optional third column: the record's taxon (usually its genus)
+TAXID_COLUMN = "taxid"  # optional: the record's NCBI taxonomy id (source feature)
 
 
 def write_genome_map(
     genome_of: Mapping[str, str],
     path: str | os.PathLike[str],
     taxon_of: Mapping[str, str] | None = None,
+    taxid_of: Mapping[str, str] | None = None,
 ) -> None:
-    """Write ``record -> genome`` (and its taxon, when given) as a TSV, records in order."""
-    if taxon_of is None:
-        write_tsv(path, GENOME_COLUMNS, ([r, g] for r, g in genome_of.items()))
-    else:
-        rows = ([r, g, taxon_of.get(r, "")] for r, g in genome_of.items())
-        write_tsv(path, [*GENOME_COLUMNS, TAXON_COLUMN], rows)
+    """Write ``record -> genome`` (and its taxon and taxid, when given) as a TSV, records in
+    order."""
+    columns = [*GENOME_COLUMNS]
+    extra = [(TAXON_COLUMN, taxon_of), (TAXID_COLUMN, taxid_of)]
+    columns += [name for name, values in extra if values is not None]
+    rows = (
+        [r, g, *(values.get(r, "") for _, values in extra if values is not None)]
+        for r, g in genome_of.items()
+    )
+    write_tsv(path, columns, rows)
 
 
-def read_genome_table(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
-    """``record -> genome`` and ``record -> taxon`` (the optional ``taxon`` column; records
-    without one are absent) of a genome map; refuse a record given two genomes."""
+def _read_columns(
+    path: str | os.PathLike[str], optional: tuple[str, ...]
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """``record -> genome`` and, per optional column, ``record -> value`` (records without a
+    value are absent) of a genome map; refuse a record given two genomes."""
     genome_of: dict[str, str] = {}
-    taxon_of: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = {c: {} for c in optional}
     if not os.path.isfile(path):
         raise InputError(f"{path}: genome map not found")
     with open(path, encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         if header[:2] != GENOME_COLUMNS:
             raise InputError(f"{path}: a genome map needs the columns record and genome")
-        taxon_at = header.index(TAXON_COLUMN) if TAXON_COLUMN in header else None
+        at = {c: header.index(c) for c in optional if c in header}
         for n, line in enumerate(handle, start=2):
             if not line.strip() or line.startswith("#"):
                 continue
@@ -68,9 +78,24 @@ def read_genome_table(path: str | os.PathLike[str]) -> tuple[dict[str, str], dic
                     f"{path} line {n}: record {record!r} is given two genomes "
                     f"({genome_of[record]!r} and {genome!r})"
                 )
-            if taxon_at is not None and len(fields) > taxon_at and fields[taxon_at]:
-                taxon_of[record] = fields[taxon_at]
-    return genome_of, taxon_of
+            for column, k in at.items():
+                if len(fields) > k and fields[k]:
+                    values[column][record] = fields[k]
+    return genome_of, values
+
+
+def read_genome_table(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``record -> genome`` and ``record -> taxon`` (the optional ``taxon`` column; records
+    without one are absent) of a genome map; refuse a record given two genomes."""
+    genome_of, values = _read_columns(path, (TAXON_COLUMN,))
+    return genome_of, values[TAXON_COLUMN]
+
+
+def read_genome_ids(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``record -> genome`` and ``record -> taxid`` (the optional ``taxid`` column) of a
+    genome map: what the species clusters group records by."""
+    genome_of, values = _read_columns(path, (TAXID_COLUMN,))
+    return genome_of, values[TAXID_COLUMN]
 
 
 def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:

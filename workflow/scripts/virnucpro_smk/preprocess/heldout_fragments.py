@@ -152,7 +152,7 @@ def _sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
         }
 
 
-def _dataset_sequences(spec: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+def dataset_sequences(spec: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """(record id, upper-case sequence) of a training dataset, as its preprocessing read it."""
     from .training_frames import iter_genomes
 
@@ -236,7 +236,7 @@ def cut_test_fragments(
         todo = {rid for (name, rid) in by_record if name == d.name}
         if not todo:
             continue
-        for rid, seq in _dataset_sequences(d.spec):  # type: ignore[arg-type]
+        for rid, seq in dataset_sequences(d.spec):  # type: ignore[arg-type]
             for f in by_record.get((d.name, rid), []):
                 if len(seq) < f.end:
                     raise InputError(

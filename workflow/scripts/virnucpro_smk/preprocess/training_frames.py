@@ -109,14 +109,16 @@ def cds_translations(record) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class GenBankRecord:
     """What training needs from a GenBank record: id, upper-case sequence, CDS translations,
-    the assembly it belongs to (``DBLINK  Assembly:``; "" when the record names none) and its
-    taxon (:func:`lineage_taxon` of the ``ORGANISM`` lineage; "" without one)."""
+    the assembly it belongs to (``DBLINK  Assembly:``; "" when the record names none), its
+    taxon (:func:`lineage_taxon` of the ``ORGANISM`` lineage; "" without one) and its NCBI
+    taxonomy id (:func:`source_taxid`; "" without one)."""
 
     id: str
     seq: str
     translations: list[str]
     assembly: str = ""
     taxon: str = ""
+    taxid: str = ""
 
 
 def _split_records(
@@ -337,6 +339,20 @@ def lineage_taxon(lines: list[str]) -> str:
     return next((e for e in reversed(entries) if e and " " not in e), "")
 
 
+_SOURCE_TAXID = re.compile(r'/db_xref="taxon:(\d+)"')
+
+
+def source_taxid(table: str) -> str:
+    """The NCBI taxonomy id of a features table's ``source`` feature (its first
+    ``/db_xref="taxon:..."``: CDS features carry other db_xrefs), "" without one.
+
+    Segments of a segmented virus have no assembly link in viral RefSeq but share this id,
+    so the training split can keep them together (:mod:`.genome_clusters`).
+    """
+    found = _SOURCE_TAXID.search(table)
+    return found.group(1) if found else ""
+
+
 def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank") -> GenBankRecord:
     """Id, sequence (upper case; "" without ORIGIN or when ``sequence`` is False), translations."""
     origin = block.find(b"\nORIGIN")  # bytes.find: a multi-line regex crawls through the block
@@ -345,7 +361,7 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
         head = head.replace("\r\n", "\n")
     rid = _RecordId()
     translations: list[str] = []
-    assembly = taxon = ""
+    assembly = taxon = taxid = ""
     table_at = head.find("\nFEATURES")
     header = head if table_at < 0 else head[:table_at]
     lines = header.split("\n")
@@ -371,6 +387,7 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
         top = _TOP_LEVEL.search(head, table_from)
         table = head[table_from : top.start() + 1 if top else len(head)]
         translations = _features_translations(table, where)
+        taxid = source_taxid(table)
     record_id = rid.final(where)
     seq = ""
     if sequence and origin >= 0:
@@ -378,7 +395,7 @@ def parse_genbank(block: bytes, *, sequence: bool = True, where: str = "GenBank"
         end = block.rfind(b"\n//")
         body = block[start : end if end >= start else len(block)]
         seq = body.translate(None, _NOT_SEQUENCE).decode("latin-1").upper()
-    return GenBankRecord(record_id, seq, translations, assembly, taxon)
+    return GenBankRecord(record_id, seq, translations, assembly, taxon, taxid)
 
 
 def _fasta_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, str]]:
@@ -417,8 +434,9 @@ def _pairs(
 
 def _read_record(
     block: bytes, fasta: tuple[str, str] | None, gbff: str, fna: str | None
-) -> tuple[str, str, list[str], str, str]:
-    """(id, upper-case sequence, CDS translations, genome key, taxon) of one GenBank block."""
+) -> tuple[str, str, list[str], str, str, str]:
+    """(id, upper-case sequence, CDS translations, genome key, taxon, taxid) of one GenBank
+    block."""
     record = parse_genbank(block, sequence=fasta is None, where=gbff)
     genome = record.assembly or record.id
     if fasta is None:
@@ -426,14 +444,14 @@ def _read_record(
             raise InputError(
                 f"{gbff}: record {record.id!r} has no ORIGIN sequence; give the matching FASTA"
             )
-        return record.id, record.seq, record.translations, genome, record.taxon
+        return record.id, record.seq, record.translations, genome, record.taxon, record.taxid
     fa_id, fa_seq = fasta
     if fa_id != record.id:
         raise InputError(
             f"{fna} record {fa_id!r} pairs with {record.id!r} in {gbff}: the files must "
             "list the same records in the same order (or leave out the FASTA)"
         )
-    return fa_id, fa_seq, record.translations, genome, record.taxon
+    return fa_id, fa_seq, record.translations, genome, record.taxon, record.taxid
 
 
 def iter_genomes(
@@ -461,6 +479,7 @@ class RecordFrames:
     protein: str
     genome: str = ""  # the record's genome key (its assembly, else its own id)
     taxon: str = ""  # the lowest one-word rank of its lineage (lineage_taxon)
+    taxid: str = ""  # its source feature's NCBI taxonomy id (source_taxid)
 
 
 def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) -> RecordFrames:
@@ -490,8 +509,9 @@ def select_frames(rid: str, seq: str, proteins: list[str], chunk_length: int) ->
 
 def _work(task: tuple[bytes, tuple[str, str] | None, int, str, str | None]) -> RecordFrames:
     block, fasta, chunk_length, gbff, fna = task
-    rid, seq, proteins, genome, taxon = _read_record(block, fasta, gbff, fna)
-    return replace(select_frames(rid, seq, proteins, chunk_length), genome=genome, taxon=taxon)
+    rid, seq, proteins, genome, taxon, taxid = _read_record(block, fasta, gbff, fna)
+    frames = select_frames(rid, seq, proteins, chunk_length)
+    return replace(frames, genome=genome, taxon=taxon, taxid=taxid)
 
 
 _IGNORE_SIGINT = (signal.SIGINT, signal.SIG_IGN)
@@ -566,9 +586,10 @@ def build_training_frames(
 ) -> PreprocessStats:
     """Chunk genomes and keep the frames found in annotated proteins (training mode).
 
-    ``genomes``: also write each record's genome key and taxon (:mod:`.genomes`), a side
-    output so the frame files stay the original's bytes; the training split keeps a genome's
-    records together, the comparison reports test genomes of taxa unseen in training.
+    ``genomes``: also write each record's genome key, taxon and taxid (:mod:`.genomes`), a
+    side output so the frame files stay the original's bytes; the training split keeps a
+    genome's records (and a taxid's unlinked records) together, the comparison reports test
+    genomes of taxa unseen in training.
 
     ``shard_index``/``n_shards``: also write byte-range shards of the identified files
     (None: don't). ``threads``: processes working on the records of ``gbff`` in parallel;
@@ -577,6 +598,7 @@ def build_training_frames(
     n_seq = n_bases = n_chunks = n_frames = 0
     genome_of: dict[str, str] = {}
     taxon_of: dict[str, str] = {}
+    taxid_of: dict[str, str] = {}
     progress = Progress(f"training frames {Path(gbff).name}", None, unit="bp", logger=log)
     with (
         atomic_open(chunked) as chunk_out,
@@ -592,6 +614,7 @@ def build_training_frames(
             seq_out.write(f"{out.id}\t{out.length}\t{out.chunks}\t{out.frames}\n")
             genome_of[out.id] = out.genome or out.id
             taxon_of[out.id] = out.taxon
+            taxid_of[out.id] = out.taxid
             n_seq += 1
             n_bases += out.length
             n_chunks += out.chunks
@@ -601,7 +624,7 @@ def build_training_frames(
             raise InputError(f"{gbff}: no GenBank records")
     progress.finish()
     if genomes is not None:
-        write_genome_map(genome_of, genomes, taxon_of)
+        write_genome_map(genome_of, genomes, taxon_of, taxid_of)
     if shard_index is not None:
         spans = index_shards(nucleotide, protein, n_frames, n_shards or 1)
         write_shard_index(spans, shard_index)

@@ -1,13 +1,14 @@
 """Training set: which frames train, validate and test the classifier, drawn before embedding.
 
-Every labelled dataset contributes its kept frames. The split is drawn by *genome*
-(:mod:`.genomes`: the records of one assembly, such as a chromosome and its plasmids or the
-segments of a segmented virus; a record without a genome key is its own genome), never by
-frame or record: frames of one chunk, of overlapping chunks and of one genome are strongly
-correlated, and letting them straddle train and test overstates accuracy. Near relatives
-(strains of one species) are different genomes and may still be split apart. Then, like the
+Every labelled dataset contributes its kept frames. The split is drawn by *cluster*, never
+by frame or record: a cluster (:mod:`.genome_clusters`) holds whole genomes (:mod:`.genomes`:
+the records of one assembly, such as a chromosome and its plasmids), the unlinked records of
+one taxon (the segments of a segmented virus) and the genomes of one species (ANI >= 95 %
+over >= 85 % of the shorter genome). Frames of one chunk, of overlapping chunks, of one
+genome and of one species are strongly correlated, and letting them straddle train and test
+overstates accuracy. Without a cluster map every genome is its own cluster. Then, like the
 original's sampling, non-viral frames are drawn to match the viral count evenly across host
-groups (seeded), within the genome-level splits.
+groups (seeded), within the cluster-level splits.
 
 The selection is made from frame ids before any embedding, and only the selected frames are
 written into the training shards that the GPU jobs embed: with RefSeq host groups that is a
@@ -31,6 +32,7 @@ from ..io.atomic import atomic_open, write_text_atomic, write_tsv
 from ..io.fasta import record_offsets
 from ..io.hashing import file_sha256
 from .chunking import record_of
+from .genome_clusters import read_cluster_map
 from .genomes import genome_key, read_genome_map
 from .shards import index_rows, index_shards, shard_bounds, write_shard_index
 
@@ -69,9 +71,14 @@ class DatasetFrames:
     label: int
     ids: list[str]
     genome_of: Mapping[str, str] = field(default_factory=dict)  # absent: record = genome
+    cluster_of: Mapping[str, str] = field(default_factory=dict)  # genome -> cluster; absent: itself
 
     def genome(self, fid: str) -> str:
         return genome_key(record_of(fid), self.genome_of)
+
+    def cluster(self, fid: str) -> str:
+        genome = self.genome(fid)
+        return self.cluster_of.get(genome, genome)
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ def draw_manifest(
     test_fraction: float = 0.1,
     balance: bool = True,
 ) -> tuple[list[ManifestRow], dict]:
-    """Split by genome, balance non-viral against viral frames; rows in dataset/file order."""
+    """Split by cluster (a genome when no cluster holds it), balance non-viral against viral
+    frames; rows in dataset/file order."""
     seen: dict[str, str] = {}
     owner: dict[str, str] = {}
     genome_group: dict[str, tuple[int, str]] = {}
@@ -165,11 +173,11 @@ def draw_manifest(
                     "a record must belong to one dataset"
                 )
     for ds in datasets:
-        for genome in {ds.genome(fid) for fid in ds.ids}:
-            if genome_group.setdefault(genome, (ds.label, ds.group)) != (ds.label, ds.group):
+        for unit in {u for fid in ds.ids for u in (ds.genome(fid), ds.cluster(fid))}:
+            if genome_group.setdefault(unit, (ds.label, ds.group)) != (ds.label, ds.group):
                 raise InputError(
-                    f"genome {genome!r} has records in two groups or labels "
-                    f"({genome_group[genome]} and {(ds.label, ds.group)}): a genome must be "
+                    f"genome or cluster {unit!r} has records in two groups or labels "
+                    f"({genome_group[unit]} and {(ds.label, ds.group)}): it must be "
                     "split as one"
                 )
     rng = random.Random(seed)
@@ -178,7 +186,7 @@ def draw_manifest(
         by_group[(ds.label, ds.group)].append(ds)
     split_of: dict[str, str] = {}
     for key in sorted(by_group):
-        counts = Counter(ds.genome(fid) for ds in by_group[key] for fid in ds.ids)
+        counts = Counter(ds.cluster(fid) for ds in by_group[key] for fid in ds.ids)
         split_of.update(split_records(dict(counts), rng, val_fraction, test_fraction))
 
     available = {g: sum(len(d.ids) for d in dss) for (_, g), dss in by_group.items()}
@@ -200,7 +208,7 @@ def draw_manifest(
         for split in SPLITS
         for ds in datasets
         for fid in ds.ids
-        if fid in keep and split_of[ds.genome(fid)] == split
+        if fid in keep and split_of[ds.cluster(fid)] == split
     ]
     for split in SPLITS:
         labels = {r.label for r in rows if r.split == split}
@@ -212,6 +220,11 @@ def draw_manifest(
             )
     records = {s: {r.record for r in rows if r.split == s} for s in SPLITS}
     genomes = {s: {r.genome for r in rows if r.split == s} for s in SPLITS}
+    cluster_of = {ds.genome(fid): ds.cluster(fid) for ds in datasets for fid in ds.ids}
+    clusters = {s: {cluster_of[r.genome] for r in rows if r.split == s} for s in SPLITS}
+    genomes_of_cluster: dict[str, set[str]] = defaultdict(set)
+    for genome, cluster in cluster_of.items():
+        genomes_of_cluster[cluster].add(genome)
     records_of_genome: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         records_of_genome[r.genome].add(r.record)
@@ -219,7 +232,7 @@ def draw_manifest(
     summary = {
         "frames": len(rows),
         "seed": seed,
-        "split_by": "genome",
+        "split_by": "cluster (a genome, a taxon's unlinked records, a species at 95 % ANI)",
         "available_by_group": dict(sorted(available.items())),
         "used_by_group": dict(sorted(Counter(r.group for r in rows).items())),
         "by_split": {s: sum(r.split == s for r in rows) for s in SPLITS},
@@ -231,6 +244,11 @@ def draw_manifest(
         "multi_record_genomes": sum(len(rs) > 1 for rs in records_of_genome.values()),
         "genomes_shared_between_splits": {
             f"{a}-{b}": len(genomes[a] & genomes[b]) for a, b in pairs
+        },
+        "clusters_by_split": {s: len(clusters[s]) for s in SPLITS},
+        "multi_genome_clusters": sum(len(g) > 1 for g in genomes_of_cluster.values()),
+        "clusters_shared_between_splits": {
+            f"{a}-{b}": len(clusters[a] & clusters[b]) for a, b in pairs
         },
         "viral": sum(r.label == 1 for r in rows),
         "nonviral": sum(r.label == 0 for r in rows),
@@ -294,6 +312,7 @@ def build_training_set(
     protein: str | os.PathLike[str],
     shard_index: str | os.PathLike[str],
     n_shards: int | Callable[[int], int] | None = None,
+    clusters: str | os.PathLike[str] | None = None,
     seed: int = 42,
     val_fraction: float = 0.1,
     test_fraction: float = 0.1,
@@ -305,7 +324,10 @@ def build_training_set(
     ``shards.index_rows``, what the workflow uses: then neither the index nor the manifest
     depends on the models or the GPUs; each model's jobs are runs of index rows sized in the
     workflow, see ``runtime.job_sizing``). The manifest's ``shard`` column is the index row.
+    ``clusters``: the genome cluster map (``genome_clusters.tsv``) the split keeps together
+    (None: every genome is its own cluster).
     """
+    cluster_of = read_cluster_map(clusters) if clusters else {}
     frames = [
         DatasetFrames(
             d.dataset,
@@ -313,6 +335,7 @@ def build_training_set(
             d.label,
             frame_ids(d.nucleotide),
             read_genome_map(d.genomes) if d.genomes else {},
+            cluster_of,
         )
         for d in datasets
     ]

@@ -1,17 +1,13 @@
-"""ESM2 3B vs FastESM2_650: accuracy at three levels and end-to-end speed, with a decision.
+"""ESM2 3B vs FastESM2_650: accuracy and speed verdicts, a combined decision, the evidence.
 
-Both classifiers are trained on the same manifest (same genomes, split and seed), each with
-several training seeds, and tested on the same held-out frames, so their metrics
-(:mod:`.levels`) can be compared unit by unit. The decision (``candidate_ok``,
-``candidate_worse`` or ``inconclusive``) comes from a non-inferiority test on the interval
-(:mod:`.noninferiority`) and a speed-up measured under equal conditions
-(:mod:`.speed_conditions`).
-
-Speed is judged end to end: the sum of the wall seconds Snakemake's benchmark files record
-for every extraction job of a model (start-up and model loading included), shown beside the
-in-process embedding seconds the jobs write to their stats JSON files, so that a model
-whose forward pass is fast but whose jobs are slow cannot pass unnoticed. The page a person
-reads is drawn by :mod:`.comparison_page`.
+Both classifiers are trained on the same manifest (same genomes, split and seeds) and score
+the same held-out fragments, so their calls can be compared unit by unit. Three verdicts
+lead the report: ``accuracy`` (:mod:`.noninferiority`, on the held-out calls table of
+:mod:`.heldout_calls`), ``speed`` (:mod:`.speed_runs`, from the dedicated repeated runs of
+rule ``time_predict``) and the combined ``decision`` (:mod:`.decision`; stand-in models make
+it ``inconclusive``). Per-level metrics with genome-bootstrap intervals (:mod:`.levels`),
+new taxa, planted proviruses and the training-set extraction figures are context. The page
+a person reads is drawn by :mod:`.comparison_page`.
 """
 
 from __future__ import annotations
@@ -19,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +24,8 @@ from ..classify.regions import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..io.embedding_files import read_metadata
 from .comparison_page import figure_png, total_count
+from .decision import decide
+from .heldout_calls import HeldoutCalls, calls_strata, heldout_calls
 from .heldout_levels import (
     HeldoutScores,
     genomes_outside_test,
@@ -37,6 +35,7 @@ from .heldout_levels import (
     read_heldout,
     taxon_novelty,
 )
+from .job_benchmarks import read_benchmark
 from .levels import (
     CI_METRICS,
     LEVEL_RULES,
@@ -49,14 +48,9 @@ from .levels import (
     per_group,
     read_seed_predictions,
 )
-from .noninferiority import NI_METRICS, decide, noninferiority
+from .noninferiority import AccuracySettings, accuracy_fields, accuracy_test
 from .provirus_eval import genome_tracks, measure_proviruses
-from .speed_conditions import (
-    pipeline_seconds,
-    predict_pipeline_seconds,
-    read_benchmark,
-    speed_conditions,
-)
+from .speed_runs import GPU_FIGURES, SpeedRun, speed_test
 
 
 def _job_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -76,9 +70,10 @@ def extraction_speed(
     chunk_length: int | None = None,
     stats_files: Sequence[str | os.PathLike[str]] | None = None,
 ) -> dict[str, Any]:
-    """End-to-end and in-process extraction figures of one protein model.
+    """End-to-end and in-process figures of one protein model's training-set extraction
+    (context: the verdict's speed comes from the dedicated runs of :mod:`.speed_runs`).
 
-    ``wall_seconds`` (the verdict's number) is the sum of the benchmark ``s`` of every job and
+    ``wall_seconds`` is the sum of the benchmark ``s`` of every job and
     is None when any benchmark file is missing; ``embed_seconds`` sums the in-process timers
     the jobs wrote to their stats JSON files (``stats_files``, one per job). The embedding
     files give the identity checks and dtypes; files written before the run figures moved out
@@ -88,6 +83,7 @@ def extraction_speed(
     embed = load = 0.0
     has_load = bool(embedding_files)
     peak: list[float] = []
+    gpu: dict[str, list[float]] = {k: [] for k in GPU_FIGURES if k != "peak_gpu_mib"}
     devices: set[str] = set()
     dtypes: set[str] = set()
     job_stats: list[dict[str, Any]] = []
@@ -115,6 +111,9 @@ def extraction_speed(
             load += float(stats["load_seconds"])
         if stats.get("peak_gpu_mib") is not None:
             peak.append(float(stats["peak_gpu_mib"]))
+        for key, values in gpu.items():  # per-job GPU figures, where the job recorded them
+            if isinstance(stats.get(key), (int, float)):
+                values.append(float(stats[key]))
         devices.add(str(stats.get("device_name", "unknown")))
     missing = [str(p) for p in benchmark_files if not Path(p).is_file()]
     jobs = [read_benchmark(p) for p in benchmark_files if Path(p).is_file()]
@@ -134,6 +133,19 @@ def extraction_speed(
         "tokens_per_embed_s": round(tokens / embed, 1) if embed else None,
         "max_rss_mib": max(rss) if rss else None,
         "peak_gpu_mib": round(max(peak), 1) if peak else None,
+        "gpu_util_mean_pct": (
+            round(sum(gpu["gpu_util_mean_pct"]) / len(gpu["gpu_util_mean_pct"]), 1)
+            if gpu["gpu_util_mean_pct"]
+            else None
+        ),
+        "seconds_to_first_batch": (
+            round(sum(gpu["seconds_to_first_batch"]), 3) if gpu["seconds_to_first_batch"] else None
+        ),
+        "seconds_after_last_batch": (
+            round(sum(gpu["seconds_after_last_batch"]), 3)
+            if gpu["seconds_after_last_batch"]
+            else None
+        ),
         "devices": sorted(devices),
         "dtypes": sorted(dtypes),
     }
@@ -303,28 +315,32 @@ def heldout_checks(
 # --------------------------------------------------------------------------- the report
 
 
-DEFAULT_MARGINS = {"sensitivity": 0.02, "specificity": 0.005, "mcc": 0.03}
-
-
-@dataclass
+@dataclass(frozen=True)
 class CompareSettings:
+    """The ``compare:`` section (schema-validated, defaults filled by check_config) and the
+    predict settings the held-out levels use; every field is required (no defaults here)."""
+
     baseline: str
     candidate: str
-    margins: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_MARGINS))
-    min_speedup: float = 2.0
-    bootstrap: int = 1000
-    seed: int = 0
-    min_test_genomes: int = 20
-    prevalences: list[float] = field(default_factory=lambda: [0.01, 0.1])
-    min_viral_fraction: float = 0.5
-    # the planted-provirus section: seeded trials, and predict.region_* (RegionModel's
-    # arguments; empty: its defaults) so regions are decoded as predict decodes them
-    provirus_trials: int = 200
-    region_model: dict[str, float] = field(default_factory=dict)
-    # held-out fragments (cut by cut_test_fragments; read here only to name the levels)
-    fragment_lengths: list[int] = field(default_factory=lambda: [1000, 3000, 10000, 30000])
-    fragments_per_genome: int = 2
-    min_scored_fraction: float = 0.15
+    margins: dict[str, float]
+    fpr_floor: float
+    min_speedup: float
+    speed_repeats: int
+    max_outside_load: float
+    bootstrap: int
+    seed: int
+    min_test_genomes: int
+    min_seeds: int
+    prevalences: list[float]
+    gated_lengths: list[int]
+    fragment_lengths: list[int]
+    fragments_per_genome: int
+    provirus_trials: int
+    min_viral_fraction: float
+    min_scored_fraction: float
+    # predict.region_* (RegionModel's arguments): the planted-provirus section decodes as
+    # predict does
+    region_model: dict[str, float]
 
     @classmethod
     def from_mapping(cls, settings: Mapping[str, Any]) -> CompareSettings:
@@ -332,20 +348,36 @@ class CompareSettings:
         unknown = sorted(set(settings) - known)
         if unknown:
             raise InputError(f"compare settings: unknown key(s) {', '.join(unknown)}")
+        missing = sorted(known - set(settings))
+        if missing:
+            raise InputError(f"compare settings: missing key(s) {', '.join(missing)}")
         for key in ("baseline", "candidate"):
             if not settings.get(key):
                 raise InputError(f"compare settings: {key!r} is required")
         if settings["baseline"] == settings["candidate"]:
             raise InputError("compare settings: baseline and candidate are the same model")
-        values = dict(settings)
-        margins = {**DEFAULT_MARGINS, **dict(values.get("margins") or {})}
-        unknown = sorted(set(margins) - set(NI_METRICS))
-        if unknown or any(float(v) <= 0 for v in margins.values()):
+        absent = sorted(set(settings["gated_lengths"]) - set(settings["fragment_lengths"]))
+        if absent:
             raise InputError(
-                f"compare settings: margins are positive numbers for {', '.join(NI_METRICS)}"
+                f"compare settings: gated_lengths {absent} are not among fragment_lengths "
+                f"{list(settings['fragment_lengths'])}: no fragments are cut at that length"
             )
-        values["margins"] = {k: float(v) for k, v in margins.items()}
+        values = dict(settings)
+        values["margins"] = {k: float(v) for k, v in settings["margins"].items()}
         return cls(**values)
+
+    @property
+    def accuracy(self) -> AccuracySettings:
+        return AccuracySettings(
+            sensitivity_margin=self.margins["sensitivity"],
+            fpr_ratio_margin=self.margins["false_positive_rate_ratio"],
+            fpr_floor=self.fpr_floor,
+            min_test_genomes=self.min_test_genomes,
+            min_seeds=self.min_seeds,
+            resamples=self.bootstrap,
+            seed=self.seed,
+            prevalences=tuple(self.prevalences),
+        )
 
 
 @dataclass
@@ -505,27 +537,38 @@ def _planted_proviruses(
     )
 
 
+def _standins(results: Sequence[ModelResult], standin_models: Sequence[str]) -> list[str]:
+    """Stand-in models of the comparison: named by the registry (``provider: standin``,
+    passed by the rule) or recorded as such in a classifier's metadata."""
+    named = list(standin_models)
+    for r in results:
+        for key in ("dna_model", "protein_model"):
+            model = str(r.metadata.get(key) or "")
+            if "standin" in model and model not in named:
+                named.append(model)
+    return named
+
+
 def build_report(
     results: Sequence[ModelResult],
     chunk_length: int,
     settings: CompareSettings,
     manifest_summary: Mapping[str, Any],
-    every_benchmark: Sequence[str | os.PathLike[str]] = (),
-    shared_benchmarks: Sequence[str | os.PathLike[str]] = (),
     fragments: Sequence[Mapping[str, str]] = (),
     manifest_path: str | os.PathLike[str] | None = None,
-    heldout_benchmarks: Mapping[str, Any] | None = None,
+    speed_runs: Sequence[SpeedRun] = (),
+    overlapping_jobs: Sequence[str] = (),
+    standin_models: Sequence[str] = (),
+    calls: HeldoutCalls | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """All figures of the comparison (a JSON-able dict) and the ROC/PR/F1 figure (PNG bytes).
 
-    ``every_benchmark``: all benchmark files of the workflow (to see which jobs overlapped the
-    timed ones); ``shared_benchmarks``: those of the stages both models share (preprocessing,
-    DNA extraction), for the whole-pipeline figure. ``fragments``: the rows of the held-out
-    ``fragments.tsv`` (the per-chunk and per-sequence levels and the decision come from the
-    models' scores of them); ``manifest_path``: the training manifest (to check that no
-    fragment's genome trained or validated a classifier); ``heldout_benchmarks``: ``shared``
-    (preprocessing the fragments, their DNA extraction) and per model ``models`` (its protein
-    extraction and scoring of them) benchmark files: `predict` end to end on the fragments.
+    ``fragments``: the rows of the held-out ``fragments.tsv``; ``calls``: the held-out calls
+    table (built from the results' held-out scores when not given), which the accuracy verdict
+    reads; ``manifest_path``: the training manifest (to check that no fragment's genome trained
+    or validated a classifier); ``speed_runs``: the runs of rule ``time_predict``, which the
+    speed verdict reads, with ``overlapping_jobs`` (other workflow jobs that ran meanwhile);
+    ``standin_models``: the compared models the registry calls stand-ins.
     """
     by_name = {r.name: r for r in results}
     for key in (settings.baseline, settings.candidate):
@@ -538,49 +581,16 @@ def build_report(
     _check_same_units(levels, base)
     summary = _level_summary(levels, settings)
     manifest = manifest_tables(manifest_summary)
-    speeds = speedups(by_name[base].speed, by_name[cand].speed)
-    conditions = speed_conditions(
-        {n: by_name[n].speed for n in (base, cand)},
-        {n: by_name[n].benchmarks for n in (base, cand)},
-        [str(p) for p in every_benchmark],
+    if calls is None:
+        calls = heldout_calls(fragments, {n: by_name[n].heldout for n in (base, cand)})
+    accuracy = accuracy_test(
+        calls_strata(calls, base, cand, settings.gated_lengths), settings.accuracy
     )
-    if speeds["problem"]:
-        conditions["condition_problems"].append(speeds["problem"])
-        conditions["equal_conditions"] = False
-    pipeline = pipeline_seconds(
-        shared_benchmarks, {n: by_name[n].speed.get("wall_seconds") for n in (base, cand)}
+    speed = speed_test(
+        speed_runs, base, cand, settings.min_speedup, settings.max_outside_load, overlapping_jobs
     )
-    totals = pipeline["total_seconds"]
-    pipeline["speedup"] = speedup(totals.get(base), totals.get(cand))
-    if heldout_benchmarks:
-        predict_run = predict_pipeline_seconds(
-            heldout_benchmarks["shared"],
-            {n: heldout_benchmarks["models"][n] for n in (base, cand)},
-            every_benchmark,
-        )
-        runs = predict_run["total_seconds"]
-        predict_run["speedup"] = speedup(runs.get(base), runs.get(cand))
-    else:
-        predict_run = None
-    speeds.update(
-        predict_pipeline=predict_run,
-        equal_conditions=conditions["equal_conditions"],
-        condition_problems=conditions["condition_problems"],
-        conditions=conditions,
-        pipeline=pipeline,
-        speedup=speeds["end_to_end"],
-        min_speedup=settings.min_speedup,
-    )
-    accuracy = noninferiority(
-        {seed: lv["chunk"] for seed, lv in per_seed[base].items()},
-        {seed: lv["chunk"] for seed, lv in per_seed[cand].items()},
-        settings.margins,
-        resamples=settings.bootstrap,
-        seed=settings.seed,
-        prevalences=settings.prevalences,
-        min_test_genomes=settings.min_test_genomes,
-    )
-    decision = decide(accuracy, speeds)
+    standins = _standins(results, standin_models)
+    decision = decide(accuracy.accuracy, accuracy.reasons, speed.speed, speed.reasons, standins)
     proviruses = _planted_proviruses(levels, base, chunk_length, settings)
     chunk = summary["chunk"]["models"]
     models: dict[str, Any] = {}
@@ -589,7 +599,7 @@ def build_report(
             "metrics": chunk[name]["metrics"],
             "ci95": chunk[name]["ci95"],
             "per_group": per_group(levels[name]["chunk"]),
-            "speed": res.speed,
+            "extraction": res.speed,
             "input_width": res.metadata.get("input_width"),
             "manifest_sha256": res.metadata.get("manifest_sha256"),
             "epochs_run": res.metadata.get("epochs_run"),
@@ -600,24 +610,25 @@ def build_report(
             "versions": res.metadata.get("versions"),
         }
     shas = {m["manifest_sha256"] for m in models.values()}
+    fields = accuracy_fields(accuracy)
     report = {
-        # the decision in fixed keys, for scripts
-        "decision": decision["decision"],
-        "decision_reasons": decision["reasons"],
-        "equal_conditions": conditions["equal_conditions"],
-        "margin": dict(settings.margins),
-        "seeds": accuracy["seeds"],
-        "low_prevalence_precision": accuracy["low_prevalence_precision"],
-        "speedup": speeds["end_to_end"],
-        "pipeline_speedup": pipeline["speedup"],
-        "predict_speedup": predict_run["speedup"] if predict_run else None,
-        # the evidence
-        "noninferiority": accuracy,
+        # the verdicts in fixed keys, for scripts
+        "decision": decision.decision,
+        "decision_reasons": decision.reasons,
+        "accuracy": fields.pop("accuracy"),
+        "accuracy_reasons": fields.pop("accuracy_reasons"),
+        "speed": speed.speed,
+        "speed_reasons": speed.reasons,
+        "standin_models": decision.standin_models,
+        "speedup": speed.speedup,
+        "speedup_ci95": speed.speedup_ci95,
+        **fields,  # margins, seeds, low_prevalence_precision and the accuracy evidence
+        "speed_test": asdict(speed),
         "project_version": __version__,
         "chunk_length": chunk_length,
         "baseline": base,
         "candidate": cand,
-        "settings": settings.__dict__,
+        "settings": asdict(settings),
         "test_frames": summary["frame"]["n"],
         "test_chunks": summary["chunk"]["n"],
         "test_sequences": sum(v["n"] for k, v in summary.items() if k.startswith("sequence_")),
@@ -648,7 +659,7 @@ def build_report(
             settings.seed,
         ),
         "models": models,
-        "speed": speeds,
+        "training_extraction_speedup": speedups(by_name[base].speed, by_name[cand].speed),
         "manifest": manifest,
         "checks": consistency_checks(
             base_pred,

@@ -1,243 +1,437 @@
-"""Is the candidate protein model no worse than the baseline, by a stated margin?
+"""May the candidate protein model replace the baseline? The accuracy half of the decision.
 
-The question a lab asks before migrating is one-sided: may FastESM2_650 replace ESM2 3B
-without losing more than a tolerable amount of accuracy? A point estimate cannot answer it
-(with few test genomes any difference is noise), so the decision is read off the bound of a
-paired bootstrap interval of the difference *candidate - baseline*:
+A point estimate cannot answer a one-sided question like this one (with few test genomes any
+difference is noise), so every gated figure is read off a bound of a paired bootstrap
+interval, and the gate is built so that it cannot pass a model users would reject:
 
-* the two models' per-chunk calls are paired unit by unit (same test genomes, same chunks);
-* each resample draws whole test genomes with replacement (frames and chunks of one genome
-  are correlated) and, for each model, its training seeds with replacement, so training
-  variance is part of the interval, not hidden in one lucky run;
-* metrics that see both error types: sensitivity and specificity separately, and MCC. An F1
-  margin on a balanced test set hides specificity, which governs precision at the low viral
-  prevalence of real metagenomes (reported here at ``prevalences``).
+* **the errors users pay for.** Sensitivity (candidate - baseline, the lower bound above
+  ``-sensitivity_margin``) and the false-positive rate as a **ratio** candidate / baseline
+  (the upper bound below ``fpr_ratio_margin``). A difference of specificities hides a
+  multiplied error rate (0.999 -> 0.996 is a difference of 0.003 and four times the false
+  positives, which at 1 % viral prevalence takes precision from 0.91 to 0.71); a ratio does
+  not. Rates under ``fpr_floor`` count as the floor, so two near-perfect models (or a
+  baseline without a single false positive) give a finite ratio: below the floor a false
+  positive rate is treated as negligible, and the floor is stated in the report.
+* **every genome counts.** The gated rates are genome-averaged: each test genome's rate over
+  its own units (chunks, or fragments of one length), averaged over genomes. Pooling units
+  weighs a genome by its length, so a candidate blind to every small genome would barely
+  move a pooled sensitivity; genome-averaged it loses a fifth. Pooled figures stay as context.
+* **every gated stratum.** The chunk level and the per-sequence call at each gated fragment
+  length are tested separately and the candidate must be non-inferior in *every* one (an
+  intersection-union test: each stratum is tested at the full 2.5 % one-sided level, and the
+  joint claim "non-inferior everywhere" holds only when every one does, so no multiplicity
+  correction is needed). A stratum with fewer than ``min_test_genomes`` genomes of a class
+  is reported ``not_gated`` and leaves the verdict at best ``inconclusive``: a stratum the
+  test cannot judge is never passed silently.
+* **the interval's sources.** Each resample draws viral and non-viral test genomes
+  separately with replacement (stratified: every resample keeps the class sizes, so a rate
+  is always defined) and, per model, its training seeds with replacement, so training
+  variance is inside the interval. Both models see the same genome draws (paired).
 
-Per metric with margin ``m``: ``non_inferior`` when the interval's lower bound is above
-``-m``; ``inferior`` when its upper bound is below ``-m``; otherwise ``inconclusive`` (the
-test cannot resolve the margin). Too few test genomes of a class, or fewer than three seeds,
-is ``inconclusive`` whatever the interval says: a zero-width interval from eight genomes is
-not evidence.
+Per gated metric: ``non_inferior`` when the whole interval is on the good side of the
+margin, ``inferior`` when it is wholly on the bad side, else ``inconclusive``. The accuracy
+verdict: ``inferior`` when any gated metric of any stratum is; ``non_inferior`` when all are
+and at least ``min_seeds`` training seeds per model were compared; else ``inconclusive``,
+with the reasons.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .levels import Level
-
-NI_METRICS = ("sensitivity", "specificity", "mcc")
-DECISIONS = ("candidate_ok", "candidate_worse", "inconclusive")
-
-
-def _rates(counts: np.ndarray) -> dict[str, np.ndarray]:
-    """Sensitivity, specificity and MCC from confusion counts ``[..., (tp, fn, tn, fp)]``."""
-    tp, fn, tn, fp = (counts[..., k].astype(float) for k in range(4))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sens = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
-        spec = np.where(tn + fp > 0, tn / (tn + fp), np.nan)
-        den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
-        mcc = np.where(den > 0, (tp * tn - fp * fn) / np.where(den > 0, den, 1.0), 0.0)
-    return {"sensitivity": sens, "specificity": spec, "mcc": mcc}
+NON_INFERIOR, INFERIOR, INCONCLUSIVE, NOT_GATED = (
+    "non_inferior",
+    "inferior",
+    "inconclusive",
+    "not_gated",
+)
+ACCURACY_VERDICTS = (NON_INFERIOR, INFERIOR, INCONCLUSIVE)
+GATED_METRICS = ("sensitivity", "false_positive_rate")
+LEVEL = 0.95  # two-sided: each bound is a one-sided 97.5 % bound
 
 
-def genome_counts(level: Level, genomes: Sequence[str]) -> np.ndarray:
-    """Confusion counts ``(tp, fn, tn, fp)`` per genome (rows in ``genomes`` order)."""
-    where = {g: k for k, g in enumerate(genomes)}
-    code = np.array([where[g] for g in level.genomes or level.records], dtype=int)
-    truth = level.labels.astype(bool)
-    calls = level.calls.astype(bool)
-    kinds = [truth & calls, truth & ~calls, ~truth & ~calls, ~truth & calls]
-    out = np.zeros((len(genomes), 4), dtype=np.int64)
-    for k, mask in enumerate(kinds):
-        out[:, k] = np.bincount(code[mask], minlength=len(genomes))
-    return out
+@dataclass(frozen=True)
+class AccuracySettings:
+    """The gate's settings, every one from the schema-validated ``compare:`` section (no
+    defaults here: the schema states them)."""
+
+    sensitivity_margin: float
+    fpr_ratio_margin: float
+    fpr_floor: float
+    min_test_genomes: int
+    min_seeds: int
+    resamples: int
+    seed: int
+    prevalences: tuple[float, ...]
 
 
-def precision_at(sensitivity: float, specificity: float, prevalence: float) -> float:
-    """Precision when a fraction ``prevalence`` of chunks is viral (Bayes' rule).
+@dataclass(frozen=True)
+class Stratum:
+    """One stratum's units for both models: what the gate resamples.
 
-    A balanced test set says nothing directly about this: precision = sens * p /
-    (sens * p + (1 - spec) * (1 - p)), so at p = 1 % each point of specificity lost costs far
-    more than a point of sensitivity.
+    ``calls[model]`` is a ``(seeds, units)`` boolean array (every seed scored the same units
+    in the same order); ``genomes`` and ``labels`` are per unit.
+    """
+
+    name: str
+    genomes: tuple[str, ...]
+    labels: np.ndarray  # int, 1 viral
+    baseline: np.ndarray  # bool (seeds, units)
+    candidate: np.ndarray
+    baseline_seeds: tuple[int, ...]
+    candidate_seeds: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        n = len(self.genomes)
+        for side in (self.baseline, self.candidate):
+            if side.ndim != 2 or side.shape[1] != n or len(self.labels) != n:
+                raise ValueError(f"stratum {self.name}: calls, labels and genomes disagree")
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One gated metric of one stratum: both models' genome-averaged values, the effect
+    (difference or ratio) with its interval, and the metric's decision."""
+
+    metric: str
+    effect_kind: str  # "difference" (candidate - baseline) or "ratio" (candidate / baseline)
+    margin: float
+    baseline: float
+    candidate: float
+    baseline_ci95: tuple[float, float]
+    candidate_ci95: tuple[float, float]
+    effect: float
+    effect_ci95: tuple[float, float]
+    per_seed: dict[str, list[float]]
+    decision: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class StratumResult:
+    """The gate's figures for one stratum (gated or reported as too small to gate)."""
+
+    name: str
+    units: int
+    viral_genomes: int
+    nonviral_genomes: int
+    gated: bool
+    decision: str  # non_inferior / inferior / inconclusive / not_gated
+    reasons: list[str]
+    metrics: dict[str, MetricResult]
+    context: dict[str, dict[str, object]] = field(default_factory=dict)
+    low_prevalence_precision: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """The accuracy verdict with every stratum's evidence (the JSON's ``accuracy_test``)."""
+
+    accuracy: str
+    reasons: list[str]
+    strata: dict[str, StratumResult]
+    seeds: dict[str, list[int]]
+    resamples: int
+    bootstrap_seed: int
+    settings: AccuracySettings
+    method: str = (
+        "genome-averaged rates; stratified (by class) paired genome bootstrap, training "
+        "seeds resampled per model; intersection-union over the gated strata"
+    )
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def precision_at(sensitivity: float, false_positive_rate: float, prevalence: float) -> float:
+    """Precision when a fraction ``prevalence`` of units is viral (Bayes' rule).
+
+    precision = sens * p / (sens * p + fpr * (1 - p)): at p = 1 % each multiple of the
+    false-positive rate costs far more than a point of sensitivity.
     """
     hits = sensitivity * prevalence
-    false = (1.0 - specificity) * (1.0 - prevalence)
+    false = false_positive_rate * (1.0 - prevalence)
     return float(hits / (hits + false)) if hits + false > 0 else float("nan")
 
 
-def _mean(values: np.ndarray) -> float:
-    """Mean of the defined values (NaN when none: a resample without one class)."""
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else float("nan")
-
-
-def _interval(values: np.ndarray, level: float = 0.95) -> list[float]:
+def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """Percentile interval of the defined values (NaN when none)."""
+    values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if not values.size:
-        return [float("nan"), float("nan")]
+        return (float("nan"), float("nan"))
     lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    return [float(np.percentile(values, lo)), float(np.percentile(values, hi))]
+    return (float(np.percentile(values, lo)), float(np.percentile(values, hi)))
 
 
-def metric_decision(interval: Sequence[float], margin: float) -> str:
-    """``non_inferior``, ``inferior`` or ``inconclusive`` for a candidate - baseline interval."""
-    lo, hi = interval
-    if np.isnan(lo) or np.isnan(hi):
-        return "inconclusive"
+def difference_decision(ci: Sequence[float], margin: float) -> str:
+    """Candidate - baseline (higher is better): non-inferior when the lower bound is above
+    ``-margin``, inferior when the upper bound is below it."""
+    lo, hi = ci
+    if math.isnan(lo) or math.isnan(hi):
+        return INCONCLUSIVE
     if lo > -margin:
-        return "non_inferior"
+        return NON_INFERIOR
     if hi < -margin:
-        return "inferior"
-    return "inconclusive"
+        return INFERIOR
+    return INCONCLUSIVE
 
 
-def noninferiority(
-    baseline: Mapping[int, Level],
-    candidate: Mapping[int, Level],
-    margins: Mapping[str, float],
-    *,
-    resamples: int = 1000,
-    seed: int = 0,
-    prevalences: Sequence[float] = (0.01, 0.1),
-    min_test_genomes: int = 20,
-    min_seeds: int = 3,
-) -> dict[str, Any]:
-    """Paired, genome- and seed-resampling comparison of per-chunk calls (see module doc).
+def ratio_decision(ci: Sequence[float], margin: float) -> str:
+    """Candidate / baseline of an error rate (lower is better): non-inferior when the upper
+    bound is below ``margin``, inferior when the lower bound is above it."""
+    lo, hi = ci
+    if math.isnan(lo) or math.isnan(hi):
+        return INCONCLUSIVE
+    if hi < margin:
+        return NON_INFERIOR
+    if lo > margin:
+        return INFERIOR
+    return INCONCLUSIVE
 
-    ``baseline`` and ``candidate`` map each training seed to its chunk :class:`Level`; all
-    levels hold the same chunks in the same order (the caller aligns them).
-    """
-    levels = [*baseline.values(), *candidate.values()]
-    ref = levels[0]
-    for lv in levels[1:]:
-        if lv.units != ref.units or list(lv.labels) != list(ref.labels):
-            raise ValueError("the compared levels do not hold the same units in the same order")
-    genomes = sorted(set(ref.genomes or ref.records))
-    counts = {
-        "baseline": np.stack([genome_counts(lv, genomes) for lv in baseline.values()]),
-        "candidate": np.stack([genome_counts(lv, genomes) for lv in candidate.values()]),
-    }  # (seeds, genomes, 4)
-    rng = np.random.default_rng(seed)
-    draws: dict[str, dict[str, list[float]]] = {
-        m: {"baseline": [], "candidate": []} for m in NI_METRICS
+
+def genome_rates(calls: np.ndarray, genome_codes: np.ndarray, n_genomes: int) -> np.ndarray:
+    """``(seeds, genomes)``: each genome's fraction of units called viral, per seed."""
+    units = np.bincount(genome_codes, minlength=n_genomes).astype(float)
+    viral = np.stack([np.bincount(genome_codes, weights=c, minlength=n_genomes) for c in calls])
+    return viral / units
+
+
+def _pooled(calls: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """Pooled (per unit) sensitivity, specificity and MCC, averaged over seeds: context."""
+    out: dict[str, list[float]] = {"sensitivity": [], "specificity": [], "mcc": []}
+    truth = labels.astype(bool)
+    for c in calls:
+        tp, fn = float((c & truth).sum()), float((~c & truth).sum())
+        tn, fp = float((~c & ~truth).sum()), float((c & ~truth).sum())
+        den = math.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+        out["sensitivity"].append(tp / (tp + fn) if tp + fn else float("nan"))
+        out["specificity"].append(tn / (tn + fp) if tn + fp else float("nan"))
+        out["mcc"].append((tp * tn - fp * fn) / den if den else 0.0)
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- one stratum
+
+
+def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) -> StratumResult:
+    """Genome-averaged sensitivity (difference) and false-positive rate (ratio) of one
+    stratum with their stratified paired bootstrap intervals, and the stratum's decision."""
+    names, codes = np.unique(
+        np.asarray(stratum.genomes, dtype=object).astype(str), return_inverse=True
+    )
+    n_genomes = len(names)
+    genome_label = np.full(n_genomes, -1)
+    for code, label in zip(codes.tolist(), stratum.labels.tolist(), strict=True):
+        if genome_label[code] not in (-1, label):
+            raise ValueError(f"stratum {stratum.name}: genome {names[code]} holds both labels")
+        genome_label[code] = label
+    viral = np.flatnonzero(genome_label == 1)
+    host = np.flatnonzero(genome_label == 0)
+    reasons: list[str] = []
+    gated = min(len(viral), len(host)) >= settings.min_test_genomes
+    if not gated:
+        reasons.append(
+            f"{stratum.name}: too few test genomes to gate ({len(viral)} viral, {len(host)} "
+            f"non-viral; at least {settings.min_test_genomes} of each needed)"
+        )
+    rates = {
+        "baseline": genome_rates(stratum.baseline.astype(float), codes, n_genomes),
+        "candidate": genome_rates(stratum.candidate.astype(float), codes, n_genomes),
     }
-    for _ in range(resamples):
-        weights = np.bincount(rng.integers(0, len(genomes), len(genomes)), minlength=len(genomes))
-        for name, c in counts.items():
-            picked = c[rng.integers(0, c.shape[0], c.shape[0])]  # seeds with replacement
-            rates = _rates(np.einsum("g,sgk->sk", weights, picked))
-            for m in NI_METRICS:
-                draws[m][name].append(_mean(rates[m]))
-    point_rates = {name: _rates(c.sum(axis=1)) for name, c in counts.items()}  # per seed
-    metrics: dict[str, Any] = {}
-    for m in NI_METRICS:
-        b, c = np.array(draws[m]["baseline"]), np.array(draws[m]["candidate"])
-        diff_ci = _interval(c - b)
-        per_seed = {name: [float(v) for v in point_rates[name][m]] for name in counts}
-        point = {name: _mean(np.array(v)) for name, v in per_seed.items()}
-        metrics[m] = {
-            "margin": float(margins[m]),
-            "baseline": point["baseline"],
-            "candidate": point["candidate"],
-            "difference": point["candidate"] - point["baseline"],
-            "difference_ci95": diff_ci,
-            "per_seed": per_seed,
-            "seed_spread": {
-                name: (max(v) - min(v) if v else float("nan")) for name, v in per_seed.items()
-            },
-            "ci95": {"baseline": _interval(b), "candidate": _interval(c)},
-            "decision": metric_decision(diff_ci, float(margins[m])),
-        }
-    low_prevalence: dict[str, Any] = {}
-    for p in prevalences:
-        row: dict[str, Any] = {}
-        for name in counts:
-            sens_draws = np.array(draws["sensitivity"][name])
-            spec_draws = np.array(draws["specificity"][name])
-            row[name] = {
+    rng = np.random.default_rng([settings.seed, index])
+    b = settings.resamples
+
+    def draw(members: np.ndarray) -> np.ndarray:
+        """Resample weights ``(b, len(members))`` of one class's genomes."""
+        if not len(members):
+            return np.zeros((b, 0))
+        return rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=b)
+
+    weights = {"viral": draw(viral), "host": draw(host)}
+    seed_weights = {
+        name: rng.multinomial(r.shape[0], np.full(r.shape[0], 1 / r.shape[0]), size=b)
+        for name, r in rates.items()
+    }
+    draws: dict[str, dict[str, np.ndarray]] = {}
+    points: dict[str, dict[str, float]] = {}
+    per_seed: dict[str, dict[str, list[float]]] = {}
+    for name, r in rates.items():
+        s = r.shape[0]
+        draws[name], points[name], per_seed[name] = {}, {}, {}
+        for metric, members, key in (
+            ("sensitivity", viral, "viral"),
+            ("false_positive_rate", host, "host"),
+        ):
+            sub = r[:, members]  # (seeds, class genomes)
+            if not len(members):
+                draws[name][metric] = np.full(b, np.nan)
+                per_seed[name][metric] = [float("nan")] * s
+                points[name][metric] = float("nan")
+                continue
+            # mean over drawn seeds of the mean over drawn genomes (both with replacement)
+            draws[name][metric] = np.einsum(
+                "bs,sg,bg->b", seed_weights[name], sub, weights[key]
+            ) / (s * len(members))
+            per_seed[name][metric] = [float(v) for v in sub.mean(axis=1)]
+            points[name][metric] = float(np.mean(per_seed[name][metric]))
+    floor = settings.fpr_floor
+    metrics: dict[str, MetricResult] = {}
+    diff = draws["candidate"]["sensitivity"] - draws["baseline"]["sensitivity"]
+    diff_ci = interval(diff)
+    metrics["sensitivity"] = MetricResult(
+        "sensitivity",
+        "difference",
+        settings.sensitivity_margin,
+        points["baseline"]["sensitivity"],
+        points["candidate"]["sensitivity"],
+        interval(draws["baseline"]["sensitivity"]),
+        interval(draws["candidate"]["sensitivity"]),
+        points["candidate"]["sensitivity"] - points["baseline"]["sensitivity"],
+        diff_ci,
+        {k: v["sensitivity"] for k, v in per_seed.items()},
+        difference_decision(diff_ci, settings.sensitivity_margin),
+        f"genome-averaged sensitivity, candidate - baseline: lower 95 % bound > "
+        f"-{settings.sensitivity_margin:g}",
+    )
+
+    def floored(values: np.ndarray | float) -> np.ndarray:
+        return np.maximum(np.asarray(values, dtype=float), floor)
+
+    ratio = floored(draws["candidate"]["false_positive_rate"]) / floored(
+        draws["baseline"]["false_positive_rate"]
+    )
+    ratio_ci = interval(ratio)
+    point_ratio = float(
+        floored(points["candidate"]["false_positive_rate"])
+        / floored(points["baseline"]["false_positive_rate"])
+    )
+    metrics["false_positive_rate"] = MetricResult(
+        "false_positive_rate",
+        "ratio",
+        settings.fpr_ratio_margin,
+        points["baseline"]["false_positive_rate"],
+        points["candidate"]["false_positive_rate"],
+        interval(draws["baseline"]["false_positive_rate"]),
+        interval(draws["candidate"]["false_positive_rate"]),
+        point_ratio,
+        ratio_ci,
+        {k: v["false_positive_rate"] for k, v in per_seed.items()},
+        ratio_decision(ratio_ci, settings.fpr_ratio_margin),
+        f"genome-averaged false-positive rate, candidate / baseline (each at least "
+        f"{floor:g}): upper 95 % bound < {settings.fpr_ratio_margin:g}",
+    )
+    if not gated:
+        decision = NOT_GATED
+    else:
+        decisions = {m: r.decision for m, r in metrics.items()}
+        bad = [m for m, d in decisions.items() if d == INFERIOR]
+        open_ = [m for m, d in decisions.items() if d == INCONCLUSIVE]
+        if bad:
+            decision = INFERIOR
+            reasons.append(f"{stratum.name}: candidate worse beyond the margin on {', '.join(bad)}")
+        elif open_:
+            decision = INCONCLUSIVE
+            reasons.append(
+                f"{stratum.name}: the interval straddles the margin on {', '.join(open_)}"
+            )
+        else:
+            decision = NON_INFERIOR
+    precision: dict[str, dict[str, object]] = {}
+    for p in settings.prevalences:
+        precision[f"{p:g}"] = {
+            name: {
                 "precision": precision_at(
-                    metrics["sensitivity"][name], metrics["specificity"][name], p
+                    points[name]["sensitivity"], points[name]["false_positive_rate"], p
                 ),
-                "ci95": _interval(
+                "ci95": interval(
                     np.array(
-                        [precision_at(s, t, p) for s, t in zip(sens_draws, spec_draws, strict=True)]
+                        [
+                            precision_at(s, f, p)
+                            for s, f in zip(
+                                draws[name]["sensitivity"],
+                                draws[name]["false_positive_rate"],
+                                strict=True,
+                            )
+                        ]
                     )
                 ),
             }
-        low_prevalence[f"{p:g}"] = row
-    per_class = {
-        "viral": len({g for g, y in zip(ref.genomes or [], ref.labels, strict=True) if y == 1}),
-        "nonviral": len({g for g, y in zip(ref.genomes or [], ref.labels, strict=True) if y == 0}),
-    }
-    reasons = []
-    if min(per_class.values()) < min_test_genomes:
-        reasons.append(
-            f"too few test genomes to resolve a margin ({per_class['viral']} viral, "
-            f"{per_class['nonviral']} non-viral; at least {min_test_genomes} of each needed)"
-        )
-    n_seeds = {name: c.shape[0] for name, c in counts.items()}
-    if min(n_seeds.values()) < min_seeds:
-        reasons.append(
-            f"training variance not measured: {n_seeds['baseline']} baseline and "
-            f"{n_seeds['candidate']} candidate seed(s), at least {min_seeds} needed"
-        )
-    decisions = {m: metrics[m]["decision"] for m in NI_METRICS}
-    failing = [m for m, d in decisions.items() if d == "inferior"]
-    open_ = [m for m, d in decisions.items() if d == "inconclusive"]
-    if failing:
-        verdict = "inferior"
-        reasons.insert(0, f"candidate worse beyond the margin on {', '.join(failing)}")
-    elif open_ or reasons:
-        verdict = "inconclusive"
-        if open_:
-            reasons.insert(0, f"the interval straddles the margin on {', '.join(open_)}")
-    else:
-        verdict = "non_inferior"
-    return {
-        "level": "chunk",
-        "unit": "genome (paired cluster bootstrap) x training seed (resampled per model)",
-        "resamples": resamples,
-        "bootstrap_seed": seed,
-        "test_genomes": per_class,
-        "seeds": {
-            name: sorted(int(s) for s in lv)
-            for name, lv in (("baseline", baseline), ("candidate", candidate))
+            for name in rates
+        }
+    context = {
+        "pooled": {
+            name: _pooled(getattr(stratum, name).astype(bool), stratum.labels)
+            for name in ("baseline", "candidate")
         },
-        "metrics": metrics,
-        "low_prevalence_precision": low_prevalence,
-        "accuracy": verdict,
-        "reasons": reasons,
+        "genome_averaged_specificity": {
+            name: 1.0 - points[name]["false_positive_rate"] for name in rates
+        },
     }
+    return StratumResult(
+        stratum.name,
+        len(stratum.genomes),
+        len(viral),
+        len(host),
+        gated,
+        decision,
+        reasons,
+        metrics,
+        context,  # type: ignore[arg-type]
+        precision,
+    )
 
 
-def decide(accuracy: Mapping[str, Any], speed: Mapping[str, Any]) -> dict[str, Any]:
-    """The migration decision from the accuracy test and the speed measurement.
+# --------------------------------------------------------------------------- the verdict
 
-    ``candidate_ok``: non-inferior on every margin, speed measured under equal conditions and
-    at least the required speed-up. ``candidate_worse``: inferior beyond a margin, or slower
-    than required under equal conditions. Anything else is ``inconclusive``, with the reasons.
-    """
-    reasons = list(accuracy.get("reasons", []))
-    equal = bool(speed.get("equal_conditions"))
-    speedup, required = speed.get("speedup"), speed.get("min_speedup")
-    slow = equal and speedup is not None and required is not None and speedup < required
-    if not equal:
+
+def accuracy_test(strata: Sequence[Stratum], settings: AccuracySettings) -> AccuracyResult:
+    """The accuracy verdict over the gated strata (intersection-union; see module doc)."""
+    if not strata:
+        raise ValueError("the accuracy test needs at least one stratum")
+    results = {s.name: judge_stratum(s, settings, k) for k, s in enumerate(strata)}
+    reasons = [r for res in results.values() for r in res.reasons]
+    seeds = {
+        "baseline": sorted(strata[0].baseline_seeds),
+        "candidate": sorted(strata[0].candidate_seeds),
+    }
+    few_seeds = min(len(v) for v in seeds.values()) < settings.min_seeds
+    if few_seeds:
         reasons.append(
-            "speed not measured under equal conditions: "
-            + "; ".join(speed.get("condition_problems") or ["unknown"])
+            f"training variance not measured well enough: {len(seeds['baseline'])} baseline and "
+            f"{len(seeds['candidate'])} candidate seed(s), at least {settings.min_seeds} needed"
         )
-    elif speedup is None:
-        reasons.append("no speed-up figure")
-    elif slow:
-        reasons.append(f"speed-up {speedup:.2f}x is below the required {required:g}x")
-    if accuracy.get("accuracy") == "inferior" or slow:
-        decision = "candidate_worse"
-    elif accuracy.get("accuracy") == "non_inferior" and equal and speedup is not None:
-        decision = "candidate_ok"
+    decisions = [r.decision for r in results.values()]
+    if INFERIOR in decisions:
+        verdict = INFERIOR
+    elif few_seeds or any(d != NON_INFERIOR for d in decisions):
+        verdict = INCONCLUSIVE
     else:
-        decision = "inconclusive"
-    return {"decision": decision, "reasons": reasons}
+        verdict = NON_INFERIOR
+    return AccuracyResult(
+        verdict, reasons, results, seeds, settings.resamples, settings.seed, settings
+    )
+
+
+def accuracy_fields(result: AccuracyResult) -> dict[str, Any]:
+    """The accuracy verdict's JSON fields, the same in the comparison report and in
+    ``virnucpro-smk decide``: the verdict, its reasons, the margins, the seeds, precision at
+    low prevalence (chunk stratum, context) and every stratum's evidence."""
+    evidence = asdict(result)
+    chunk = evidence["strata"].get("chunk") or next(iter(evidence["strata"].values()))
+    return {
+        "accuracy": result.accuracy,
+        "accuracy_reasons": list(result.reasons),
+        "margins": {
+            "sensitivity": result.settings.sensitivity_margin,
+            "false_positive_rate_ratio": result.settings.fpr_ratio_margin,
+        },
+        "seeds": result.seeds,
+        "low_prevalence_precision": chunk["low_prevalence_precision"],
+        "accuracy_test": evidence,
+    }
