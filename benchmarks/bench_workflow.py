@@ -296,12 +296,20 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.runtime.job_sizing import gpu_jobs, relative_costs
+    from virnucpro_smk.runtime.job_sizing import makespan, pair_jobs, relative_costs
 
     per_job = args.chunks_per_gpu_job or 500_000
     registry = parse_registry(json.loads((work / "bench.yaml").read_text())["models"])
-    costs = relative_costs(registry[bench_name("dnaberts_768d")], registry.values())
-    jobs_1m = sum(gpu_jobs(1_000_000, per_job, args.gpus, cost=costs[m]) for m in per_model)
+    dna_name = bench_name("dnaberts_768d")
+    costs = relative_costs(registry[dna_name], registry.values())
+    # 1M chunks' jobs per model as the workflow plans them (job_sizing.pair_jobs)
+    plan_1m: dict[str, int] = {}
+    for model in per_model:
+        if model != dna_name:
+            plan_1m[dna_name], plan_1m[model] = pair_jobs(
+                1_000_000, per_job, args.gpus, costs[model]
+            )
+    jobs_1m = sum(plan_1m.values())
     scale = 1e6 / chunks
     # Only preprocessing and prediction grow with the input; the environment check, the
     # precision decisions, the summary and Snakemake's own start-up are paid once per run.
@@ -312,21 +320,26 @@ def report(
     )
     fixed = wall - extraction_wall - growing
     projection = fixed + growing * scale + embed_s * scale + jobs_1m * overhead_per_job
-    # steady state: records per second of model compute (after the warm-up of loading and the
-    # first batches, which the per-job overhead already counts once per job)
-    # compute seconds per frame of each model (every frame is embedded by each), summed
-    per_frame = [
-        sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
-        for e in per_model.values()
+    # steady state: compute seconds per frame of each model (after the warm-up of loading and
+    # the first batches, which the per-job overhead counts once per job)
+    per_frame = {
+        model: sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
+        for model, e in per_model.items()
         if sum(r for r, _ in e["steady"])
-    ]
+    }
     frames_per_chunk = sum(int(r["n_kept_frames"]) for r in rows) / chunks
+    # each planned job's seconds, scheduled on the GPUs longest first: a round that some
+    # GPUs finish early counts as the longest job in it, not as its share
+    job_seconds = [
+        per_frame[model] * frames_per_chunk * 1e6 / n + overhead_per_job
+        for model, n in plan_1m.items()
+        if model in per_frame
+        for _ in range(n)
+    ]
+    rounds = math.ceil(jobs_1m / max(args.gpus, 1))
     steady_projection = (
-        fixed
-        + growing * scale
-        + sum(per_frame) * frames_per_chunk * 1e6 / max(args.gpus, 1)
-        + jobs_1m * overhead_per_job / max(args.gpus, 1)
-        if per_frame
+        fixed + growing * scale + makespan(job_seconds, args.gpus)
+        if len(per_frame) == len(plan_1m)
         else float("nan")
     )
     sm = [v for e in per_model.values() for v in e["sm"] if v != "n/a"]
@@ -335,6 +348,12 @@ def report(
         f"1M-chunk projection: {projection / 60:.1f} min ({jobs_1m} extraction jobs; embedding, "
         f"preprocessing and prediction ({growing:.1f} s here) scaled linearly; {fixed:.1f} s "
         "of once-per-run work kept)"
+    )
+    print(
+        f"1M chunks on {args.gpus} GPU(s): "
+        + ", ".join(f"{n} {m} jobs" for m, n in plan_1m.items())
+        + f" in {rounds} round(s); steady-state projection {steady_projection / 60:.1f} min "
+        "(each job's compute at this run's rate plus the per-job overhead, longest first)"
     )
     prot = per_model.get(bench_name(args.protein))
     if device == "cuda" and prot and prot["tokens"] and prot["embed"]:
@@ -348,7 +367,7 @@ def report(
     print(
         f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
         f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f} "
-        f"gpus={args.gpus} sm_util_mean={sm_mean} "
+        f"gpus={args.gpus} sm_util_mean={sm_mean} jobs_1m={jobs_1m} rounds_1m={rounds} "
         f"projection_1m_steady_min={steady_projection / 60:.1f}"
     )
 
