@@ -2,7 +2,7 @@
 
 train_from_manifest (what rule train_classifier runs) trains one epoch on N and on 10N frames
 of 1,024 floats, each in a fresh child process that reports its peak RSS (VmHWM). The 10N
-features are 164 MB: holding them, as training did before it streamed, raises the peak by
+features are 123 MB: holding them, as training did before it streamed, raises the peak by
 that much; streaming holds a 1,024-frame buffer (4 MB) whatever N is. The full-size figure
 (400,000 frames x 2,048 floats through `virnucpro-smk train`) is
 benchmarks/bench_train_memory.py's.
@@ -24,7 +24,7 @@ from virnucpro_smk.preprocess.training_set import DatasetFrames, draw_manifest, 
 
 ROOT = Path(__file__).resolve().parents[1]
 DNA, PROT = "d_512d", "p_512d"
-RECIPE = {"max_epochs": 1, "batch_size": 256, "block_frames": 64, "buffer_frames": 1024}
+RECIPE = {"max_epochs": 1, "batch_size": 1024, "block_frames": 64, "buffer_frames": 1024}
 
 CHILD = textwrap.dedent(
     """
@@ -98,11 +98,11 @@ def _peak_mb(args: dict) -> float:
 
 
 def test_training_memory_does_not_grow_with_frames(tmp_path):
-    small = _training_set(tmp_path / "small", 4_000)
-    large = _training_set(tmp_path / "large", 40_000)
+    small = _training_set(tmp_path / "small", 3_000)
+    large = _training_set(tmp_path / "large", 30_000)
     peak_small, peak_large = _peak_mb(small), _peak_mb(large)
     meta = json.loads((Path(large["out"]) / "metadata.json").read_text())
-    assert meta["n_train"] + meta["n_val"] + meta["n_test"] == 40_000
-    print(f"peak RSS: 4,000 frames {peak_small:.0f} MB, 40,000 frames {peak_large:.0f} MB")
-    # the 40,000 frames' features are 164 MB; holding them would add that much
+    assert meta["n_train"] + meta["n_val"] + meta["n_test"] == 30_000
+    print(f"peak RSS: 3,000 frames {peak_small:.0f} MB, 30,000 frames {peak_large:.0f} MB")
+    # the 30,000 frames' features are 123 MB; holding them would add that much
     assert peak_large - peak_small < 40, (peak_small, peak_large)

@@ -34,11 +34,11 @@ the other GPUs idle. 1M chunks on 8 GPUs made 2 DNABERT-S + 8 FastESM2_650 jobs:
 jobs fill the GPUs, then the 2 DNA jobs run alone (~1.5M DNA-chunks of work on the longest
 GPU). :func:`pair_jobs` raises the protein model's count where that ends the frame set sooner
 by an estimate (:func:`makespan`: longest first on the GPUs, each job paying a start-up of
-``STARTUP_CHUNKS``), trying a count that makes DNA + protein a whole number of rounds: there
-14 protein jobs, 16 in all, two full rounds whose jobs end together (~0.57M and 0.5M each;
-~1.6M with start-ups against ~2.0M). Only the protein model's count moves: the DNA model's
-jobs (and files) stay the same whichever protein models a run has, so adding one reruns
-nothing of the DNA model.
+~10 s, ``STARTUP_SHARE_OF_FLOOR`` of the floor), trying a count that makes DNA + protein a
+whole number of rounds: there 14 protein jobs, 16 in all, two full rounds whose jobs end
+together (~0.57M and 0.5M each; ~1.6M with start-ups against ~2.0M). Only the protein
+model's count moves: the DNA model's jobs (and files) stay the same whichever protein models
+a run has, so adding one reruns nothing of the DNA model.
 
 Memory: an extraction job holds its records, their tokens and one batch of rows (rows go to
 the file as batches finish), never its matrix; ``extraction_mem_mb`` says how much from the
@@ -57,9 +57,9 @@ from ..preprocess.shards import shard_count
 #: Work floor of a GPU job when jobs are multiplied to fill GPUs, in chunks of the run's DNA
 #: model (see the module docstring).
 MIN_CHUNKS_PER_GPU_JOB = 800_000
-#: A GPU job's start-up (interpreter, imports, CUDA context, weights) in chunks of the DNA
-#: model's work: ~10 s at the rate the floor assumes (800,000 chunks in ~35 s).
-STARTUP_CHUNKS = 230_000
+#: A GPU job's start-up (interpreter, imports, CUDA context, weights) as a share of the floor:
+#: ~10 s, where the floor is ~35 s of work (800,000 DNA chunks: 3.5 start-ups).
+STARTUP_SHARE_OF_FLOOR = 1 / 3.5
 #: Tokens a frame makes per base pair of its chunk, by model kind: DNA BPE tokenizers
 #: (DNABERT-S) make ~70 tokens of a 300-bp frame; a protein frame is one residue per codon.
 #: Chunk length cancels out of every ratio, so only the kinds' ratio (~1.4) matters.
@@ -134,7 +134,7 @@ def pair_jobs(
     gpus: int,
     protein_cost: float,
     min_per_job: int = MIN_CHUNKS_PER_GPU_JOB,
-    startup: float = STARTUP_CHUNKS,
+    startup: float | None = None,
 ) -> tuple[int, int]:
     """Extraction jobs of the DNA model and of one protein model over ``work`` chunks.
 
@@ -148,6 +148,8 @@ def pair_jobs(
     protein = gpu_jobs(work, per_job, gpus, min_per_job, cost=protein_cost)
     if gpus <= 1 or dna + protein <= gpus:
         return dna, protein
+    if startup is None:  # in the floor's unit: the floor is worth 3.5 start-ups
+        startup = min_per_job * STARTUP_SHARE_OF_FLOOR
     whole = protein + (-(dna + protein)) % gpus
 
     def estimate(jobs: int) -> float:
