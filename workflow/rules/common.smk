@@ -400,12 +400,14 @@ def genome_map_params(wildcards):
 
 
 def extraction_threads(wildcards):
-    """An extraction job's fair share of the cores: cores // GPUs, at least its loader
-    workers. Jobs of every frame set (a sample, the training set, the held-out fragments)
-    then fill a node's GPUs side by side (`--cores 16 --resources gpu=8`: 2 threads each);
-    on the CPU (one "GPU") a job takes every core. Without --cores (cluster executors: each
-    job has its own node) the loader workers."""
+    """An extraction job's fair share of the cores on a GPU run: cores // GPUs, at least its
+    loader workers. Jobs of every frame set (a sample, the training set, the held-out
+    fragments) then fill a node's GPUs side by side (`--cores 16 --resources gpu=8`: 2
+    threads each). On the CPU, and without --cores (cluster executors: each job has its own
+    node), the loader workers, as sample extraction always took."""
     workers = max(1, EXTRACTION["loader_workers"])
+    if not GPU_REQUEST:
+        return workers
     try:
         return max(workers, workflow.cores // GPUS)
     except WorkflowError:

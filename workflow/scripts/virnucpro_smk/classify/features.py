@@ -8,15 +8,19 @@ widths and finite values. The original printed a warning and silently dropped id
 only one file; here any disagreement is an error naming both files, the expected and found
 values and up to ten offending ids. The joined width is computed from the inputs' metadata.
 
-* :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (training):
-  rows are read straight into it block by block, so memory is the matrix plus one block;
+* :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (a small
+  set in memory): rows are read straight into it block by block, so memory is the matrix
+  plus one block;
 * :class:`FeatureBlocks` yields it in blocks of rows: memory is one block, whatever the
   shard size;
 * :class:`PairedFeatures` joins a frame set's DNA files with its protein files when they
   are cut differently (each model's extraction jobs are sized by its own cost, so the DNA
   model has fewer, larger files than a protein model): rows are streamed in order across both
   lists of files, one file of each open at a time, and ids are checked row by row; memory is
-  one block plus one file's ids per side (prediction and training).
+  one block plus one file's ids per side (prediction); its ids alone
+  (:meth:`PairedFeatures.id_blocks`) check a training set against its manifest;
+* :class:`FeatureRows` reads any range of frames across both sides' files once they are
+  checked (training reads its splits block by block in a shuffled order, ``batches.py``).
 
 Rows are read with plain reads, not a memory map, so resident memory is what is held.
 """

@@ -495,9 +495,10 @@ def extract_shard(
     ``compile``: what was decided), ``plan_seconds``, ``embed_seconds``, ``write_seconds``,
     ``resumed_at_batch``, ``seconds_to_first_batch`` (from the process's start to the first
     batch on the device), ``seconds_after_last_batch`` (from the last batch's rows to the
-    end: publishing the file), ``gpu_util_mean_pct`` (NVML, the steady state between them),
-    ``peak_gpu_mib`` (torch's peak allocation), ``device_peak_tflops`` (the device's bf16
-    peak, "unknown" off the table: ``runtime.device_peaks``), the device, NVML's GPU figures
+    end: publishing the file, after the GPU slot is released), ``gpu_util_mean_pct`` (NVML,
+    the steady state between them), ``peak_gpu_mib`` (torch's peak allocation),
+    ``device_peak_tflops`` (the device's bf16 peak, "unknown" off the table:
+    ``runtime.device_peaks``), the device, NVML's GPU figures
     and the throughput figures.
     """
     entered = time.perf_counter()
@@ -567,8 +568,11 @@ def extract_shard(
                 "gpu": monitor.summary(),
             }
             log.info("%s: GPU use (NVML, about once a second): %s", spec.name, stats["gpu"])
-            start = time.perf_counter()
-            out.publish()
+            if torch_device != "cpu":  # the model is gone: the slot's next job gets its memory
+                torch.cuda.empty_cache()
+        # the final metadata, fsync and rename once the GPU slot is free for the next job
+        start = time.perf_counter()
+        out.publish()
     finally:
         out.close()
     ended = time.perf_counter()
