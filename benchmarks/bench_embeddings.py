@@ -35,6 +35,7 @@ from virnucpro_smk.models.registry import ModelSpec
 from virnucpro_smk.models.standin import build_dna_tokenizer
 from virnucpro_smk.preprocess.frames import translate_record
 from virnucpro_smk.preprocess.synthetic import synthetic_contig
+from virnucpro_smk.runtime.device_peaks import peak_tflops
 from virnucpro_smk.runtime.environment import resolve_device
 
 
@@ -51,8 +52,6 @@ FULL_SIZE = {
     "esm2_3b_2560d": dict(hidden=2560, layers=36, heads=40, intermediate=10240),
     "fastesm650_1280d": dict(hidden=1280, layers=33, heads=20, intermediate=5120),
 }
-#: Dense bf16 tensor-core peak (TFLOP/s) by GPU name fragment.
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
 
 
 def workload(n_chunks: int, seed: int = 11) -> tuple[list[str], list[str]]:
@@ -160,10 +159,12 @@ def run(encoder: Encoder, seqs: list[str], one_at_a_time: bool = False) -> dict:
 
 
 def device_peak(device: str) -> float | None:
+    """The card's bf16 peak from the exact device-name table (runtime/device_peaks.py): the
+    H100 PCIe has 756 TFLOP/s, not the SXM's 989; a card not in the table has none."""
     if device != "cuda":
         return None
-    name = torch.cuda.get_device_name()
-    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+    peak = peak_tflops(torch.cuda.get_device_name())
+    return peak if isinstance(peak, float) else None
 
 
 def fmt(label: str, r: dict, peak: float | None) -> str:

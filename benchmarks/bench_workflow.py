@@ -21,14 +21,19 @@ seconds / extraction wall time), a projection to 1M chunks, and on a GPU the pro
 achieved TFLOP/s against the card's bf16 peak. The last line is machine-readable:
 
     workflow: chunks=4000 wall_s=... extraction_jobs_per_model=... embed_s=...
-              overhead_s_per_job=... busy=... gpus=... sm_util_mean=...
-              projection_1m_steady_min=...   (one line)
+              overhead_s_per_job=... busy=... gpus=... sm_util_mean=... jobs_1m=...
+              rounds_1m=... projection_1m_steady_min=...   (one line)
 
-Per job it prints wall (Snakemake's benchmark), start-up, load, waiting for input, model
-compute and write seconds and the NVML GPU figures, all from the job's stats JSON
-(``benchmarks/extract_embeddings/*.json``; "n/a" on CPUs). ``--gpus N`` runs with
-``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_sizing). The steady-state
-projection uses each model's compute seconds per frame, not the warm-up.
+Per job it prints wall (Snakemake's benchmark), start-up, seconds from the process's start
+to the first batch on the device and from the last batch to the end, load, waiting for
+input, model compute, GPU busy (``gpu_util_mean_pct``: NVML's mean over the steady state,
+first batch to last), peak GPU memory and the compile decision, all from the job's stats
+JSON (``benchmarks/extract_embeddings/*.json``; "n/a" on CPUs); the achieved TFLOP/s are
+set against the jobs' ``device_peak_tflops`` (the exact device-name table). ``--gpus N`` runs
+with ``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_sizing). The
+steady-state projection plans 1M chunks' jobs as the workflow would (``pair_jobs``), gives
+each its compute at this run's rate per frame plus the per-job overhead, and schedules them
+on the GPUs longest first: a round some GPUs finish early costs its longest job.
 
 It asserts nothing: figures, not a timed test.
 """
@@ -52,8 +57,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-# The published dimensions and the cards' bf16 peaks, kept once in the model-only benchmark.
-from bench_embeddings import FULL_SIZE, PEAK_TFLOPS  # noqa: E402
+# The published dimensions, kept once in the model-only benchmark.
+from bench_embeddings import FULL_SIZE  # noqa: E402
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint  # noqa: E402
 from virnucpro_smk.models.registry import ModelSpec, parse_registry  # noqa: E402
 from virnucpro_smk.models.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
@@ -254,31 +259,41 @@ def report(
         entry["embed"] += embed
         entry["load"] += float(job.get("load_seconds", 0.0))
         entry["tokens"] += float(job.get("tokens", 0.0))
-        gpu = job.get("gpu") or {}
         entry.setdefault("steady", []).append(
             (float(job.get("records", 0)), float(job.get("compute_seconds") or 0.0))
         )
-        entry.setdefault("sm", []).append(gpu.get("sm_util_mean", "n/a"))
+        # GPU busy: NVML's mean over the steady state (first batch to last), not the job
+        entry.setdefault("sm", []).append(job.get("gpu_util_mean_pct", "n/a"))
         timers = [
             float(job.get(k) or 0)
             for k in (
                 "start_seconds",
+                "seconds_to_first_batch",
                 "load_seconds",
                 "plan_seconds",
                 "wait_seconds",
                 "compute_seconds",
+                "seconds_after_last_batch",
             )
         ]
+        peak_mib = job.get("peak_gpu_mib")
         jobs_seen.append(
             f"{model:<34}{shard:>6}{job_wall:>8.1f}"
-            + "".join(f"{t:>7.1f}" for t in timers[:4])
-            + f"{timers[4]:>9.1f}{float(job.get('write_seconds') or 0):>7.1f}"
-            + f"{gpu.get('sm_util_mean', 'n/a')!s:>8}{gpu.get('mem_mib_peak', 'n/a')!s:>10}"
+            + "".join(f"{t:>7.1f}" for t in timers[:5])
+            + f"{timers[5]:>9.1f}{timers[6]:>7.1f}"
+            + f"{job.get('gpu_util_mean_pct', 'n/a')!s:>8}"
+            + f"{round(peak_mib) if peak_mib is not None else 'n/a'!s:>10}"
+            + f"  {job.get('compile', 'n/a')}"
         )
+        entry["peak_tflops"] = job.get("device_peak_tflops", "unknown")
     print(
-        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'load':>7}{'plan':>7}"
-        f"{'wait':>7}"
-        f"{'compute':>9}{'write':>7}{'SM %':>8}{'peak MiB':>10}"
+        "per job: wall (Snakemake), start-up, process start to first batch, load, plan, "
+        "waiting for input, compute, last batch to end, GPU busy (NVML mean, steady state), "
+        "peak GPU memory (torch), compile decision"
+    )
+    print(
+        f"{'job (model, shard)':<34}{'shard':>6}{'wall':>8}{'start':>7}{'first':>7}{'load':>7}"
+        f"{'plan':>7}{'wait':>7}{'compute':>9}{'after':>7}{'busy %':>8}{'peak MiB':>10}"
     )
     print("\n".join(jobs_seen))
     print(
@@ -296,12 +311,20 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.runtime.job_sizing import gpu_jobs, relative_costs
+    from virnucpro_smk.runtime.job_sizing import makespan, pair_jobs, relative_costs
 
     per_job = args.chunks_per_gpu_job or 500_000
     registry = parse_registry(json.loads((work / "bench.yaml").read_text())["models"])
-    costs = relative_costs(registry[bench_name("dnaberts_768d")], registry.values())
-    jobs_1m = sum(gpu_jobs(1_000_000, per_job, args.gpus, cost=costs[m]) for m in per_model)
+    dna_name = bench_name("dnaberts_768d")
+    costs = relative_costs(registry[dna_name], registry.values())
+    # 1M chunks' jobs per model as the workflow plans them (job_sizing.pair_jobs)
+    plan_1m: dict[str, int] = {}
+    for model in per_model:
+        if model != dna_name:
+            plan_1m[dna_name], plan_1m[model] = pair_jobs(
+                1_000_000, per_job, args.gpus, costs[model]
+            )
+    jobs_1m = sum(plan_1m.values())
     scale = 1e6 / chunks
     # Only preprocessing and prediction grow with the input; the environment check, the
     # precision decisions, the summary and Snakemake's own start-up are paid once per run.
@@ -312,21 +335,26 @@ def report(
     )
     fixed = wall - extraction_wall - growing
     projection = fixed + growing * scale + embed_s * scale + jobs_1m * overhead_per_job
-    # steady state: records per second of model compute (after the warm-up of loading and the
-    # first batches, which the per-job overhead already counts once per job)
-    # compute seconds per frame of each model (every frame is embedded by each), summed
-    per_frame = [
-        sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
-        for e in per_model.values()
+    # steady state: compute seconds per frame of each model (after the warm-up of loading and
+    # the first batches, which the per-job overhead counts once per job)
+    per_frame = {
+        model: sum(c for _, c in e["steady"]) / sum(r for r, _ in e["steady"])
+        for model, e in per_model.items()
         if sum(r for r, _ in e["steady"])
-    ]
+    }
     frames_per_chunk = sum(int(r["n_kept_frames"]) for r in rows) / chunks
+    # each planned job's seconds, scheduled on the GPUs longest first: a round that some
+    # GPUs finish early counts as the longest job in it, not as its share
+    job_seconds = [
+        per_frame[model] * frames_per_chunk * 1e6 / n + overhead_per_job
+        for model, n in plan_1m.items()
+        if model in per_frame
+        for _ in range(n)
+    ]
+    rounds = math.ceil(jobs_1m / max(args.gpus, 1))
     steady_projection = (
-        fixed
-        + growing * scale
-        + sum(per_frame) * frames_per_chunk * 1e6 / max(args.gpus, 1)
-        + jobs_1m * overhead_per_job / max(args.gpus, 1)
-        if per_frame
+        fixed + growing * scale + makespan(job_seconds, args.gpus)
+        if len(per_frame) == len(plan_1m)
         else float("nan")
     )
     sm = [v for e in per_model.values() for v in e["sm"] if v != "n/a"]
@@ -336,11 +364,21 @@ def report(
         f"preprocessing and prediction ({growing:.1f} s here) scaled linearly; {fixed:.1f} s "
         "of once-per-run work kept)"
     )
+    print(
+        f"1M chunks on {args.gpus} GPU(s): "
+        + ", ".join(f"{n} {m} jobs" for m, n in plan_1m.items())
+        + f" in {rounds} round(s); steady-state projection {steady_projection / 60:.1f} min "
+        "(each job's compute at this run's rate plus the per-job overhead, longest first)"
+    )
     prot = per_model.get(bench_name(args.protein))
     if device == "cuda" and prot and prot["tokens"] and prot["embed"]:
         tflops = 2 * prot_params * prot["tokens"] / prot["embed"] / 1e12
-        peak = next((v for k, v in PEAK_TFLOPS.items() if k in where), None)
-        share = f" = {tflops / peak:.0%} of the {peak:.0f} TFLOP/s bf16 peak" if peak else ""
+        peak = prot.get("peak_tflops")  # the jobs' stats: the exact device-name table
+        share = (
+            f" = {tflops / peak:.0%} of the {peak:.0f} TFLOP/s bf16 peak"
+            if isinstance(peak, float)
+            else f" (peak of {where}: {peak})"
+        )
         print(
             f"{args.protein}: {prot['tokens'] / prot['embed']:,.0f} tokens/s, "
             f"{tflops:.0f} TFLOP/s{share}"
@@ -348,7 +386,7 @@ def report(
     print(
         f"workflow: chunks={chunks} wall_s={wall:.1f} extraction_jobs_per_model={jobs} "
         f"embed_s={embed_s:.1f} overhead_s_per_job={overhead_per_job:.1f} busy={busy:.2f} "
-        f"gpus={args.gpus} sm_util_mean={sm_mean} "
+        f"gpus={args.gpus} sm_util_mean={sm_mean} jobs_1m={jobs_1m} rounds_1m={rounds} "
         f"projection_1m_steady_min={steady_projection / 60:.1f}"
     )
 

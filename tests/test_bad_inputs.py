@@ -124,7 +124,7 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "loader_workers": 2,
         "progress_seconds": 30,
         "checkpoint_seconds": 180,
-        "compile": False,
+        "compile": "auto",
     }
     assert (config["min_chunks_per_gpu_job"], config["gpus"]) == (800000, 0)
     assert config["models"]["dnaberts_768d"]["revision"] == "main"

@@ -158,7 +158,9 @@ def test_streamed_batches_equal_the_whole_shard_tokenized_path(
         monkeypatch.setattr(cls, "__call__", _counted(cls.__call__, calls))
     embed = embeddings.Encoder.embed
     monkeypatch.setattr(
-        embeddings.Encoder, "embed", lambda self, i, m: shapes.append(i.shape) or embed(self, i, m)
+        embeddings.Encoder,
+        "embed",
+        lambda self, i, m, p=True: shapes.append(i.shape) or embed(self, i, m, p),
     )
     out, stats, ids = _extract(spec, directory, tmp_path, proteins, dna=dna, loader_workers=2)
     assert calls == [], "the main process tokenized batches"

@@ -296,3 +296,36 @@ def test_a_later_file_of_another_model_run_is_refused(mismatched, tmp_path):
         pytest.raises(ModelMismatchError, match="model_commit 'c0ff', but the first shard"),
     ):
         list(frames.blocks())
+
+
+def test_rows_by_frame_number_span_files_cut_at_different_rows(mismatched, tmp_path):
+    """Training reads any range of frames: the id walk checks the files, then ranges that
+    cross the files' different cuts (3, 4, 5) read as the joined matrix's rows."""
+    expected = torch.cat([mismatched["dna"], mismatched["prot"]], dim=1)
+    with PairedFeatures(mismatched["dna_files"], mismatched["prot_files"], "d_6d", "p_4d") as f:
+        assert [i for ids in f.id_blocks(100) for i in ids] == mismatched["ids"]
+        rows = f.row_source()
+    with rows:
+        for start, end in ((0, 12), (2, 6), (4, 4), (3, 5), (11, 12)):
+            assert torch.equal(rows.rows(start, end), expected[start:end]), (start, end)
+    with (
+        PairedFeatures(mismatched["dna_files"], mismatched["prot_files"], "d_6d", "p_4d") as f,
+        pytest.raises(RuntimeError, match="finished walk"),
+    ):
+        f.row_source()  # the files are not checked yet
+
+
+def test_rows_read_later_are_checked(mismatched):
+    """A file replaced after the walk is refused; a NaN row is named by its file and row."""
+    with PairedFeatures(mismatched["dna_files"], mismatched["prot_files"], "d_6d", "p_4d") as f:
+        list(f.id_blocks())
+        rows = f.row_source()
+    ids, prot = mismatched["ids"], mismatched["prot"].clone()
+    prot[9, 1] = float("nan")  # row 5 of the last protein file (rows 4-12)
+    last = mismatched["prot_files"][3]
+    write_embeddings(last, ids[4:], prot[4:], _meta("p_4d", "protein", 4, 300))
+    with rows, pytest.raises(ModelMismatchError, match=r"shard_0003.safetensors: 1 row.*rows 5$"):
+        rows.rows(8, 12)
+    write_embeddings(last, ids[4:11], prot[4:11], _meta("p_4d", "protein", 4, 300))
+    with rows, pytest.raises(ModelMismatchError, match="the file was replaced"):
+        rows.rows(8, 12)

@@ -21,10 +21,14 @@ from virnucpro_smk.preprocess.shards import (
 from virnucpro_smk.runtime.job_sizing import (
     BASE_MEM_MB,
     MIN_CHUNKS_PER_GPU_JOB,
+    TRAIN_HELD_BLOCKS,
     extraction_mem_mb,
     gpu_jobs,
+    makespan,
+    pair_jobs,
     relative_costs,
     sample_records_per_job,
+    training_mem_mb,
 )
 
 PER_JOB = 500_000
@@ -105,6 +109,45 @@ def test_the_floor_and_cost_are_parameters():
         gpu_jobs(10, 5, 2, min_per_job=0)
     with pytest.raises(ValueError, match="positive"):
         gpu_jobs(10, 5, 2, cost=0)
+
+
+def test_makespan_gives_each_job_to_the_gpu_free_first_longest_first():
+    assert makespan([3, 3, 2, 2, 2], 2) == 7  # 3+2+2 | 3+2: no look-ahead, as a scheduler
+    assert makespan([1.0] * 10, 8) == 2  # a second round costs a whole job
+    assert makespan([5, 1], 1) == 6
+
+
+def test_dna_and_protein_jobs_fill_whole_rounds_when_that_ends_sooner():
+    """The issue's case: 1M chunks on 8 GPUs gave 2 DNA + 8 FastESM2_650 jobs, the DNA jobs
+    alone in a second round; now 2 + 14 = 16, two full rounds of jobs of ~equal length."""
+    dna, fast = pair_jobs(1_000_000, PER_JOB, 8, FAST)
+    assert (dna, fast) == (2, 14)
+    per_job = {"dna": 1_000_000 / dna, "protein": 1_000_000 * FAST / fast}
+    assert per_job["dna"] <= per_job["protein"] < 1.2 * per_job["dna"], per_job
+    # only the protein count moves: the DNA model's jobs are gpu_jobs's whatever the pair
+    for protein in (FAST, ESM3B):
+        for chunks in (10_000, 1_000_000, 6_000_000):
+            for gpus in (1, 2, 4, 8, 16):
+                d, p = pair_jobs(chunks, PER_JOB, gpus, protein)
+                assert d == gpu_jobs(chunks, PER_JOB, gpus)
+                assert p >= gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+                if d + p <= gpus:  # one round: left as gpu_jobs made it (the floor holds)
+                    assert p == gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+    # ESM2 3B's 8 jobs are ~9x a DNA job: splitting them to fill two rounds would end later
+    assert pair_jobs(1_000_000, PER_JOB, 8, ESM3B) == (2, 8)
+    assert pair_jobs(1_000_000, PER_JOB, 1, FAST) == (2, 2)  # one GPU: rounds are whole
+
+
+def test_training_memory_follows_block_and_buffer_sizes():
+    """No frame count in it: training streams from the files (classify/batches.py)."""
+    from virnucpro_smk.classify.batches import READ_AHEAD_BLOCKS
+
+    assert TRAIN_HELD_BLOCKS == READ_AHEAD_BLOCKS + 2
+    default = training_mem_mb(3328, 256, 32768)
+    assert default < 5000  # ESM2 3B width; the rule asked for 32,000 whatever the set
+    assert training_mem_mb(3328, 256, 65536) > default > training_mem_mb(2048, 256, 32768)
+    buffer_mb = 2 * 4 * 32768 * 3328 / 2**20  # the buffer, read and joined, at float32
+    assert training_mem_mb(3328, 256, 65536) - default == pytest.approx(buffer_mb, abs=1)
 
 
 def _index(n_frames: int) -> list[ShardSpan]:

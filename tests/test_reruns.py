@@ -132,3 +132,32 @@ def test_outputs_follow_the_umask_and_classifiers_are_read_only(standin_run):
         if mode != (plain & ~0o222 if p in weights else plain)
     }
     assert not wrong
+
+
+def test_training_extraction_takes_its_share_of_the_cores(standin_run, tmp_path):
+    """`device=cuda --cores 16 --resources gpu=8`: the training set's extraction jobs take
+    16 // 8 = 2 threads each, as a sample's do, so eight run side by side (they took every
+    core: one at a time on a node of 8 GPUs). The held-out fragments' jobs are the same rule
+    and function (rules/common.smk extraction_threads), with no frame-set branch left.
+
+    Planned on a copy of the session's run (the training checkpoint done; its CUDA
+    environment report copied from the CPU one so the checkpoint stands), every extraction
+    job forced."""
+    import shutil
+
+    from test_gpu_fill import extraction_threads
+
+    results, _ = standin_run
+    copy = tmp_path / "results"
+    shutil.copytree(results, copy, symlinks=True)
+    env = copy / "env"
+    (env / "validation_cuda.json").write_bytes((env / "validation_cpu.json").read_bytes())
+    proc = run_snakemake(
+        "predict", "-n", "--configfile", "config/standin.yaml",
+        "--config", f"outdir={copy}", f"models_dir={results.parent / 'models'}", "device=cuda",
+        "--cores", "16", "--resources", "gpu=8", "--forcerun", "extract_embeddings",
+    )  # fmt: skip
+    jobs = proc.stdout.split("rule extract_embeddings:")[1:]
+    training = [job for job in jobs if "unit=training" in job]
+    assert len(training) == 3, proc.stdout[-3000:]  # the DNA model and two protein models
+    assert extraction_threads("rule extract_embeddings:".join(["", *training])) == [2, 2, 2]

@@ -317,7 +317,9 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
 def test_each_model_gets_jobs_by_its_own_cost(jobs, monkeypatch):
     """gpus: 4 and a floor of 100 DNA chunks: the sample's ~66 chunks at 500 bp make one DNA
     job, while each protein model (~8x and ~35x the work per chunk) fills the 4 GPUs; the
-    plan's job count reaches group_spans, and it is the number of extraction jobs."""
+    FastESM stand-in's 4 are raised to 7, so that with the DNA job they make two full rounds
+    (job_sizing.pair_jobs); the plan's job count reaches group_spans, and it is the number of
+    extraction jobs."""
     planned = {}
     for blob in jobs["plan_extraction_jobs"]:
         smk = pickle.loads(blob)[1]
@@ -328,7 +330,7 @@ def test_each_model_gets_jobs_by_its_own_cost(jobs, monkeypatch):
         assert args == (["index"], smk.params.n_jobs)
         assert _one_call(rec["read_shard_index"])[0][0].endswith("/frames/shards.tsv")
         planned[smk.wildcards.model] = smk.params.n_jobs
-    assert planned == {DNA: 1, "standin_esm2_64d": 4, "standin_fastesm_32d": 4}
+    assert planned == {DNA: 1, "standin_esm2_64d": 4, "standin_fastesm_32d": 7}
     extracted = {}
     for blob in jobs["extract_embeddings"]:
         smk = pickle.loads(blob)[1]

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from virnucpro_smk.classify.mlp import TrainConfig
-from virnucpro_smk.classify.train import TrainingOutputs, load_features, train_from_manifest
+from virnucpro_smk.classify.train import TrainingOutputs, open_manifest_frames, train_from_manifest
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.preprocess.training_set import (
@@ -71,19 +71,36 @@ def test_train_writes_record_level_test_predictions(tmp_path, manifest):
     assert not train_records & {r["record"] for r in test}
 
 
+def load_features(rows, dna, protein, dna_model, protein_model, tmp_path):
+    """The manifest's feature matrix as training reads it: every split's rows, in order."""
+    path = tmp_path / f"manifest_{len(rows)}.tsv"
+    write_manifest(rows, path)
+    data = open_manifest_frames(path, dna, protein, dna_model, protein_model)
+    try:
+        parts = [
+            data.rows.rows(*run) for s in ("train", "val", "test") for run in data.splits[s].runs
+        ]
+        labels = torch.cat([data.splits[s].labels for s in ("train", "val", "test")])
+        assert labels.tolist() == [r.label for r in rows]
+        return torch.cat(parts), data.identity
+    finally:
+        data.close()
+
+
 def test_features_follow_the_manifest_or_are_refused(tmp_path, manifest):
     _, rows = manifest
     good = _shards(tmp_path / "good", rows, 2)
-    x, identity = load_features(rows, good["dna"], good["protein"], "d_6d", "p_4d")
+    x, identity = load_features(rows, good["dna"], good["protein"], "d_6d", "p_4d", tmp_path)
     assert x.shape == (len(rows), 10) and identity.input_width == 10
     shifted = _shards(tmp_path / "shifted", rows, 2, shift=1)
+    mixed = shifted["dna"][:1] + good["dna"][1:]
     with pytest.raises(ModelMismatchError, match="same ids in the same order"):
-        load_features(rows, shifted["dna"][:1] + good["dna"][1:], good["protein"], "d_6d", "p_4d")
+        load_features(rows, mixed, good["protein"], "d_6d", "p_4d", tmp_path)
     with pytest.raises(InputError, match="another manifest"):
-        load_features(rows, shifted["dna"], shifted["protein"], "d_6d", "p_4d")
+        load_features(rows, shifted["dna"], shifted["protein"], "d_6d", "p_4d", tmp_path)
     with pytest.raises(ModelMismatchError, match="expected p_4d"):
         other = _shards(tmp_path / "other", rows, 2, protein_model="q_4d")
-        load_features(rows, good["dna"], other["protein"], "d_6d", "p_4d")
+        load_features(rows, good["dna"], other["protein"], "d_6d", "p_4d", tmp_path)
 
 
 def _cut(tmp_path, rows, kind, model, matrix, bounds):
@@ -105,12 +122,12 @@ def test_dna_and_protein_files_cut_at_different_rows_give_the_manifest_rows(tmp_
     dna_files = _cut(tmp_path, rows, "dna", "d_6d", dna, [(0, n)])
     cuts = [(0, 7), (7, 7), (7, n // 2 + 1), (n // 2 + 1, n)]
     protein_files = _cut(tmp_path, rows, "protein", "p_4d", protein, cuts)
-    x, identity = load_features(rows, dna_files, protein_files, "d_6d", "p_4d")
+    x, identity = load_features(rows, dna_files, protein_files, "d_6d", "p_4d", tmp_path)
     assert torch.equal(x, torch.cat([dna, protein], dim=1)) and identity.input_width == 10
     with pytest.raises(InputError, match="another manifest"):
-        load_features(rows[:-1], dna_files, protein_files, "d_6d", "p_4d")
+        load_features(rows[:-1], dna_files, protein_files, "d_6d", "p_4d", tmp_path)
     with pytest.raises(InputError, match="another manifest"):
-        load_features([*rows, rows[0]], dna_files, protein_files, "d_6d", "p_4d")
+        load_features([*rows, rows[0]], dna_files, protein_files, "d_6d", "p_4d", tmp_path)
 
 
 def test_every_training_seed_is_tested_on_the_same_frames(tmp_path, manifest):

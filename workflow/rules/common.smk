@@ -27,9 +27,12 @@ from virnucpro_smk.preprocess.shards import group_spans, read_shard_index  # noq
 from virnucpro_smk.runtime.job_sizing import (  # noqa: E402
     extraction_mem_mb,
     gpu_jobs,
+    pair_jobs,
     relative_costs,
     sample_records_per_job,
+    training_mem_mb,
 )
+from virnucpro_smk.classify.recipe import TrainConfig  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
     configured_model,
@@ -227,14 +230,18 @@ def n_jobs(unit, chunk_length, model):
     build, the held-out fragments by theirs once cut, the training set by its drawn frames;
     each model by its own work (chunks times its cost relative to the DNA model), so a
     protein model fills the GPUs while the DNA model keeps few, long jobs
-    (runtime/job_sizing.gpu_jobs)."""
+    (runtime/job_sizing.gpu_jobs); a protein model's count is raised where DNA + protein
+    jobs then fill whole rounds of the GPUs and end sooner (job_sizing.pair_jobs)."""
     if unit == "training":
         work = training_frames(chunk_length)
     else:
         work = unit_chunks(unit, chunk_length)
-    return gpu_jobs(
-        work, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB, cost=RELATIVE_COST[model]
+    if model == DNA_MODEL.name:
+        return gpu_jobs(work, CHUNKS_PER_GPU_JOB, GPUS, MIN_CHUNKS_PER_GPU_JOB)
+    _, jobs = pair_jobs(
+        work, CHUNKS_PER_GPU_JOB, GPUS, RELATIVE_COST[model], MIN_CHUNKS_PER_GPU_JOB
     )
+    return jobs
 
 
 def job_count(wildcards):
@@ -393,16 +400,26 @@ def genome_map_params(wildcards):
 
 
 def extraction_threads(wildcards):
-    """Extraction of the training set and of the held-out fragments takes every core, so the
-    compared models are timed one at a time with the machine to themselves; sample
-    extraction needs only its loader workers."""
+    """An extraction job's fair share of the cores on a GPU run: cores // GPUs, at least its
+    loader workers. Jobs of every frame set (a sample, the training set, the held-out
+    fragments) then fill a node's GPUs side by side (`--cores 16 --resources gpu=8`: 2
+    threads each). On the CPU, and without --cores (cluster executors: each job has its own
+    node), the loader workers, as sample extraction always took."""
     workers = max(1, EXTRACTION["loader_workers"])
-    if wildcards.unit not in ("training", "heldout"):
+    if not GPU_REQUEST:
         return workers
     try:
-        return max(workers, workflow.cores)
-    except WorkflowError:  # no --cores (cluster executors): each job has its own node
+        return max(workers, workflow.cores // GPUS)
+    except WorkflowError:
         return workers
+
+
+def training_mem(wildcards):
+    """``mem_mb`` of train_classifier: training streams from the embedding files, so memory
+    follows the recipe's block and buffer sizes at the classifier's width, not the frame count
+    (runtime/job_sizing.training_mem_mb)."""
+    recipe = TrainConfig.from_dict(TRAIN["recipe"])
+    return training_mem_mb(int(wildcards.width), recipe.block_frames, recipe.buffer_frames)
 
 
 def pair_embeddings(frame_set, kind):

@@ -64,7 +64,7 @@ rule train_classifier:
     threads: 2
     resources:
         gpu=gpu_count,
-        mem_mb=32000,
+        mem_mb=training_mem,
         runtime=240,
     conda:
         "../../envs/gpu.yaml"

@@ -8,22 +8,28 @@ widths and finite values. The original printed a warning and silently dropped id
 only one file; here any disagreement is an error naming both files, the expected and found
 values and up to ten offending ids. The joined width is computed from the inputs' metadata.
 
-* :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (training):
-  rows are read straight into it block by block, so memory is the matrix plus one block;
+* :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (a small
+  set in memory): rows are read straight into it block by block, so memory is the matrix
+  plus one block;
 * :class:`FeatureBlocks` yields it in blocks of rows: memory is one block, whatever the
   shard size;
 * :class:`PairedFeatures` joins a frame set's DNA files with its protein files when they
   are cut differently (each model's extraction jobs are sized by its own cost, so the DNA
   model has fewer, larger files than a protein model): rows are streamed in order across both
   lists of files, one file of each open at a time, and ids are checked row by row; memory is
-  one block plus one file's ids per side (prediction and training).
+  one block plus one file's ids per side (prediction); its ids alone
+  (:meth:`PairedFeatures.id_blocks`) check a training set against its manifest;
+* :class:`FeatureRows` reads any range of frames across both sides' files once they are
+  checked (training reads its splits block by block in a shuffled order, ``batches.py``).
 
 Rows are read with plain reads, not a memory map, so resident memory is what is held.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -275,6 +281,7 @@ class _Side:
         self.header: EmbeddingFile | None = None
         self.first: EmbeddingFile | None = None
         self.pos = 0  # next row of the open file
+        self.counts: list[int] = []  # rows of each file opened so far, in order
 
     @property
     def path(self) -> Path:
@@ -285,6 +292,7 @@ class _Side:
         self.file, self.pos = i, 0
         self.rows = EmbeddingReader(self.paths[i])
         self.header = _checked_header(self.rows, self.model, self.chunk_length)
+        self.counts.append(len(self.header.ids))
         if self.first is None:
             self.first = self.header
             return
@@ -307,6 +315,11 @@ class _Side:
         while self.pos == len(self.header.ids) and self.file + 1 < len(self.paths):
             self._open(self.file + 1)
         return len(self.header.ids) - self.pos
+
+    def take_ids(self, n: int) -> list[str]:
+        assert self.header is not None
+        start, self.pos = self.pos, self.pos + n
+        return self.header.ids[start : self.pos]
 
     def take(self, n: int) -> tuple[list[str], torch.Tensor]:
         assert self.rows is not None and self.header is not None
@@ -369,6 +382,7 @@ class PairedFeatures:
             self.close()
             raise
         self.rows = 0  # rows yielded so far
+        self._left = (0, 0)  # rows left in the open file of each side
 
     def __enter__(self) -> PairedFeatures:
         return self
@@ -399,11 +413,7 @@ class PairedFeatures:
     def blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[list[str], torch.Tensor]]:
         """``(ids, [DNA | protein] rows)`` in frame order, at most ``block_rows`` at a time."""
         split = self._dna.header.width if self._dna.header is not None else 0
-        while True:
-            dna_left, protein_left = self._dna.available(), self._protein.available()
-            if not dna_left or not protein_left:
-                break
-            n = min(block_rows, dna_left, protein_left)
+        while n := self._next(block_rows):
             dna_ids, dna_rows = self._dna.take(n)
             protein_ids, protein_rows = self._protein.take(n)
             if dna_ids != protein_ids:
@@ -415,6 +425,39 @@ class PairedFeatures:
             self.rows += n
             yield dna_ids, matrix
             del matrix  # before the next block is read
+        self._check_end()
+
+    def id_blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[list[str]]:
+        """The ids of :meth:`blocks`, checked alike (pairing, identities, counts), without
+        reading a row: training checks a frame set against its manifest this way, then reads
+        rows in any order (:meth:`row_source`)."""
+        while n := self._next(block_rows):
+            dna_ids, protein_ids = self._dna.take_ids(n), self._protein.take_ids(n)
+            if dna_ids != protein_ids:
+                raise self._mismatch(dna_ids, protein_ids)
+            self.rows += n
+            yield dna_ids
+        self._check_end()
+
+    def row_source(self) -> FeatureRows:
+        """Rows by frame number (:class:`FeatureRows`) once a walk has reached the end of both
+        sides (every file's identity, ids and row count checked)."""
+        for side in (self._dna, self._protein):
+            if len(side.counts) != len(side.paths) or side.available():
+                raise RuntimeError("row_source() needs a finished walk over the files")
+        return FeatureRows(
+            list(zip(self._dna.paths, self._dna.counts, strict=True)),
+            list(zip(self._protein.paths, self._protein.counts, strict=True)),
+            self.meta,
+        )
+
+    def _next(self, block_rows: int) -> int:
+        """Rows of the next block: up to the nearer end of a file on either side; 0 at the end."""
+        self._left = (self._dna.available(), self._protein.available())
+        return min(block_rows, *self._left) if all(self._left) else 0
+
+    def _check_end(self) -> None:
+        dna_left, protein_left = self._left
         if dna_left or protein_left:
             more, fewer = (self._dna, self._protein) if dna_left else (self._protein, self._dna)
             raise ModelMismatchError(
@@ -422,3 +465,111 @@ class PairedFeatures:
                 f"{fewer.model} ends after {self.rows} frames ({fewer.paths[-1]}), "
                 f"{more.path} still has {more.available()} row(s) from row {more.pos}"
             )
+
+
+#: Files a :class:`FeatureRows` keeps open at a time (a training set may have hundreds).
+MAX_OPEN_FILES = 32
+
+
+class _FileRows:
+    """One side's files as one sequence of rows; a range may span files."""
+
+    def __init__(self, files: Sequence[tuple[Path, int]], width: int) -> None:
+        self.paths = [Path(p) for p, _ in files]
+        self.counts = [int(n) for _, n in files]
+        self.starts = [0]
+        for n in self.counts:
+            self.starts.append(self.starts[-1] + n)
+        self.width = width
+        self._open: OrderedDict[int, EmbeddingReader] = OrderedDict()
+
+    def _reader(self, i: int) -> EmbeddingReader:
+        if i in self._open:
+            self._open.move_to_end(i)
+            return self._open[i]
+        reader = EmbeddingReader(self.paths[i])
+        if reader.shape != (self.counts[i], self.width):
+            reader.close()
+            raise ModelMismatchError(
+                f"{self.paths[i]}: holds {reader.shape} rows, {self.counts[i]} x {self.width} "
+                "when training began (the file was replaced)"
+            )
+        self._open[i] = reader
+        while len(self._open) > MAX_OPEN_FILES:
+            _, old = self._open.popitem(last=False)
+            old.close()
+        return reader
+
+    def rows(self, start: int, end: int) -> torch.Tensor:
+        if not 0 <= start <= end <= self.starts[-1]:
+            raise IndexError(f"rows {start}-{end} of {self.starts[-1]}")
+        parts = []
+        i = bisect.bisect_right(self.starts, start) - 1
+        while start < end:
+            stop = min(end, self.starts[i + 1])
+            if stop > start:
+                local = self._reader(i).rows(start - self.starts[i], stop - self.starts[i])
+                if not bool(torch.isfinite(local.sum())):
+                    bad = (~torch.isfinite(local)).any(dim=1).nonzero().flatten()
+                    if len(bad):
+                        rows = [str(int(r) + start - self.starts[i]) for r in bad]
+                        raise ModelMismatchError(
+                            f"{self.paths[i]}: {len(rows)} row(s) contain NaN or Inf: "
+                            f"rows {_listed(rows)}"
+                        )
+                parts.append(local)
+                start = stop
+            i += 1
+        if not parts:
+            return torch.empty((0, self.width), dtype=torch.float32)
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+    def close(self) -> None:
+        while self._open:
+            _, reader = self._open.popitem()
+            reader.close()
+
+
+class FeatureRows:
+    """A frame set's ``[DNA | protein]`` rows by frame number, read when asked (training).
+
+    Made by :meth:`PairedFeatures.row_source` after a walk that checked every file's identity,
+    ids and row count (the ids against the manifest, by the caller), so here a range of frame
+    numbers is only mapped onto each side's files (cut at different rows) and read; values are
+    checked finite as they are read; a file that changed since the walk is refused. At most
+    ``MAX_OPEN_FILES`` files are open at a time.
+    """
+
+    def __init__(
+        self,
+        dna: Sequence[tuple[Path, int]],
+        protein: Sequence[tuple[Path, int]],
+        meta: dict[str, Any],
+    ) -> None:
+        self.meta = meta
+        self.width = int(meta["width"])
+        self._dna = _FileRows(dna, int(meta["dna_width"]))
+        self._protein = _FileRows(protein, int(meta["protein_width"]))
+        self.frames = self._dna.starts[-1]
+        if self._protein.starts[-1] != self.frames:
+            raise ModelMismatchError(
+                f"{self.frames} DNA rows but {self._protein.starts[-1]} protein rows"
+            )
+
+    def rows(self, start: int, end: int) -> torch.Tensor:
+        """Frames ``start:end`` as one float32 ``[DNA | protein]`` matrix."""
+        out = torch.empty((end - start, self.width), dtype=torch.float32)
+        split = self._dna.width
+        out[:, :split] = self._dna.rows(start, end)
+        out[:, split:] = self._protein.rows(start, end)
+        return out
+
+    def close(self) -> None:
+        self._dna.close()
+        self._protein.close()
+
+    def __enter__(self) -> FeatureRows:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

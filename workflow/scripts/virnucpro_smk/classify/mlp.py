@@ -36,6 +36,8 @@ from ..errors import ModelMismatchError
 from ..io.atomic import atomic_open, atomic_path, write_text_atomic
 from ..runtime.environment import package_versions
 from ..runtime.progress import Progress
+from .batches import FrameSplit, ordered_chunks, shuffled_batches
+from .recipe import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -58,35 +60,6 @@ class MLPClassifier(nn.Module):
         return self.output_layer(self.dropout(F.relu(self.bn1(self.hidden_layer(x)))))
 
 
-@dataclass
-class TrainConfig:
-    """The original's optimiser and schedule, with early stopping on a validation split.
-
-    Defaults are VirNucPro's numbers, so a classifier trained here is comparable with the
-    published one; the original watched its test set for early stopping, this recipe watches
-    the validation split instead. ``train.recipe`` in the config overrides the numbers.
-    """
-
-    # architecture
-    hidden: int = 512
-    dropout: float = 0.5
-    # optimiser: SGD, learning rate times gamma every step_size epochs
-    lr: float = 2e-4
-    momentum: float = 0.9
-    step_size: int = 10
-    gamma: float = 0.85
-    batch_size: int = 32
-    # stopping: at most max_epochs, or patience epochs without a lower validation loss
-    max_epochs: int = 200
-    patience: int = 5
-    seed: int = 42
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:
-        known = {k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-
 def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed)
@@ -95,21 +68,38 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _batches(n: int, batch_size: int, generator: torch.Generator | None):
-    order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
-    for start in range(0, n, batch_size):
-        yield order[start : start + batch_size]
-
-
 def evaluate_loss(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
 ) -> float:
+    """Mean cross-entropy of ``model`` on in-memory features (tests)."""
+    device = next(model.parameters()).device
+    loss, _ = evaluate_split(model, FrameSplit.of_tensors(x, y), device, batch_size)
+    return loss
+
+
+def evaluate_split(
+    model: nn.Module,
+    split: FrameSplit,
+    device: str | torch.device = "cpu",
+    frames: int = 1024,
+) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy on a split read in order, one host read at the end.
+
+    The loss is summed on the device in float64 (as the in-memory recipe summed ``.item()``
+    values in Python floats); the accuracy takes the argmax of the softmax, as before.
+    """
     model.eval()
-    total = 0.0
+    total = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     with torch.no_grad():
-        for idx in _batches(len(y), batch_size, None):
-            total += F.cross_entropy(model(x[idx]), y[idx], reduction="sum").item()
-    return total / max(len(y), 1)
+        for x, y in ordered_chunks(split, frames, device):
+            logits = model(x)
+            total += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (F.softmax(logits, dim=1).argmax(1) == y).sum()
+    loss_sum, right = torch.stack([total, correct.double()]).tolist()
+    n = split.frames
+    # the accuracy as a float32 mean, as the in-memory recipe logged it
+    return loss_sum / max(n, 1), (float(np.float32(right) / np.float32(n)) if n else float("nan"))
 
 
 def predict_scores(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
@@ -122,6 +112,21 @@ def predict_scores(model: nn.Module, x: torch.Tensor, batch_size: int = 4096) ->
     return torch.cat(out) if out else torch.zeros((0, 2))
 
 
+def score_split(
+    model: nn.Module,
+    split: FrameSplit,
+    device: str | torch.device = "cpu",
+    frames: int = 4096,
+) -> torch.Tensor:
+    """Viral scores of a split's frames in order (on the CPU), read ``frames`` at a time."""
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for x, _ in ordered_chunks(split, frames, device):
+            out.append(F.softmax(model(x), dim=1)[:, 1])
+    return torch.cat(out).cpu() if out else torch.zeros((0,))
+
+
 def train_mlp(
     x_train: torch.Tensor,
     y_train: torch.Tensor,
@@ -131,13 +136,34 @@ def train_mlp(
     log_path: str | os.PathLike[str] | None = None,
     device: str = "cpu",
 ) -> tuple[MLPClassifier, list[dict[str, float]]]:
+    """:func:`train_splits` on in-memory features (tests, small experiments)."""
+    return train_splits(
+        FrameSplit.of_tensors(x_train, y_train),
+        FrameSplit.of_tensors(x_val, y_val),
+        cfg,
+        log_path,
+        device,
+    )
+
+
+def train_splits(
+    train: FrameSplit,
+    val: FrameSplit,
+    cfg: TrainConfig,
+    log_path: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+) -> tuple[MLPClassifier, list[dict[str, float]]]:
     """Train with the original recipe; returns the best-validation model (on the CPU) and the
-    epoch log. On a GPU the features move there once: the recipe's 32-frame batches are far
-    too small to pay a host-to-device copy each."""
+    epoch log.
+
+    The splits are read from their source (the embedding files) a block at a time
+    (``batches.py``), so memory is a buffer, not the training set. The host never waits for
+    the device inside an epoch: the losses are summed on the device and read once, with the
+    validation figures, when the epoch ends; batch indices are permuted on the CPU once per
+    buffer and moved with it.
+    """
     generator = seed_everything(cfg.seed)
-    model = MLPClassifier(x_train.shape[1], cfg.hidden, 2, cfg.dropout).to(device)
-    x_train, y_train = x_train.to(device), y_train.to(device)
-    x_val, y_val = x_val.to(device), y_val.to(device)
+    model = MLPClassifier(train.width, cfg.hidden, 2, cfg.dropout).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=cfg.step_size, gamma=cfg.gamma)
     best_loss, best_state, stale = float("inf"), copy.deepcopy(model.state_dict()), 0
@@ -145,28 +171,26 @@ def train_mlp(
     for epoch in range(1, cfg.max_epochs + 1):
         start = time.perf_counter()
         model.train()
-        running, n_batches = 0.0, 0
-        progress = Progress(f"epoch {epoch}", len(y_train), unit="frames", logger=log)
-        for idx in _batches(len(y_train), cfg.batch_size, generator):
-            progress.update(len(idx))
-            if len(idx) < 2:  # BatchNorm needs two samples in training mode
+        running = torch.zeros((), dtype=torch.float64, device=device)
+        n_batches = 0
+        progress = Progress(f"epoch {epoch}", train.frames, unit="frames", logger=log)
+        for x, y in shuffled_batches(
+            train, cfg.batch_size, cfg.block_frames, cfg.buffer_frames, generator, device
+        ):
+            progress.update(len(y))
+            if len(y) < 2:  # BatchNorm needs two samples in training mode
                 continue
             optimizer.zero_grad()
-            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            loss = F.cross_entropy(model(x), y)
             loss.backward()
             optimizer.step()
-            running += loss.item()
+            running += loss.detach().double()
             n_batches += 1
-        val_loss = evaluate_loss(model, x_val, y_val)
-        val_acc = (
-            (predict_scores(model, x_val).argmax(1) == y_val).float().mean().item()
-            if len(y_val)
-            else float("nan")
-        )
+        val_loss, val_acc = evaluate_split(model, val, device, cfg.block_frames)
         history.append(
             {
                 "epoch": epoch,
-                "train_loss": running / max(n_batches, 1),
+                "train_loss": running.item() / max(n_batches, 1),
                 "val_loss": val_loss,
                 "val_accuracy": val_acc,
                 "lr": optimizer.param_groups[0]["lr"],

@@ -1,11 +1,19 @@
-"""Optional ``torch.compile`` of a loaded encoder (config key ``extraction.compile``).
+"""``torch.compile`` of a loaded encoder, decided by measurement (config ``extraction.compile``).
 
 A speed knob only: the compiled model gives the eager model's vectors (within 1e-5 in fp32,
-tests/test_compile.py; 1.4e-6 measured at full width), so switching it reruns nothing. Off by
-default: on the CPU it measured 1.07-1.18x for ESM, 0.96-1.12x for DNABERT-S, at a cold
-compile of 13-23 s per job that small jobs (stand-in runs, tests) never pay back, and the GPU,
-where extraction runs, is not measured yet: ``python benchmarks/bench_compile.py --device
-cuda --full-size`` gives that figure.
+tests/test_compile.py; 1.4e-6 measured at full width), so switching it reruns nothing.
+
+``auto`` (the default) compiles on a CUDA device and keeps the compiled model only when it
+agrees with eager on one of the job's own batches, within the precision tolerance the
+model's precision decision used (cosine >= 0.99 per vector); a compiled forward that
+disagrees, or a compilation that fails, is dropped for eager with a one-line reason in the
+log. Why on CUDA only: eager transformer layers are memory-bound there (transformers' bf16
+``EsmLayer``: 37 kernel launches and ~122 hidden-sized tensors moved per layer, ~60 % of
+FastESM2's layer time in element-wise traffic that inductor fuses; estimated 1.7x for
+FastESM2_650, 1.5x for ESM2 3B, README "GPUs"), while on a CPU it measured 1.07-1.18x for
+ESM and 0.96-1.12x for DNABERT-S at a cold compile of 13-23 s per job. ``true`` compiles
+everywhere without the check, ``false`` never compiles. ``python
+benchmarks/bench_compile.py --device cuda --full-size`` measures it on a GPU.
 
 Batches differ in rows and length, so the layers are compiled with dynamic shapes: one graph
 serves every batch instead of one compilation per shape. Compilation is lazy in torch; it is
@@ -18,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -78,24 +87,115 @@ def _keep_length_caches_eager(block: torch.nn.Module) -> None:
             module.forward = torch.compiler.disable(module.forward)
 
 
-def compile_encoder(encoder: Encoder, enabled: bool, dynamic: bool = True) -> tuple[Encoder, float]:
-    """The encoder with its model compiled (``maybe_compile``) and compiled now, and the
-    seconds that took (0.0 when disabled). The dummy batches run under inference mode, as
-    extraction does, and cover the cases that make distinct graphs (two rows with and without
-    padding, one row), so the job's batches reuse them."""
-    if not enabled:
-        return encoder, 0.0
-    start = time.perf_counter()
-    encoder.model, _ = maybe_compile(encoder.model, True, dynamic)
+def _uncompile(model: torch.nn.Module) -> torch.nn.Module:
+    """Undo ``maybe_compile``: the layers run eagerly again (their weights are shared)."""
+    original = getattr(model, "_orig_mod", None)
+    if original is not None:  # torch.compile of the whole model
+        return original
+    for block in repeated_blocks(model) or ():
+        block._compiled_call_impl = None
+        for module in block.modules():
+            if hasattr(module, "_eager_forward"):
+                module.forward = module._eager_forward
+                del module._eager_forward
+    return model
+
+
+def _warm_up(encoder: Encoder) -> None:
+    """Run the dummy batches that make every graph a job needs (see the module docstring)."""
     ids = torch.full((2, WARMUP_TOKENS), encoder.pad_id, device=encoder.device)
     padded = torch.ones_like(ids)
     padded[1, -1] = 0
     with torch.inference_mode():
-        for mask in (padded, torch.ones_like(ids), torch.ones_like(ids[:1])):
-            encoder.embed(ids[: len(mask)], mask)
+        for mask, has_padding in ((padded, True), (torch.ones_like(ids), False)):
+            encoder.embed(ids, mask, has_padding)
+        encoder.embed(ids[:1], torch.ones_like(ids[:1]), False)
+
+
+#: ``extraction.compile`` values (YAML also reads on/off as true/false).
+SETTINGS = ("auto", True, False)
+
+Probe = tuple[torch.Tensor, torch.Tensor, bool]  # (ids, mask, padded) of one real batch
+CompileFn = Callable[[torch.nn.Module, bool], tuple[torch.nn.Module, float]]
+
+
+def compile_encoder(
+    encoder: Encoder,
+    setting: bool | str,
+    probe: Callable[[], Probe | None] | None = None,
+    min_cosine: float | None = None,
+    compile_fn: CompileFn = maybe_compile,
+) -> tuple[Encoder, float, str]:
+    """The encoder as ``setting`` says, the seconds compiling took, and what was decided.
+
+    ``True``: compiled and warmed up, no check; ``False``: eager; ``"auto"``: eager on a CPU,
+    else :func:`checked_compile` on the batch ``probe()`` makes (one of the job's own, on the
+    device; made only then) with the precision decision's ``min_cosine``. ``compile_fn`` is
+    ``maybe_compile``'s signature (tests inject a compiled forward that disagrees).
+    """
+    if setting not in SETTINGS:
+        raise ValueError(f"extraction.compile: {setting!r} is none of auto, true, false")
+    if setting is False:
+        return encoder, 0.0, "off"
+    if setting == "auto":
+        if encoder.device.type != "cuda":
+            return encoder, 0.0, "auto: eager (not a CUDA device)"
+        batch = probe() if probe is not None else None
+        if batch is None or min_cosine is None:  # nothing left to embed: nothing to gain
+            return encoder, 0.0, "auto: eager (no batch to check)"
+        return checked_compile(encoder, batch, min_cosine, compile_fn)
+    start = time.perf_counter()
+    encoder.model, _ = compile_fn(encoder.model, True)
+    _warm_up(encoder)
     seconds = time.perf_counter() - start
-    log.info("%s: torch.compile (dynamic=%s) took %.1f s", encoder.spec.name, dynamic, seconds)
-    return encoder, seconds
+    log.info("%s: torch.compile took %.1f s", encoder.spec.name, seconds)
+    return encoder, seconds, "on"
+
+
+def checked_compile(
+    encoder: Encoder, probe: Probe, min_cosine: float, compile_fn: CompileFn = maybe_compile
+) -> tuple[Encoder, float, str]:
+    """Compile, then keep the compiled model only if its vectors for ``probe`` stay within
+    ``min_cosine`` of the eager ones (and finite); otherwise, or if compiling fails, run eager
+    and say why in one log line."""
+    ids, mask, padded = probe
+    with torch.inference_mode():
+        eager = encoder.embed(ids, mask, padded).float()
+    eager_model = encoder.model
+    start = time.perf_counter()
+    try:
+        encoder.model, _ = compile_fn(encoder.model, True)
+        _warm_up(encoder)
+        with torch.inference_mode():
+            compiled = encoder.embed(ids, mask, padded).float()
+    except Exception as exc:  # any compiler failure: the job runs eager instead
+        encoder.model = _uncompile(eager_model)
+        reason = f"compiling failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})"
+        return _eager(encoder, start, reason)
+    seconds = time.perf_counter() - start
+    if not bool(torch.isfinite(compiled).all()):
+        encoder.model = _uncompile(eager_model)
+        return _eager(encoder, start, "the compiled model gave non-finite vectors")
+    cosine = float(torch.nn.functional.cosine_similarity(compiled, eager, dim=1).min())
+    if cosine < min_cosine:
+        encoder.model = _uncompile(eager_model)
+        reason = f"compiled vectors disagree with eager (min cosine {cosine:.6f} < {min_cosine})"
+        return _eager(encoder, start, reason)
+    log.info(
+        "%s: torch.compile kept: %d vectors of a job batch within cosine %.6f of eager "
+        "(tolerance %s), compiled in %.1f s",
+        encoder.spec.name,
+        len(eager),
+        cosine,
+        min_cosine,
+        seconds,
+    )
+    return encoder, seconds, f"auto: compiled (min cosine {cosine:.6f} vs eager)"
+
+
+def _eager(encoder: Encoder, start: float, reason: str) -> tuple[Encoder, float, str]:
+    log.warning("%s: torch.compile dropped, running eager: %s", encoder.spec.name, reason)
+    return encoder, time.perf_counter() - start, f"auto: eager ({reason})"
 
 
 def compiled_graphs() -> int:

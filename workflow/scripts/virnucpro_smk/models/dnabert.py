@@ -155,18 +155,23 @@ class DnaBertEncoder(nn.Module):
         # Not a buffer: the reference keeps ALiBi out of the state dict, and so must we.
         self.slopes = alibi_slopes(cfg.num_attention_heads)
 
-    def attention_bias(self, attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """ALiBi distance penalty per head plus the padding mask, shape [b, heads, n, n]."""
-        n = attention_mask.shape[1]
-        pos = torch.arange(n, device=attention_mask.device)
+    def attention_bias(
+        self, attention_mask: torch.Tensor | None, dtype: torch.dtype, x: torch.Tensor
+    ) -> torch.Tensor:
+        """ALiBi distance penalty per head plus the padding mask, shape [b, heads, n, n]
+        ([1, heads, n, n] without a mask: a batch without padding adds nothing to it)."""
+        n = x.shape[1]
+        pos = torch.arange(n, device=x.device)
         distance = (pos[None, :] - pos[:, None]).abs().to(torch.float32)
-        slopes = self.slopes.to(attention_mask.device)
+        slopes = self.slopes.to(x.device)
         alibi = -slopes[:, None, None] * distance[None]  # [heads, n, n]
+        if attention_mask is None:
+            return alibi[None].to(dtype)
         pad = (1.0 - attention_mask.to(torch.float32)) * MASK_BIAS  # [b, n]
         return (alibi[None] + pad[:, None, None, :]).to(dtype)
 
-    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        bias = self.attention_bias(attention_mask, x.dtype)
+    def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        bias = self.attention_bias(attention_mask, x.dtype, x)
         for layer in self.layer:
             x = layer(x, bias)
         return x
@@ -196,9 +201,9 @@ class DnaBertModel(nn.Module):
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
         hidden = self.encoder(self.embeddings(input_ids), attention_mask)
+        if attention_mask is None:  # no padding: nothing to zero
+            return hidden
         # The reference unpads and writes exactly zero at padded positions.
         return hidden * attention_mask[..., None].to(hidden.dtype)
 
@@ -207,12 +212,14 @@ def load_dnabert(
     model_dir: str | os.PathLike[str],
     device: str | torch.device = "cpu",
     dtype: torch.dtype | None = None,
+    state: dict[str, torch.Tensor] | None = None,
 ) -> DnaBertModel:
     """Build the encoder from ``config.json`` and load the weights with ``strict=True``.
 
     The module is built on the meta device and the weights, read from safetensors (sharded or
     not) straight onto ``device`` in ``dtype``, are assigned to it: no random initialisation,
-    no CPU copy, no float32 copy of reduced-precision weights.
+    no CPU copy, no float32 copy of reduced-precision weights. ``state``: the weights already
+    read (``run_weights.WeightPrefetch``), on ``device`` in ``dtype``.
     """
     from .store import load_state
 
@@ -220,7 +227,8 @@ def load_dnabert(
     with torch.device("meta"):
         model = DnaBertModel(cfg)
     model.encoder.slopes = alibi_slopes(cfg.num_attention_heads)  # not a weight: rebuild it
-    state = load_state(model_dir, device, dtype)
+    if state is None:
+        state = load_state(model_dir, device, dtype)
     state = {k.removeprefix("bert."): v for k, v in state.items() if not k.startswith("cls.")}
     model.load_state_dict(state, strict=True, assign=True)
     return model.eval()

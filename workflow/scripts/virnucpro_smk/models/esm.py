@@ -103,6 +103,7 @@ def load_esm(
     dtype: torch.dtype = torch.float32,
     attn_implementation: str = "sdpa",
     device: str | torch.device = "cpu",
+    state: dict[str, torch.Tensor] | None = None,
 ) -> EsmModel:
     """Load ESM-2 weights from a local directory into ``EsmModel`` (offline, no remote code).
 
@@ -111,6 +112,8 @@ def load_esm(
     through the CPU or float32 on its way to a GPU. The two computed buffers (rotary
     frequencies, position ids) are rebuilt on the device in float32 / int64, as
     ``from_pretrained`` makes them. Refuses a checkpoint that leaves encoder weights unset.
+    ``state``: the weights already read (``run_weights.WeightPrefetch``), on ``device`` in
+    ``dtype``.
     """
     from .store import load_state
 
@@ -128,7 +131,8 @@ def load_esm(
         model.contact_head = None
     finally:
         hf_logging.set_verbosity(previous)
-    state = load_state(model_dir, device, dtype)
+    if state is None:
+        state = load_state(model_dir, device, dtype)
     state = {
         k.removeprefix("esm."): v
         for k, v in state.items()

@@ -29,6 +29,7 @@ from .. import __version__
 from .embeddings import embed_sequences, load_encoder
 from .precision_record import FORMAT, read_precision, torch_dtype, write_precision
 from .registry import ModelSpec
+from .run_weights import write_run_copy
 from .store import model_provenance, stored_dtype
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,8 @@ def decide_precision(
     if classifier is not None:
         flips = float((classifier(full) != classifier(low)).float().mean())
     decided = str(reduced).removeprefix("torch.") if keep else "float32"
+    # the weights once in the run dtype, beside the verified ones: jobs read half the bytes
+    copy = write_run_copy(spec, model_dir, decided) if device.type == "cuda" else None
     log.info(
         "%s: %s vs float32 cosine min %.5f mean %.5f -> %s%s",
         spec.name,
@@ -185,6 +188,7 @@ def decide_precision(
         "mean_cosine": round(mean, 6),
         "call_flip_fraction": flips,
         "call_flip_note": None if classifier is not None else "no classifier given",
+        "run_copy": str(copy) if copy is not None else None,
     }
 
 

@@ -4,7 +4,8 @@ The job writes its rows straight into a partial file beside its output
 (``.shard_0000.safetensors.partial``, the layout of the final file, see
 ``io.embedding_files``). Every ``checkpoint_seconds`` of work it makes the rows written so far
 durable (fsync) and records, in ``.shard_0000.safetensors.partial.json``, how many batches of
-its batch plan are done. A rerun of the job whose file identity (model, commit, dtype, device
+its batch plan are done; both on a background thread, so the GPU's loop never waits for the
+disk. A rerun of the job whose file identity (model, commit, dtype, device
 type, ids) and batch plan are unchanged reopens the partial and starts at the first batch not
 recorded; anything else starts over. The plan is made from the sequences alone
 (``batch_plan``), so a rerun gets the same batches; rows are written where they belong and
@@ -23,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -73,6 +75,8 @@ class ResumableShard:
         self._resumed = record
         self.plan = ""
         self._last = time.monotonic()
+        self._syncing: threading.Thread | None = None
+        self._sync_error: BaseException | None = None
 
     def _record(self) -> dict[str, Any]:
         try:
@@ -94,20 +98,60 @@ class ResumableShard:
         self.writer.write_rows(index, vectors)
 
     def batch_done(self, batches_done: int, force: bool = False) -> None:
-        """Record a resume point when ``checkpoint_seconds`` of work have passed since the last."""
+        """Record a resume point when ``checkpoint_seconds`` of work have passed since the last.
+
+        The fsync of the rows and the record that vouches for them run on a background thread,
+        so the extraction loop (and the GPU it feeds) does not wait for the disk: every row
+        of the first ``batches_done`` batches was written before this call, so the fsync
+        that follows covers them. One resume point is in flight at a time (a due one is
+        skipped while the last is still syncing); ``force`` waits for it and records
+        synchronously (the last batch, before the file is published), as does a
+        ``checkpoint_seconds`` of 0 (a resume point after every batch, exactly).
+        """
         if not force and time.monotonic() - self._last < self.checkpoint_seconds:
             return
-        self.writer.sync()  # the rows first, then the record that vouches for them
-        record = {"fingerprint": self.fingerprint, "plan": self.plan, "batches_done": batches_done}
-        write_text_atomic(self.record_path, json.dumps(record) + "\n")
+        if not force and self._syncing is not None and self._syncing.is_alive():
+            return
+        self._wait()
         self._last = time.monotonic()
+        if force or self.checkpoint_seconds <= 0:
+            self._resume_point(batches_done)
+            self._wait()
+            return
+        self._syncing = threading.Thread(
+            target=self._resume_point, args=(batches_done,), name="resume-point", daemon=True
+        )
+        self._syncing.start()
+
+    def _resume_point(self, batches_done: int) -> None:
+        try:
+            self.writer.sync()  # the rows first, then the record that vouches for them
+            record = {
+                "fingerprint": self.fingerprint,
+                "plan": self.plan,
+                "batches_done": batches_done,
+            }
+            write_text_atomic(self.record_path, json.dumps(record) + "\n")
+        except BaseException as exc:  # raised on the loop thread by the next _wait()
+            self._sync_error = exc
+
+    def _wait(self) -> None:
+        if self._syncing is not None:
+            self._syncing.join()
+            self._syncing = None
+        if self._sync_error is not None:
+            error, self._sync_error = self._sync_error, None
+            raise error
 
     def publish(self) -> None:
         """Write the final metadata (the identity given at creation, nothing of the run) and
         rename the partial onto the output."""
+        self._wait()
         self.writer.finish(self.meta)
         publish(self.partial, self.output)
         self.record_path.unlink(missing_ok=True)  # stale once published: no partial to match
 
     def close(self) -> None:
+        if self._syncing is not None:  # never close the file under a running fsync
+            self._syncing.join()
         self.writer.close()

@@ -358,14 +358,15 @@ def build_training_set(
 
 
 def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
+    return list(iter_manifest(path))
+
+
+def iter_manifest(path: str | os.PathLike[str]) -> Iterator[ManifestRow]:
+    """The manifest's rows one at a time (training streams a 10M-frame manifest)."""
     with open(path, encoding="utf-8") as handle:
         header = handle.readline().rstrip("\n").split("\t")
         if header != MANIFEST_COLUMNS:
             raise InputError(f"{path}: expected columns {MANIFEST_COLUMNS}, found {header}")
-        rows = []
         for line in handle:
             fid, dataset, group, record, genome, label, split, shard = line.rstrip("\n").split("\t")
-            rows.append(
-                ManifestRow(fid, dataset, group, record, int(label), split, int(shard), genome)
-            )
-    return rows
+            yield ManifestRow(fid, dataset, group, record, int(label), split, int(shard), genome)

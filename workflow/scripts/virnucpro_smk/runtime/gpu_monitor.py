@@ -1,15 +1,19 @@
 """GPU use measured, not inferred: a GPU job samples NVML on its own device about once a second.
 
 SM utilization (the share of time a kernel ran, NVML's ``gpu`` rate) and memory used, mean and
-peak, over the job's GPU phase. It is what the benchmark and the comparison report show as
-"GPU busy"; the job's own timers (load, waiting for input, compute, write) say where the rest
-went. On a CPU, or without NVML, the figures are ``"n/a"``.
+peak, over the job's GPU phase (``summary``), and the mean utilization of the steady state
+alone (``steady_util_mean``: from the first batch to the end of the last, so the model load
+and the final writes, which the job's timers report, do not dilute it). It is what the
+benchmark and the comparison report show as "GPU busy"; the job's own timers (load, waiting
+for input, compute, write) say where the rest went. On a CPU, or without NVML, the figures
+are ``"n/a"``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from .gpu_slots import visible_devices
@@ -30,6 +34,7 @@ class GpuMonitor:
         self.device, self.interval = device, interval
         self.util: list[float] = []
         self.mem_mib: list[float] = []
+        self.times: list[float] = []  # time.perf_counter() of each sample
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._handle: Any = None
@@ -61,6 +66,7 @@ class GpuMonitor:
             try:
                 rates = pynvml.nvmlDeviceGetUtilizationRates(self._handle)
                 memory = pynvml.nvmlDeviceGetMemoryInfo(self._handle)
+                self.times.append(time.perf_counter())
                 self.util.append(float(rates.gpu))
                 self.mem_mib.append(memory.used / 2**20)
             except Exception:  # a transient NVML error loses one sample
@@ -77,6 +83,15 @@ class GpuMonitor:
                 pynvml.nvmlShutdown()
             except Exception:
                 pass
+
+    def steady_util_mean(self, start: float | None, end: float | None) -> float | str:
+        """Mean SM utilization (%) of the samples taken between ``start`` and ``end``
+        (``time.perf_counter()`` values: the first batch and the end of the last), or ``n/a``
+        without such samples (a CPU, no NVML, a window shorter than the sampling interval)."""
+        if start is None or end is None:
+            return NA
+        window = [u for t, u in zip(self.times, self.util, strict=False) if start <= t <= end]
+        return round(sum(window) / len(window), 1) if window else NA
 
     def summary(self) -> dict[str, Any]:
         """Mean and peak SM utilization (%) and memory used (MiB); ``n/a`` without samples."""

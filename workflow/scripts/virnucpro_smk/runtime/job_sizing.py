@@ -29,6 +29,17 @@ model, whose jobs are the ones at risk of being all start-up): 800,000 DNABERT-S
 of each GPU's time starting than working, and a GPU idle for want of a job costs less than
 that on small inputs, which finish in seconds anyway.
 
+Whole rounds: when a frame set has more jobs than GPUs, jobs left for a second round run while
+the other GPUs idle. 1M chunks on 8 GPUs made 2 DNABERT-S + 8 FastESM2_650 jobs: the 8 protein
+jobs fill the GPUs, then the 2 DNA jobs run alone (~1.5M DNA-chunks of work on the longest
+GPU). :func:`pair_jobs` raises the protein model's count where that ends the frame set sooner
+by an estimate (:func:`makespan`: longest first on the GPUs, each job paying a start-up of
+~10 s, ``STARTUP_SHARE_OF_FLOOR`` of the floor), trying a count that makes DNA + protein a
+whole number of rounds: there 14 protein jobs, 16 in all, two full rounds whose jobs end
+together (~0.57M and 0.5M each; ~1.6M with start-ups against ~2.0M). Only the protein
+model's count moves: the DNA model's jobs (and files) stay the same whichever protein models
+a run has, so adding one reruns nothing of the DNA model.
+
 Memory: an extraction job holds its records, their tokens and one batch of rows (rows go to
 the file as batches finish), never its matrix; ``extraction_mem_mb`` says how much from the
 job's record count. The cap ``chunks_per_gpu_job`` is what keeps that bounded, for every
@@ -38,7 +49,7 @@ model alike (a DNA record costs about as much host memory as a protein record).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..models.registry import ModelSpec
 from ..preprocess.shards import shard_count
@@ -46,6 +57,9 @@ from ..preprocess.shards import shard_count
 #: Work floor of a GPU job when jobs are multiplied to fill GPUs, in chunks of the run's DNA
 #: model (see the module docstring).
 MIN_CHUNKS_PER_GPU_JOB = 800_000
+#: A GPU job's start-up (interpreter, imports, CUDA context, weights) as a share of the floor:
+#: ~10 s, where the floor is ~35 s of work (800,000 DNA chunks: 3.5 start-ups).
+STARTUP_SHARE_OF_FLOOR = 1 / 3.5
 #: Tokens a frame makes per base pair of its chunk, by model kind: DNA BPE tokenizers
 #: (DNABERT-S) make ~70 tokens of a 300-bp frame; a protein frame is one residue per codon.
 #: Chunk length cancels out of every ratio, so only the kinds' ratio (~1.4) matters.
@@ -57,6 +71,13 @@ BASE_MEM_MB = 6000
 #: list (a Python list of ints: ~8 B per token pointer plus int objects, ~1-3 kB for 60-300
 #: tokens) and its batch index; rounded up.
 BYTES_PER_RECORD = 4096
+#: Memory of a training job besides its rows: interpreter, torch and the CUDA context's host
+#: side, the manifest walk (one embedding file's ids per side: up to ~100 MB for 500,000-frame
+#: files), a byte of label per frame and the test scores (10M frames: ~60 MB).
+TRAIN_BASE_MEM_MB = 3000
+#: Blocks a training job holds besides its shuffle buffer (classify/batches.py): the
+#: read-ahead queue (``READ_AHEAD_BLOCKS``), the block being read and the block being joined.
+TRAIN_HELD_BLOCKS = 8 + 2
 #: Kept frames per chunk assumed when a sample's job is sized before its frames exist (real
 #: inputs keep 0.6-0.9; twice the measured 0.87 leaves room for coding-dense inputs).
 FRAMES_PER_CHUNK = 2.0
@@ -97,9 +118,66 @@ def gpu_jobs(
     return max(by_size, fill)
 
 
+def makespan(job_work: Sequence[float], gpus: int) -> float:
+    """When the last of ``job_work`` (one figure per job, start-up included) ends on ``gpus``
+    GPUs, each job given to the GPU free first, longest first (what a scheduler filling free
+    GPUs achieves at best)."""
+    loads = [0.0] * max(gpus, 1)
+    for work in sorted(job_work, reverse=True):
+        loads[loads.index(min(loads))] += work
+    return max(loads)
+
+
+def pair_jobs(
+    work: int,
+    per_job: int,
+    gpus: int,
+    protein_cost: float,
+    min_per_job: int = MIN_CHUNKS_PER_GPU_JOB,
+    startup: float | None = None,
+) -> tuple[int, int]:
+    """Extraction jobs of the DNA model and of one protein model over ``work`` chunks.
+
+    Each model's count is :func:`gpu_jobs`'s; where the two together exceed the GPUs, the
+    protein count is raised to the next count that makes them a whole number of rounds, or
+    the one after, when that shortens the estimated :func:`makespan` (module docstring).
+    1M chunks on 8 GPUs: (2, 14) with FastESM2_650 (cost ~8); ESM2 3B (cost ~35) keeps (2, 8),
+    whose 8 long jobs outweigh the DNA jobs' second round.
+    """
+    dna = gpu_jobs(work, per_job, gpus, min_per_job, cost=1.0)
+    protein = gpu_jobs(work, per_job, gpus, min_per_job, cost=protein_cost)
+    if gpus <= 1 or dna + protein <= gpus:
+        return dna, protein
+    if startup is None:  # in the floor's unit: the floor is worth 3.5 start-ups
+        startup = min_per_job * STARTUP_SHARE_OF_FLOOR
+    whole = protein + (-(dna + protein)) % gpus
+
+    def estimate(jobs: int) -> float:
+        dna_job, protein_job = work / dna + startup, work * protein_cost / jobs + startup
+        return makespan([dna_job] * dna + [protein_job] * jobs, gpus)
+
+    best = min(dict.fromkeys((protein, whole, whole + gpus)), key=lambda p: (estimate(p), p))
+    return dna, best
+
+
 def extraction_mem_mb(records: int) -> int:
     """``mem_mb`` of an extraction job holding ``records`` records (bounded: no matrix)."""
     return BASE_MEM_MB + math.ceil(records * BYTES_PER_RECORD / 2**20)
+
+
+def training_mem_mb(width: int, block_frames: int, buffer_frames: int) -> int:
+    """``mem_mb`` of a training job at input ``width``: bounded by the recipe's block and
+    buffer sizes, not by the number of frames (training streams from the files).
+
+    Rows held: the shuffle buffer (on the host when training on the CPU; on a GPU only its
+    blocks pass through the host, so this overstates) and the blocks read ahead (validation
+    and test are read a block at a time too), each float32, counted twice (a block's DNA and
+    protein parts are read before they are joined). With the defaults (256-frame blocks, a
+    32,768-frame buffer): ~3.6 GB at 2,048-d (FastESM2_650), ~3.9 GB at 3,328-d (ESM2 3B),
+    where holding a 10M-frame set at 3,328-d took 133 GB.
+    """
+    rows = max(buffer_frames, block_frames) + TRAIN_HELD_BLOCKS * block_frames
+    return TRAIN_BASE_MEM_MB + math.ceil(2 * 4 * rows * width / 2**20)
 
 
 def sample_records_per_job(chunks: int, jobs: int) -> int:
