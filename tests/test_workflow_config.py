@@ -277,7 +277,10 @@ def test_nested_command_line_strings_are_read_as_the_types_the_schema_wants():
     assert config["chunk_length"] == [300, 500]
     assert config["predict"]["min_viral_fraction"] == 0.6
     assert config["predict"]["region_switch_probability"] == 0.001
-    assert config["extraction"]["compile"] is True
+    assert config["extraction"]["compile"] is True  # an enum of a string and booleans
+    config = _merge(yaml.safe_load(text), {"extraction": {"compile": "auto"}})
+    check_config(config, schema)
+    assert config["extraction"]["compile"] == "auto"
     for bad, key in (({"predict": {"min_viral_fraction": "lots"}}, "min_viral_fraction"),
                      ({"extraction": {"compile": "0.5"}}, "compile")):  # fmt: skip
         with pytest.raises(InputError, match=key):

@@ -339,14 +339,19 @@ def _scalar_types(schema: Mapping[str, Any] | None, root: Mapping[str, Any]) -> 
     return types
 
 
+def _yaml_scalar(text: str) -> Any:
+    """``text`` read as one YAML scalar, or ``text`` itself when it is not valid YAML."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 def _typed(text: str, types: set[str]) -> Any:
     """``text`` read as the YAML scalar the schema wants (number, integer or boolean), or
     ``text`` unchanged when it reads as none of them. ``1e-3`` counts as a number too (YAML
     1.1 wants ``1.0e-3``)."""
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
+    value = _yaml_scalar(text)
     if isinstance(value, bool):
         return value if "boolean" in types else text
     if isinstance(value, int) and types & {"integer", "number"}:
@@ -370,6 +375,13 @@ def read_typed_strings(instance: Any, schema: Mapping[str, Any], root: Mapping[s
     schema also allows a string keeps the string. Returns ``instance``, changed in place.
     """
     schema = resolve_ref(schema, root)
+    if isinstance(instance, str) and "enum" in schema:
+        # an enum of mixed members (`compile: [auto, true, false]`): a string that is not a
+        # member but reads as one (the string 'true' for true) is that member
+        if instance in schema["enum"]:
+            return instance
+        value = _yaml_scalar(instance)
+        return value if value in schema["enum"] and not isinstance(value, str) else instance
     if isinstance(instance, str):
         types = _scalar_types(schema, root)
         if "string" in types or not types & {"number", "integer", "boolean"}:
