@@ -136,7 +136,7 @@ def test_predict_through_sbatch_matches_a_local_run(cluster, standin_run, tmp_pa
         f"protein_models=[{PROTEIN_MODEL}]",
         # no slurmdbd here: poll with squeue (sacct would hang), and poll fast: the plugin
         # adds 10 s to its interval after each poll that finds no job finished, so a first
-        # poll after 1 s sees a short job done at 11 s instead of 12 s (-15 % of this test)
+        # poll after 1 s (seeing a short job still running) is followed by one at 12 s, not 14 s
         "--slurm-status-command",
         "squeue",
         "--slurm-init-seconds-before-status-checks",
