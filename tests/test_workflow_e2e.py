@@ -146,20 +146,49 @@ def test_input_errors_surface_without_traceback(tmp_path):
     assert not (tmp_path / "o/samples/bad/chunk300/chunked.fa").exists()
 
 
+def _copy_finished_run(results, out):
+    """``results`` copied to ``out`` with mtimes kept (Snakemake sees finished work), less
+    the logs: what a second target run there adds is then only its own jobs."""
+    import shutil
+
+    shutil.copytree(results, out, ignore=shutil.ignore_patterns("logs"))
+    return out
+
+
 @pytest.fixture(scope="module")
-def compare_run(tmp_path_factory, shared_data, standin_run):
-    """`snakemake compare` on the ../shared GenBank files with stand-in models.
+def compare_run(tmp_path_factory, standin_run):
+    """`snakemake compare` with stand-in models (the README's command), on a copy of the
+    stand-in `predict` run: both targets share the manifest and the classifiers, so the
+    comparison adds only its own jobs (held-out fragments, their extraction and scoring, the
+    timed runs, the report). The stand-in models are the ones `standin_run` built."""
+    results = _copy_finished_run(standin_run[0], tmp_path_factory.mktemp("compare") / "results")
+    run_snakemake(
+        "compare",
+        "--cores",
+        "2",
+        "--configfile",
+        "config/standin.yaml",
+        "--config",
+        f"outdir={results}",
+        f"models_dir={standin_run[0].parent / 'models'}",
+    )
+    return results
 
-    The stand-in models are the ones `standin_run` built (not built again); 10 epochs: the
-    tests below check the report's structure and checks, not the classifiers' quality.
 
-    Splits are drawn by genome, and the four GenBank files hold one genome each, so
-    DeepVirFinder's 3-kb fragments (100 viral, 100 host records) join them: every split then
-    holds records of both labels.
-    """
-    out = tmp_path_factory.mktemp("compare")
+def test_compare_adds_only_its_own_jobs(compare_run):
+    logs = {p.name for p in (compare_run / "logs").iterdir()}
+    assert "train_classifier" not in logs and "build_training_set" not in logs
+    assert {"cut_test_fragments", "score_heldout", "time_predict", "compare_models"} <= logs
+
+
+def test_genbank_training_data_through_the_workflow(tmp_path, shared_data, standin_run):
+    """The ../shared GenBank files as training datasets, up to the drawn manifest: the
+    training-mode builder inside the workflow, genome maps and species clusters.
+
+    The four GenBank files hold one genome each, so DeepVirFinder's 3-kb fragments (100
+    viral, 100 host records) join them: every split then holds genomes of both labels."""
     gb = shared_data / "genbank"
-    sheet = out / "training.tsv"
+    sheet = tmp_path / "training.tsv"
     t4_fna, t4_gbff = gb / "derived_fasta/NC_000866_phage_T4.fna", gb / "NC_000866_phage_T4.gbff"
     sheet.write_text(
         "dataset\tlabel\tgroup\tfasta\tgbff\n"
@@ -170,20 +199,33 @@ def compare_run(tmp_path_factory, shared_data, standin_run):
         f"dvf_virus\tviral\tviral\t{shared_data / 'dvf_virus_val.fa'}\t\n"
         f"dvf_host\tnonviral\tbacteria\t{shared_data / 'dvf_host_val.fa'}\t\n"
     )
-    extra = out / "extra.yaml"
-    extra.write_text(f"train:\n  datasets: {sheet}\n  recipe: {{max_epochs: 10}}\n")
+    out = tmp_path / "results"
+    manifest = out / "training/chunk300/training_manifest.json"
     run_snakemake(
-        "compare",
+        str(manifest),
         "--cores",
         "2",
         "--configfile",
         "config/standin.yaml",
-        str(extra),
         "--config",
-        f"outdir={out / 'results'}",
+        f"outdir={out}",
         f"models_dir={standin_run[0].parent / 'models'}",
+        f"train={{datasets: {sheet}}}",
     )
-    return out / "results"
+    summary = json.loads(manifest.read_text())
+    assert set(summary["records_shared_between_splits"].values()) == {0}
+    assert set(summary["genomes_shared_between_splits"].values()) == {0}
+    assert {"viral", "bacteria", "plant"} <= set(summary["used_by_group"])
+    # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
+    t4 = out / "training/chunk300/datasets/t4/frames/identified_protein.faa"
+    assert t4.read_text().count(">") == 291
+    # DVF's fragments of T4 (species clusters at 95 % ANI) share T4's cluster
+    clusters = out / "training/chunk300/genome_clusters.tsv"
+    with open(clusters) as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    t4_cluster = {r["cluster"] for r in rows if r["genome"].startswith("NC_000866")}
+    assert len(t4_cluster) == 1
+    assert sum(r["cluster"] in t4_cluster for r in rows) > 1
 
 
 def test_compare_writes_the_report(compare_run):
@@ -226,7 +268,7 @@ def test_compare_writes_the_report(compare_run):
         assert speed["records"] > 0 and speed["tokens"] > 0 and speed["embed_seconds"] > 0
         assert speed["load_seconds"] is not None and speed["devices"] == ["cpu"]
     groups = data["models"]["standin_fastesm_32d"]["per_group"]
-    assert {"viral", "bacteria"} <= set(groups) <= {"viral", "bacteria", "plant"}
+    assert set(groups) == {"groupA", "groupB"}  # config/example_training.tsv
     assert data["seeds"]["candidate"] == [42, 43, 44]
     assert set(data["margins"]) == {"sensitivity", "false_positive_rate_ratio"}
     assert set(data["low_prevalence_precision"]) == {"0.01", "0.1"}
@@ -245,9 +287,6 @@ def test_compare_writes_the_report(compare_run):
     assert "**accuracy: " in md and "**speed: inconclusive**" in md and "Per chunk" in md
     assert "Accuracy verdict: every gated stratum" in md and "Speed verdict" in md
     assert "Per fragment length (what a user gets from predict)" in md
-    # the builder kept only frames found in annotated proteins (T4: 291 at 300 bp)
-    t4 = compare_run / "training/chunk300/datasets/t4/frames/identified_protein.faa"
-    assert t4.read_text().count(">") == 291
 
 
 def test_snakemake_report_includes_the_figures(compare_run, standin_run, tmp_path):
@@ -261,7 +300,6 @@ def test_snakemake_report_includes_the_figures(compare_run, standin_run, tmp_pat
         str(report),
         "--configfile",
         "config/standin.yaml",
-        str(results.parent / "extra.yaml"),
         "--config",
         f"outdir={results}",
         f"models_dir={standin_run[0].parent / 'models'}",
