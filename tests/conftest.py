@@ -119,3 +119,20 @@ def standin_run(tmp_path_factory):
         f"models_dir={out / 'models'}",
     )
     return out / "results", proc
+
+
+def child_peak_rss_kb(code: str, args: dict) -> int:
+    """Run ``code`` in a fresh interpreter (argv: the package's folder, ``args`` as JSON) and
+    return the peak resident memory it reports on its last line, ``{"vmhwm_kb": N}``: a
+    memory test's figure, free of what this test process already holds."""
+    import json
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(ROOT / "workflow" / "scripts"), json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return int(json.loads(proc.stdout.strip().splitlines()[-1])["vmhwm_kb"])

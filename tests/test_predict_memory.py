@@ -9,19 +9,16 @@ over a gigabyte, which fails the 1.5x bound.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from conftest import child_peak_rss_kb
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
 from virnucpro_smk.io.embedding_files import write_embeddings
 
-ROOT = Path(__file__).resolve().parents[1]
 DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
 L = 30  # short chunks keep the FASTA small: 10 chunks of 30 bp per 300-bp sequence
 FRAMES_PER_SHARD = 120_000
@@ -95,15 +92,7 @@ def _make_sample(root: Path, n_shards: int, weights: Path) -> dict:
 
 
 def _peak_kb(args: dict) -> int:
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(ROOT / "workflow" / "scripts"), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])["vmhwm_kb"]
+    return child_peak_rss_kb(CHILD, args)
 
 
 def test_peak_memory_does_not_grow_with_shards(tmp_path):

@@ -11,18 +11,16 @@ benchmarks/bench_train_memory.py's.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 from itertools import pairwise
 from pathlib import Path
 
 import torch
 
+from conftest import child_peak_rss_kb
 from virnucpro_smk.io.embedding_files import EmbeddingWriter
 from virnucpro_smk.preprocess.training_set import DatasetFrames, draw_manifest, write_manifest
 
-ROOT = Path(__file__).resolve().parents[1]
 DNA, PROT = "d_512d", "p_512d"
 RECIPE = {"max_epochs": 1, "batch_size": 1024, "block_frames": 64, "buffer_frames": 1024}
 
@@ -86,15 +84,7 @@ def _training_set(root: Path, frames: int) -> dict:
 
 
 def _peak_mb(args: dict) -> float:
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, str(ROOT / "workflow" / "scripts"), json.dumps(args)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])["vmhwm_kb"] / 1024
+    return child_peak_rss_kb(CHILD, args) / 1024
 
 
 def test_training_memory_does_not_grow_with_frames(tmp_path):

@@ -281,51 +281,58 @@ def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) 
             per_seed[name][metric] = [float(v) for v in sub.mean(axis=1)]
             points[name][metric] = float(np.mean(per_seed[name][metric]))
     floor = settings.fpr_floor
-    metrics: dict[str, MetricResult] = {}
-    diff = draws["candidate"]["sensitivity"] - draws["baseline"]["sensitivity"]
-    diff_ci = interval(diff)
-    metrics["sensitivity"] = MetricResult(
-        "sensitivity",
-        "difference",
-        settings.sensitivity_margin,
-        points["baseline"]["sensitivity"],
-        points["candidate"]["sensitivity"],
-        interval(draws["baseline"]["sensitivity"]),
-        interval(draws["candidate"]["sensitivity"]),
-        points["candidate"]["sensitivity"] - points["baseline"]["sensitivity"],
-        diff_ci,
-        {k: v["sensitivity"] for k, v in per_seed.items()},
-        difference_decision(diff_ci, settings.sensitivity_margin),
-        f"genome-averaged sensitivity, candidate - baseline: lower 95 % bound > "
-        f"-{settings.sensitivity_margin:g}",
-    )
+
+    def result(metric: str, kind: str, margin: float, effect, decision, rule: str):
+        """One gated metric: both models' figures, ``effect`` (draws, point) of candidate
+        against baseline, its interval and ``decision`` of that interval."""
+        draws_effect, point_effect = effect
+        effect_ci = interval(draws_effect)
+        return MetricResult(
+            metric,
+            kind,
+            margin,
+            points["baseline"][metric],
+            points["candidate"][metric],
+            interval(draws["baseline"][metric]),
+            interval(draws["candidate"][metric]),
+            point_effect,
+            effect_ci,
+            {k: v[metric] for k, v in per_seed.items()},
+            decision(effect_ci, margin),
+            rule,
+        )
 
     def floored(values: np.ndarray | float) -> np.ndarray:
         return np.maximum(np.asarray(values, dtype=float), floor)
 
-    ratio = floored(draws["candidate"]["false_positive_rate"]) / floored(
-        draws["baseline"]["false_positive_rate"]
-    )
-    ratio_ci = interval(ratio)
-    point_ratio = float(
-        floored(points["candidate"]["false_positive_rate"])
-        / floored(points["baseline"]["false_positive_rate"])
-    )
-    metrics["false_positive_rate"] = MetricResult(
-        "false_positive_rate",
-        "ratio",
-        settings.fpr_ratio_margin,
-        points["baseline"]["false_positive_rate"],
-        points["candidate"]["false_positive_rate"],
-        interval(draws["baseline"]["false_positive_rate"]),
-        interval(draws["candidate"]["false_positive_rate"]),
-        point_ratio,
-        ratio_ci,
-        {k: v["false_positive_rate"] for k, v in per_seed.items()},
-        ratio_decision(ratio_ci, settings.fpr_ratio_margin),
-        f"genome-averaged false-positive rate, candidate / baseline (each at least "
-        f"{floor:g}): upper 95 % bound < {settings.fpr_ratio_margin:g}",
-    )
+    def change(metric: str, kind: str):
+        """Candidate against baseline, as draws and as the point figure."""
+        cand, base = draws["candidate"][metric], draws["baseline"][metric]
+        point_cand, point_base = points["candidate"][metric], points["baseline"][metric]
+        if kind == "difference":
+            return cand - base, point_cand - point_base
+        return floored(cand) / floored(base), float(floored(point_cand) / floored(point_base))
+
+    metrics = {
+        "sensitivity": result(
+            "sensitivity",
+            "difference",
+            settings.sensitivity_margin,
+            change("sensitivity", "difference"),
+            difference_decision,
+            f"genome-averaged sensitivity, candidate - baseline: lower 95 % bound > "
+            f"-{settings.sensitivity_margin:g}",
+        ),
+        "false_positive_rate": result(
+            "false_positive_rate",
+            "ratio",
+            settings.fpr_ratio_margin,
+            change("false_positive_rate", "ratio"),
+            ratio_decision,
+            f"genome-averaged false-positive rate, candidate / baseline (each at least "
+            f"{floor:g}): upper 95 % bound < {settings.fpr_ratio_margin:g}",
+        ),
+    }
     if not gated:
         decision = NOT_GATED
     else:
