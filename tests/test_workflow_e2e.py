@@ -92,11 +92,13 @@ def test_predict_target_writes_every_output(standin_run):
     assert all(int(r["sequences"]) == len(inputs) for r in summary)
 
 
-def test_readme_quotes_the_jobs_make_example_runs(standin_run):
-    """The README's "N jobs" of `make example` is the count this run (the Makefile's command)
-    finished: it said 23 while 29 ran."""
+def test_docs_quote_the_jobs_make_example_runs(standin_run):
+    """Every "N jobs" of `make example` in the README and docs/ is the count this run (the
+    Makefile's command) finished: the README said 23 while 29 ran."""
     import re
     import shlex
+
+    from doc_pages import doc_pages
 
     from conftest import EXAMPLE_ARGS
 
@@ -105,8 +107,12 @@ def test_readme_quotes_the_jobs_make_example_runs(standin_run):
     assert tuple(shlex.split(example.replace("$(CORES)", "2"))) == EXAMPLE_ARGS
     _, proc = standin_run
     done = re.findall(r"(\d+) of (\d+) steps \(100%\) done", proc.stdout + proc.stderr)
-    quoted = re.search(r"s of workflow: (\d+) jobs", (ROOT / "README.md").read_text())
-    assert done and quoted and int(quoted.group(1)) == int(done[-1][1])
+    quoted = [
+        int(n)
+        for page in doc_pages()
+        for n in re.findall(r"s of workflow: (\d+) jobs", page.read_text())
+    ]
+    assert done and quoted and set(quoted) == {int(done[-1][1])}, (quoted, done[-1])
 
 
 def test_classifiers_carry_their_identity(standin_run):

@@ -1,5 +1,6 @@
-"""Every `snakemake` command in README.md's fenced code blocks works as written (dry-run),
-and so does every `--config` example of README.md and config/README.md.
+"""Every `snakemake` command in the fenced code blocks of README.md and docs/*.md works as
+written (dry-run), and so does every `--config` example of those pages and config/README.md.
+A command shown on several pages runs once.
 
 Each command runs with ``-n`` added and ``--config outdir=<tmp> models_dir=<tmp>`` appended,
 so nothing is written into the project tree. A marker comment says what the real command
@@ -17,42 +18,20 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from doc_pages import README, doc_pages, fenced_lines, page_name
 
 from conftest import ROOT, run_snakemake
 
-README = ROOT / "README.md"
 CONFIG_README = ROOT / "config" / "README.md"
 MARKER = re.compile(r"#\s*needs:\s*(internet|graphviz|slurm)\b")
-FENCE = re.compile(r"^\s*(```|~~~)")
 INLINE_CODE = re.compile(r"`([^`\n]+)`")
-#: Commands of the current README that fail as written (found by this test). Each entry is an
-#: expected failure; once README.md is fixed the test passes and strict xfail reports it, so
-#: the entry must be deleted then.
+#: Documented commands that fail as written (found by this test). Each entry is an expected
+#: failure; once the page is fixed the test passes and strict xfail reports it, so the entry
+#: must be deleted then.
 KNOWN_BROKEN: dict[str, str] = {}
 
 
-def fenced_lines(text: str) -> list[tuple[int, str]]:
-    """(line number, logical line) inside fenced code blocks; backslash continuations joined."""
-    lines: list[tuple[int, str]] = []
-    inside = False
-    pending: tuple[int, str] | None = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if FENCE.match(line):
-            inside = not inside
-            continue
-        if not inside:
-            continue
-        if pending is not None:
-            number, line = pending[0], pending[1] + " " + line.strip()
-            pending = None
-        if line.rstrip().endswith("\\"):
-            pending = (number, line.rstrip()[:-1])
-            continue
-        lines.append((number, line.strip().removeprefix("$ ")))
-    return lines
-
-
-def readme_commands(text: str) -> list[tuple[int, str, str | None]]:
+def page_commands(text: str) -> list[tuple[int, str, str | None]]:
     """(line number, command, why it is skipped or None) for every `snakemake` line: only a
     pipe into ``dot`` on a machine without graphviz is skipped."""
     found = []
@@ -91,21 +70,34 @@ def as_dry_run(command: str, tmp: Path) -> list[str]:
     return [*args, "--config", *ours]
 
 
-COMMANDS = readme_commands(README.read_text(encoding="utf-8"))
+def documented_commands(pages: list[Path]) -> list[tuple[str, int, str, str | None]]:
+    """(page, line number, command, why skipped) of every page's `snakemake` lines, each
+    command once (where it first appears): a dry-run of it says nothing new the second time."""
+    found, seen = [], set()
+    for page in pages:
+        for number, command, skip in page_commands(page.read_text(encoding="utf-8")):
+            bare = command.split("#")[0].strip()
+            if bare not in seen:
+                seen.add(bare)
+                found.append((page_name(page), number, command, skip))
+    return found
 
 
-def _param(number: int, command: str, skip: str | None):
+COMMANDS = documented_commands(doc_pages())
+
+
+def _param(page: str, number: int, command: str, skip: str | None):
     bare = command.split("#")[0].strip()
     marks = []
     if skip:
         marks.append(pytest.mark.skip(reason=skip))
     elif bare in KNOWN_BROKEN:
         marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN[bare]))
-    return pytest.param(command, id=f"L{number}:{bare}", marks=marks)
+    return pytest.param(command, id=f"{page}:L{number}:{bare}", marks=marks)
 
 
 @pytest.mark.parametrize("command", [_param(*c) for c in COMMANDS])
-def test_readme_command_dry_runs(command, tmp_path):
+def test_documented_command_dry_runs(command, tmp_path):
     snakemake_part, _, piped = command.partition("|")
     # a graph printed for dot runs as written: it writes nothing, and a --config added
     # would put Snakemake's "Config file ... is extended" line into the graph
@@ -124,8 +116,11 @@ def test_readme_command_dry_runs(command, tmp_path):
 
 
 CONFIG_EXAMPLES = sorted(
-    set(config_examples(README.read_text(encoding="utf-8")))
-    | set(config_examples(CONFIG_README.read_text(encoding="utf-8")))
+    {
+        example
+        for page in [*doc_pages(), CONFIG_README]
+        for example in config_examples(page.read_text(encoding="utf-8"))
+    }
 )
 
 
@@ -168,8 +163,28 @@ def test_the_set_up_says_how_to_reach_the_installed_commands():
     assert found == [str(venv / name) for name in ("snakemake", "virnucpro-smk", "python")]
 
 
-def test_readme_has_snakemake_commands():
-    assert COMMANDS, "README.md has no `snakemake` command in a fenced code block"
+def test_the_readme_shows_the_main_targets():
+    """The front page shows a dry-run and the three main targets as commands to copy."""
+    shown = {
+        [*command.split("#")[0].split(), ""][1]
+        for _, command, _ in page_commands(README.read_text(encoding="utf-8"))
+    }
+    assert {"-n", "predict", "train", "compare"} <= shown, shown
+
+
+def test_commands_of_every_page_are_collected(tmp_path):
+    """A command on a docs page is run even when the README does not show it; a command on
+    two pages runs once, under the page it appears on first."""
+    (tmp_path / "a.md").write_text("```bash\nsnakemake -n   # dry-run\nsnakemake x\n```\n")
+    (tmp_path / "b.md").write_text("text\n\n```\nsnakemake x\nsnakemake y --config a=1\n```\n")
+    found = documented_commands([tmp_path / "a.md", tmp_path / "b.md"])
+    assert [(Path(p).name, n, c.split("#")[0].strip()) for p, n, c, _ in found] == [
+        ("a.md", 2, "snakemake -n"),
+        ("a.md", 3, "snakemake x"),
+        ("b.md", 5, "snakemake y --config a=1"),
+    ]
+    pages = [page_name(p) for p in doc_pages()]
+    assert pages[0] == "README.md" and "docs/running.md" in pages, pages
 
 
 def test_extraction_rules():
@@ -186,7 +201,7 @@ def test_extraction_rules():
             "snakemake outside a fence",
         ]
     )
-    found = readme_commands(text)
+    found = page_commands(text)
     no_dot = None if shutil.which("dot") else "graphviz is not installed (no dot)"
     assert [(n, c.split("#")[0].strip(), s) for n, c, s in found] == [
         (2, "snakemake -n", None),

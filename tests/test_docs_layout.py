@@ -1,4 +1,4 @@
-"""The README's layout section is the tree: every file it names exists, and every module of
+"""The layout tree of docs/development.md: every file it names exists, and every module of
 the package and every rule file is named, so a newcomer can trust it as a map."""
 
 import re
@@ -6,11 +6,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "workflow/scripts/virnucpro_smk"
+#: the page that holds the tree, under its "## Layout" heading
+LAYOUT_PAGE = ROOT / "docs" / "development.md"
 
 
 def layout_paths() -> list[str]:
     """Paths of the layout block, nested entries joined to their folder by indentation."""
-    text = (ROOT / "README.md").read_text()
+    text = LAYOUT_PAGE.read_text(encoding="utf-8")
     section = text.split("## Layout\n", 1)[1]
     block = section.split("```\n", 2)[1]
     paths: list[str] = []
@@ -32,7 +34,7 @@ def test_every_named_path_exists():
     paths = layout_paths()
     assert len(paths) > 40, "the layout block was not found or not parsed"
     missing = [p for p in paths if not (ROOT / p).exists()]
-    assert not missing, f"README layout names paths that do not exist: {missing}"
+    assert not missing, f"{LAYOUT_PAGE.name} layout names paths that do not exist: {missing}"
 
 
 def test_every_module_and_rule_file_is_named():
@@ -44,4 +46,4 @@ def test_every_module_and_rule_file_is_named():
     }
     rules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow/rules").glob("*.smk")}
     unnamed = sorted((modules | rules) - named)
-    assert not unnamed, f"README layout does not name: {unnamed}"
+    assert not unnamed, f"{LAYOUT_PAGE.name} layout does not name: {unnamed}"
