@@ -49,9 +49,9 @@ def benchmark_or_none(path):
     return read_benchmark(path) if path is not None and Path(path).is_file() else None
 
 
-def read_model(name, chunk_length, files):
-    """One model's files, read, as the package's typed inputs."""
-    params = snakemake.params
+def read_model(name, chunk_length, files, params):
+    """One model's files (``files``: named inputs by model; ``params``: the rule's, with the
+    extraction jobs' files), read, as the package's typed inputs."""
     extraction = extraction_figures(
         name,
         chunk_length,
@@ -84,7 +84,7 @@ with rule_logging(snakemake) as log:
             ("heldout_sequences", "held-out sequence tables"),
         )
     }
-    read = [read_model(name, chunk_length, files) for name in models]
+    read = [read_model(name, chunk_length, files, snakemake.params) for name in models]
     fragments = read_fragment_table(snakemake.input.fragments)
     calls = heldout_calls(fragments, {m.name: m.heldout for m in read})
     write_calls_table(calls, snakemake.output.calls)
