@@ -10,7 +10,7 @@ import math
 import runpy
 import types
 import warnings
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,20 +21,29 @@ from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.report.comparison import (
     CompareSettings,
-    build_report,
-    extraction_speed,
-    load_model_result,
-    manifest_tables,
-    speedups,
+    ComparisonInputs,
+    ModelInputs,
+    build_comparison,
+    compared_model,
 )
-from virnucpro_smk.report.comparison_page import render, write_report
+from virnucpro_smk.report.comparison_page import render, write_comparison
+from virnucpro_smk.report.extraction_figures import (
+    extraction_figures,
+    extraction_speedup,
+    read_job_stats,
+)
+from virnucpro_smk.report.heldout_calls import heldout_calls
+from virnucpro_smk.report.heldout_levels import read_heldout
+from virnucpro_smk.report.job_benchmarks import read_benchmark
 from virnucpro_smk.report.levels import (
     TestPredictions,
     build_levels,
     cluster_bootstrap_ci,
     per_group,
+    read_seed_predictions,
     read_test_predictions,
 )
+from virnucpro_smk.report.manifest_tables import FrameTotals, GroupFrames, manifest_tables
 from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
 from virnucpro_smk.report.speed_runs import SpeedRun
 from virnucpro_smk.runtime.config_defaults import schema_defaults
@@ -140,19 +149,19 @@ def test_sequence_level_fraction_rule_by_hand():
 
 def test_per_group_at_chunk_level():
     groups = per_group(build_levels(predictions())["chunk"])
-    assert groups["viral"] == {
+    assert asdict(groups["viral"]) == {
         "n": 3,
         "records": 2,
         "label": "viral",
         "metric": "recall",
         "value": pytest.approx(1 / 3),
     }
-    assert groups["bacteria"]["metric"] == "specificity"
-    assert groups["bacteria"]["value"] == 0.5
+    assert groups["bacteria"].metric == "specificity"
+    assert groups["bacteria"].value == 0.5
     mixed = [(*f[:2], "misc", *f[3:]) if f[1] in ("recB", "recC") else f for f in FRAMES]
     groups = per_group(build_levels(predictions(mixed))["chunk"])
-    assert groups["misc (viral)"]["value"] == 0.0  # recB_chunk_1 missed
-    assert groups["misc (nonviral)"]["value"] == 0.5
+    assert groups["misc (viral)"].value == 0.0  # recB_chunk_1 missed
+    assert groups["misc (nonviral)"].value == 0.5
 
 
 def test_a_chunk_with_two_labels_is_refused():
@@ -206,7 +215,7 @@ def test_cluster_bootstrap_draws_whole_records():
         assert sum(counts[min(idx)] for idx in members.values()) == 3  # 3 records drawn
 
 
-# --------------------------------------------------------------------------- speed fixtures
+# --------------------------------------------------------------------------- extraction
 
 
 def job_stats(records: int, embed_s: float) -> dict:
@@ -220,21 +229,81 @@ def job_stats(records: int, embed_s: float) -> dict:
     }
 
 
-def write_shard(
-    path: Path, model: str, records: int, embed_s: float, width: int = 4, legacy: bool = False
-) -> tuple[Path, Path]:
-    """An embedding file (identity only) and its job's stats JSON; ``legacy``: the stats in
-    the file's metadata, as files were written before they moved to the JSON."""
+def figures(model: str, embed_s: list[float], wall_s: list[float | None], **kwargs):
+    """One model's extraction figures from values, one job per entry (None: a benchmark file
+    that is missing)."""
+    return extraction_figures(
+        model,
+        300,
+        {
+            f"shard_{k}": {"model": model, "chunk_length": 300, "dtype": "float32"}
+            for k in range(len(embed_s))
+        },
+        [job_stats(10, s) for s in embed_s],
+        {
+            f"bench_{k}.tsv": None if s is None else {"s": s, "max_rss": 900.0 + k}
+            for k, s in enumerate(wall_s)
+        },
+        kwargs.get("training", {"s": 12.5, "max_rss": None}),
+    )
+
+
+def test_speed_is_end_to_end_not_in_process():
+    # the candidate's forward pass is 4x faster, but its jobs spend the time starting up
+    base = figures("big_64d", [40, 40], [60, 60])
+    cand = figures("small_32d", [10, 10], [40, 40])
+    assert base.wall_seconds == 120 and base.embed_seconds == 80 and base.jobs == 2
+    assert cand.overhead_seconds == 60 and cand.load_seconds == 2.0
+    assert base.records == 20 and base.tokens == 1000 and base.dtypes == ["float32"]
+    assert base.max_rss_mib == 901.0 and base.devices == ["cpu"]
+    assert base.training_wall_seconds == 12.5
+    s = extraction_speedup(base, cand)
+    assert s.in_process == 4.0 and s.end_to_end == 1.5 and s.problem is None
+
+
+def test_speed_without_all_benchmarks_has_no_end_to_end_figure():
+    base = figures("big_64d", [40, 40], [60, 60, None], training=None)
+    assert base.wall_seconds is None and base.missing_benchmarks == ["bench_2.tsv"]
+    assert base.training_wall_seconds is None and base.jobs == 3
+    s = extraction_speedup(base, figures("small_32d", [1, 1], [2, 2]))
+    assert s.end_to_end is None and "1 extraction benchmark file(s) missing" in s.problem
+    other = extraction_speedup(figures("a_8d", [1], [2]), figures("b_8d", [1, 1], [2, 2]))
+    assert other.end_to_end is None and "different numbers of records" in other.problem
+
+
+def test_speed_refuses_another_models_embeddings():
+    with pytest.raises(ModelMismatchError, match="shard_0: holds big_64d vectors, not small_32d"):
+        extraction_figures("small_32d", 300, {"shard_0": {"model": "big_64d"}}, [], {}, None)
+    with pytest.raises(ModelMismatchError, match="shard_0: chunk length 500, expected 300"):
+        extraction_figures(
+            "small_32d", 300, {"shard_0": {"model": "small_32d", "chunk_length": 500}}, [], {}, None
+        )
+
+
+def test_job_stats_reader_refuses_a_missing_or_malformed_file(tmp_path):
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps(job_stats(10, 4.0)))
+    assert read_job_stats(path)["embed_seconds"] == 4.0
+    path.write_text("[1, 2]")
+    with pytest.raises(InputError, match=r"stats\.json: extraction stats are not a JSON object"):
+        read_job_stats(path)
+    path.unlink()
+    with pytest.raises(InputError, match="unreadable extraction stats"):
+        read_job_stats(path)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_shard(path: Path, model: str, records: int, embed_s: float, width: int = 4):
+    """An embedding file (identity only) and its job's stats JSON."""
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"model": model, "width": width, "chunk_length": 300, "dtype": "float32"}
-    if legacy:
-        meta["stats"] = job_stats(records, embed_s)
     ids = [f"x{i}" for i in range(records)]
     write_embeddings(path, ids, torch.zeros((records, width)), meta)
     stats = path.parent.parent.parent / "stats" / f"{model}_{path.stem}.json"
-    if not legacy:
-        stats.parent.mkdir(exist_ok=True)
-        stats.write_text(json.dumps(job_stats(records, embed_s)))
+    stats.parent.mkdir(exist_ok=True)
+    stats.write_text(json.dumps(job_stats(records, embed_s)))
     return path, stats
 
 
@@ -245,59 +314,14 @@ def write_benchmark(path: Path, seconds: float, rss: float = 900.0) -> Path:
     return path
 
 
-def model_inputs(
-    tmp: Path, model: str, embed_s: list[float], wall_s: list[float], legacy: bool = False
-):
+def model_inputs(tmp: Path, model: str, embed_s: list[float], wall_s: list[float]):
     written = [
-        write_shard(tmp / "emb" / model / f"shard_{k}.safetensors", model, 10, s, legacy=legacy)
+        write_shard(tmp / "emb" / model / f"shard_{k}.safetensors", model, 10, s)
         for k, s in enumerate(embed_s)
     ]
     shards, stats = [w[0] for w in written], [w[1] for w in written]
     benches = [write_benchmark(tmp / "bench" / f"{model}_{k}.tsv", s) for k, s in enumerate(wall_s)]
     return shards, benches, stats
-
-
-def speed_of(model: str, inputs, **kwargs) -> dict:
-    shards, benches, stats = inputs
-    return extraction_speed(model, shards, benches, 300, stats_files=stats, **kwargs)
-
-
-def test_speed_is_end_to_end_not_in_process(tmp_path):
-    # the candidate's forward pass is 4x faster, but its jobs spend the time starting up
-    base = speed_of("big_64d", model_inputs(tmp_path, "big_64d", [40, 40], [60, 60]))
-    cand = speed_of("small_32d", model_inputs(tmp_path, "small_32d", [10, 10], [40, 40]))
-    assert base["wall_seconds"] == 120 and base["embed_seconds"] == 80
-    assert cand["overhead_seconds"] == 60 and cand["load_seconds"] == 2.0
-    assert base["records"] == 20 and base["tokens"] == 1000 and base["dtypes"] == ["float32"]
-    s = speedups(base, cand)
-    assert s["in_process"] == 4.0 and s["end_to_end"] == 1.5
-
-
-def test_speed_reads_the_stats_json_or_the_metadata_of_older_files(tmp_path):
-    shards, benches, stats = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
-    assert not any("stats" in read_metadata(p) for p in shards)
-    without = extraction_speed("big_64d", shards, benches, 300)  # the files carry no timers
-    assert without["records"] == 0 and without["embed_seconds"] == 0
-    older = model_inputs(tmp_path / "old", "big_64d", [40, 40], [60, 60], legacy=True)
-    assert extraction_speed("big_64d", *older[:2], 300)["embed_seconds"] == 80
-    stats[1].unlink()
-    with pytest.raises(InputError, match="unreadable extraction stats"):
-        extraction_speed("big_64d", shards, benches, 300, stats_files=stats)
-
-
-def test_speed_without_all_benchmarks_has_no_end_to_end_figure(tmp_path):
-    shards, benches, stats = model_inputs(tmp_path, "big_64d", [40, 40], [60, 60])
-    base = extraction_speed("big_64d", shards, [*benches, tmp_path / "gone.tsv"], stats_files=stats)
-    assert base["wall_seconds"] is None and base["missing_benchmarks"]
-    cand = speed_of("small_32d", model_inputs(tmp_path, "small_32d", [1, 1], [2, 2]))
-    s = speedups(base, cand)
-    assert s["end_to_end"] is None and "missing" in s["problem"]
-
-
-def test_speed_refuses_another_models_embeddings(tmp_path):
-    inputs = model_inputs(tmp_path, "big_64d", [1], [2])
-    with pytest.raises(ModelMismatchError, match="big_64d vectors, not small_32d"):
-        speed_of("small_32d", inputs)
 
 
 def test_manifest_table_available_vs_used():
@@ -309,14 +333,10 @@ def test_manifest_table_available_vs_used():
             "records_by_split": {"train": 8, "val": 1, "test": 1},
         }
     )
-    rows = {r["group"]: r for r in out["by_group"]}
-    assert rows["bacteria"] == {
-        "group": "bacteria",
-        "available": 400,
-        "used": 50,
-        "fraction": 0.125,
-    }
-    assert out["total"] == {"available": 550, "used": 200, "fraction": pytest.approx(200 / 550)}
+    rows = {r.group: r for r in out.by_group}
+    assert rows["bacteria"] == GroupFrames("bacteria", 400, 50, 0.125)
+    assert out.total == FrameTotals(550, 200, pytest.approx(200 / 550))
+    assert out.by_split["test"] == 20 and out.genomes_shared_between_splits is None
     with pytest.raises(InputError, match="used_by_group"):
         manifest_tables({"available_by_group": {}})
 
@@ -406,6 +426,8 @@ def write_heldout(folder: Path, frames, seeds=(0,)) -> tuple[Path, Path]:
 
 
 def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0)):
+    """Both models' files written (as the workflow writes them) and read back as the rule
+    script reads them."""
     out = []
     for model, frames, width, walls in (
         ("big_64d", FRAMES, 112, base_wall),
@@ -414,87 +436,120 @@ def make_results(tmp_path: Path, base_wall=(60.0, 60.0), cand_wall=(20.0, 20.0))
         d = tmp_path / model
         d.mkdir()
         tests = write_tests_tsv(d / "test_predictions.tsv", frames)
-        meta = d / "metadata.json"
-        meta.write_text(
-            json.dumps(
-                {
-                    "protein_model": model,
-                    "chunk_length": 300,
-                    "input_width": width,
-                    "manifest_sha256": "abc",
-                    "epochs_run": 7,
-                }
-            )
-        )
+        meta = {
+            "protein_model": model,
+            "chunk_length": 300,
+            "input_width": width,
+            "manifest_sha256": "abc",
+            "epochs_run": 7,
+        }
+        (d / "metadata.json").write_text(json.dumps(meta))
         shards, benches, stats = model_inputs(d, model, [w / 2 for w in walls], list(walls))
         train = write_benchmark(d / "train.tsv", 12.5)
-        heldout = write_heldout(d, frames)
+        extraction = extraction_figures(
+            model,
+            300,
+            {str(p): read_metadata(p) for p in shards},
+            [read_job_stats(p) for p in stats],
+            {str(p): read_benchmark(p) for p in benches},
+            read_benchmark(train),
+        )
         out.append(
-            load_model_result(
-                model, tests, meta, shards, benches, train, 300, heldout, extraction_stats=stats
+            compared_model(
+                model,
+                300,
+                meta,
+                str(d / "metadata.json"),
+                read_seed_predictions(tests),
+                read_heldout(*write_heldout(d, frames)),
+                extraction,
             )
         )
     return out
 
 
+def comparison_inputs(models: list[ModelInputs], **overrides) -> ComparisonInputs:
+    """The comparison's inputs: ``models`` on FRAGMENTS, a manifest none of whose genomes
+    are test genomes, no speed runs."""
+    values = {
+        "models": models,
+        "fragments": FRAGMENTS,
+        "manifest_summary": SUMMARY,
+        "split_genomes": {},
+        "calls": heldout_calls(FRAGMENTS, {m.name: m.heldout for m in models}),
+        "speed_runs": [],
+        "overlapping_jobs": [],
+        "standin_models": [],
+    }
+    return ComparisonInputs(**{**values, **overrides})
+
+
+def test_a_classifier_of_another_model_or_chunk_length_is_refused(tmp_path):
+    (model,) = [m for m in make_results(tmp_path) if m.name == "big_64d"]
+    args = (model.seeds, model.heldout, model.extraction)
+    with pytest.raises(ModelMismatchError, match=r"m\.json: a big_64d classifier, not small_32d"):
+        compared_model("small_32d", 300, model.metadata, "m.json", *args)
+    with pytest.raises(ModelMismatchError, match=r"m\.json: trained on 300 bp chunks, not 500"):
+        compared_model("big_64d", 500, model.metadata, "m.json", *args)
+    with pytest.raises(ModelMismatchError, match=r"held-out scores of seeds \[0\], test .* \[5\]"):
+        compared_model("big_64d", 300, model.metadata, "m.json", {5: model.predictions}, *args[1:])
+
+
 def test_report_written_with_three_levels_and_a_decision(tmp_path):
     settings = compare_settings(bootstrap=60, seed=1, provirus_trials=30)
-    report, png = build_report(make_results(tmp_path), 300, settings, SUMMARY, fragments=FRAGMENTS)
+    comparison, png = build_comparison(comparison_inputs(make_results(tmp_path)), settings, 300)
     # planted proviruses: recC is the one host, recA and recB the viruses (tracks of 1-4
     # chunks: a region, when one is called, spans the whole planted track)
-    prov = report["proviruses"]
-    assert prov["measured"] and (prov["host_genomes"], prov["viral_genomes"]) == (1, 2)
-    assert set(prov["models"]) == {"big_64d", "small_32d"}
-    for figures in prov["models"].values():
-        assert figures["planted"] == 30 and 0.0 <= figures["recall"] <= 1.0
-        assert figures["found"] + figures["split"] <= 30
-    chunk = report["levels"]["chunk"]
-    assert chunk["models"]["big_64d"]["metrics"]["f1"] == pytest.approx(2 / 5)
+    prov = comparison.proviruses
+    assert prov.measured and (prov.host_genomes, prov.viral_genomes) == (1, 2)
+    assert set(prov.models) == {"big_64d", "small_32d"}
+    for figures in prov.models.values():
+        assert figures.planted == 30 and 0.0 <= figures.recall <= 1.0
+        assert figures.found + figures.split <= 30
+    chunk = comparison.levels["chunk"]
+    assert chunk.models["big_64d"].metrics["f1"] == pytest.approx(2 / 5)
     # candidate: recB_chunk_1 now a TP -> tp 2, fp 1, fn 1: F1 = 4/6
-    assert chunk["models"]["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 6)
-    assert chunk["f1_drop"]["value"] == pytest.approx(2 / 5 - 4 / 6)
+    assert chunk.models["small_32d"].metrics["f1"] == pytest.approx(4 / 6)
+    assert chunk.f1_drop.value == pytest.approx(2 / 5 - 4 / 6)
     # the held-out fragments' chunks without a frame are counted, not units
-    assert chunk["n"] == 5 and report["heldout"]["chunks_without_frame"] == 4
+    assert chunk.n == 5 and comparison.heldout.chunks_without_frame == 4
+    assert comparison.heldout.fragments_by_call == {"900": {"nonviral": 1, "viral": 2}}
     # per-sequence calls by predict's rule (see FRAGMENTS): baseline tp 1, fp 1, fn 1;
     # candidate tp 2, fp 1
-    seq = report["levels"]["sequence_0.9kb"]["models"]
-    assert seq["big_64d"]["metrics"]["f1"] == pytest.approx(1 / 2)
-    assert seq["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 5)
-    assert report["level_names"] == ["frame", "chunk", "sequence_0.9kb"]
+    seq = comparison.levels["sequence_0.9kb"].models
+    assert seq["big_64d"].metrics["f1"] == pytest.approx(1 / 2)
+    assert seq["small_32d"].metrics["f1"] == pytest.approx(4 / 5)
+    assert list(comparison.levels) == ["frame", "chunk", "sequence_0.9kb"]
     # new taxa: recA's chunks (TP, FN) and recC's (FP, TN); recB's chunk alone is "seen"
-    unseen = report["taxa"]["unseen"]
-    assert (unseen["chunks"], unseen["genomes"], unseen["viral_genomes"]) == (4, 2, 1)
-    assert unseen["models"]["big_64d"]["metrics"]["recall"] == 0.5
-    assert unseen["models"]["big_64d"]["metrics"]["specificity"] == 0.5
-    assert report["taxa"]["seen"]["chunks"] == 1 and report["taxa"]["unknown_taxon_chunks"] == 0
-    assert report["training_extraction_speedup"]["end_to_end"] == 3.0  # context only
+    unseen = comparison.taxa.unseen
+    assert (unseen.chunks, unseen.genomes, unseen.viral_genomes) == (4, 2, 1)
+    assert unseen.models["big_64d"].metrics["recall"] == 0.5
+    assert unseen.models["big_64d"].metrics["specificity"] == 0.5
+    assert comparison.taxa.seen.chunks == 1 and comparison.taxa.unknown_taxon_chunks == 0
+    assert comparison.extraction_speedup.end_to_end == 3.0  # context only
+    assert comparison.models["small_32d"].extraction.training_wall_seconds == 12.5
     # 3 test genomes and one training seed: no margin can be resolved; no speed runs
-    assert (report["decision"], report["accuracy"], report["speed"]) == ("inconclusive",) * 3
-    assert any("chunk: too few test genomes" in r for r in report["accuracy_reasons"])
-    assert any("training variance not measured" in r for r in report["accuracy_reasons"])
-    assert report["speed_reasons"] == ["no speed runs (rule time_predict)"]
-    assert set(report["decision_reasons"]) == {
-        *report["accuracy_reasons"],
-        *report["speed_reasons"],
-    }
-    assert report["seeds"] == {"baseline": [0], "candidate": [0]}
-    assert report["margins"] == {"sensitivity": 0.02, "false_positive_rate_ratio": 1.5}
-    assert set(report["low_prevalence_precision"]) == {"0.01", "0.1"}
-    strata = report["accuracy_test"]["strata"]
-    assert list(strata) == ["chunk", "sequence_0.9kb"]
+    decision, accuracy, speed = comparison.decision, comparison.accuracy, comparison.speed
+    assert (decision.decision, accuracy.accuracy, speed.speed) == ("inconclusive",) * 3
+    assert any("chunk: too few test genomes" in r for r in accuracy.reasons)
+    assert any("training variance not measured" in r for r in accuracy.reasons)
+    assert speed.reasons == ["no speed runs (rule time_predict)"]
+    assert set(decision.reasons) == {*accuracy.reasons, *speed.reasons}
+    assert accuracy.seeds == {"baseline": [0], "candidate": [0]}
+    assert list(accuracy.strata) == ["chunk", "sequence_0.9kb"]
     # genome-averaged, by hand: chunk level recA 1 of 2, recB 0 of 1 -> sensitivity 0.25 for
     # the baseline; the candidate calls recB's chunk -> 0.75; recC 1 false positive of 2
-    sens = strata["chunk"]["metrics"]["sensitivity"]
-    assert (sens["baseline"], sens["candidate"], sens["effect"]) == (0.25, 0.75, 0.5)
-    assert strata["chunk"]["metrics"]["false_positive_rate"]["baseline"] == 0.5
-    assert strata["chunk"]["decision"] == "not_gated" and not report["standin_models"]
-    checks = {c["check"]: c["ok"] for c in report["checks"]}
+    sens = accuracy.strata["chunk"].metrics["sensitivity"]
+    assert (sens.baseline, sens.candidate, sens.effect) == (0.25, 0.75, 0.5)
+    assert accuracy.strata["chunk"].metrics["false_positive_rate"].baseline == 0.5
+    assert accuracy.strata["chunk"].decision == "not_gated" and not decision.standin_models
+    checks = {c.check: c.ok for c in comparison.checks}
     assert checks.pop("no genome in two splits (the test split is unseen genomes)") is False
-    assert all(checks.values()), report["checks"]  # the summary predates genome keys
-    assert len(report["checks"]) == 7
+    assert all(checks.values()), comparison.checks  # the summary predates genome keys
+    assert len(comparison.checks) == 8
     out = tmp_path / "reports"
     paths = [out / f"c.{ext}" for ext in ("html", "md", "json", "png")]
-    write_report(report, png, *paths)
+    write_comparison(comparison, png, *paths)
     page, md = paths[0].read_text(), paths[1].read_text()
     for text in (page, md):
         for level in (
@@ -516,21 +571,25 @@ def test_report_written_with_three_levels_and_a_decision(tmp_path):
         assert "Viral regions (planted proviruses)" in text
         assert "chunk-track planting, not DNA insertion" in text and "30 trials" in text
     assert "| planted proviruses | 30 | 30 |" in md
-    data = json.loads(paths[2].read_text())  # strict JSON: NaN would not parse in browsers
-    assert list(data["levels"]) == ["frame", "chunk", "sequence_0.9kb"]
-    for key in ("decision", "accuracy", "speed", "margins", "seeds", "speedup"):
-        assert data[key] == report[key]
+    # the JSON: strict (NaN would not parse in browsers), the verdicts in fixed keys
+    data = json.loads(paths[2].read_text())
+    assert list(data["levels"]) == data["level_names"] == ["frame", "chunk", "sequence_0.9kb"]
+    assert (data["decision"], data["accuracy"], data["speed"]) == ("inconclusive",) * 3
+    assert data["accuracy_reasons"] == accuracy.reasons and data["speedup"] is None
+    assert data["margins"] == {"sensitivity": 0.02, "false_positive_rate_ratio": 1.5}
+    assert data["seeds"] == {"baseline": [0], "candidate": [0]}
+    assert set(data["low_prevalence_precision"]) == {"0.01", "0.1"}
+    assert data["accuracy_test"]["strata"]["chunk"]["metrics"]["sensitivity"]["effect"] == 0.5
+    assert (data["test_frames"], data["test_chunks"], data["test_sequences"]) == (9, 5, 3)
+    assert data["models"]["small_32d"]["metrics"]["f1"] == pytest.approx(4 / 6)
+    assert data["models"]["small_32d"]["per_group"]["viral"]["metric"] == "recall"
     assert data["proviruses"]["models"]["small_32d"]["planted"] == 30
+    assert data["checks"][0] == asdict(comparison.checks[0]) and data["same_manifest"]
     # too few test genomes: the section says why, the page renders
-    no_host = {
-        **report,
-        "proviruses": {
-            **prov,
-            "measured": False,
-            "reason": "no non-viral test genome",
-            "models": {},
-        },
-    }
+    no_host = replace(
+        comparison,
+        proviruses=replace(prov, measured=False, reason="no non-viral test genome", models={}),
+    )
     _, md = render(no_host, png)
     assert "Not measured: no non-viral test genome." in md
     # the PNG decodes, is the one embedded in the page, and draws both models' curves
@@ -570,56 +629,47 @@ def speed_runs(base_s: float, cand_s: float, pairs: int = 3) -> list[SpeedRun]:
 def test_report_rejects_a_slow_candidate_refuses_stand_ins_and_other_test_sets(tmp_path):
     settings = compare_settings(bootstrap=20)
     results = make_results(tmp_path, cand_wall=(50.0, 50.0))
-    report, png = build_report(
-        results, 300, settings, SUMMARY, fragments=FRAGMENTS, speed_runs=speed_runs(12.0, 10.0)
-    )
-    assert report["speed"] == "too_slow" and report["decision"] == "candidate_rejected"
-    assert report["speedup"] == pytest.approx(1.21, abs=0.01)  # what a 1.2x candidate reads
-    assert report["accuracy"] == "inconclusive"  # rejected for speed, not for accuracy
-    assert any("below the required 2x" in r for r in report["speed_reasons"])
+    slow = comparison_inputs(results, speed_runs=speed_runs(12.0, 10.0))
+    comparison, png = build_comparison(slow, settings, 300)
+    assert comparison.speed.speed == "too_slow"
+    assert comparison.decision.decision == "candidate_rejected"
+    assert comparison.speed.speedup == pytest.approx(1.21, abs=0.01)  # what a 1.2x one reads
+    assert comparison.accuracy.accuracy == "inconclusive"  # rejected for speed, not accuracy
+    assert any("below the required 2x" in r for r in comparison.speed.reasons)
     # a stand-in among the models: inconclusive whatever the figures, and a banner
-    standin, _ = build_report(
-        results,
-        300,
-        settings,
-        SUMMARY,
-        fragments=FRAGMENTS,
-        speed_runs=speed_runs(12.0, 10.0),
-        standin_models=["standin_esm2_64d"],
-    )
-    assert standin["decision"] == "inconclusive" and standin["speed"] == "too_slow"
-    assert standin["standin_models"] == ["standin_esm2_64d"]
-    assert "stand-in models compared" in standin["decision_reasons"][0]
+    standin, _ = build_comparison(replace(slow, standin_models=["standin_esm2_64d"]), settings, 300)
+    assert standin.decision.decision == "inconclusive" and standin.speed.speed == "too_slow"
+    assert standin.decision.standin_models == ["standin_esm2_64d"]
+    assert "stand-in models compared" in standin.decision.reasons[0]
     for text in render(standin, png):
         assert "STAND-IN MODELS" in text and "standin_esm2_64d" in text
     leaky = {**SUMMARY, "records_shared_between_splits": {"train-test": 1}}
     checks = {
-        c["check"]: c["ok"]
-        for c in build_report(results, 300, settings, leaky, fragments=FRAGMENTS)[0]["checks"]
+        c.check: c.ok
+        for c in build_comparison(
+            comparison_inputs(results, manifest_summary=leaky), settings, 300
+        )[0].checks
     }
     assert checks["no record in two splits (the test split is unseen records)"] is False
     # a fragment whose genome trained a classifier fails the held-out check
-    manifest = tmp_path / "manifest.tsv"
-    manifest.write_text(
-        "id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n"
-        "recC_chunk_1F1\tds_bacteria\tbacteria\trecC\trecC\t0\ttrain\t0\n"
+    trained = {"train": {"ds_bacteria": {"recC"}}, "test": {"ds_viral": {"recA", "recB"}}}
+    comparison, _ = build_comparison(
+        comparison_inputs(results, split_genomes=trained), settings, 300
     )
-    report, _ = build_report(
-        results, 300, settings, SUMMARY, fragments=FRAGMENTS, manifest_path=manifest
-    )
-    held = [c for c in report["checks"] if c["check"].startswith("held-out fragments")]
-    assert held and held[0]["ok"] is False and "train: 1" in held[0]["detail"]
+    held = [c for c in comparison.checks if c.check.startswith("held-out fragments")]
+    assert held and held[0].ok is False and "train: 1" in held[0].detail
     # the two models scored different held-out chunks: refused
-    other = results[1].heldout[0]
-    results[1].heldout[0] = replace(
-        other, frames=np.where(np.arange(len(other.frames)) == 0, 0, other.frames)
+    calls = comparison_inputs(results).calls
+    first = results[1].heldout[0]
+    other = replace(
+        results[1],
+        heldout={0: replace(first, frames=np.where(np.arange(len(first.frames)) == 0, 0, 1))},
     )
     with pytest.raises(ModelMismatchError, match="held-out fragments"):
-        build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
-    results[1].heldout[0] = other
-    results[1].predictions = results[1].predictions.subset(range(8))
+        build_comparison(comparison_inputs([results[0], other], calls=calls), settings, 300)
+    fewer = replace(results[1], seeds={0: results[1].predictions.subset(range(8))})
     with pytest.raises(ModelMismatchError, match="same frames"):
-        build_report(results, 300, settings, SUMMARY, fragments=FRAGMENTS)
+        build_comparison(comparison_inputs([results[0], fewer], calls=calls), settings, 300)
 
 
 def test_rule_script_writes_the_report_and_decide_recomputes_its_accuracy(tmp_path, capsys):

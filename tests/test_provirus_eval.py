@@ -54,7 +54,6 @@ def test_recall_boundary_error_splits_and_false_regions():
     assert result.recall == pytest.approx(1 / 3)
     assert result.boundary_errors_bp == (100, 10)
     assert result.median_boundary_error_bp == 55.0
-    assert result.as_dict()["found"] == 1
 
 
 def test_nothing_planted_is_nan_not_a_crash():
@@ -118,15 +117,15 @@ def test_perfect_classifier_recall_one_boundary_zero_and_all_host_recall_zero():
     out = measure_proviruses(
         {"perfect": perfect, "blind": blind}, LABELS, RegionModel(), 300, trials=40, seed=1
     )
-    assert out["measured"] and out["host_genomes"] == 2 and out["viral_genomes"] == 2
-    good, bad = out["models"]["perfect"], out["models"]["blind"]
-    assert good["planted"] == bad["planted"] == 40  # the same layouts for both
-    assert good["recall"] == 1.0 and good["false_regions"] == 0
+    assert out.measured and out.host_genomes == 2 and out.viral_genomes == 2
+    good, bad = out.models["perfect"], out.models["blind"]
+    assert good.planted == bad.planted == 40  # the same layouts for both
+    assert good.recall == 1.0 and good.false_regions == 0
     # a virus track's end chunks are scored: a boundary is off only by half the unscored
     # host gap beside it, none in most layouts
-    assert good["median_boundary_error_chunks"] == 0.0 and good["median_boundary_error_bp"] == 0
-    assert bad["recall"] == 0.0 and bad["found"] == 0 and bad["false_regions"] == 0
-    assert math.isnan(bad["median_boundary_error_bp"])
+    assert good.median_boundary_error_chunks == 0.0 and good.median_boundary_error_bp == 0
+    assert bad.recall == 0.0 and bad.found == 0 and bad.false_regions == 0
+    assert math.isnan(bad.median_boundary_error_bp)
 
 
 def test_fully_scored_perfect_tracks_give_exact_boundaries():
@@ -141,7 +140,7 @@ def test_too_few_test_genomes_is_not_measured_with_a_reason():
     rng = np.random.default_rng(0)
     tracks = _tracks(H, V, rng)
     out = measure_proviruses({"m": tracks}, {"v1": 1, "v2": 1}, RegionModel(), 300, 10, 0)
-    assert out["measured"] is False and out["reason"] == "no non-viral test genome"
-    assert out["models"] == {}
+    assert out.measured is False and out.reason == "no non-viral test genome"
+    assert out.models == {}
     out = measure_proviruses({"m": tracks}, {"h1": 0}, RegionModel(), 300, 10, 0)
-    assert out["reason"] == "no viral test genome"
+    assert out.reason == "no viral test genome"

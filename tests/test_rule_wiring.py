@@ -200,24 +200,28 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.models.precision", "read_precision"): {"dtype": "bfloat16"},
     },
     "summarize.py": {("virnucpro_smk.classify.summary", "summarize_lists"): []},
-    "compare_models.py": {
-        ("virnucpro_smk.report.comparison", "load_model_result"): types.SimpleNamespace(
+    "compare_models.py": {  # the readers too: the script reads every file itself
+        ("virnucpro_smk.io.embedding_files", "read_metadata"): {"model": "meta"},
+        ("virnucpro_smk.report.extraction_figures", "read_job_stats"): {"records": 1},
+        ("virnucpro_smk.report.extraction_figures", "extraction_figures"): "extraction",
+        ("virnucpro_smk.report.levels", "read_seed_predictions"): {0: "tests"},
+        ("virnucpro_smk.report.heldout_levels", "read_heldout"): {0: "heldout"},
+        ("virnucpro_smk.report.comparison", "compared_model"): types.SimpleNamespace(
             name="result", heldout={}
         ),
+        ("virnucpro_smk.preprocess.heldout_fragments", "split_genomes"): {"train": {}},
         ("virnucpro_smk.report.heldout_calls", "heldout_calls"): "calls",
         ("virnucpro_smk.report.heldout_calls", "write_calls_table"): None,
         ("virnucpro_smk.report.speed_runs", "read_speed_runs"): ["run"],
-        ("virnucpro_smk.report.comparison", "build_report"): (
-            {
-                "decision": "inconclusive",
-                "decision_reasons": [],
-                "accuracy": "inconclusive",
-                "speed": "inconclusive",
-                "speedup": None,
-            },
+        ("virnucpro_smk.report.comparison", "build_comparison"): (
+            types.SimpleNamespace(
+                decision=types.SimpleNamespace(decision="inconclusive", reasons=[]),
+                accuracy=types.SimpleNamespace(accuracy="inconclusive"),
+                speed=types.SimpleNamespace(speed="inconclusive", speedup=None),
+            ),
             None,
         ),
-        ("virnucpro_smk.report.comparison_page", "write_report"): None,
+        ("virnucpro_smk.report.comparison_page", "write_comparison"): None,
     },
 }
 
@@ -236,8 +240,9 @@ def run_rule_script(blob: bytes, monkeypatch) -> dict[str, Recorder]:
         for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):  # set_offline() in scripts
             patch.setenv(key, os.environ.get(key, "0"))
         if script.name == "compare_models.py":  # the inputs the script reads itself
-            Path(smk.input.manifest_summary).parent.mkdir(parents=True, exist_ok=True)
-            Path(smk.input.manifest_summary).write_text("{}")
+            for path in (smk.input.manifest_summary, *smk.input.metadata):
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                Path(path).write_text("{}")
             Path(smk.input.fragments).parent.mkdir(parents=True, exist_ok=True)
             Path(smk.input.fragments).write_text(
                 "fragment\tlength_bp\tdataset\tgroup\tlabel\tgenome\trecord\tstart\tend\n"
@@ -399,18 +404,32 @@ def test_heldout_fragments_get_lengths_count_and_the_split_seed(jobs, monkeypatc
 
 def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     (blob,) = jobs["compare_models"]
-    rec = run_rule_script(blob, monkeypatch)
-    assert [c[0][0] for c in rec["load_model_result"].calls] == PROTEINS
-    assert all(c[0][6] == 500 for c in rec["load_model_result"].calls)
-    # the in-job timers come from the jobs' stats JSON (paths: a checkpoint's, <TBD> here)
-    assert all("extraction_stats" in c[1] for c in rec["load_model_result"].calls)
-    args, kwargs = _one_call(rec["build_report"])
-    settings = args[2]
-    # the calls table the accuracy verdict reads is the one the rule writes
-    assert kwargs["calls"] == "calls" and rec["write_calls_table"].calls[0][0][0] == "calls"
     smk = pickle.loads(blob)[1]
+    rec = run_rule_script(blob, monkeypatch)
+    made = rec["compared_model"].calls
+    assert [c[0][0] for c in made] == PROTEINS and all(c[0][1] == 500 for c in made)
+    # each model gets its own classifier's files, read by the script
+    for (args, _), model in zip(made, PROTEINS, strict=True):
+        folder = Path(args[3]).parent
+        assert Path(args[3]).name == "metadata.json"
+        assert folder.name.startswith(f"500bp_{DNA}+{model}_")
+        assert args[4:] == ({0: "tests"}, {0: "heldout"}, "extraction")
+        assert ((str(folder / "test_predictions.tsv"),), {}) in rec["read_seed_predictions"].calls
+        held = ((str(folder / "heldout_chunks.tsv"), str(folder / "heldout_sequences.tsv")), {})
+        assert held in rec["read_heldout"].calls
+    # the in-job timers come from the jobs' stats JSON (paths: a checkpoint's, <TBD> here)
+    stats = [c[0][0] for c in rec["read_job_stats"].calls]
+    assert stats == [p for m in PROTEINS for p in smk.params.extraction_stats[m]]
+    timed = rec["extraction_figures"].calls
+    assert [c[0][:2] for c in timed] == [(m, 500) for m in PROTEINS]
+    (inputs, settings, chunk_length), _ = _one_call(rec["build_comparison"])
+    assert chunk_length == 500 and len(inputs.models) == 2
+    assert Path(_one_call(rec["split_genomes"])[0][0]).name == "training_manifest.tsv"
+    assert inputs.split_genomes == {"train": {}} and inputs.manifest_summary == {}
+    # the calls table the accuracy verdict reads is the one the rule writes
+    assert inputs.calls == "calls" and rec["write_calls_table"].calls[0][0][0] == "calls"
     assert rec["write_calls_table"].calls[0][0][1] == smk.output.calls
-    assert kwargs["speed_runs"] == ["run"] and kwargs["standin_models"] == [DNA, *PROTEINS]
+    assert inputs.speed_runs == ["run"] and inputs.standin_models == [DNA, *PROTEINS]
     assert Path(rec["read_speed_runs"].calls[0][0][0]).name == "predict_runs_chunk500.json"
     assert (settings.baseline, settings.candidate) == tuple(PROTEINS)
     assert settings.margins == {"sensitivity": 0.02, "false_positive_rate_ratio": 1.3}
@@ -423,15 +442,13 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     assert (settings.bootstrap, settings.seed) == (17, 3)
     # the held-out levels: predict's scored-fraction threshold and the fragment lengths
     assert settings.min_scored_fraction == 0.25 and settings.fragment_lengths == [2000, 5000]
-    assert [Path(p).name for p in rec["load_model_result"].calls[0][1]["heldout"]] == [
-        "heldout_chunks.tsv",
-        "heldout_sequences.tsv",
-    ]
     assert settings.region_model == {  # the planted-provirus section decodes as predict does
         "sensitivity": 0.85,
         "false_positive_rate": 0.03,
         "switch_probability": 1e-3,
     }
+    written = _one_call(rec["write_comparison"])[0]
+    assert written[2:] == tuple(smk.output[k] for k in ("html", "md", "json", "png"))
 
 
 def test_models_and_summary_get_their_names(jobs, monkeypatch):

@@ -10,17 +10,28 @@ model, in ``params.models`` order), ``fragments`` (the held-out fragments' table
 context), ``train_benchmarks`` (model -> path), ``settings`` (the ``compare:`` config
 section with predict's thresholds), ``benchmark_dir`` (every benchmark file). Outputs:
 ``html``, ``md``, ``json``, ``png``, ``calls``.
+
+This script reads every file; the package builds the comparison from the values read.
 """
 
 import json
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table
-from virnucpro_smk.report.comparison import CompareSettings, build_report, load_model_result
-from virnucpro_smk.report.comparison_page import write_report
+from virnucpro_smk.io.embedding_files import read_metadata
+from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table, split_genomes
+from virnucpro_smk.report.comparison import (
+    CompareSettings,
+    ComparisonInputs,
+    build_comparison,
+    compared_model,
+)
+from virnucpro_smk.report.comparison_page import write_comparison
+from virnucpro_smk.report.extraction_figures import extraction_figures, read_job_stats
 from virnucpro_smk.report.heldout_calls import heldout_calls, write_calls_table
-from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs
+from virnucpro_smk.report.heldout_levels import read_heldout
+from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs, read_benchmark
+from virnucpro_smk.report.levels import read_seed_predictions
 from virnucpro_smk.report.speed_runs import read_speed_runs
 from virnucpro_smk.runtime.logs import rule_logging
 
@@ -33,58 +44,72 @@ def per_model(value, models, what):
     return dict(zip(models, paths, strict=True))
 
 
+def benchmark_or_none(path):
+    """A job's benchmark figures; None when the file is missing (no end-to-end time then)."""
+    return read_benchmark(path) if path is not None and Path(path).is_file() else None
+
+
+def read_model(name, chunk_length, files, params):
+    """One model's files (``files``: named inputs by model; ``params``: the rule's, with the
+    extraction jobs' files), read, as the package's typed inputs."""
+    extraction = extraction_figures(
+        name,
+        chunk_length,
+        {str(p): read_metadata(p) for p in params.embeddings[name]},
+        [read_job_stats(p) for p in params.extraction_stats[name]],
+        {str(p): benchmark_or_none(p) for p in params.extraction_benchmarks[name]},
+        benchmark_or_none(params.train_benchmarks.get(name)),
+    )
+    return compared_model(
+        name,
+        chunk_length,
+        json.loads(Path(files["metadata"][name]).read_text(encoding="utf-8")),
+        str(files["metadata"][name]),
+        read_seed_predictions(files["tests"][name]),
+        read_heldout(files["heldout_chunks"][name], files["heldout_sequences"][name]),
+        extraction,
+    )
+
+
 with rule_logging(snakemake) as log:
     models = list(snakemake.params.models)
     settings = CompareSettings.from_mapping(dict(snakemake.params.settings))
     chunk_length = int(snakemake.wildcards.L)
-    tests = per_model(snakemake.input.tests, models, "test prediction tables")
-    metadata = per_model(snakemake.input.metadata, models, "classifier metadata files")
-    chunks = per_model(snakemake.input.heldout_chunks, models, "held-out chunk tables")
-    sequences = per_model(snakemake.input.heldout_sequences, models, "held-out sequence tables")
-    results = [
-        load_model_result(
-            name,
-            tests[name],
-            metadata[name],
-            snakemake.params.embeddings[name],
-            snakemake.params.extraction_benchmarks[name],
-            snakemake.params.train_benchmarks.get(name),
-            chunk_length,
-            heldout=(chunks[name], sequences[name]),
-            extraction_stats=snakemake.params.extraction_stats[name],
+    files = {
+        key: per_model(getattr(snakemake.input, key), models, what)
+        for key, what in (
+            ("tests", "test prediction tables"),
+            ("metadata", "classifier metadata files"),
+            ("heldout_chunks", "held-out chunk tables"),
+            ("heldout_sequences", "held-out sequence tables"),
         )
-        for name in models
-    ]
-    summary = json.loads(Path(snakemake.input.manifest_summary).read_text(encoding="utf-8"))
+    }
+    read = [read_model(name, chunk_length, files, snakemake.params) for name in models]
     fragments = read_fragment_table(snakemake.input.fragments)
-    calls = heldout_calls(fragments, {r.name: r.heldout for r in results})
+    calls = heldout_calls(fragments, {m.name: m.heldout for m in read})
     write_calls_table(calls, snakemake.output.calls)
-    timed = [snakemake.input.timing_benchmark]
-    report, png = build_report(
-        results,
-        chunk_length,
-        settings,
-        summary,
+    inputs = ComparisonInputs(
+        models=read,
         fragments=fragments,
-        manifest_path=snakemake.input.manifest,
-        speed_runs=read_speed_runs(snakemake.input.speed_runs),
-        overlapping_jobs=overlapping_jobs(timed, all_benchmarks(snakemake.params.benchmark_dir)),
-        standin_models=list(snakemake.params.standins),
+        manifest_summary=json.loads(
+            Path(snakemake.input.manifest_summary).read_text(encoding="utf-8")
+        ),
+        split_genomes=split_genomes(snakemake.input.manifest),
         calls=calls,
+        speed_runs=read_speed_runs(snakemake.input.speed_runs),
+        overlapping_jobs=overlapping_jobs(
+            [snakemake.input.timing_benchmark], all_benchmarks(snakemake.params.benchmark_dir)
+        ),
+        standin_models=list(snakemake.params.standins),
     )
-    write_report(
-        report,
-        png,
-        snakemake.output.html,
-        snakemake.output.md,
-        snakemake.output.json,
-        snakemake.output.png,
-    )
+    comparison, png = build_comparison(inputs, settings, chunk_length)
+    out = snakemake.output
+    write_comparison(comparison, png, out.html, out.md, out.json, out.png)
     log.info(
         "decision: %s (accuracy %s, speed %s, speed-up %s; %s)",
-        report["decision"],
-        report["accuracy"],
-        report["speed"],
-        report["speedup"],
-        "; ".join(report["decision_reasons"]) or "no reservations",
+        comparison.decision.decision,
+        comparison.accuracy.accuracy,
+        comparison.speed.speed,
+        comparison.speed.speedup,
+        "; ".join(comparison.decision.reasons) or "no reservations",
     )

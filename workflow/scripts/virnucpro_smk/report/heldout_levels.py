@@ -21,16 +21,13 @@ from __future__ import annotations
 import csv
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
-from ..preprocess.chunking import sequence_of
-from ..preprocess.heldout_fragments import split_genomes
-from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
+from .levels import Level
 
 
 def sequence_level_name(length_bp: int) -> str:
@@ -173,96 +170,3 @@ def heldout_levels(
             column(ids, "genome"),
         )
     return levels
-
-
-def heldout_counts(fragments: Sequence[Mapping[str, str]], scores: HeldoutScores) -> dict[str, Any]:
-    """What predict could not call on the held-out fragments (the same for every model)."""
-    calls = np.array(scores.sequence_calls, dtype=object)
-    by_fragment = {f["fragment"]: int(f["length_bp"]) for f in fragments}
-    lengths = np.array([by_fragment[s] for s in scores.sequence_ids], dtype=int)
-    return {
-        "fragments": len(scores.sequence_ids),
-        "chunks": len(scores.frames),
-        "chunks_without_frame": int((scores.frames == 0).sum()),
-        "fragments_by_call": {
-            str(length): {
-                str(c): int(((lengths == length) & (calls == c)).sum())
-                for c in sorted(set(calls[lengths == length].tolist()))
-            }
-            for length in sorted(set(lengths.tolist()))
-        },
-    }
-
-
-def genomes_outside_test(
-    fragments: Sequence[Mapping[str, str]], manifest: str | os.PathLike[str]
-) -> dict[str, int]:
-    """Fragments' genomes that trained or validated a classifier (must be 0), per split."""
-    genomes = {(f["dataset"], f["genome"]) for f in fragments}
-    splits = split_genomes(manifest)
-    return {
-        split: len(genomes & {(d, g) for d, keys in splits.get(split, {}).items() for g in keys})
-        for split in ("train", "val")
-    }
-
-
-def subset_level(level: Level, pick: np.ndarray) -> Level:
-    """The units of ``level`` where ``pick`` (a boolean mask) holds."""
-    idx = np.flatnonzero(pick).tolist()
-    return replace(
-        level,
-        units=[level.units[i] for i in idx],
-        records=[level.records[i] for i in idx],
-        groups=[level.groups[i] for i in idx],
-        labels=level.labels[idx],
-        scores=level.scores[idx],
-        calls=level.calls[idx],
-        genomes=[level.genomes[i] for i in idx],  # type: ignore[index]
-    )
-
-
-def taxon_novelty(
-    chunks: Mapping[str, Level],
-    fragments: Sequence[Mapping[str, str]],
-    baseline: str,
-    candidate: str,
-    resamples: int,
-    seed: int,
-) -> dict[str, Any]:
-    """Per-chunk metrics on test genomes whose taxon (usually the genus) a training genome
-    shares (``seen``) and on those whose taxon none shares (``unseen``): how the models fare on
-    new genera, the split's blind spot (it keeps genomes apart, not relatives).
-
-    ``chunks``: each model's held-out chunk level (first seed, same units). Genomes without a
-    known taxon (FASTA datasets without a ``taxon`` column) are in neither group.
-    """
-    flag = {f["fragment"]: f.get("taxon_in_training", "") for f in fragments}
-    ref = chunks[baseline]
-    status = np.array([flag.get(sequence_of(u), "") for u in ref.units], dtype=object)
-    out: dict[str, Any] = {"unknown_taxon_chunks": int((status == "").sum())}
-    for name, value in (("seen", "yes"), ("unseen", "no")):
-        pick = status == value
-        if not pick.any():
-            out[name] = {"measured": False, "chunks": 0, "genomes": 0}
-            continue
-        subset = {m: subset_level(lv, pick) for m, lv in chunks.items()}
-        ci = cluster_bootstrap_ci(
-            paired_values_fn(subset, baseline, candidate),
-            subset[baseline].genomes,  # type: ignore[arg-type]
-            resamples,
-            seed,
-        )
-        sub = subset[baseline]
-        out[name] = {
-            "measured": True,
-            "chunks": len(sub.units),
-            "genomes": len(set(sub.genomes or [])),
-            "viral_genomes": len(
-                {g for g, y in zip(sub.genomes or [], sub.labels, strict=True) if y}
-            ),
-            "models": {
-                m: {"metrics": lv.metrics(), "ci95": {k: ci[f"{m}/{k}"] for k in CI_METRICS}}
-                for m, lv in subset.items()
-            },
-        }
-    return out

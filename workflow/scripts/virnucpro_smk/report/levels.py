@@ -265,13 +265,24 @@ def build_levels(pred: TestPredictions, min_viral_fraction: float = 0.5) -> dict
     }
 
 
-def per_group(level: Level) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class GroupFigures:
+    """One group's units at a level and the fraction of them called correctly."""
+
+    n: int
+    records: int
+    label: str  # viral / nonviral
+    metric: str  # recall (viral groups) / specificity (host groups)
+    value: float
+
+
+def per_group(level: Level) -> dict[str, GroupFigures]:
     """Recall for viral groups, specificity for host groups: the fraction called correctly.
 
     A group holding both labels (two datasets sharing a group name) gets one row per label,
     ``group (viral)`` and ``group (nonviral)``, rather than a meaningless mixed figure.
     """
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, GroupFigures] = {}
     groups = np.array(level.groups, dtype=object)
     records = np.array(level.records, dtype=object)
     for group in sorted(set(level.groups)):
@@ -281,13 +292,13 @@ def per_group(level: Level) -> dict[str, dict[str, Any]]:
             mask = in_group & (level.labels == label)
             viral = label == 1
             key = group if len(labels) == 1 else f"{group} ({'viral' if viral else 'nonviral'})"
-            out[key] = {
-                "n": int(mask.sum()),
-                "records": len(set(records[mask])),
-                "label": "viral" if viral else "nonviral",
-                "metric": "recall" if viral else "specificity",
-                "value": float((level.calls[mask] == viral).mean()),
-            }
+            out[key] = GroupFigures(
+                n=int(mask.sum()),
+                records=len(set(records[mask])),
+                label="viral" if viral else "nonviral",
+                metric="recall" if viral else "specificity",
+                value=float((level.calls[mask] == viral).mean()),
+            )
     return out
 
 
@@ -352,6 +363,3 @@ def paired_values_fn(
         return out
 
     return values
-
-
-# --------------------------------------------------------------------------- speed

@@ -113,6 +113,14 @@ class MetricResult:
 
 
 @dataclass(frozen=True)
+class PrecisionAt:
+    """Precision at one viral prevalence (context, not gated), with its interval."""
+
+    precision: float
+    ci95: tuple[float, float]
+
+
+@dataclass(frozen=True)
 class StratumResult:
     """The gate's figures for one stratum (gated or reported as too small to gate)."""
 
@@ -125,7 +133,8 @@ class StratumResult:
     reasons: list[str]
     metrics: dict[str, MetricResult]
     context: dict[str, dict[str, object]] = field(default_factory=dict)
-    low_prevalence_precision: dict[str, dict[str, object]] = field(default_factory=dict)
+    # viral prevalence -> "baseline" / "candidate" -> its precision there
+    low_prevalence_precision: dict[str, dict[str, PrecisionAt]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -349,14 +358,12 @@ def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) 
             )
         else:
             decision = NON_INFERIOR
-    precision: dict[str, dict[str, object]] = {}
+    precision: dict[str, dict[str, PrecisionAt]] = {}
     for p in settings.prevalences:
         precision[f"{p:g}"] = {
-            name: {
-                "precision": precision_at(
-                    points[name]["sensitivity"], points[name]["false_positive_rate"], p
-                ),
-                "ci95": interval(
+            name: PrecisionAt(
+                precision_at(points[name]["sensitivity"], points[name]["false_positive_rate"], p),
+                interval(
                     np.array(
                         [
                             precision_at(s, f, p)
@@ -368,7 +375,7 @@ def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) 
                         ]
                     )
                 ),
-            }
+            )
             for name in rates
         }
     context = {

@@ -18,7 +18,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -67,16 +67,6 @@ class ProvirusEvaluation:
     def median_boundary_error_bp(self) -> float:
         errors = self.boundary_errors_bp
         return float(statistics.median(errors)) if errors else float("nan")
-
-    def as_dict(self) -> dict[str, float | int]:
-        return {
-            "planted": self.planted,
-            "found": self.found,
-            "split": self.split,
-            "false_regions": self.false_regions,
-            "recall": self.recall,
-            "median_boundary_error_bp": self.median_boundary_error_bp,
-        }
 
 
 def evaluate_regions(planted: Iterable[Planted], regions: Iterable[Region]) -> ProvirusEvaluation:
@@ -244,6 +234,35 @@ PLANTING_METHOD = (
 )
 
 
+@dataclass(frozen=True)
+class ModelProviruses:
+    """One protein model's region calls on the planted tracks."""
+
+    planted: int
+    found: int
+    split: int
+    false_regions: int
+    recall: float
+    median_boundary_error_chunks: float
+    median_boundary_error_bp: float
+
+
+@dataclass(frozen=True)
+class ProvirusFigures:
+    """The comparison's planted-provirus section: how, on what, and each model's figures
+    (``measured`` False: the ``reason``, and no figures)."""
+
+    measured: bool
+    reason: str | None
+    method: str
+    trials: int
+    seed: int
+    host_genomes: int
+    viral_genomes: int
+    region_model: RegionModel
+    models: dict[str, ModelProviruses]
+
+
 def measure_proviruses(
     tracks_by_model: Mapping[str, Mapping[str, np.ndarray]],
     labels: Mapping[str, int],
@@ -251,8 +270,8 @@ def measure_proviruses(
     chunk_length: int,
     trials: int,
     seed: int,
-) -> dict[str, Any]:
-    """The comparison's planted-provirus figures per protein model (a JSON-able dict).
+) -> ProvirusFigures:
+    """The comparison's planted-provirus figures per protein model.
 
     ``tracks_by_model[m][genome]`` is model ``m``'s chunk-call track of a test genome (every
     model has the same genomes), ``labels[genome]`` its truth (1 viral). Too few test genomes
@@ -260,42 +279,36 @@ def measure_proviruses(
     """
     hosts = {g: 0 for g, label in labels.items() if label == 0}
     viruses = [g for g, label in labels.items() if label == 1]
-    out: dict[str, Any] = {
-        "measured": False,
-        "reason": None,
-        "method": PLANTING_METHOD,
-        "trials": trials,
-        "seed": seed,
-        "host_genomes": len(hosts),
-        "viral_genomes": len(viruses),
-        "region_model": {
-            "sensitivity": model.sensitivity,
-            "false_positive_rate": model.false_positive_rate,
-            "switch_probability": model.switch_probability,
-        },
-        "models": {},
-    }
-    if not hosts or not viruses or trials < 1:
-        missing = [
-            what for what, n in (("non-viral", len(hosts)), ("viral", len(viruses))) if n == 0
-        ]
-        out["reason"] = (
-            f"no {' and no '.join(missing)} test genome" if missing else "no trials configured"
-        )
-        return out
-    first = next(iter(tracks_by_model.values()))
-    layouts = plan_layouts({g: len(first[g]) for g in hosts}, viruses, trials, seed)
-    for name, tracks in tracks_by_model.items():
-        result = evaluate_layouts(layouts, tracks, model)
-        median = result.median_boundary_error_bp  # chunk units here (see evaluate_layouts)
-        out["models"][name] = {
-            "planted": result.planted,
-            "found": result.found,
-            "split": result.split,
-            "false_regions": result.false_regions,
-            "recall": result.recall,
-            "median_boundary_error_chunks": median,
-            "median_boundary_error_bp": median * chunk_length,
-        }
-    out["measured"] = True
-    return out
+    missing = [what for what, n in (("non-viral", len(hosts)), ("viral", len(viruses))) if n == 0]
+    reason = None
+    if missing:
+        reason = f"no {' and no '.join(missing)} test genome"
+    elif trials < 1:
+        reason = "no trials configured"
+    models: dict[str, ModelProviruses] = {}
+    if reason is None:
+        first = next(iter(tracks_by_model.values()))
+        layouts = plan_layouts({g: len(first[g]) for g in hosts}, viruses, trials, seed)
+        for name, tracks in tracks_by_model.items():
+            result = evaluate_layouts(layouts, tracks, model)
+            median = result.median_boundary_error_bp  # chunk units here (see evaluate_layouts)
+            models[name] = ModelProviruses(
+                result.planted,
+                result.found,
+                result.split,
+                result.false_regions,
+                result.recall,
+                median,
+                median * chunk_length,
+            )
+    return ProvirusFigures(
+        measured=reason is None,
+        reason=reason,
+        method=PLANTING_METHOD,
+        trials=trials,
+        seed=seed,
+        host_genomes=len(hosts),
+        viral_genomes=len(viruses),
+        region_model=model,
+        models=models,
+    )
