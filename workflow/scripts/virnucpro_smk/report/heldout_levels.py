@@ -18,16 +18,16 @@ Units carry their fragment's genome, so intervals resample genomes.
 
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
+from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, FragmentRow
 from ..preprocess.chunking import sequence_of
 from ..preprocess.heldout_fragments import split_genomes
 from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
@@ -71,63 +71,55 @@ class HeldoutScores:
     chunks_viral: np.ndarray
 
 
-def _rows_by_seed(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[int, list[dict]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-        out: dict[int, list[dict]] = {}
-        for row in reader:
-            out.setdefault(int(row["seed"]), []).append(row)
+R = TypeVar("R")
+
+
+def _rows_by_seed(rows: Iterable[R], path: str | os.PathLike[str]) -> dict[int, list[R]]:
+    out: dict[int, list[R]] = {}
+    for row in rows:
+        out.setdefault(row.seed, []).append(row)  # type: ignore[attr-defined]
     if not out:
         raise InputError(f"{path}: no rows")
     return out
 
 
-def _number(value: str) -> float:
-    return float("nan") if value == "NA" else float(value)
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def read_heldout(
     chunks_tsv: str | os.PathLike[str], sequences_tsv: str | os.PathLike[str]
 ) -> dict[int, HeldoutScores]:
     """Per training seed (file order), the held-out chunk and fragment tables."""
-    chunks = _rows_by_seed(
-        chunks_tsv, ("seed", "sequence_id", "chunk", "frames_kept", "best_viral_score", "call")
-    )
-    sequences = _rows_by_seed(
-        sequences_tsv, ("seed", "sequence_id", "chunks_scored", "chunks_viral", "call")
-    )
+    chunks = _rows_by_seed(HELDOUT_CHUNKS.read(chunks_tsv), chunks_tsv)
+    sequences = _rows_by_seed(HELDOUT_SEQUENCES.read(sequences_tsv), sequences_tsv)
     if list(chunks) != list(sequences):
         raise InputError(f"{chunks_tsv} and {sequences_tsv} hold different training seeds")
     out = {}
     for seed, rows in chunks.items():
         seqs = sequences[seed]
         out[seed] = HeldoutScores(
-            [r["sequence_id"] for r in rows],
-            np.array([int(r["chunk"]) for r in rows], dtype=int),
-            np.array([int(r["frames_kept"]) for r in rows], dtype=int),
-            np.array([_number(r["best_viral_score"]) for r in rows], dtype=float),
-            np.array([_number(r["best_nonviral_score"]) for r in rows], dtype=float),
-            np.array([r["call"] == VIRAL for r in rows], dtype=bool),
-            [r["sequence_id"] for r in seqs],
-            [r["call"] for r in seqs],
-            np.array([int(r["chunks_scored"]) for r in seqs], dtype=int),
-            np.array([int(r["chunks_viral"]) for r in seqs], dtype=int),
+            [r.sequence_id for r in rows],
+            np.array([r.chunk for r in rows], dtype=int),
+            np.array([r.frames_kept for r in rows], dtype=int),
+            np.array([_number(r.best_viral_score) for r in rows], dtype=float),
+            np.array([_number(r.best_nonviral_score) for r in rows], dtype=float),
+            np.array([r.call == VIRAL for r in rows], dtype=bool),
+            [r.sequence_id for r in seqs],
+            [r.call for r in seqs],
+            np.array([r.chunks_scored for r in seqs], dtype=int),
+            np.array([r.chunks_viral for r in seqs], dtype=int),
         )
         if (out[seed].frames == 0).any() and not all(
-            r["call"] == NO_CODING_FRAME for r in rows if r["frames_kept"] == "0"
+            r.call == NO_CODING_FRAME for r in rows if r.frames_kept == 0
         ):
             raise InputError(f"{chunks_tsv}: a chunk without frames has a call other than none")
     return out
 
 
-def heldout_levels(
-    fragments: Sequence[Mapping[str, str]], scores: HeldoutScores
-) -> dict[str, Level]:
+def heldout_levels(fragments: Sequence[FragmentRow], scores: HeldoutScores) -> dict[str, Level]:
     """The chunk level and one sequence level per fragment length, from one seed's tables."""
-    info = {f["fragment"]: f for f in fragments}
+    info = {f.fragment: f for f in fragments}
     unknown = sorted(set(scores.sequence_ids) - set(info))[:5]
     if unknown or len(scores.sequence_ids) != len(info):
         raise ModelMismatchError(
@@ -135,8 +127,8 @@ def heldout_levels(
         )
     scored = np.flatnonzero(scores.frames > 0)
 
-    def column(ids: Sequence[str], key: str) -> list[str]:
-        return [info[i][key] for i in ids]
+    def column(ids: Sequence[str], key: str) -> list:
+        return [getattr(info[i], key) for i in ids]
 
     chunk_ids = [scores.chunk_sequences[i] for i in scored.tolist()]
     numbers = scores.chunk_numbers[scored].tolist()
@@ -152,7 +144,7 @@ def heldout_levels(
             column(chunk_ids, "genome"),
         )
     }
-    lengths = np.array([int(info[s]["length_bp"]) for s in scores.sequence_ids], dtype=int)
+    lengths = np.array([info[s].length_bp for s in scores.sequence_ids], dtype=int)
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(
             scores.chunks_scored > 0, scores.chunks_viral / scores.chunks_scored, 0.0
@@ -175,10 +167,10 @@ def heldout_levels(
     return levels
 
 
-def heldout_counts(fragments: Sequence[Mapping[str, str]], scores: HeldoutScores) -> dict[str, Any]:
+def heldout_counts(fragments: Sequence[FragmentRow], scores: HeldoutScores) -> dict[str, Any]:
     """What predict could not call on the held-out fragments (the same for every model)."""
     calls = np.array(scores.sequence_calls, dtype=object)
-    by_fragment = {f["fragment"]: int(f["length_bp"]) for f in fragments}
+    by_fragment = {f.fragment: f.length_bp for f in fragments}
     lengths = np.array([by_fragment[s] for s in scores.sequence_ids], dtype=int)
     return {
         "fragments": len(scores.sequence_ids),
@@ -195,10 +187,10 @@ def heldout_counts(fragments: Sequence[Mapping[str, str]], scores: HeldoutScores
 
 
 def genomes_outside_test(
-    fragments: Sequence[Mapping[str, str]], manifest: str | os.PathLike[str]
+    fragments: Sequence[FragmentRow], manifest: str | os.PathLike[str]
 ) -> dict[str, int]:
     """Fragments' genomes that trained or validated a classifier (must be 0), per split."""
-    genomes = {(f["dataset"], f["genome"]) for f in fragments}
+    genomes = {(f.dataset, f.genome) for f in fragments}
     splits = split_genomes(manifest)
     return {
         split: len(genomes & {(d, g) for d, keys in splits.get(split, {}).items() for g in keys})
@@ -223,7 +215,7 @@ def subset_level(level: Level, pick: np.ndarray) -> Level:
 
 def taxon_novelty(
     chunks: Mapping[str, Level],
-    fragments: Sequence[Mapping[str, str]],
+    fragments: Sequence[FragmentRow],
     baseline: str,
     candidate: str,
     resamples: int,
@@ -236,7 +228,7 @@ def taxon_novelty(
     ``chunks``: each model's held-out chunk level (first seed, same units). Genomes without a
     known taxon (FASTA datasets without a ``taxon`` column) are in neither group.
     """
-    flag = {f["fragment"]: f.get("taxon_in_training", "") for f in fragments}
+    flag = {f.fragment: f.taxon_in_training for f in fragments}
     ref = chunks[baseline]
     status = np.array([flag.get(sequence_of(u), "") for u in ref.units], dtype=object)
     out: dict[str, Any] = {"unknown_taxon_chunks": int((status == "").sum())}
