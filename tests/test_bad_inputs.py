@@ -278,3 +278,26 @@ def test_one_line_errors_stops_on_user_errors_only():
         assert info.value.code == 1
     with pytest.raises(ValueError), one_line_errors():  # a bug keeps its traceback
         raise ValueError("bug")
+
+
+def test_the_sample_schema_validates_rows_as_snakemake_workflows_do():
+    """workflow/schemas/samples.schema.yaml is the sheet's schema the way Snakemake workflows
+    use one (``snakemake.utils.validate`` on the rows): it alone refuses the corpus's bad
+    names and an empty path, and accepts the good sheets' rows with their extra columns; the
+    workflow's wildcard pattern is the schema's."""
+    import pandas as pd
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from virnucpro_smk.runtime.config_checks import SAMPLE_NAME_PATTERN
+
+    schema = str(ROOT / "workflow" / "schemas" / "samples.schema.yaml")
+    good = ["train.x", "viral", "synthA", "S1", "a_b-c.1"]
+    validate(pd.DataFrame({"sample": good, "fasta": "x.fa", "description": "d"}), schema)
+    for sample, fasta in [("..", "x.fa"), (".x", "x.fa"), ("-x", "x.fa"), ("bad/name", "x.fa"),
+                          ("my sample", "x.fa"), ("", "x.fa"), ("s1", "")]:  # fmt: skip
+        with pytest.raises(WorkflowError):
+            validate(pd.DataFrame({"sample": [sample], "fasta": [fasta]}), schema)
+    assert re.fullmatch(SAMPLE_NAME_PATTERN, "a_b-c.1") and not re.fullmatch(
+        SAMPLE_NAME_PATTERN, ".x"
+    )

@@ -18,6 +18,8 @@ import pytest
 import torch
 
 from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
+from virnucpro_smk.formats.heldout import FragmentRow
 from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.report.comparison import (
     CompareSettings,
@@ -345,7 +347,7 @@ def test_read_test_predictions_checks_its_input(tmp_path):
     good = read_test_predictions(write_tests_tsv(tmp_path / "t.tsv"))
     assert good.ids[0] == "recA_chunk_1F1" and good.labels.sum() == 7
     (tmp_path / "bad.tsv").write_text("id\tlabel\tscore_viral\nx_chunk_1F1\t1\t0.5\n")
-    with pytest.raises(InputError, match=r"missing column.*dataset.*record"):
+    with pytest.raises(InputError, match=r"bad.tsv, line 1: not a test_predictions.tsv table"):
         read_test_predictions(tmp_path / "bad.tsv")
     frames = [*FRAMES[:-1], ("recC_chunk_2F1", "recC", "bacteria", 0, 1.5)]
     with pytest.raises(InputError, match="not in \\[0, 1\\]"):
@@ -378,8 +380,7 @@ def candidate_frames():
 #   recB: 0 of 1 -> nonviral (FN) for the baseline, 1 of 1 -> viral (TP) for the candidate.
 # recA and recC are of taxa no training genome shares (the "unseen" group), recB of a seen one.
 FRAGMENTS = [
-    {"fragment": r, "length_bp": "900", "dataset": f"ds_{g}", "group": g, "label": str(lab),
-     "genome": r, "record": r, "start": "1", "end": "900", "taxon": t, "taxon_in_training": s}
+    FragmentRow(r, 900, f"ds_{g}", g, lab, r, r, 1, 900, t, s)
     for r, g, lab, t, s in (
         ("recA", "viral", 1, "Alphavirus", "no"),
         ("recB", "viral", 1, "Tequatrovirus", "yes"),
@@ -404,19 +405,17 @@ def write_heldout(folder: Path, frames, seeds=(0,)) -> tuple[Path, Path]:
         for frag in FRAGMENTS:
             scored = viral = 0
             for n in (1, 2, 3):
-                s = by_chunk.get((frag["fragment"], n))
+                s = by_chunk.get((frag.fragment, n))
                 if s is None:
-                    chunk_lines.append(
-                        f"{seed}\t{frag['fragment']}\t{n}\t0\tNA\tNA\tno coding frame"
-                    )
+                    chunk_lines.append(f"{seed}\t{frag.fragment}\t{n}\t0\tNA\tNA\tno coding frame")
                     continue
                 call = "viral" if max(s) >= 1 - min(s) else "nonviral"
                 scored, viral = scored + 1, viral + (call == "viral")
                 chunk_lines.append(
-                    f"{seed}\t{frag['fragment']}\t{n}\t{len(s)}\t{max(s)}\t{1 - min(s)}\t{call}"
+                    f"{seed}\t{frag.fragment}\t{n}\t{len(s)}\t{max(s)}\t{1 - min(s)}\t{call}"
                 )
             seq_lines.append(
-                f"{seed}\t{frag['fragment']}\t900\t3\t{scored}\t{viral}\t"
+                f"{seed}\t{frag.fragment}\t900\t3\t{scored}\t{viral}\t"
                 f"{sequence_call(3, scored, viral)}"
             )
     chunks, sequences = folder / "heldout_chunks.tsv", folder / "heldout_sequences.tsv"
@@ -685,11 +684,7 @@ def test_rule_script_writes_the_report_and_decide_recomputes_its_accuracy(tmp_pa
     models = ["big_64d", "small_32d"]
     (tmp_path / "summary.json").write_text(json.dumps(SUMMARY))
     fragments = tmp_path / "fragments.tsv"
-    columns = list(FRAGMENTS[0])
-    fragments.write_text(
-        "\n".join(["\t".join(columns), *("\t".join(f[c] for c in columns) for f in FRAGMENTS)])
-        + "\n"
-    )
+    FRAGMENT_TABLE.write(fragments, FRAGMENTS)
     manifest = tmp_path / "manifest.tsv"
     manifest.write_text("id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n")
     runs = tmp_path / "runs.json"

@@ -36,7 +36,8 @@ def _random_protein(rng, n):
 def _shard_files(tmp_path, proteins, n_shards=1, name="sample", dna=None):
     """Identified frame files (one line per record) and their shard index, as preprocess
     writes them; the nucleotide file holds one 300-bp-like record per protein (or ``dna``)."""
-    from virnucpro_smk.preprocess.shards import index_shards, write_shard_index
+    from virnucpro_smk.formats.frame_index import FRAME_INDEX
+    from virnucpro_smk.preprocess.shards import index_shards
 
     folder = tmp_path / name
     folder.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,7 @@ def _shard_files(tmp_path, proteins, n_shards=1, name="sample", dna=None):
     nuc.write_text("".join(f">{i}\n{d}\n" for i, d in zip(ids, dna, strict=True)))
     prot.write_text("".join(f">{i}\n{p}\n" for i, p in zip(ids, proteins, strict=True)))
     index = folder / "shards.tsv"
-    write_shard_index(index_shards(nuc, prot, len(proteins), n_shards), index)
+    FRAME_INDEX.write(index, index_shards(nuc, prot, len(proteins), n_shards))
     return ids, nuc, prot, index
 
 

@@ -29,7 +29,7 @@ def _dataset(tmp_path: Path, name: str, seqs: dict[str, str], genome_map: str | 
     fasta.write_text("".join(f">{r}\n{s}\n" for r, s in seqs.items()))
     lengths = folder / "sequences.tsv"
     lengths.write_text(
-        "sequence_id\tlength_bp\tchunks\tframes\n"
+        "sequence_id\tlength_bp\tn_chunks\tn_kept_frames\n"
         + "".join(f"{r}\t{len(s)}\t1\t1\n" for r, s in seqs.items())
     )
     path = None
@@ -73,9 +73,9 @@ def test_unlinked_records_of_one_taxon_form_one_cluster(tmp_path):
         "plasmid\tGCF_1\tEscherichia\t11\n"
     )
     rows = genome_clusters([_dataset(tmp_path, "d", seqs, genome_map)], species=False)
-    cluster = {genome: c for _, genome, c, _ in rows}
+    cluster = {r.genome: r.cluster for r in rows}
     assert cluster == {"seg1": "seg1", "seg2": "seg1", "other": "other", "GCF_1": "GCF_1"}
-    assert {g: why for _, g, _, why in rows}["seg2"] == "taxon"
+    assert {r.genome: r.reason for r in rows}["seg2"] == "taxon"
     write_cluster_map(rows, tmp_path / "clusters.tsv")
     assert read_cluster_map(tmp_path / "clusters.tsv") == cluster
 
@@ -96,10 +96,10 @@ def test_species_clusters_join_near_identical_genomes_only(tmp_path, shared_data
         "short": phix[:500],  # too short for skani: never linked
     }
     rows = genome_clusters([_dataset(tmp_path, "d", seqs)], species=True)
-    cluster = {genome: c for _, genome, c, _ in rows}
+    cluster = {r.genome: r.cluster for r in rows}
     assert cluster["phix_strain"] == cluster["phix"] == "phix"
     assert len({cluster["pcp1"], cluster["pcp1_far"], cluster["phix"], cluster["short"]}) == 4
-    assert {g: why for _, g, _, why in rows}["phix_strain"] == "ani"
+    assert {r.genome: r.reason for r in rows}["phix_strain"] == "ani"
 
 
 def _frames(genomes: dict[str, int], label: int, group: str) -> DatasetFrames:

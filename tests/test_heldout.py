@@ -103,14 +103,13 @@ def test_only_test_genomes_are_cut_whole_genomes_with_their_records(
     )
     table = read_fragment_table(out / "f.tsv")
     cut = {r.id: r.seq for r in read_nucleotide_fasta(out / "f.fa")}
-    assert [row["fragment"] for row in table] == list(cut)
-    assert {row["genome"] for row in table} == {test_genome}
+    assert [row.fragment for row in table] == list(cut)
+    assert {row.genome for row in table} == {test_genome}
     members = {"G1": {"r1", "r2"}, "G2": {"r3"}}[test_genome]
-    assert {row["record"] for row in table} <= members
+    assert {row.record for row in table} <= members
     for row in table:  # each fragment is its record's bases at the stated 1-based span
-        start, end = int(row["start"]), int(row["end"])
-        assert cut[row["fragment"]] == seqs[row["record"]][start - 1 : end]
-        assert end - start + 1 == int(row["length_bp"])
+        assert cut[row.fragment] == seqs[row.record][row.start - 1 : row.end]
+        assert row.end - row.start + 1 == row.length_bp
     assert summary["genomes_cut"] == 1 and summary["fragments"] == len(table) == 6
 
 
@@ -211,19 +210,16 @@ def test_fragments_say_whether_a_training_genome_shares_their_taxon(
         [dataset], manifest, [1000], 2, 1, out / "f.fa", out / "f.tsv", out / "f.json"
     )
     table = read_fragment_table(out / "f.tsv")
-    assert {(r["taxon"], r["taxon_in_training"]) for r in table} == {("Alphavirus", expected)}
+    assert {(r.taxon, r.taxon_in_training) for r in table} == {("Alphavirus", expected)}
 
 
 def test_only_predicts_viral_call_counts_as_viral_at_the_sequence_level():
     """A fragment predict could not call (too few scored chunks, no coding frame) is not
     called viral: a user reading per_sequence.tsv would not count it either."""
+    from virnucpro_smk.formats.heldout import FragmentRow
     from virnucpro_smk.report.heldout_levels import HeldoutScores, heldout_levels
 
-    fragments = [
-        {"fragment": f, "length_bp": "900", "dataset": "d", "group": "g", "label": "1",
-         "genome": f, "record": f, "start": "1", "end": "900"}
-        for f in ("a", "b", "c")
-    ]  # fmt: skip
+    fragments = [FragmentRow(f, 900, "d", "g", 1, f, f, 1, 900) for f in ("a", "b", "c")]
     scores = HeldoutScores(
         ["a", "a", "a", "b", "b", "b", "c", "c", "c"],
         np.array([1, 2, 3] * 3),

@@ -10,14 +10,9 @@ import pytest
 import yaml
 
 from conftest import ROOT, build_into
+from virnucpro_smk.formats.frame_index import FRAME_INDEX, FrameIndexRow
 from virnucpro_smk.models.registry import parse_registry
-from virnucpro_smk.preprocess.shards import (
-    ShardSpan,
-    group_spans,
-    index_rows,
-    read_shard_index,
-    shard_bounds,
-)
+from virnucpro_smk.preprocess.shards import group_spans, index_rows, shard_bounds
 from virnucpro_smk.runtime.job_sizing import (
     BASE_MEM_MB,
     MIN_CHUNKS_PER_GPU_JOB,
@@ -150,11 +145,11 @@ def test_training_memory_follows_block_and_buffer_sizes():
     assert training_mem_mb(3328, 256, 65536) - default == pytest.approx(buffer_mb, abs=1)
 
 
-def _index(n_frames: int) -> list[ShardSpan]:
+def _index(n_frames: int) -> list[FrameIndexRow]:
     """A frame index of ``n_frames`` frames as the builders cut it (bytes: 100 per frame)."""
     rows = shard_bounds(n_frames, index_rows(n_frames))
     return [
-        ShardSpan(i, hi - lo, f"f{lo}", (100 * lo, 100 * hi), (40 * lo, 40 * hi))
+        FrameIndexRow(i, hi - lo, f"f{lo}", 100 * lo, 100 * hi, 40 * lo, 40 * hi)
         for i, (lo, hi) in enumerate(rows)
     ]
 
@@ -216,6 +211,6 @@ def test_the_training_builder_indexes_the_drawn_frames_whatever_the_models(tmp_p
     out = tmp_path / "out"
     info = build_into(files, out)
     assert info["frames"] == 180 and info["index_rows"] == index_rows(180) == 180
-    index = read_shard_index(out / "s.tsv")
+    index = FRAME_INDEX.read_all(out / "s.tsv")
     jobs = group_spans(index, gpu_jobs(info["frames"], 50, gpus=1))
     assert [s.n_records for s in jobs] == [45, 45, 45, 45]

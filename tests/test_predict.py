@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,13 @@ from virnucpro_smk.classify.predict import (
     VIRAL,
     PredictionFiles,
     SampleScores,
-    format_prediction_rows,
     predict_sample,
+    prediction_columns,
     read_sequence_table,
     sequence_call,
 )
 from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.formats.predictions import PREDICTIONS
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.preprocess.chunking import chunk_spans
 from virnucpro_smk.report.scores_plot import plot_scores
@@ -159,10 +161,11 @@ def test_predictions_match_the_classifier_on_the_joined_features(sample, tmp_pat
             for d, p in zip(sample["dna"], sample["prot"], strict=True)
         ]
     )
-    expected = "Sequence_ID\tPrediction\tscore1\tscore2\n" + format_prediction_rows(
-        [f for f, _ in FRAMES], predict_scores(model, x).numpy()
-    )
-    assert out["predictions"].read_text() == expected
+    rows = io.StringIO()
+    columns = prediction_columns([f for f, _ in FRAMES], predict_scores(model, x).numpy())
+    PREDICTIONS.write_columns(rows, columns)
+    header = "Sequence_ID\tPrediction\tscore1\tscore2\n"
+    assert out["predictions"].read_text() == header + rows.getvalue()
     calls = [r["Prediction"] for r in _rows(out["predictions"])]
     assert calls == ["virus", "others", "others", "virus", "others", "virus"]
 
@@ -325,10 +328,12 @@ def test_predictions_are_byte_identical_to_the_original(reference):
         original = (folder / "prediction_results.txt").read_text()
         rows = _rows(folder / "prediction_results.txt")
         scores = np.array([[float(r["score1"]), float(r["score2"])] for r in rows], np.float32)
-        mine = "Sequence_ID\tPrediction\tscore1\tscore2\n" + format_prediction_rows(
-            [r["Sequence_ID"] for r in rows], scores
+        mine = io.StringIO()
+        PREDICTIONS.write_to(mine, [])  # the header
+        PREDICTIONS.write_columns(
+            mine, prediction_columns([r["Sequence_ID"] for r in rows], scores)
         )
-        assert mine == original
+        assert mine.getvalue() == original
 
 
 def test_reference_chunk_calls(reference, tmp_path):

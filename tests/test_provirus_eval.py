@@ -28,7 +28,7 @@ from virnucpro_smk.report.provirus_eval import (
 
 
 def _region(sid, start, end):
-    return RegionRow(sid, start, end, 1, 1, 1, 0.9, "provirus")
+    return RegionRow(sid, start, end, end - start + 1, 1, 1, 1, 0.9, "provirus")
 
 
 def test_plant_inserts_at_the_position():

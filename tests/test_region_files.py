@@ -13,7 +13,6 @@ from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
 from virnucpro_smk.classify.region_files import read_chunk_track, regions_from_per_chunk
 from virnucpro_smk.classify.regions import (
     HOST_CALL,
-    REGIONS_COLUMNS,
     UNSCORED,
     VIRAL_CALL,
     RegionModel,
@@ -21,6 +20,8 @@ from virnucpro_smk.classify.regions import (
 )
 from virnucpro_smk.cli import main as cli_main
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.predictions import PER_CHUNK, PER_SEQUENCE
+from virnucpro_smk.formats.regions import REGIONS
 from virnucpro_smk.io.fasta import read_nucleotide_fasta
 
 DNA, PROT = "standin_dnabert_48d", "standin_esm2_64d"
@@ -102,7 +103,7 @@ def predicted(tmp_path_factory):
 
 def test_regions_table_planted_provirus_and_whole_contig(predicted):
     rows = _rows(predicted["regions"])
-    assert list(rows[0]) == list(REGIONS_COLUMNS)
+    assert list(rows[0]) == list(REGIONS.header)
     chunks = _rows(predicted["per_chunk"])
     span = {(r["sequence_id"], int(r["chunk"])): (int(r["start"]), int(r["end"])) for r in chunks}
     host1, vir = rows[:2]
@@ -212,11 +213,11 @@ def test_means_are_over_the_scores_as_printed_so_the_tool_matches_predict(tmp_pa
     (which only has the printed scores) must say the same."""
     from virnucpro_smk.classify.predict import (
         SampleScores,
+        chunk_rows,
         read_sequence_table,
-        write_per_chunk,
-        write_per_sequence,
+        sequence_rows,
     )
-    from virnucpro_smk.classify.region_files import sample_region_rows, write_regions
+    from virnucpro_smk.classify.region_files import sample_region_rows
 
     seqs = tmp_path / "sequences.tsv"
     seqs.write_text("sequence_id\tlength_bp\tn_chunks\nv\t900\t3\n")
@@ -225,9 +226,9 @@ def test_means_are_over_the_scores_as_printed_so_the_tool_matches_predict(tmp_pa
     scores.best_viral[:] = np.float32([4e-7, 4e-7, 8e-7])
     scores.best_nonviral[:] = 0.0
     scores.finish(0.5, 0.15).add_regions(RegionModel())
-    write_per_chunk(scores, tmp_path / "per_chunk.tsv")
-    write_per_sequence(scores, tmp_path / "per_sequence.tsv")
-    write_regions(sample_region_rows(scores, scores.regions), tmp_path / "regions.tsv")
+    PER_CHUNK.write(tmp_path / "per_chunk.tsv", chunk_rows(scores))
+    PER_SEQUENCE.write(tmp_path / "per_sequence.tsv", sequence_rows(scores))
+    REGIONS.write(tmp_path / "regions.tsv", sample_region_rows(scores, scores.regions))
     (region,) = _rows(tmp_path / "regions.tsv")
     assert region["mean_viral_score"] == "0.000000"
     assert _rows(tmp_path / "per_sequence.tsv")[0]["mean_viral_score"] == "0.000000"
@@ -311,13 +312,13 @@ def test_cli_bad_input_names_file_and_row(predicted, tmp_path, capsys):
     err = _one_line_error(capsys, ["regions", str(no_call), "--out", out])
     assert str(no_call) in err and "call" in err
 
-    def bad_score(lines):  # row 2 is host1 chunk 1, scored
+    def bad_score(lines):  # line 2 is host1 chunk 1, scored
         lines[1] = lines[1].replace("\t0.", "\tzero", 1)
         return "".join(lines)
 
     path = _bad_per_chunk(tmp_path, predicted, bad_score)
     err = _one_line_error(capsys, ["regions", str(path), "--out", out])
-    assert f"{path}, row 2" in err and "not a number" in err
+    assert f"{path}, line 2" in err and "not a number" in err
 
     seqs = tmp_path / "short.tsv"
     seqs.write_text(predicted["sequences"].read_text().replace("vir\t3000", "vir\t2999"))
@@ -325,7 +326,7 @@ def test_cli_bad_input_names_file_and_row(predicted, tmp_path, capsys):
         capsys,
         ["regions", str(predicted["per_chunk"]), "--out", out, "--sequences", str(seqs)],
     )
-    assert f"{predicted['per_chunk']}, row 111" in err and "past the end of vir" in err
+    assert f"{predicted['per_chunk']}, line 111" in err and "past the end of vir" in err
     assert not (tmp_path / "r.tsv").exists()  # nothing half-written
 
 
@@ -339,14 +340,14 @@ def test_cli_refuses_what_the_workflow_would_not_write(predicted, tmp_path, caps
     err = _one_line_error(capsys, ["regions", str(predicted["per_chunk"]), "--out", str(tmp_path)])
     assert str(tmp_path) in err and "directory" in err
 
-    def twice(lines):  # row 3 (host1 chunk 2) again after itself
+    def twice(lines):  # line 3 (host1 chunk 2) again after itself
         return "".join([*lines[:3], lines[2], *lines[3:]])
 
     path = _bad_per_chunk(tmp_path, predicted, twice)
     err = _one_line_error(capsys, ["regions", str(path), "--out", str(out)])
-    assert f"{path}, row 4" in err and "repeats" in err
+    assert f"{path}, line 4" in err and "repeats" in err
 
-    def too_high(lines):  # row 2 is host1 chunk 1, scored
+    def too_high(lines):  # line 2 is host1 chunk 1, scored
         cells = lines[1].split("\t")
         cells[5] = "1.7"
         lines[1] = "\t".join(cells)
@@ -354,7 +355,7 @@ def test_cli_refuses_what_the_workflow_would_not_write(predicted, tmp_path, caps
 
     path = _bad_per_chunk(tmp_path, predicted, too_high)
     err = _one_line_error(capsys, ["regions", str(path), "--out", str(out)])
-    assert f"{path}, row 2" in err and "1.7" in err and "[0, 1]" in err
+    assert f"{path}, line 2" in err and "1.7" in err and "[0, 1]" in err
     assert not out.exists()
 
 

@@ -2,15 +2,11 @@ from pathlib import Path
 
 import pytest
 
+from virnucpro_smk.formats.frame_index import FRAME_INDEX
 from virnucpro_smk.io.fasta import read_simple_fasta
 from virnucpro_smk.preprocess.chunk_counts import count_chunks
 from virnucpro_smk.preprocess.sample import preprocess_fasta
-from virnucpro_smk.preprocess.shards import (
-    read_shard_index,
-    read_shard_records,
-    shard_bounds,
-    shard_count,
-)
+from virnucpro_smk.preprocess.shards import read_shard_records, shard_bounds, shard_count
 
 
 def test_shard_bounds_are_balanced_and_contiguous():
@@ -34,7 +30,7 @@ def test_shards_partition_the_frames_in_order(shared_data, tmp_path, chunks_per_
         shard_index=out["shards.tsv"],
         n_shards=n,
     )
-    spans = read_shard_index(out["shards.tsv"])
+    spans = FRAME_INDEX.read_all(out["shards.tsv"])
     assert len(spans) == n
     all_nuc, all_prot = [], []
     for span in spans:

@@ -71,7 +71,7 @@ def test_user_tables_may_carry_comments_and_extra_columns_in_any_order():
 
 
 def test_a_missing_file_is_one_line(tmp_path):
-    with pytest.raises(InputError, match="cannot read the test table"):
+    with pytest.raises(InputError, match="file not found; expected a test table"):
         TABLE.read_all(tmp_path / "absent.tsv")
 
 
@@ -85,3 +85,123 @@ def test_a_batched_writer_leaves_no_file_when_it_fails(tmp_path):
         write([Row("a", 1, 0.5, "viral")])
         write([Row("b", 2, None, "nonviral")])
     assert [r.sequence_id for r in TABLE.read(path)] == ["a", "b"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Optional:
+    name: str
+    genome: str = ""  # optional, in the middle: keyword-only rows keep the file's order
+    label: int
+    seed: int = 0
+
+
+def test_keyword_only_rows_take_optional_columns_anywhere():
+    table = Table("t", Optional)
+    assert table.header == ("name", "genome", "label", "seed")
+    assert list(table.rows_of(["name\tlabel", "a\t1"], "f")) == [Optional(name="a", label=1)]
+    lines = ["name\tgenome\tlabel\tseed", "a\tG\t0\t7"]
+    assert list(table.rows_of(lines, "f")) == [Optional(name="a", genome="G", label=0, seed=7)]
+    with pytest.raises(InputError, match="f, line 1: not a t table"):  # order still checked
+        list(table.rows_of(["label\tname", "1\ta"], "f"))
+
+
+@dataclass(frozen=True)
+class Scores:
+    frame: str
+    score: float
+    rss: float | None = None
+
+
+def _float32(value: float) -> str:
+    return f"<{value:.2f}>"
+
+
+def _measured(text: str) -> float | None:
+    return None if text == "-" else float(text)
+
+
+def _positive(text: str) -> float:
+    if float(text) <= 0:
+        raise ValueError("is not positive")
+    return float(text)
+
+
+def test_columns_may_have_their_own_format_and_parser():
+    table = Table("t", Scores, formats={"score": _float32}, parsers={"rss": _measured})
+    assert table.line(Scores("a", 0.125, 3.0)) == "a\t<0.12>\t3.0\n"
+    assert table.line(Scores("a", 0.5)) == "a\t<0.50>\t\n"  # None: the missing text ("")
+    assert list(table.rows_of(["frame\tscore\trss", "a\t1\t-", "b\t2\t"], "f")) == [
+        Scores("a", 1.0, None),
+        Scores("b", 2.0, None),
+    ]
+    strict = Table("t", Scores, parsers={"score": _positive})
+    with pytest.raises(InputError, match=r"^f, line 3: score '-1' is not positive$"):
+        list(strict.rows_of(["frame\tscore", "a\t1", "b\t-1"], "f"))
+
+
+def test_tables_users_write_may_be_ragged_padded_and_saved_by_a_spreadsheet():
+    users = Table("sheet", Row, extra_columns=True, comments=True, ragged=True, strip=True)
+    lines = [
+        "\ufeffsequence_id\tchunk\tscore\tcall\tnote\r\n",  # a byte-order mark, CRLF
+        "  # an indented comment\n",
+        " \t \n",  # blanks only
+        " a \t 2\t0.5\tv\n",
+        "b\t3\t\tv\n",  # the trailing empty cell dropped: note reads ""
+    ]
+    assert list(users.numbered_rows_of(lines, "f")) == [
+        (4, Row("a", 2, 0.5, "v", "")),
+        (5, Row("b", 3, None, "v", "")),
+    ]
+    with pytest.raises(InputError, match="f, line 2: 6 cells, the header has 5"):
+        list(users.rows_of(["sequence_id\tchunk\tscore\tcall\tnote", "a\t1\t\tv\tn\tx"], "f"))
+    with pytest.raises(
+        InputError, match=r"lacks column\(s\) sequence_id, chunk, score, call .*tabs"
+    ):
+        list(users.rows_of(["sequence_id,chunk,call", "a,1,v"], "f"))
+
+
+def test_a_file_reads_plain_or_gzip_and_names_itself(tmp_path):
+    import gzip
+
+    path = tmp_path / "t.tsv.gz"
+    with gzip.open(path, "wt") as handle:
+        handle.write("sequence_id\tchunk\tscore\tcall\na\t1\tNA\tv\n")
+    assert TABLE.read_all(path) == [Row("a", 1, None, "v")]
+    assert list(TABLE.read_numbered(path)) == [(2, Row("a", 1, None, "v"))]
+    with pytest.raises(InputError, match=r"^my table, line 2: chunk 'x' is not an integer"):
+        (tmp_path / "bad.tsv").write_text("sequence_id\tchunk\tscore\tcall\na\tx\t1\tv\n")
+        TABLE.read_all(tmp_path / "bad.tsv", source="my table")
+    with pytest.raises(InputError, match="is a directory"):
+        TABLE.read_all(tmp_path)
+
+
+def test_the_compiled_line_writes_what_the_formats_say():
+    """The writer is compiled once per table; each kind of cell against str.format."""
+
+    @dataclass(frozen=True)
+    class Every:
+        text: str
+        number: int
+        flag: bool
+        plain: float
+        maybe: float | None
+        pattern: float
+
+    table = Table("t", Every, missing="NA", formats={"pattern": "[{:>6.2f}]"})
+    row = Every("x y", -3, True, 0.1 + 0.2, None, 2.5)
+    assert table.line(row) == "x y\t-3\ttrue\t0.30000000000000004\tNA\t[  2.50]\n"
+    plain = Table("t", Every, missing="NA")  # str() of each value reads back exactly
+    rows = [row, Every("", 0, False, -1e-300, 1.5, float("inf"))]
+    assert list(plain.rows_of([plain.header_line, *map(plain.line, rows)], "f")) == rows
+
+
+def test_rows_given_as_columns_are_written_as_rows_are(tmp_path):
+    rows = [Row("a", 1, 0.1234567, "viral", "x"), Row("b", 2, None, "no coding frame")]
+    path = tmp_path / "t.tsv"
+    with TABLE.writer(path) as write:
+        write.columns(["a"], [1], [0.1234567], ["viral"], ["x"])
+        write(rows[1:])
+    assert path.read_text() == TABLE.header_line + "".join(map(TABLE.line, rows))
+    with pytest.raises(ValueError), TABLE.writer(tmp_path / "u.tsv") as write:
+        write.columns(["a", "b"], [1], [0.5], ["v"], [""])  # columns of unequal length
+    assert not (tmp_path / "u.tsv").exists()

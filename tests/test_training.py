@@ -10,11 +10,11 @@ import torch
 from virnucpro_smk.classify.mlp import TrainConfig
 from virnucpro_smk.classify.train import TrainingOutputs, open_manifest_frames, train_from_manifest
 from virnucpro_smk.errors import InputError, ModelMismatchError
+from virnucpro_smk.formats.manifest import MANIFEST
 from virnucpro_smk.io.embedding_files import write_embeddings
 from virnucpro_smk.preprocess.training_set import (
     DatasetFrames,
     draw_manifest,
-    read_manifest,
     write_manifest,
 )
 
@@ -48,7 +48,7 @@ def manifest(tmp_path):
     rows = [replace(r, shard=0 if i < len(rows) // 2 else 1) for i, r in enumerate(rows)]
     path = tmp_path / "manifest.tsv"
     write_manifest(rows, path)
-    return path, read_manifest(path)
+    return path, MANIFEST.read_all(path)
 
 
 def test_train_writes_record_level_test_predictions(tmp_path, manifest):

@@ -7,8 +7,10 @@ import pytest
 
 from conftest import build_into
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.frame_index import FRAME_INDEX
+from virnucpro_smk.formats.manifest import MANIFEST
+from virnucpro_smk.formats.training_table import label_value
 from virnucpro_smk.preprocess.chunking import record_of
-from virnucpro_smk.preprocess.shards import read_shard_index
 from virnucpro_smk.preprocess.training_frames import build_training_frames
 from virnucpro_smk.preprocess.training_set import (
     DatasetFrames,
@@ -16,8 +18,6 @@ from virnucpro_smk.preprocess.training_set import (
     build_training_set,
     draw_manifest,
     frame_ids,
-    parse_label,
-    read_manifest,
     split_records,
 )
 
@@ -151,9 +151,9 @@ def test_needs_both_classes_unique_ids_and_records():
 
 
 def test_labels():
-    assert parse_label("viral", "x") == 1 and parse_label("0", "x") == 0
-    with pytest.raises(InputError, match="label must be"):
-        parse_label("maybe", "x")
+    assert label_value("viral") == 1 and label_value(" Host ") == 0 and label_value("0") == 0
+    with pytest.raises(ValueError, match="is not viral or nonviral"):
+        label_value("maybe")
 
 
 def _write_dataset(tmp_path, ds):
@@ -172,10 +172,10 @@ def test_only_selected_frames_are_written_in_manifest_order(datasets, tmp_path):
         n_shards=3,
         seed=2,
     )
-    rows = read_manifest(out["m.tsv"])
+    rows = MANIFEST.read_all(out["m.tsv"])
     assert frame_ids(out["n.fa"]) == frame_ids(out["p.faa"]) == [r.id for r in rows]
     assert len(rows) == info["frames"] == 180  # 90 viral + 90 of 320 host frames
-    spans = read_shard_index(out["s.tsv"])
+    spans = FRAME_INDEX.read_all(out["s.tsv"])
     assert [s.n_records for s in spans] == [60, 60, 60]
     assert [r.shard for r in rows] == [0] * 60 + [1] * 60 + [2] * 60
     # each written record is the dataset's own line for that id
@@ -224,7 +224,7 @@ def test_genbank_training_set_is_record_disjoint(shared_data, tmp_path):
         files,
         tmp_path,
     )
-    rows = read_manifest(tmp_path / "m.tsv")
+    rows = MANIFEST.read_all(tmp_path / "m.tsv")
     # the input records, read from the files here (GenBank VERSION lines, FASTA headers)
     input_records = [
         line.split()[1]
@@ -320,7 +320,7 @@ def test_a_multi_record_genbank_genome_never_straddles_splits(shared_data, tmp_p
         test_fraction=0.25,
         seed=3,
     )
-    rows = read_manifest(tmp_path / "m.tsv")
+    rows = MANIFEST.read_all(tmp_path / "m.tsv")
     splits = _splits_per_genome(rows, oracle)
     assert all(len(s) == 1 for s in splits.values()), {
         g: s for g, s in splits.items() if len(s) > 1
@@ -360,7 +360,7 @@ def test_a_multi_record_fasta_genome_never_straddles_splits(shared_data, tmp_pat
         val_fraction=0.2,
         test_fraction=0.2,
     )
-    splits = _splits_per_genome(read_manifest(tmp_path / "m.tsv"), oracle)
+    splits = _splits_per_genome(MANIFEST.read_all(tmp_path / "m.tsv"), oracle)
     assert all(len(s) == 1 for s in splits.values()), {
         g: s for g, s in splits.items() if len(s) > 1
     }

@@ -39,10 +39,10 @@ def test_rows_become_datasets_with_their_genome_maps(tmp_path):
 @pytest.mark.parametrize(
     ("body", "header", "message"),
     [
-        ("v\tviral\tg\t{fa}\n", "dataset\tlabel\tfasta", "needs columns dataset, label, group"),
+        ("v\tviral\t{fa}\n", "dataset\tlabel\tfasta", r"lacks column\(s\) group"),
         ("v w\tviral\tg\t{fa}\t\t\n", None, "names must be unique"),
         ("v\tviral\tg\t\t\t\n", None, "give a fasta or a gbff"),
-        ("v\tmaybe\tg\t{fa}\t\t\n", None, "label must be viral or nonviral"),
+        ("v\tmaybe\tg\t{fa}\t\t\n", None, "line 3: label 'maybe' is not viral or nonviral"),
         ("v\tviral\tg\t{tmp}/none.fa\t\t\n", None, "none.fa' not found"),
         ("v\tviral\tg\t\trefseq/x.gbff\t{fa}\n", None, "a genomes map is for FASTA datasets"),
         ("v\tviral\tg\t{fa}\t\t\nh\tnonviral\tg\t{fa}\t\t\n", None, "hold both viral and non"),

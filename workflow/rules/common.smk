@@ -23,7 +23,8 @@ from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
 from virnucpro_smk.errors import InputError  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
-from virnucpro_smk.preprocess.shards import group_spans, read_shard_index  # noqa: E402
+from virnucpro_smk.formats.frame_index import FRAME_INDEX as FRAME_INDEX_TABLE  # noqa: E402
+from virnucpro_smk.preprocess.shards import group_spans  # noqa: E402
 from virnucpro_smk.runtime.job_sizing import (  # noqa: E402
     extraction_mem_mb,
     gpu_jobs,
@@ -210,7 +211,7 @@ def unit_chunks(unit, chunk_length):
 
 @cache
 def _read_index(path, mtime_ns, size):
-    return tuple(read_shard_index(path))
+    return tuple(FRAME_INDEX_TABLE.read(path))
 
 
 def _training_index(path):

@@ -26,5 +26,5 @@ with rule_logging(snakemake) as log:
         species=bool(snakemake.params.species),
     )
     write_cluster_map(rows, snakemake.output[0])
-    clusters = {row[2] for row in rows}
+    clusters = {row.cluster for row in rows}
     log.info("%d genomes in %d clusters", len(rows), len(clusters))

@@ -6,12 +6,13 @@ count, ``n_jobs`` in common.smk). Output: the model's job table, in the frame in
 that its extraction jobs read their byte ranges from.
 """
 
-from virnucpro_smk.preprocess.shards import group_spans, read_shard_index, write_shard_index
+from virnucpro_smk.preprocess.shards import plan_extraction_jobs
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
-    jobs = group_spans(read_shard_index(snakemake.input.index), int(snakemake.params.n_jobs))
-    write_shard_index(jobs, snakemake.output[0])
+    jobs = plan_extraction_jobs(
+        snakemake.input.index, int(snakemake.params.n_jobs), snakemake.output[0]
+    )
     log.info(
         "%s: %d job(s) of %s frames",
         snakemake.wildcards.model,

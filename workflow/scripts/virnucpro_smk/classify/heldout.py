@@ -22,7 +22,7 @@ import os
 from collections.abc import Mapping, Sequence
 
 from ..errors import ModelMismatchError
-from ..io.atomic import atomic_open
+from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, HeldoutChunk, HeldoutSequence
 from .features import BLOCK_ROWS
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .predict import (
@@ -32,29 +32,9 @@ from .predict import (
     feature_blocks,
     files_label,
     read_sequence_table,
-    write_lines,
 )
 
 log = logging.getLogger(__name__)
-
-CHUNK_COLUMNS = (
-    "seed",
-    "sequence_id",
-    "chunk",
-    "frames_kept",
-    "best_viral_score",
-    "best_nonviral_score",
-    "call",
-)
-SEQUENCE_COLUMNS = (
-    "seed",
-    "sequence_id",
-    "length_bp",
-    "chunks",
-    "chunks_scored",
-    "chunks_viral",
-    "call",
-)
 
 
 def _load_seeds(
@@ -117,24 +97,27 @@ def write_heldout_tables(
 ) -> None:
     """Each seed's chunks as predict's ``per_chunk.tsv`` writes them (``chunk_cells``), and
     each seed's fragments with their counts and call."""
-    with atomic_open(chunks_out) as out:
-        out.write("\t".join(CHUNK_COLUMNS) + "\n")
-        write_lines(
-            out,
-            (
-                f"{seed}\t{sid}\t{k}\t{frames}\t{best_v}\t{best_o}\t{call}\n"
-                for seed, s in scores.items()
-                for _, sid, k, frames, best_v, best_o, call in chunk_cells(s)
-            ),
-        )
-    with atomic_open(sequences_out) as out:
-        out.write("\t".join(SEQUENCE_COLUMNS) + "\n")
-        write_lines(
-            out,
-            (
-                f"{seed}\t{sid}\t{s.table.lengths[i]}\t{s.table.n_chunks[i]}\t"
-                f"{s.chunks_scored[i]}\t{s.chunks_viral[i]}\t{s.calls[i]}\n"
-                for seed, s in scores.items()
-                for i, sid in enumerate(s.table.ids)
-            ),
-        )
+    HELDOUT_CHUNKS.write(
+        chunks_out,
+        (
+            HeldoutChunk(seed, sid, k, frames, best_v, best_o, call)
+            for seed, s in scores.items()
+            for _, sid, k, frames, best_v, best_o, call in chunk_cells(s)
+        ),
+    )
+    HELDOUT_SEQUENCES.write(
+        sequences_out,
+        (
+            HeldoutSequence(
+                seed,
+                sid,
+                int(s.table.lengths[i]),
+                int(s.table.n_chunks[i]),
+                int(s.chunks_scored[i]),
+                int(s.chunks_viral[i]),
+                s.calls[i],
+            )
+            for seed, s in scores.items()
+            for i, sid in enumerate(s.table.ids)
+        ),
+    )

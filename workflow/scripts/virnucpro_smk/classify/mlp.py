@@ -33,7 +33,8 @@ from torch import nn
 
 from .. import __version__
 from ..errors import ModelMismatchError
-from ..io.atomic import atomic_open, atomic_path, write_text_atomic
+from ..formats.training_log import TRAINING_LOG, TrainingEpoch
+from ..io.atomic import atomic_path, write_text_atomic
 from ..runtime.environment import package_versions
 from ..runtime.progress import Progress
 from .batches import FrameSplit, ordered_chunks, shuffled_batches
@@ -215,14 +216,7 @@ def train_splits(
     model.load_state_dict(best_state)
     model.to("cpu")
     if log_path:
-        columns = ("epoch", "train_loss", "val_loss", "val_accuracy", "lr", "seconds")
-        with atomic_open(log_path) as out:
-            out.write("\t".join(columns) + "\n")
-            for row in history:
-                cells = (
-                    f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k]) for k in columns
-                )
-                out.write("\t".join(cells) + "\n")
+        TRAINING_LOG.write(log_path, (TrainingEpoch(**row) for row in history))
     return model.eval(), history
 
 

@@ -28,17 +28,25 @@ chunk) plus the sequence table.
 from __future__ import annotations
 
 import contextlib
-import csv
 import logging
+import math
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO
 
 import numpy as np
 import torch
 
 from ..errors import InputError, ModelMismatchError
+from ..formats.predictions import (
+    PER_CHUNK,
+    PER_SEQUENCE,
+    PREDICTIONS,
+    ChunkScore,
+    SequenceCall,
+)
+from ..formats.regions import REGIONS
+from ..formats.sequences import SEQUENCES
 from ..io.atomic import atomic_open
 from ..io.fasta import format_record, read_nucleotide_fasta
 from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
@@ -48,27 +56,13 @@ from .calls import PROVIRUS as PROVIRUS
 from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, PairedFeatures
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
-from .region_files import (
-    RegionFasta,
-    sample_region_rows,
-    sample_regions,
-    write_regions,
-)
+from .region_files import RegionFasta, sample_region_rows, sample_regions
 from .regions import ChunkRegions, RegionModel, regions_for_calls
 
 log = logging.getLogger(__name__)
 
 
-PREDICTIONS_HEADER = "Sequence_ID\tPrediction\tscore1\tscore2\n"
-PER_CHUNK_HEADER = (
-    "sequence_id\tchunk\tstart\tend\tframes_kept\tbest_viral_score\tbest_nonviral_score\tcall\n"
-)
-PER_SEQUENCE_HEADER = (
-    "sequence_id\tlength_bp\tchunks\tchunks_scored\tchunks_viral\tviral_fraction_all\t"
-    "viral_fraction_scored\tmax_viral_score\tmean_viral_score\tcall\tregions\n"
-)
 FRAME_SUFFIXES = frozenset(("F1", "F2", "F3", "R1", "R2", "R3"))
-_ROWS_PER_WRITE = 65536  # per_chunk.tsv lines joined per write
 
 
 # --------------------------------------------------------------------------- sequence table
@@ -91,7 +85,7 @@ class SequenceTable:
 
 
 def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> SequenceTable:
-    """Read ``sequences.tsv`` (sequence_id, length_bp, n_chunks, ...), checking chunk counts.
+    """Read ``sequences.tsv`` (``formats.sequences``) into arrays, checking chunk counts.
 
     A table whose chunk counts disagree with ``chunk_length`` was made for another chunk
     length: refusing it keeps chunk spans honest.
@@ -99,27 +93,22 @@ def read_sequence_table(path: str | os.PathLike[str], chunk_length: int) -> Sequ
     ids: list[str] = []
     lengths: list[int] = []
     counts: list[int] = []
-    kept: int | None = None
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = {"sequence_id", "length_bp", "n_chunks"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(f"{path}: lacks column(s) {', '.join(sorted(missing))}")
-        if "n_kept_frames" in (reader.fieldnames or ()):
-            kept = 0
-        for row in reader:
-            if kept is not None:
-                kept += int(row["n_kept_frames"])
-            length, n = int(row["length_bp"]), int(row["n_chunks"])
-            if n != chunk_count(length, chunk_length) or n < 1:
-                raise ModelMismatchError(
-                    f"{path}: {row['sequence_id']} ({length} bp) has {n} chunks, but "
-                    f"{chunk_length}-bp chunking gives {chunk_count(length, chunk_length)}; "
-                    "the table was made for another chunk length"
-                )
-            ids.append(row["sequence_id"])
-            lengths.append(length)
-            counts.append(n)
+    kept: int | None = 0
+    for row in SEQUENCES.read(path):
+        if row.n_kept_frames is None:  # a table older than the column
+            kept = None
+        elif kept is not None:
+            kept += row.n_kept_frames
+        length, n = row.length_bp, row.n_chunks
+        if n != chunk_count(length, chunk_length) or n < 1:
+            raise ModelMismatchError(
+                f"{path}: {row.sequence_id} ({length} bp) has {n} chunks, but "
+                f"{chunk_length}-bp chunking gives {chunk_count(length, chunk_length)}; "
+                "the table was made for another chunk length"
+            )
+        ids.append(row.sequence_id)
+        lengths.append(length)
+        counts.append(n)
     if not ids:
         raise InputError(f"{path}: no sequences")
     index = {sid: i for i, sid in enumerate(ids)}
@@ -255,32 +244,31 @@ class SampleScores:
 # --------------------------------------------------------------------------- writers
 
 
-def format_prediction_rows(frame_ids: Sequence[str], scores: np.ndarray) -> str:
-    """The original's ``prediction_results.txt`` rows (numpy float32 printing, ``>`` rule)."""
+def prediction_columns(
+    frame_ids: Sequence[str], scores: np.ndarray
+) -> tuple[Sequence[str], list[str], np.ndarray, np.ndarray]:
+    """The columns of the original's ``prediction_results.txt`` for a block of frames
+    (``formats.predictions.PREDICTIONS``): ids, calls by the original's ``>`` rule (a tie is
+    ``others``), the non-viral and the viral float32 scores, which the table prints as the
+    original did. Columns, not rows: a sample has 10M frames."""
     scores = np.asarray(scores, dtype=np.float32)
     others, virus = scores[:, 0], scores[:, 1]
-    calls = np.where(virus > others, "virus", "others").tolist()
-    return "".join(
-        f"{fid}\t{call}\t{o}\t{v}\n"
-        for fid, call, o, v in zip(
-            frame_ids, calls, others.astype(str).tolist(), virus.astype(str).tolist(), strict=True
-        )
-    )
+    return frame_ids, np.where(virus > others, "virus", "others").tolist(), others, virus
 
 
-def _score_text(value: float) -> str:
-    return "NA" if not np.isfinite(value) else f"{value:.6f}"
+def _finite(value: float) -> float | None:
+    """A score, or None (written ``NA``) when there is none (NaN, or -inf: never scored)."""
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
-def _fraction_text(num: int, den: int) -> str:
-    return f"{num / den:.4f}" if den else "NA"
-
-
-def chunk_cells(scores: SampleScores) -> Iterator[tuple[int, str, int, int, str, str, str]]:
-    """Every chunk in table order as written: (sequence index, sequence id, chunk number
-    (1-based), kept frames, best viral, best non-viral, call); ``NA`` scores and
-    ``no coding frame`` when the chunk kept no frame. ``per_chunk.tsv`` and the comparison's
-    ``heldout_chunks.tsv`` are both written from this."""
+def chunk_cells(
+    scores: SampleScores,
+) -> Iterator[tuple[int, str, int, int, float | None, float | None, str]]:
+    """Every chunk in table order: (sequence index, sequence id, chunk number (1-based), kept
+    frames, best viral, best non-viral, call); scores None and ``no coding frame`` when the
+    chunk kept no frame. ``per_chunk.tsv`` and the comparison's ``heldout_chunks.tsv`` are
+    both written from this."""
     table, viral = scores.table, scores.chunk_viral
     for i, sid in enumerate(table.ids):
         base = int(table.offsets[i])
@@ -289,57 +277,46 @@ def chunk_cells(scores: SampleScores) -> Iterator[tuple[int, str, int, int, str,
             frames = int(scores.frames[row])
             if frames:
                 call = VIRAL if viral[row] else NONVIRAL
-                best_v = _score_text(scores.best_viral[row])
-                best_o = _score_text(scores.best_nonviral[row])
+                best_v = _finite(scores.best_viral[row])
+                best_o = _finite(scores.best_nonviral[row])
             else:
-                call, best_v, best_o = NO_CODING_FRAME, "NA", "NA"
+                call, best_v, best_o = NO_CODING_FRAME, None, None
             yield i, sid, k + 1, frames, best_v, best_o, call
 
 
-def write_lines(out: IO[str], lines: Iterable[str]) -> None:
-    """Write ``lines`` joined ``_ROWS_PER_WRITE`` at a time (one call per line is slow, one
-    string of a 10M-row table too big)."""
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= _ROWS_PER_WRITE:
-            out.write("".join(batch))
-            batch.clear()
-    out.write("".join(batch))
-
-
-def write_per_chunk(scores: SampleScores, output: str | os.PathLike[str]) -> None:
-    """Every chunk of every sequence, 1-based inclusive spans as the chunker cut them."""
+def chunk_rows(scores: SampleScores) -> Iterator[ChunkScore]:
+    """``per_chunk.tsv``: every chunk of every sequence, 1-based inclusive spans as the
+    chunker cut them."""
     table = scores.table
-
-    def lines() -> Iterator[str]:
-        spans: list[tuple[int, int]] = []
-        current = -1
-        for i, sid, k, frames, best_v, best_o, call in chunk_cells(scores):
-            if i != current:
-                current, spans = i, chunk_spans(int(table.lengths[i]), scores.chunk_length)
-            start, end = spans[k - 1]
-            yield f"{sid}\t{k}\t{start + 1}\t{end}\t{frames}\t{best_v}\t{best_o}\t{call}\n"
-
-    with atomic_open(output) as out:
-        out.write(PER_CHUNK_HEADER)
-        write_lines(out, lines())
+    spans: list[tuple[int, int]] = []
+    current = -1
+    for i, sid, k, frames, best_v, best_o, call in chunk_cells(scores):
+        if i != current:
+            current, spans = i, chunk_spans(int(table.lengths[i]), scores.chunk_length)
+        start, end = spans[k - 1]
+        yield ChunkScore(sid, k, start + 1, end, frames, best_v, best_o, call)
 
 
-def write_per_sequence(scores: SampleScores, output: str | os.PathLike[str]) -> None:
+def sequence_rows(scores: SampleScores) -> Iterator[SequenceCall]:
+    """``per_sequence.tsv``: every sequence's counts, fractions, scores, call and regions."""
     table = scores.table
     n_regions = scores.region_counts()
-    with atomic_open(output) as out:
-        out.write(PER_SEQUENCE_HEADER)
-        for i, sid in enumerate(table.ids):
-            chunks, scored = int(table.n_chunks[i]), int(scores.chunks_scored[i])
-            viral = int(scores.chunks_viral[i])
-            out.write(
-                f"{sid}\t{table.lengths[i]}\t{chunks}\t{scored}\t{viral}\t"
-                f"{_fraction_text(viral, chunks)}\t{_fraction_text(viral, scored)}\t"
-                f"{_score_text(scores.max_viral[i])}\t{_score_text(scores.mean_viral[i])}\t"
-                f"{scores.calls[i]}\t{n_regions[i]}\n"
-            )
+    for i, sid in enumerate(table.ids):
+        chunks, scored = int(table.n_chunks[i]), int(scores.chunks_scored[i])
+        viral = int(scores.chunks_viral[i])
+        yield SequenceCall(
+            sid,
+            int(table.lengths[i]),
+            chunks,
+            scored,
+            viral,
+            viral / chunks if chunks else None,
+            viral / scored if scored else None,
+            _finite(scores.max_viral[i]),
+            _finite(scores.mean_viral[i]),
+            scores.calls[i],
+            int(n_regions[i]),
+        )
 
 
 def write_sequence_fastas(
@@ -509,8 +486,7 @@ def predict_sample(
     state: dict = {}
     n_frames = 0
     where = files_label(dna_shards, protein_shards, dna_model, protein_model)
-    with atomic_open(outputs.predictions) as out:
-        out.write(PREDICTIONS_HEADER)
+    with PREDICTIONS.writer(outputs.predictions) as write:
         for block_where, meta, ids, x in feature_blocks(
             dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
         ):
@@ -518,16 +494,16 @@ def predict_sample(
             block_scores = predict_scores(model, x).numpy()
             del x  # before the next block is read
             scores.add(ids, block_scores, block_where)
-            out.write(format_prediction_rows(ids, block_scores))
+            write.columns(*prediction_columns(ids, block_scores))
             n_frames += len(ids)
     check_frame_count(table, n_frames, where, sequences_tsv)
     scores.finish(min_viral_fraction, min_scored_fraction)
     scores.add_regions(region_model or RegionModel())
-    write_per_chunk(scores, outputs.per_chunk)
-    write_per_sequence(scores, outputs.per_sequence)
+    PER_CHUNK.write(outputs.per_chunk, chunk_rows(scores))
+    PER_SEQUENCE.write(outputs.per_sequence, sequence_rows(scores))
     n_viral = write_sequence_fastas(scores, fasta, outputs.viral_fasta, outputs.region_fasta)
     if outputs.regions is not None:
-        write_regions(sample_region_rows(scores, scores.regions), outputs.regions)
+        REGIONS.write(outputs.regions, sample_region_rows(scores, scores.regions))
     log.info(
         "%d frames, %d chunks, %d sequences, %d called viral, %d viral regions "
         "(classifier %s, created %s)",

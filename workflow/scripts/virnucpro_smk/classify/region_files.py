@@ -7,8 +7,6 @@ pair, and by ``virnucpro-smk regions`` from any ``per_chunk.tsv``. Both go throu
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import math
 import os
 from array import array
@@ -19,26 +17,23 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.atomic import atomic_open
-from ..io.compressed import open_input, reading
+from ..formats.predictions import PER_CHUNK
+from ..formats.regions import REGIONS, RegionRow
+from ..formats.sequences import SEQUENCE_LENGTHS
 from ..io.fasta import format_record
 from ..preprocess.chunking import chunk_spans
 from .calls import MIN_SCORED_FRACTION, MIN_VIRAL_FRACTION, sequence_call
 from .regions import (
     HOST_CALL,
-    REGIONS_HEADER,
     UNSCORED,
     VIRAL_CALL,
     ChunkRegions,
     RegionModel,
-    RegionRow,
     call_regions,
-    format_region_row,
     region_rows,
     regions_for_calls,
 )
 
-PER_CHUNK_COLUMNS = ("sequence_id", "start", "end", "best_viral_score", "call")
 _CALL_CODES = {"viral": VIRAL_CALL, "nonviral": HOST_CALL, "no coding frame": UNSCORED}
 
 
@@ -66,12 +61,6 @@ def sample_region_rows(scores, regions: ChunkRegions) -> Iterator[RegionRow]:
     return region_rows(
         regions, table.ids, table.offsets, span_bp, sample_track(scores), scores.printed_viral
     )
-
-
-def write_regions(rows: Iterable[RegionRow], output: str | os.PathLike[str]) -> None:
-    with atomic_open(output) as out:
-        out.write(REGIONS_HEADER)
-        out.writelines(format_region_row(row) for row in rows)
 
 
 def region_header(row: RegionRow) -> str:
@@ -126,33 +115,9 @@ class RegionFasta:
 # --------------------------------------------------------------------------- per_chunk.tsv
 
 
-@contextlib.contextmanager
-def _table(path: str | os.PathLike[str]) -> Iterator[csv.DictReader]:
-    """A TSV's rows; a missing, unreadable or binary file is one :class:`InputError` line."""
-    try:
-        with open_input(path, text=True) as handle, reading(path):
-            yield csv.DictReader(handle, delimiter="\t")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not a UTF-8 text table") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-
-
 def read_sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
     """``sequence_id -> length_bp`` from ``sequences.tsv`` or ``per_sequence.tsv``."""
-    lengths: dict[str, int] = {}
-    with _table(path) as reader:
-        missing = {"sequence_id", "length_bp"} - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(f"{path}: lacks column(s) {', '.join(sorted(missing))}")
-        for line, row in enumerate(reader, start=2):
-            try:
-                lengths[row["sequence_id"]] = int(row["length_bp"])
-            except (TypeError, ValueError):
-                raise InputError(
-                    f"{path}, row {line}: length_bp {row['length_bp']!r} is not an integer"
-                ) from None
-    return lengths
+    return {row.sequence_id: row.length_bp for row in SEQUENCE_LENGTHS.read(path)}
 
 
 @dataclass
@@ -181,66 +146,50 @@ def read_chunk_track(
     scores = array("d")
     starts, ends = array("q"), array("q")
     seen: set[str] = set()
-    with _table(path) as reader:
-        missing = set(PER_CHUNK_COLUMNS) - set(reader.fieldnames or ())
-        if missing:
-            raise InputError(f"{path}: not a per_chunk.tsv, lacks column(s) {sorted(missing)}")
-        for line, row in enumerate(reader, start=2):
-            where = f"{path}, row {line}"
-            sid = row["sequence_id"]
-            if not ids or sid != ids[-1]:
-                if sid in seen:
-                    raise InputError(f"{where}: rows of {sid} are not consecutive")
-                if ids:
-                    offsets.append(len(calls))
-                ids.append(sid)
-                seen.add(sid)
-            call = _CALL_CODES.get(row["call"] or "")
-            if call is None:
+    for line, row in PER_CHUNK.read_numbered(path):
+        where = f"{path}, line {line}"
+        sid = row.sequence_id
+        if not ids or sid != ids[-1]:
+            if sid in seen:
+                raise InputError(f"{where}: rows of {sid} are not consecutive")
+            if ids:
+                offsets.append(len(calls))
+            ids.append(sid)
+            seen.add(sid)
+        call = _CALL_CODES.get(row.call)
+        if call is None:
+            raise InputError(f"{where}: call {row.call!r} is none of {', '.join(_CALL_CODES)}")
+        start, end = row.start, row.end
+        if not 1 <= start <= end:
+            raise InputError(f"{where}: span {start}-{end} is not a 1-based span")
+        if len(calls) > offsets[-1] and start <= starts[-1]:
+            if start == starts[-1]:
                 raise InputError(
-                    f"{where}: call {row['call']!r} is none of {', '.join(_CALL_CODES)}"
+                    f"{where}: repeats the chunk of {sid} starting at {start} (line "
+                    f"{line - 1}); every chunk must appear once"
                 )
-            try:
-                start, end = int(row["start"]), int(row["end"])
-            except (TypeError, ValueError):
+            raise InputError(f"{where}: chunks of {sid} are not in order")
+        if lengths is not None:
+            length = lengths.get(sid)
+            if length is None:
+                raise InputError(f"{where}: {sid} is not in the sequence table")
+            if end > length:
                 raise InputError(
-                    f"{where}: start/end {row['start']!r}/{row['end']!r} are not integers"
-                ) from None
-            if not 1 <= start <= end:
-                raise InputError(f"{where}: span {start}-{end} is not a 1-based span")
-            if len(calls) > offsets[-1] and start <= starts[-1]:
-                if start == starts[-1]:
-                    raise InputError(
-                        f"{where}: repeats the chunk of {sid} starting at {start} (row "
-                        f"{line - 1}); every chunk must appear once"
-                    )
-                raise InputError(f"{where}: chunks of {sid} are not in order")
-            if lengths is not None:
-                length = lengths.get(sid)
-                if length is None:
-                    raise InputError(f"{where}: {sid} is not in the sequence table")
-                if end > length:
-                    raise InputError(
-                        f"{where}: chunk ends at {end}, past the end of {sid} ({length} bp)"
-                    )
-            text = row["best_viral_score"]
-            if call == UNSCORED:
-                score = math.nan
-            else:
-                try:
-                    score = float(text)
-                except (TypeError, ValueError):
-                    score = math.nan
-                if not math.isfinite(score):
-                    raise InputError(f"{where}: best_viral_score {text!r} is not a number")
-                if not 0.0 <= score <= 1.0:
-                    raise InputError(
-                        f"{where}: best_viral_score {text} is outside [0, 1] (a softmax score)"
-                    )
-            calls.append(call)
-            scores.append(score)
-            starts.append(start)
-            ends.append(end)
+                    f"{where}: chunk ends at {end}, past the end of {sid} ({length} bp)"
+                )
+        score = row.best_viral_score
+        if call == UNSCORED:
+            score = math.nan
+        elif score is None or not math.isfinite(score):
+            raise InputError(f"{where}: best_viral_score {score!r} is not a number")
+        elif not 0.0 <= score <= 1.0:
+            raise InputError(
+                f"{where}: best_viral_score {score} is outside [0, 1] (a softmax score)"
+            )
+        calls.append(call)
+        scores.append(score)
+        starts.append(start)
+        ends.append(end)
     if not ids:
         raise InputError(f"{path}: no chunks")
     offsets.append(len(calls))
@@ -309,7 +258,7 @@ def regions_from_per_chunk(
     track = read_chunk_track(per_chunk, lengths)
     rows = list(track_regions(track, model or RegionModel(), thresholds or CallThresholds()))
     try:
-        write_regions(rows, output)
+        REGIONS.write(output, rows)
     except OSError as exc:
         raise InputError(f"{output}: cannot be written ({exc.strerror or exc})") from None
     return rows

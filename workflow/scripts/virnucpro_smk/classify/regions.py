@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..formats.regions import RegionRow
 from .calls import PROVIRUS, VIRAL, region_call  # noqa: F401 (region_call: re-exported)
 
 WHOLE = "whole"
@@ -209,38 +210,6 @@ def regions_for_calls(
     return ChunkRegions(sequence[order], first[order], last[order], whole[order])
 
 
-@dataclass(frozen=True)
-class RegionRow:
-    """One row of ``regions.tsv`` (coordinates 1-based, inclusive, in the input sequence)."""
-
-    sequence_id: str
-    start: int
-    end: int
-    chunks: int
-    chunks_scored: int
-    chunks_viral: int
-    mean_viral_score: float  # nan when no chunk of the region was scored
-    kind: str
-
-    @property
-    def length_bp(self) -> int:
-        return self.end - self.start + 1
-
-
-REGIONS_COLUMNS = (
-    "sequence_id",
-    "start",
-    "end",
-    "length_bp",
-    "chunks",
-    "chunks_scored",
-    "chunks_viral",
-    "mean_viral_score",
-    "kind",
-)
-REGIONS_HEADER = "\t".join(REGIONS_COLUMNS) + "\n"
-
-
 def region_rows(
     regions: ChunkRegions,
     ids: list[str],
@@ -267,23 +236,18 @@ def region_rows(
         span = calls[lo:hi]
         scored = span != UNSCORED
         n_scored = int(scored.sum())
-        mean = float(np.mean(viral_scores[lo:hi][scored])) if n_scored else math.nan
+        mean: float | None = float(np.mean(viral_scores[lo:hi][scored])) if n_scored else None
+        if mean is not None and not math.isfinite(mean):
+            mean = None
         start, end = span_bp(s, a, b)
         yield RegionRow(
             ids[s],
             start,
             end,
+            end - start + 1,
             hi - lo,
             n_scored,
             int((span == VIRAL_CALL).sum()),
             mean,
             WHOLE if whole else PROVIRUS,
         )
-
-
-def format_region_row(row: RegionRow) -> str:
-    score = "NA" if not math.isfinite(row.mean_viral_score) else f"{row.mean_viral_score:.6f}"
-    return (
-        f"{row.sequence_id}\t{row.start}\t{row.end}\t{row.length_bp}\t{row.chunks}\t"
-        f"{row.chunks_scored}\t{row.chunks_viral}\t{score}\t{row.kind}\n"
-    )

@@ -7,59 +7,37 @@ and writes ``summary.tsv`` with one row per (sample, model pair), in the order g
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Mapping, Sequence
 
 from ..errors import InputError
-from ..io.atomic import write_tsv
+from ..formats.predictions import PER_SEQUENCE, SUMMARY, SampleSummary
 from .predict import VIRAL
 from .regions import PROVIRUS
 
-SUMMARY_COLUMNS = (
-    "sample",
-    "model",
-    "sequences",
-    "bp",
-    "viral_sequences",
-    "viral_bp",
-    "provirus_sequences",
-)
 
-
-def _count(path: str | os.PathLike[str]) -> dict[str, int]:
-    counts = {
-        "sequences": 0,
-        "bp": 0,
-        "viral_sequences": 0,
-        "viral_bp": 0,
-        "provirus_sequences": 0,
-    }
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        if not {"length_bp", "call"} <= set(reader.fieldnames or ()):
-            raise InputError(f"{path}: not a per_sequence.tsv (needs length_bp and call)")
-        for row in reader:
-            length = int(row["length_bp"])
-            counts["sequences"] += 1
-            counts["bp"] += length
-            if row["call"] == VIRAL:
-                counts["viral_sequences"] += 1
-                counts["viral_bp"] += length
-            elif row["call"] == PROVIRUS:  # a host sequence holding a viral region
-                counts["provirus_sequences"] += 1
-    return counts
+def _count(sample: str, model: str, path: str | os.PathLike[str]) -> SampleSummary:
+    sequences = bp = viral_sequences = viral_bp = provirus_sequences = 0
+    for row in PER_SEQUENCE.read(path):
+        sequences += 1
+        bp += row.length_bp
+        if row.call == VIRAL:
+            viral_sequences += 1
+            viral_bp += row.length_bp
+        elif row.call == PROVIRUS:  # a host sequence holding a viral region
+            provirus_sequences += 1
+    return SampleSummary(
+        sample, model, sequences, bp, viral_sequences, viral_bp, provirus_sequences
+    )
 
 
 def summarize(
     per_sequence_by_sample: Mapping[tuple[str, str], str | os.PathLike[str]],
     output: str | os.PathLike[str],
-) -> list[dict[str, object]]:
+) -> list[SampleSummary]:
     """Write ``summary.tsv``; keys are ``(sample, model pair tag)``, values per_sequence.tsv."""
-    rows: list[dict[str, object]] = []
-    for (sample, model), path in per_sequence_by_sample.items():
-        rows.append({"sample": sample, "model": model, **_count(path)})
-    write_tsv(output, SUMMARY_COLUMNS, ([row[c] for c in SUMMARY_COLUMNS] for row in rows))
+    rows = [_count(sample, model, path) for (sample, model), path in per_sequence_by_sample.items()]
+    SUMMARY.write(output, rows)
     return rows
 
 
@@ -68,7 +46,7 @@ def summarize_lists(
     samples: Sequence[str],
     models: Sequence[str],
     output: str | os.PathLike[str],
-) -> list[dict[str, object]]:
+) -> list[SampleSummary]:
     """:func:`summarize` from three parallel lists (the rule's input and params)."""
     if not len(paths) == len(samples) == len(models):
         raise InputError(

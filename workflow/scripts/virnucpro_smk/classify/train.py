@@ -11,7 +11,6 @@ train in about 1 GB, where holding them took 133 GB.
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 from collections.abc import Iterator, Sequence
@@ -23,15 +22,14 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelMismatchError
-from ..io.atomic import atomic_open
+from ..formats.manifest import MANIFEST, ManifestRow
+from ..formats.test_predictions import TEST_PREDICTIONS, TestScore
+from ..formats.training_table import EMBEDDING_TABLE
 from ..io.hashing import file_sha256
 from ..preprocess.training_set import (
     SPLITS,
     DatasetFrames,
-    ManifestRow,
     draw_manifest,
-    iter_manifest,
-    parse_label,
     write_manifest,
 )
 from ..report.metrics import binary_metrics
@@ -40,9 +38,6 @@ from .features import FeatureBlocks, FeatureRows, PairedFeatures
 from .mlp import CheckpointIdentity, TrainConfig, save_checkpoint, score_split, train_splits
 
 log = logging.getLogger(__name__)
-
-# test_predictions.tsv: one row per (training seed, held-out frame)
-TEST_COLUMNS = ("id", "dataset", "group", "record", "genome", "label", "seed", "score_viral")
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ def open_manifest_frames(
     from another manifest. Each split is one contiguous run (the manifest is ordered by
     split). Memory: one file's ids per side and a byte per frame.
     """
-    rows = iter_manifest(manifest)
+    rows = MANIFEST.read(manifest)
     spans: dict[str, list[int]] = {}
     labels: dict[str, bytearray] = {}
     current = None
@@ -195,7 +190,7 @@ def train_from_manifest(
 
 
 def _test_rows(manifest: str | os.PathLike[str]) -> Iterator[ManifestRow]:
-    return (r for r in iter_manifest(manifest) if r.split == "test")
+    return (r for r in MANIFEST.read(manifest) if r.split == "test")
 
 
 def _train_and_test(
@@ -244,15 +239,23 @@ def _train_and_test(
             f"{len(outputs.seed_weights)} seed checkpoint paths for {len(runs)} training seeds"
         )
     order = data.test_order
-    with atomic_open(outputs.test_predictions) as out:
-        out.write("\t".join(TEST_COLUMNS) + "\n")
-        for seed, _, _, seed_scores in runs:  # the manifest streamed again for each seed
-            for k, r in enumerate(_test_rows(manifest)):
-                score = seed_scores[k if order is None else order[k]]
-                out.write(
-                    f"{r.id}\t{r.dataset}\t{r.group}\t{r.record}\t{r.genome}\t{r.label}\t"
-                    f"{seed}\t{score:.6f}\n"
-                )
+    TEST_PREDICTIONS.write(
+        outputs.test_predictions,
+        (  # the manifest streamed again for each seed
+            TestScore(
+                id=r.id,
+                dataset=r.dataset,
+                group=r.group,
+                record=r.record,
+                genome=r.genome,
+                label=r.label,
+                seed=seed,
+                score_viral=float(seed_scores[k if order is None else order[k]]),
+            )
+            for seed, _, _, seed_scores in runs
+            for k, r in enumerate(_test_rows(manifest))
+        ),
+    )
     common = {
         "manifest_sha256": file_sha256(manifest),
         "split_seed": cfg.seed,
@@ -320,26 +323,25 @@ def open_shard_table(
     the manifest's order of the test frames back. The ids and the drawn rows are dropped
     before training.
     """
-    with open(table, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or not {"dna", "protein", "label"} <= set(rows[0]):
-        raise InputError(f"{table}: needs columns dna, protein and label (and optionally group)")
+    rows = EMBEDDING_TABLE.read_all(table)
+    if not rows:
+        raise InputError(f"{table}: no rows; needs columns dna, protein and label (and group)")
     frames: list[DatasetFrames] = []
     dna_files, protein_files, file_labels = [], [], []
     identity: CheckpointIdentity | None = None
     meta: dict = {}
     for i, row in enumerate(rows, start=1):
-        label = parse_label(row["label"], f"{table}, row {i}")
-        with FeatureBlocks(row["dna"], row["protein"], dna_model, protein_model) as shard:
+        label = row.label
+        with FeatureBlocks(row.dna, row.protein, dna_model, protein_model) as shard:
             ids, meta = shard.ids, shard.meta
         this = CheckpointIdentity.from_features(meta)
         if identity is not None and this != identity:
             raise ModelMismatchError(f"{table}, row {i}: features of {this}, row 1 has {identity}")
         identity = this
-        group = row.get("group") or ("viral" if label else "nonviral")
+        group = row.group or ("viral" if label else "nonviral")
         frames.append(DatasetFrames(f"row{i}", group, label, ids))
-        dna_files.append((Path(row["dna"]), len(ids)))
-        protein_files.append((Path(row["protein"]), len(ids)))
+        dna_files.append((Path(row.dna), len(ids)))
+        protein_files.append((Path(row.protein), len(ids)))
         file_labels.append(np.full(len(ids), label, dtype=np.int8))
     assert identity is not None
     manifest_rows, _ = draw_manifest(frames, cfg.seed, val_fraction, test_fraction, balance)

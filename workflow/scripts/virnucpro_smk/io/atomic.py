@@ -12,7 +12,7 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -90,20 +90,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
     """Write a whole text file atomically."""
     with atomic_open(path) as handle:
         handle.write(text)
-
-
-def write_tsv(
-    path: str | os.PathLike[str], columns: Sequence[str], rows: Iterable[Sequence[object]]
-) -> None:
-    """Write a tab-separated table atomically: a header line, then one line per row.
-
-    Values are written with ``str``; none may hold a tab or a newline (ids are checked on
-    input), so no quoting is needed and any TSV reader (pandas, R, ``cut``) opens the file.
-    """
-    with atomic_open(path) as handle:
-        handle.write("\t".join(columns) + "\n")
-        for row in rows:
-            handle.write("\t".join(map(str, row)) + "\n")
 
 
 def publish(finished: str | os.PathLike[str], path: str | os.PathLike[str]) -> None:

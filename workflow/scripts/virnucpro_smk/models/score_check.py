@@ -33,33 +33,24 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import InputError
+from ..formats.predictions import PREDICTIONS, FramePrediction
 
 SCORE_TOLERANCE = {"float32": 1e-3, "bfloat16": 0.02, "float16": 0.02}
-ORIGINAL_COLUMNS = ["Sequence_ID", "Prediction", "score1", "score2"]
 
 
 def read_original_scores(path: str | os.PathLike[str]) -> dict[str, float]:
-    """Viral score (``score2``) per frame id of an original ``prediction_results.txt``."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            lines = [line.rstrip("\r\n") for line in handle if line.strip()]
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    if not lines or lines[0].split("\t") != ORIGINAL_COLUMNS:
-        raise InputError(f"{path}: expected the columns {', '.join(ORIGINAL_COLUMNS)}")
+    """Viral score (``score2``) per frame id of an original ``prediction_results.txt``
+    (``formats.predictions.PREDICTIONS``: predict's ``predictions.tsv`` is the same table)."""
     scores: dict[str, float] = {}
-    for n, line in enumerate(lines[1:], start=2):
-        fields = line.split("\t")
-        try:
-            fid, call, nonviral, viral = fields[0], fields[1], float(fields[2]), float(fields[3])
-        except (IndexError, ValueError):
-            raise InputError(f"{path} line {n}: needs an id, a call and two scores") from None
+    for n, row in PREDICTIONS.read_numbered(path):
+        where = f"{path}, line {n}"
+        fid, call, nonviral, viral = row.Sequence_ID, row.Prediction, row.score1, row.score2
         if call not in ("virus", "others") or not math.isclose(nonviral + viral, 1.0, abs_tol=1e-5):
-            raise InputError(f"{path} line {n}: call virus/others and scores summing to 1")
+            raise InputError(f"{where}: call virus/others and scores summing to 1")
         if (call == "virus") != (viral >= nonviral):
-            raise InputError(f"{path} line {n}: the call {call!r} disagrees with the scores")
+            raise InputError(f"{where}: the call {call!r} disagrees with the scores")
         if fid in scores:
-            raise InputError(f"{path} line {n}: frame {fid!r} twice")
+            raise InputError(f"{where}: frame {fid!r} twice")
         scores[fid] = viral
     return scores
 
@@ -108,13 +99,10 @@ def check_scores(
 
 def write_original_format(scores: Mapping[str, float], path: str | os.PathLike[str]) -> None:
     """Our scores in the original's ``prediction_results.txt`` layout (for side-by-side diffs)."""
-    from ..io.atomic import write_tsv
-
-    write_tsv(
+    PREDICTIONS.write(
         path,
-        ORIGINAL_COLUMNS,
         (
-            [fid, "virus" if s >= 0.5 else "others", f"{1.0 - s:.8g}", f"{s:.8g}"]
+            FramePrediction(fid, "virus" if s >= 0.5 else "others", 1.0 - s, s)
             for fid, s in scores.items()
         ),
     )

@@ -38,7 +38,6 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 import os
 import struct
 import time
@@ -48,6 +47,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InputError, ModelMismatchError
+from ..formats.verification import MODEL_CHECKS, ModelCheck
 from ..io.atomic import atomic_path, write_text_atomic
 from .registry import ModelSpec
 from .store import check_model_dir
@@ -571,25 +571,17 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
 def write_report(report: dict[str, Any], json_path: str | os.PathLike[str]) -> None:
     """The JSON report and a TSV beside it (one row per model, the headline numbers)."""
     write_text_atomic(json_path, json.dumps(report, indent=2, allow_nan=True) + "\n")
-    rows = ["model\tstatus\tfp32_max_abs_diff\tfp32_min_cosine\trun_dtype\trun_min_cosine"]
+    rows = []
     for m in report["models"]:
         fp32, run = m["fp32"] or {}, m["run_dtype"] or {}
         rows.append(
-            "\t".join(
-                [
-                    m["model"],
-                    m["status"],
-                    _fmt(fp32.get("max_abs_diff")),
-                    _fmt(fp32.get("min_cosine")),
-                    run.get("dtype", ""),
-                    _fmt(run.get("min_cosine")),
-                ]
+            ModelCheck(
+                m["model"],
+                m["status"],
+                fp32.get("max_abs_diff"),
+                fp32.get("min_cosine"),
+                run.get("dtype", ""),
+                run.get("min_cosine"),
             )
         )
-    write_text_atomic(Path(json_path).with_suffix(".tsv"), "\n".join(rows) + "\n")
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "nan" if math.isnan(value) else f"{value:.6g}"
+    MODEL_CHECKS.write(Path(json_path).with_suffix(".tsv"), rows)

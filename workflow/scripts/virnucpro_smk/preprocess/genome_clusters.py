@@ -31,7 +31,6 @@ its cluster keeps its own key (and draws exactly the split it drew before cluste
 
 from __future__ import annotations
 
-import csv
 import logging
 import os
 import statistics
@@ -41,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.atomic import write_tsv
+from ..formats.genome_maps import GENOME_CLUSTERS, ClusterRow
+from ..formats.sequences import SEQUENCES
 from ..runtime.progress import Progress
 from .genomes import genome_key, read_genome_ids
 from .heldout_fragments import dataset_sequences
@@ -54,7 +54,6 @@ MIN_RECORD_BP = 1000
 SMALL_GENOME_BP = 1_000_000  # median record length under which skani's small-genome preset is used
 SMALL_PRESET = (30, 200)  # skani --small-genomes: compression, marker compression
 DEFAULT_PRESET = (125, 1000)  # skani's defaults
-CLUSTER_COLUMNS = ["dataset", "genome", "cluster", "reason"]
 
 
 @dataclass(frozen=True)
@@ -133,16 +132,7 @@ def ani_links(records: Iterable[tuple[str, str]], preset: tuple[int, int]) -> li
     return sorted(links)  # type: ignore[arg-type]
 
 
-def _record_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
-    """Record lengths from a dataset's ``sequences.tsv`` (written by its preprocessing)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        return {
-            row["sequence_id"]: int(row["length_bp"])
-            for row in csv.DictReader(handle, delimiter="\t")
-        }
-
-
-def genome_clusters(datasets: Sequence[ClusterDataset], species: bool = True) -> list[list[str]]:
+def genome_clusters(datasets: Sequence[ClusterDataset], species: bool = True) -> list[ClusterRow]:
     """Rows ``dataset, genome, cluster, reason`` of every genome (see the module doc)."""
     uf = UnionFind()
     rows: dict[tuple[str, str], None] = {}
@@ -153,7 +143,8 @@ def genome_clusters(datasets: Sequence[ClusterDataset], species: bool = True) ->
     for d in datasets:
         by_group[(d.label, d.group)].append(d)
         genome_of, taxid_of = read_genome_ids(d.genome_map) if d.genome_map else ({}, {})
-        for rid, length in _record_lengths(d.sequences_tsv).items():
+        lengths_of = {r.sequence_id: r.length_bp for r in SEQUENCES.read(d.sequences_tsv)}
+        for rid, length in lengths_of.items():
             genome = genome_key(rid, genome_of)
             genome_of_record[(d.name, rid)] = genome
             lengths[(d.label, d.group)].append(length)
@@ -185,7 +176,9 @@ def genome_clusters(datasets: Sequence[ClusterDataset], species: bool = True) ->
         root = uf.find(genome)
         name[root] = min(name.get(root, genome), genome)
     return [
-        [dataset, genome, name[uf.find(genome)], ",".join(sorted(reason[genome])) or "self"]
+        ClusterRow(
+            dataset, genome, name[uf.find(genome)], ",".join(sorted(reason[genome])) or "self"
+        )
         for dataset, genome in rows
     ]
 
@@ -204,19 +197,15 @@ def _named_sequences(
             yield f"{d.name}\t{rid}", seq
 
 
-def write_cluster_map(rows: Sequence[Sequence[str]], path: str | os.PathLike[str]) -> None:
+def write_cluster_map(rows: Sequence[ClusterRow], path: str | os.PathLike[str]) -> None:
     """``genome_clusters.tsv`` (atomically)."""
-    write_tsv(path, CLUSTER_COLUMNS, rows)
+    GENOME_CLUSTERS.write(path, rows)
 
 
 def read_cluster_map(path: str | os.PathLike[str]) -> dict[str, str]:
     """``genome -> cluster`` of a ``genome_clusters.tsv``."""
     out: dict[str, str] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        if reader.fieldnames is None or not {"genome", "cluster"} <= set(reader.fieldnames):
-            raise InputError(f"{path}: a cluster map needs the columns genome and cluster")
-        for n, row in enumerate(reader, start=2):
-            if out.setdefault(row["genome"], row["cluster"]) != row["cluster"]:
-                raise InputError(f"{path} line {n}: genome {row['genome']} is in two clusters")
+    for n, row in GENOME_CLUSTERS.read_numbered(path):
+        if out.setdefault(row.genome, row.cluster) != row.cluster:
+            raise InputError(f"{path}, line {n}: genome {row.genome} is in two clusters")
     return out

@@ -27,11 +27,7 @@ import os
 from collections.abc import Mapping
 
 from ..errors import InputError
-from ..io.atomic import write_tsv
-
-GENOME_COLUMNS = ["record", "genome"]
-TAXON_COLUMN = "taxon"  # optional third column: the record's taxon (usually its genus)
-TAXID_COLUMN = "taxid"  # optional: the record's NCBI taxonomy id (source feature)
+from ..formats.genome_maps import GENOME_MAP, GenomeMapRow
 
 
 def write_genome_map(
@@ -40,16 +36,13 @@ def write_genome_map(
     taxon_of: Mapping[str, str] | None = None,
     taxid_of: Mapping[str, str] | None = None,
 ) -> None:
-    """Write ``record -> genome`` (and its taxon and taxid, when given) as a TSV, records in
-    order."""
-    columns = [*GENOME_COLUMNS]
-    extra = [(TAXON_COLUMN, taxon_of), (TAXID_COLUMN, taxid_of)]
-    columns += [name for name, values in extra if values is not None]
+    """Write ``record -> genome`` (and its taxon and taxid, "" where unknown) as a genome
+    map, records in order."""
+    taxon_of, taxid_of = taxon_of or {}, taxid_of or {}
     rows = (
-        [r, g, *(values.get(r, "") for _, values in extra if values is not None)]
-        for r, g in genome_of.items()
+        GenomeMapRow(r, g, taxon_of.get(r, ""), taxid_of.get(r, "")) for r, g in genome_of.items()
     )
-    write_tsv(path, columns, rows)
+    GENOME_MAP.write(path, rows)
 
 
 def _read_columns(
@@ -59,43 +52,34 @@ def _read_columns(
     value are absent) of a genome map; refuse a record given two genomes."""
     genome_of: dict[str, str] = {}
     values: dict[str, dict[str, str]] = {c: {} for c in optional}
-    if not os.path.isfile(path):
-        raise InputError(f"{path}: genome map not found")
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        if header[:2] != GENOME_COLUMNS:
-            raise InputError(f"{path}: a genome map needs the columns record and genome")
-        at = {c: header.index(c) for c in optional if c in header}
-        for n, line in enumerate(handle, start=2):
-            if not line.strip() or line.startswith("#"):
-                continue
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 2 or not fields[0] or not fields[1]:
-                raise InputError(f"{path} line {n}: needs a record and a genome")
-            record, genome = fields[0], fields[1]
-            if genome_of.setdefault(record, genome) != genome:
-                raise InputError(
-                    f"{path} line {n}: record {record!r} is given two genomes "
-                    f"({genome_of[record]!r} and {genome!r})"
-                )
-            for column, k in at.items():
-                if len(fields) > k and fields[k]:
-                    values[column][record] = fields[k]
+    for n, row in GENOME_MAP.read_numbered(path):
+        record, genome = row.record, row.genome
+        if not record or not genome:
+            raise InputError(f"{path}, line {n}: needs a record and a genome")
+        if genome_of.setdefault(record, genome) != genome:
+            raise InputError(
+                f"{path}, line {n}: record {record!r} is given two genomes "
+                f"({genome_of[record]!r} and {genome!r})"
+            )
+        for column in optional:
+            value = getattr(row, column)
+            if value:
+                values[column][record] = value
     return genome_of, values
 
 
 def read_genome_table(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
     """``record -> genome`` and ``record -> taxon`` (the optional ``taxon`` column; records
     without one are absent) of a genome map; refuse a record given two genomes."""
-    genome_of, values = _read_columns(path, (TAXON_COLUMN,))
-    return genome_of, values[TAXON_COLUMN]
+    genome_of, values = _read_columns(path, ("taxon",))
+    return genome_of, values["taxon"]
 
 
 def read_genome_ids(path: str | os.PathLike[str]) -> tuple[dict[str, str], dict[str, str]]:
     """``record -> genome`` and ``record -> taxid`` (the optional ``taxid`` column) of a
     genome map: what the species clusters group records by."""
-    genome_of, values = _read_columns(path, (TAXID_COLUMN,))
-    return genome_of, values[TAXID_COLUMN]
+    genome_of, values = _read_columns(path, ("taxid",))
+    return genome_of, values["taxid"]
 
 
 def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -20,7 +20,6 @@ span, taxon and whether a training genome shares that taxon), plus a small JSON 
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import os
@@ -32,25 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..io.atomic import atomic_open, write_text_atomic, write_tsv
+from ..formats.heldout import FRAGMENTS, FragmentRow
+from ..formats.manifest import MANIFEST
+from ..formats.sequences import SEQUENCES
+from ..io.atomic import atomic_open, write_text_atomic
 from ..io.fasta import format_record, read_nucleotide_fasta
 from .genomes import genome_key, read_genome_table
 
 log = logging.getLogger(__name__)
-
-FRAGMENT_COLUMNS = [
-    "fragment",
-    "length_bp",
-    "dataset",
-    "group",
-    "label",
-    "genome",
-    "record",
-    "start",
-    "end",
-    "taxon",
-    "taxon_in_training",
-]
 
 
 @dataclass(frozen=True)
@@ -80,9 +68,9 @@ class Fragment:
     def end(self) -> int:
         return self.start + self.length_bp
 
-    def row(self) -> list[object]:
+    def row(self) -> FragmentRow:
         s = self.source
-        return [
+        return FragmentRow(
             self.id,
             self.length_bp,
             s.dataset,
@@ -94,15 +82,14 @@ class Fragment:
             self.end,
             s.taxon,
             s.taxon_in_training,
-        ]
+        )
 
 
 def split_genomes(manifest: str | os.PathLike[str]) -> dict[str, dict[str, set[str]]]:
     """Genomes of each split, per dataset (streamed: millions of rows)."""
     out: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    with open(manifest, encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle, delimiter="\t"):
-            out[row["split"]][row["dataset"]].add(row["genome"] or row["record"])
+    for row in MANIFEST.read(manifest):
+        out[row.split][row.dataset].add(row.genome or row.record)
     return {split: dict(by_dataset) for split, by_dataset in out.items()}
 
 
@@ -145,11 +132,7 @@ def plan_fragments(
 
 def _sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
     """Record lengths from a dataset's ``sequences.tsv`` (written by its preprocessing)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        return {
-            row["sequence_id"]: int(row["length_bp"])
-            for row in csv.DictReader(handle, delimiter="\t")
-        }
+    return {row.sequence_id: row.length_bp for row in SEQUENCES.read(path)}
 
 
 def dataset_sequences(spec: Mapping[str, str]) -> Iterator[tuple[str, str]]:
@@ -252,7 +235,7 @@ def cut_test_fragments(
     with atomic_open(fasta_out) as out:
         for f in fragments:
             out.write(format_record(f.id, cut[f.id], 60))
-    write_tsv(table_out, FRAGMENT_COLUMNS, (f.row() for f in fragments))
+    FRAGMENTS.write(table_out, (f.row() for f in fragments))
     summary = fragment_summary(fragments, wanted)
     write_text_atomic(summary_out, json.dumps(summary, indent=1) + "\n")
     log.info("held-out fragments: %s", summary["fragments_by_length"])
@@ -280,14 +263,6 @@ def fragment_summary(
     }
 
 
-def read_fragment_table(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """``fragments.tsv`` rows (strings), refusing a table without its columns."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        optional = ("taxon", "taxon_in_training")
-        missing = [
-            c for c in FRAGMENT_COLUMNS if c not in (reader.fieldnames or []) and c not in optional
-        ]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-        return list(reader)
+def read_fragment_table(path: str | os.PathLike[str]) -> list[FragmentRow]:
+    """``fragments.tsv`` rows (a few per test genome: read whole)."""
+    return FRAGMENTS.read_all(path)

@@ -18,16 +18,16 @@ from array import array
 from dataclasses import dataclass
 from typing import IO
 
+from ..formats.frame_index import FRAME_INDEX
+from ..formats.sequences import SEQUENCES, SequenceRow
 from ..io.atomic import atomic_open
 from ..io.fasta import format_record, record_lengths, stream_nucleotide_fasta, wrap
 from ..runtime.progress import Progress
 from .chunking import chunk_count
 from .frames import translate_pieces
-from .shards import index_shards, write_shard_index
+from .shards import index_shards
 
 log = logging.getLogger(__name__)
-
-SEQUENCES_HEADER = "sequence_id\tlength_bp\tn_chunks\tn_kept_frames\n"
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def preprocess_fasta(
     ):
         # parts of the four files, written _CHUNKS_PER_WRITE chunks at a time (one write per
         # record is slow for reads; one per file would hold a chromosome's frames)
-        parts: tuple[list[str], ...] = ([], [], [], [SEQUENCES_HEADER])
+        parts: tuple[list[str], ...] = ([], [], [], [SEQUENCES.header_line])
         chunk_parts, nuc_parts, prot_parts, seq_rows = parts
         outputs = (chunked, nuc, prot, seqs)
         pending = 0
@@ -109,7 +109,7 @@ def preprocess_fasta(
                     _flush(outputs, parts)
                     progress.update(pending)
                     pending = 0
-            seq_rows.append(f"{record.id}\t{length}\t{rec_chunks}\t{rec_frames}\n")
+            seq_rows.append(SEQUENCES.line(SequenceRow(record.id, length, rec_chunks, rec_frames)))
             n_chunks += rec_chunks
             n_frames += rec_frames
         _flush(outputs, parts)
@@ -128,7 +128,7 @@ def preprocess_fasta(
     )
     if shard_index is not None:
         spans = index_shards(nucleotide_out, protein_out, n_frames, n_shards)
-        write_shard_index(spans, shard_index)
+        FRAME_INDEX.write(shard_index, spans)
     return PreprocessStats(n_seq, n_bases, n_chunks, n_frames, n_short)
 
 

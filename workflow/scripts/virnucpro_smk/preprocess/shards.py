@@ -1,7 +1,7 @@
 """Shards: the byte ranges of the kept-frame files that GPU jobs embed.
 
-Two tables in one format (columns ``SHARD_INDEX_COLUMNS``), each row a record count, a first
-id and a byte range in both identified-frame files:
+Two tables in one layout (``formats.frame_index``), each row a record count, a first id and
+a byte range in both identified-frame files:
 
 * the **frame index** (``frames/shards.tsv``), written once per frame set by preprocessing
   (or the training-set builder) at a fine granularity that depends on the frames alone
@@ -24,10 +24,15 @@ import itertools
 import math
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from ..errors import InputError
-from ..io.atomic import write_tsv
+from ..formats.frame_index import (
+    FRAME_INDEX,
+    JOB_TABLE,
+    ExtractionJob,
+    FrameIndexRow,
+    FrameRun,
+)
 from ..io.fasta import fasta_id, record_offsets
 
 
@@ -63,34 +68,12 @@ def shard_bounds(n_records: int, n_shards: int) -> list[tuple[int, int]]:
     return [(i * n_records // n_shards, (i + 1) * n_records // n_shards) for i in range(n_shards)]
 
 
-SHARD_INDEX_COLUMNS = (
-    "shard",
-    "n_records",
-    "first_id",
-    "nucleotide_start",
-    "nucleotide_end",
-    "protein_start",
-    "protein_end",
-)
-
-
-@dataclass(frozen=True)
-class ShardSpan:
-    """Byte ranges of one shard inside the two identified-frame files."""
-
-    shard: int
-    n_records: int
-    first_id: str
-    nucleotide: tuple[int, int]
-    protein: tuple[int, int]
-
-
 def index_shards(
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
     n_frames: int,
     n_shards: int | None = None,
-) -> list[ShardSpan]:
+) -> list[FrameIndexRow]:
     """Balanced shard boundaries as byte ranges of the identified files (``n_shards``: the
     frame index's :func:`index_rows` when None).
 
@@ -120,18 +103,20 @@ def index_shards(
     spans = []
     for shard, (lo, hi) in enumerate(bounds):
         spans.append(
-            ShardSpan(
+            FrameIndexRow(
                 shard,
                 hi - lo,
                 cuts[lo][2] if hi > lo else "",
-                (cuts[lo][0], cuts[hi][0]),
-                (cuts[lo][1], cuts[hi][1]),
+                cuts[lo][0],
+                cuts[hi][0],
+                cuts[lo][1],
+                cuts[hi][1],
             )
         )
     return spans
 
 
-def _job_bounds(spans: Sequence[ShardSpan], n_jobs: int) -> list[tuple[int, int]]:
+def _job_bounds(spans: Sequence[FrameRun], n_jobs: int) -> list[tuple[int, int]]:
     """Row ranges of ``n_jobs`` jobs: each cut at the row start nearest its exact share of
     the frames (``j * frames / n_jobs``), so a job's frames are within one row of its share."""
     starts = list(itertools.accumulate((s.n_records for s in spans), initial=0))
@@ -147,7 +132,7 @@ def _job_bounds(spans: Sequence[ShardSpan], n_jobs: int) -> list[tuple[int, int]
     return list(itertools.pairwise(cuts))
 
 
-def group_spans(spans: Sequence[ShardSpan], n_jobs: int) -> list[ShardSpan]:
+def group_spans(spans: Sequence[FrameRun], n_jobs: int) -> list[ExtractionJob]:
     """A model's job table: ``n_jobs`` contiguous runs of the frame index's rows.
 
     Each job ends at the row boundary nearest its exact share of the frames, so its frames
@@ -164,38 +149,29 @@ def group_spans(spans: Sequence[ShardSpan], n_jobs: int) -> list[ShardSpan]:
         if not rows:  # empty: an empty range where the next row starts (or the files end)
             nuc = spans[lo].nucleotide[0] if lo < len(spans) else spans[-1].nucleotide[1]
             prot = spans[lo].protein[0] if lo < len(spans) else spans[-1].protein[1]
-            jobs.append(ShardSpan(job, 0, "", (nuc, nuc), (prot, prot)))
+            jobs.append(ExtractionJob(job, 0, "", nuc, nuc, prot, prot))
             continue
         jobs.append(
-            ShardSpan(
+            ExtractionJob(
                 job,
                 sum(r.n_records for r in rows),
                 next((r.first_id for r in rows if r.n_records), ""),
-                (rows[0].nucleotide[0], rows[-1].nucleotide[1]),
-                (rows[0].protein[0], rows[-1].protein[1]),
+                rows[0].nucleotide_start,
+                rows[-1].nucleotide_end,
+                rows[0].protein_start,
+                rows[-1].protein_end,
             )
         )
     return jobs
 
 
-def write_shard_index(spans: Sequence[ShardSpan], path: str | os.PathLike[str]) -> None:
-    write_tsv(
-        path,
-        SHARD_INDEX_COLUMNS,
-        ((s.shard, s.n_records, s.first_id, *s.nucleotide, *s.protein) for s in spans),
-    )
-
-
-def read_shard_index(path: str | os.PathLike[str]) -> list[ShardSpan]:
-    with open(path, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    if not lines or tuple(lines[0].split("\t")) != SHARD_INDEX_COLUMNS:
-        raise InputError(f"{path}: not a shard index")
-    spans = []
-    for line in lines[1:]:
-        shard, n, first, ns, ne, ps, pe = line.split("\t")
-        spans.append(ShardSpan(int(shard), int(n), first, (int(ns), int(ne)), (int(ps), int(pe))))
-    return spans
+def plan_extraction_jobs(
+    index: str | os.PathLike[str], n_jobs: int, output: str | os.PathLike[str]
+) -> list[ExtractionJob]:
+    """Write a model's job table: ``n_jobs`` runs of the rows of the frame index ``index``."""
+    jobs = group_spans(FRAME_INDEX.read_all(index), n_jobs)
+    JOB_TABLE.write(output, jobs)
+    return jobs
 
 
 def read_shard_records(
@@ -204,17 +180,18 @@ def read_shard_records(
     shard: int,
     kind: str,
 ) -> list[tuple[str, str]]:
-    """Records of shard ``shard``, read straight from the identified frames file.
+    """Records of job ``shard``, read straight from the identified frames file.
 
     ``frames`` is ``identified_nucleotide.fa`` (DNA models) or ``identified_protein.faa``
-    (protein models), one line per sequence; the shard index gives the byte range. The range
-    must hold exactly the index's record count, starting at its first id, with unique ids.
+    (protein models), one line per sequence; the job table ``shard_index`` gives the byte
+    range. The range must hold exactly the table's record count, starting at its first id,
+    with unique ids.
     """
-    spans = read_shard_index(shard_index)
+    spans = JOB_TABLE.read_all(shard_index)
     if not 0 <= shard < len(spans):
         raise InputError(f"{shard_index}: no shard {shard} (the index has {len(spans)})")
     span = spans[shard]
-    start, end = span.nucleotide if kind == "dna" else span.protein
+    start, end = span.byte_range(kind)
     with open(frames, "rb") as handle:
         handle.seek(start)
         data = handle.read(end - start)

@@ -34,14 +34,16 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import InputError
+from ..formats.frame_index import FRAME_INDEX
+from ..formats.sequences import SEQUENCES, SequenceRow
 from ..io.atomic import atomic_open
 from ..io.compressed import open_input, reading
 from ..io.fasta import fasta_id, wrap
 from ..runtime.progress import Progress
 from .frames import translate_record
 from .genomes import write_genome_map
-from .sample import SEQUENCES_HEADER, PreprocessStats
-from .shards import index_shards, write_shard_index
+from .sample import PreprocessStats
+from .shards import index_shards
 
 log = logging.getLogger(__name__)
 
@@ -606,12 +608,12 @@ def build_training_frames(
         atomic_open(protein) as prot_out,
         atomic_open(sequences) as seq_out,
     ):
-        seq_out.write(SEQUENCES_HEADER)
+        seq_out.write(SEQUENCES.header_line)
         for out in _results(gbff, fna, chunk_length, max(1, threads)):
             chunk_out.write(out.chunked)
             nuc_out.write(out.nucleotide)
             prot_out.write(out.protein)
-            seq_out.write(f"{out.id}\t{out.length}\t{out.chunks}\t{out.frames}\n")
+            seq_out.write(SEQUENCES.line(SequenceRow(out.id, out.length, out.chunks, out.frames)))
             genome_of[out.id] = out.genome or out.id
             taxon_of[out.id] = out.taxon
             taxid_of[out.id] = out.taxid
@@ -627,7 +629,7 @@ def build_training_frames(
         write_genome_map(genome_of, genomes, taxon_of, taxid_of)
     if shard_index is not None:
         spans = index_shards(nucleotide, protein, n_frames, n_shards or 1)
-        write_shard_index(spans, shard_index)
+        FRAME_INDEX.write(shard_index, spans)
     log.info(
         "%s: %d records, %d bp -> %d chunks -> %d frames in annotated proteins",
         gbff,

@@ -28,26 +28,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError
-from ..io.atomic import atomic_open, write_text_atomic, write_tsv
+from ..formats.frame_index import FRAME_INDEX
+from ..formats.manifest import MANIFEST, ManifestRow
+from ..io.atomic import atomic_open, write_text_atomic
 from ..io.fasta import record_offsets
 from ..io.hashing import file_sha256
 from .chunking import record_of
 from .genome_clusters import read_cluster_map
 from .genomes import genome_key, read_genome_map
-from .shards import index_rows, index_shards, shard_bounds, write_shard_index
+from .shards import index_rows, index_shards, shard_bounds
 
-MANIFEST_COLUMNS = ["id", "dataset", "group", "record", "genome", "label", "split", "shard"]
 SPLITS = ("train", "val", "test")
-LABELS = {"viral": 1, "virus": 1, "1": 1, "nonviral": 0, "non-viral": 0, "host": 0, "0": 0}
-
-
-def parse_label(value: str, where: str) -> int:
-    try:
-        return LABELS[str(value).strip().lower()]
-    except KeyError:
-        raise InputError(
-            f"{where}: label must be viral or nonviral (or 1/0), got {value!r}"
-        ) from None
 
 
 @dataclass(frozen=True)
@@ -79,22 +70,6 @@ class DatasetFrames:
     def cluster(self, fid: str) -> str:
         genome = self.genome(fid)
         return self.cluster_of.get(genome, genome)
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    id: str
-    dataset: str
-    group: str
-    record: str
-    label: int
-    split: str
-    shard: int = 0
-    genome: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.genome:  # a record without a genome key is its own genome
-            object.__setattr__(self, "genome", self.record)
 
 
 def frame_ids(path: str | os.PathLike[str]) -> list[str]:
@@ -204,7 +179,7 @@ def draw_manifest(
     # Ordered by split, then dataset and file position: each split is one contiguous block of
     # the training shards, so training reads it as a view, never as an extra copy.
     rows = [
-        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.label, split, 0, ds.genome(fid))
+        ManifestRow(fid, ds.dataset, ds.group, record_of(fid), ds.genome(fid), ds.label, split, 0)
         for split in SPLITS
         for ds in datasets
         for fid in ds.ids
@@ -299,7 +274,7 @@ def write_training_frames(
 
 def write_manifest(rows: Sequence[ManifestRow], output: str | os.PathLike[str]) -> str:
     """Write the manifest TSV; return its SHA-256."""
-    write_tsv(output, MANIFEST_COLUMNS, ([getattr(r, c) for c in MANIFEST_COLUMNS] for r in rows))
+    MANIFEST.write(output, rows)
     return file_sha256(output)
 
 
@@ -345,7 +320,7 @@ def build_training_set(
     elif callable(n_shards):
         n_shards = n_shards(len(rows))
     write_training_frames(rows, datasets, nucleotide, protein)
-    write_shard_index(index_shards(nucleotide, protein, len(rows), n_shards), shard_index)
+    FRAME_INDEX.write(shard_index, index_shards(nucleotide, protein, len(rows), n_shards))
     rows = [  # the same contiguous ranges index_shards cut
         replace(r, shard=shard)
         for shard, (lo, hi) in enumerate(shard_bounds(len(rows), n_shards))
@@ -355,18 +330,3 @@ def build_training_set(
     info["index_rows"] = n_shards
     write_text_atomic(summary, json.dumps(info, indent=2) + "\n")
     return info
-
-
-def read_manifest(path: str | os.PathLike[str]) -> list[ManifestRow]:
-    return list(iter_manifest(path))
-
-
-def iter_manifest(path: str | os.PathLike[str]) -> Iterator[ManifestRow]:
-    """The manifest's rows one at a time (training streams a 10M-frame manifest)."""
-    with open(path, encoding="utf-8") as handle:
-        header = handle.readline().rstrip("\n").split("\t")
-        if header != MANIFEST_COLUMNS:
-            raise InputError(f"{path}: expected columns {MANIFEST_COLUMNS}, found {header}")
-        for line in handle:
-            fid, dataset, group, record, genome, label, split, shard = line.rstrip("\n").split("\t")
-            yield ManifestRow(fid, dataset, group, record, int(label), split, int(shard), genome)

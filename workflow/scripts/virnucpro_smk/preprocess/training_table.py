@@ -10,25 +10,16 @@ so every problem is one line naming the table and the dataset.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .training_set import parse_label
+from ..formats.training_table import TRAINING_TABLE
 
 _NAME = re.compile(r"[A-Za-z0-9_-]+")
 _WHERE = "config key train.datasets"
-
-
-def _read_rows(path: str) -> tuple[list[str], list[dict[str, str]]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
-    reader = csv.DictReader(lines, delimiter="\t")
-    rows = [{k: (v or "").strip() for k, v in row.items() if k is not None} for row in reader]
-    return list(reader.fieldnames or []), rows
 
 
 def load_training_table(path: str, refseq_dir: str) -> dict[str, dict[str, Any]]:
@@ -42,16 +33,9 @@ def load_training_table(path: str, refseq_dir: str) -> dict[str, dict[str, Any]]
         return {}
     if not Path(path).is_file():
         raise InputError(f"{_WHERE}: {path!r} not found")
-    columns, rows = _read_rows(path)
-    missing = {"dataset", "label", "group"} - set(columns)
-    if missing or not ({"fasta", "gbff"} & set(columns)):
-        raise InputError(
-            f"{_WHERE}: {path} needs columns dataset, label, group and fasta and/or gbff"
-        )
     out: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        name, fasta, gbff = row["dataset"], row.get("fasta", ""), row.get("gbff", "")
-        genomes = row.get("genomes", "")
+    for row in TRAINING_TABLE.read(path, source=f"{_WHERE}: {path}"):
+        name, fasta, gbff, genomes = row.dataset, row.fasta, row.gbff, row.genomes
         where = f"{_WHERE}: {path}, dataset {name!r}"
         if not _NAME.fullmatch(name) or name in out:
             raise InputError(f"{where}: names must be unique and use [A-Za-z0-9_-]")
@@ -66,8 +50,8 @@ def load_training_table(path: str, refseq_dir: str) -> dict[str, dict[str, Any]]
             if file and not file.startswith(f"{refseq_dir}/") and not Path(file).is_file():
                 raise InputError(f"{where}: {file!r} not found")
         out[name] = {
-            "label": parse_label(row["label"], where),
-            "group": row["group"] or name,
+            "label": row.label,
+            "group": row.group or name,
             "fasta": fasta,
             "gbff": gbff,
             "genomes": genomes,

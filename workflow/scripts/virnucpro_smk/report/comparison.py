@@ -26,6 +26,7 @@ from typing import Any
 from .. import __version__
 from ..classify.regions import RegionModel
 from ..errors import InputError, ModelMismatchError
+from ..formats.heldout import FragmentRow
 from .comparison_checks import Check, consistency_checks, heldout_check
 from .comparison_figure import figure_png
 from .decision import Decision, decide
@@ -171,7 +172,7 @@ class ComparisonInputs:
     """Everything the comparison reads, already read by the rule script."""
 
     models: Sequence[ModelInputs]
-    fragments: Sequence[Mapping[str, str]]  # rows of the held-out fragments.tsv
+    fragments: Sequence[FragmentRow]  # rows of the held-out fragments.tsv
     manifest_summary: Mapping[str, Any]  # training_manifest.json
     split_genomes: Mapping[str, Mapping[str, set[str]]]  # the manifest's genomes per split
     calls: HeldoutCalls  # the held-out calls table the accuracy verdict reads
@@ -326,7 +327,7 @@ class Comparison:
 
 
 def seed_levels(
-    model: ModelInputs, base_pred: TestPredictions, fragments: Sequence[Mapping[str, str]]
+    model: ModelInputs, base_pred: TestPredictions, fragments: Sequence[FragmentRow]
 ) -> dict[int, dict[str, Level]]:
     """Per training seed, a model's levels: the held-out ``chunk`` and ``sequence_<n>kb``
     levels on what predict sees, and for the first seed ``frame`` too, on the annotated-CDS
@@ -391,14 +392,14 @@ def level_figures(
 
 
 def heldout_summary(
-    fragments: Sequence[Mapping[str, str]],
+    fragments: Sequence[FragmentRow],
     scores: HeldoutScores,
     genomes: int,
     settings: CompareSettings,
 ) -> HeldoutSummary:
     """What predict was given and what it could not call (one model's ``scores``: the same
     for every model)."""
-    length_of = {f["fragment"]: int(f["length_bp"]) for f in fragments}
+    length_of = {f.fragment: f.length_bp for f in fragments}
     by_call: dict[str, dict[str, int]] = {}
     for length, call in sorted(
         (length_of[s], c) for s, c in zip(scores.sequence_ids, scores.sequence_calls, strict=True)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..formats.heldout import FragmentRow
 from .levels import Level, TestPredictions
 from .manifest_tables import ManifestTables, total_count
 
@@ -106,13 +107,13 @@ def consistency_checks(
 
 
 def genomes_outside_test(
-    fragments: Sequence[Mapping[str, str]], split_genomes: Mapping[str, Mapping[str, set[str]]]
+    fragments: Sequence[FragmentRow], split_genomes: Mapping[str, Mapping[str, set[str]]]
 ) -> dict[str, int]:
     """Fragments' genomes that trained or validated a classifier (must be 0), per split.
 
     ``split_genomes``: the training manifest's genomes per split and dataset
     (:func:`..preprocess.heldout_fragments.split_genomes`)."""
-    genomes = {(f["dataset"], f["genome"]) for f in fragments}
+    genomes = {(f.dataset, f.genome) for f in fragments}
     return {
         split: len(
             genomes & {(d, g) for d, keys in split_genomes.get(split, {}).items() for g in keys}
@@ -122,7 +123,7 @@ def genomes_outside_test(
 
 
 def heldout_check(
-    fragments: Sequence[Mapping[str, str]], split_genomes: Mapping[str, Mapping[str, set[str]]]
+    fragments: Sequence[FragmentRow], split_genomes: Mapping[str, Mapping[str, set[str]]]
 ) -> Check:
     """The held-out fragments come only from test genomes (none trained or validated)."""
     outside = genomes_outside_test(fragments, split_genomes)

@@ -21,7 +21,6 @@ or read back by :func:`read_calls_table` (the one reader), and cut into the gate
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,22 +29,11 @@ import numpy as np
 
 from ..classify.calls import VIRAL
 from ..errors import InputError, ModelMismatchError
-from ..io.atomic import write_tsv
+from ..formats.calls import CALLS, ChunkCall
+from ..formats.heldout import FragmentRow
 from .heldout_levels import HeldoutScores, sequence_level_name
 from .noninferiority import Stratum
 
-CALLS_COLUMNS = (
-    "model",
-    "seed",
-    "genome",
-    "label",
-    "fragment_length",
-    "fragment",
-    "chunk",
-    "scored",
-    "call",
-    "fragment_call",
-)
 CHUNK_STRATUM = "chunk"
 
 
@@ -73,13 +61,13 @@ class HeldoutCalls:
 
 
 def heldout_calls(
-    fragments: Sequence[Mapping[str, str]],
+    fragments: Sequence[FragmentRow],
     scores: Mapping[str, Mapping[int, HeldoutScores]],
 ) -> HeldoutCalls:
     """The calls table from each model's held-out score tables (every seed) and the rows of
     ``fragments.tsv``; refuses models or seeds that scored other chunks or fragments."""
-    info = {f["fragment"]: f for f in fragments}
-    order = [f["fragment"] for f in fragments]
+    info = {f.fragment: f for f in fragments}
+    order = [f.fragment for f in fragments]
     where = {fid: k for k, fid in enumerate(order)}
     first_model = next(iter(scores))
     ref = next(iter(scores[first_model].values()))
@@ -113,9 +101,9 @@ def heldout_calls(
         )
     return HeldoutCalls(
         tuple(order),
-        tuple(info[f]["genome"] for f in order),
-        np.array([int(info[f]["label"]) for f in order], dtype=int),
-        np.array([int(info[f]["length_bp"]) for f in order], dtype=int),
+        tuple(info[f].genome for f in order),
+        np.array([info[f].label for f in order], dtype=int),
+        np.array([info[f].length_bp for f in order], dtype=int),
         np.array([where[s] for s in ref.chunk_sequences], dtype=int),
         ref.chunk_numbers.astype(int),
         ref.frames > 0,
@@ -123,11 +111,11 @@ def heldout_calls(
     )
 
 
-def _rows(calls: HeldoutCalls) -> Iterator[list[object]]:
+def _rows(calls: HeldoutCalls) -> Iterator[ChunkCall]:
     for model, mc in calls.models.items():
         for k, seed in enumerate(mc.seeds):
             for i, f in enumerate(calls.chunk_fragment.tolist()):
-                yield [
+                yield ChunkCall(
                     model,
                     seed,
                     calls.fragment_genomes[f],
@@ -138,18 +126,12 @@ def _rows(calls: HeldoutCalls) -> Iterator[list[object]]:
                     int(calls.chunk_scored[i]),
                     int(mc.chunk_calls[k, i]),
                     int(mc.fragment_calls[k, f]),
-                ]
+                )
 
 
 def write_calls_table(calls: HeldoutCalls, path: str | os.PathLike[str]) -> None:
-    """``calls.tsv`` (atomically, through the project's TSV writer)."""
-    write_tsv(path, CALLS_COLUMNS, _rows(calls))
-
-
-def _flag(value: str, path: object, line: int, column: str) -> int:
-    if value not in ("0", "1"):
-        raise InputError(f"{path} line {line}: {column} must be 0 or 1, got {value!r}")
-    return int(value)
+    """``calls.tsv`` (atomically, through ``formats.calls``)."""
+    CALLS.write(path, _rows(calls))
 
 
 def read_calls_table(
@@ -163,61 +145,36 @@ def read_calls_table(
     fragment_calls: dict[tuple[str, int], dict[str, int]] = {}
     scored: dict[tuple[str, int], int] = {}
     fragment_info: dict[str, tuple[str, int, int]] = {}
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t")
-        header = next(reader, None)
-        if header is None:
-            raise InputError(f"{path}: empty file, expected the columns {', '.join(CALLS_COLUMNS)}")
-        missing = [c for c in CALLS_COLUMNS if c not in header]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-        at = {c: header.index(c) for c in CALLS_COLUMNS}
-        for n, row in enumerate(reader, start=2):
-            if len(row) < len(header):
-                raise InputError(f"{path} line {n}: {len(row)} fields, expected {len(header)}")
-            model = row[at["model"]]
-            if models is not None and model not in models:
-                continue
-            try:
-                seed, chunk = int(row[at["seed"]]), int(row[at["chunk"]])
-                length = int(row[at["fragment_length"]])
-            except ValueError:
-                raise InputError(
-                    f"{path} line {n}: seed, chunk and fragment_length must be integers"
-                ) from None
-            label = _flag(row[at["label"]], path, n, "label")
-            fragment, genome = row[at["fragment"]], row[at["genome"]]
-            if not fragment or not genome:
-                raise InputError(f"{path} line {n}: a row needs a fragment and a genome")
-            if fragment_info.setdefault(fragment, (genome, label, length)) != (
-                genome,
-                label,
-                length,
-            ):
-                raise InputError(
-                    f"{path} line {n}: fragment {fragment} has another genome, label or length "
-                    "than on its first row"
-                )
-            key = (model, seed)
-            unit = (fragment, chunk)
-            is_scored = _flag(row[at["scored"]], path, n, "scored")
-            if scored.setdefault(unit, is_scored) != is_scored:
-                raise InputError(
-                    f"{path} line {n}: chunk {chunk} of {fragment} is scored for "
-                    "one row and not for another"
-                )
-            call = _flag(row[at["call"]], path, n, "call")
-            if call and not is_scored:
-                raise InputError(f"{path} line {n}: an unscored chunk cannot be called viral")
-            frag_call = _flag(row[at["fragment_call"]], path, n, "fragment_call")
-            known = fragment_calls.setdefault(key, {})
-            if known.setdefault(fragment, frag_call) != frag_call:
-                raise InputError(
-                    f"{path} line {n}: fragment {fragment} has two fragment calls for {model} "
-                    f"seed {seed}"
-                )
-            keys.setdefault(key, []).append(unit)
-            chunk_calls.setdefault(key, []).append(call)
+    for n, row in CALLS.read_numbered(path):
+        model = row.model
+        if models is not None and model not in models:
+            continue
+        seed, chunk, label, length = row.seed, row.chunk, row.label, row.fragment_length
+        fragment, genome = row.fragment, row.genome
+        if not fragment or not genome:
+            raise InputError(f"{path}, line {n}: a row needs a fragment and a genome")
+        if fragment_info.setdefault(fragment, (genome, label, length)) != (genome, label, length):
+            raise InputError(
+                f"{path}, line {n}: fragment {fragment} has another genome, label or length "
+                "than on its first row"
+            )
+        key = (model, seed)
+        unit = (fragment, chunk)
+        if scored.setdefault(unit, row.scored) != row.scored:
+            raise InputError(
+                f"{path}, line {n}: chunk {chunk} of {fragment} is scored for "
+                "one row and not for another"
+            )
+        if row.call and not row.scored:
+            raise InputError(f"{path}, line {n}: an unscored chunk cannot be called viral")
+        known = fragment_calls.setdefault(key, {})
+        if known.setdefault(fragment, row.fragment_call) != row.fragment_call:
+            raise InputError(
+                f"{path}, line {n}: fragment {fragment} has two fragment calls for {model} "
+                f"seed {seed}"
+            )
+        keys.setdefault(key, []).append(unit)
+        chunk_calls.setdefault(key, []).append(row.call)
     if not keys:
         raise InputError(f"{path}: no rows" + (f" for {', '.join(models)}" if models else ""))
     by_model: dict[str, list[int]] = {}

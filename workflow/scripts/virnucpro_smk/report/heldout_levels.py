@@ -18,15 +18,16 @@ Units carry their fragment's genome, so intervals resample genomes.
 
 from __future__ import annotations
 
-import csv
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
+from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, FragmentRow
 from .levels import Level
 
 
@@ -68,63 +69,55 @@ class HeldoutScores:
     chunks_viral: np.ndarray
 
 
-def _rows_by_seed(path: str | os.PathLike[str], columns: Sequence[str]) -> dict[int, list[dict]]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-        out: dict[int, list[dict]] = {}
-        for row in reader:
-            out.setdefault(int(row["seed"]), []).append(row)
+R = TypeVar("R")
+
+
+def _rows_by_seed(rows: Iterable[R], path: str | os.PathLike[str]) -> dict[int, list[R]]:
+    out: dict[int, list[R]] = {}
+    for row in rows:
+        out.setdefault(row.seed, []).append(row)  # type: ignore[attr-defined]
     if not out:
         raise InputError(f"{path}: no rows")
     return out
 
 
-def _number(value: str) -> float:
-    return float("nan") if value == "NA" else float(value)
+def _number(value: float | None) -> float:
+    return float("nan") if value is None else value
 
 
 def read_heldout(
     chunks_tsv: str | os.PathLike[str], sequences_tsv: str | os.PathLike[str]
 ) -> dict[int, HeldoutScores]:
     """Per training seed (file order), the held-out chunk and fragment tables."""
-    chunks = _rows_by_seed(
-        chunks_tsv, ("seed", "sequence_id", "chunk", "frames_kept", "best_viral_score", "call")
-    )
-    sequences = _rows_by_seed(
-        sequences_tsv, ("seed", "sequence_id", "chunks_scored", "chunks_viral", "call")
-    )
+    chunks = _rows_by_seed(HELDOUT_CHUNKS.read(chunks_tsv), chunks_tsv)
+    sequences = _rows_by_seed(HELDOUT_SEQUENCES.read(sequences_tsv), sequences_tsv)
     if list(chunks) != list(sequences):
         raise InputError(f"{chunks_tsv} and {sequences_tsv} hold different training seeds")
     out = {}
     for seed, rows in chunks.items():
         seqs = sequences[seed]
         out[seed] = HeldoutScores(
-            [r["sequence_id"] for r in rows],
-            np.array([int(r["chunk"]) for r in rows], dtype=int),
-            np.array([int(r["frames_kept"]) for r in rows], dtype=int),
-            np.array([_number(r["best_viral_score"]) for r in rows], dtype=float),
-            np.array([_number(r["best_nonviral_score"]) for r in rows], dtype=float),
-            np.array([r["call"] == VIRAL for r in rows], dtype=bool),
-            [r["sequence_id"] for r in seqs],
-            [r["call"] for r in seqs],
-            np.array([int(r["chunks_scored"]) for r in seqs], dtype=int),
-            np.array([int(r["chunks_viral"]) for r in seqs], dtype=int),
+            [r.sequence_id for r in rows],
+            np.array([r.chunk for r in rows], dtype=int),
+            np.array([r.frames_kept for r in rows], dtype=int),
+            np.array([_number(r.best_viral_score) for r in rows], dtype=float),
+            np.array([_number(r.best_nonviral_score) for r in rows], dtype=float),
+            np.array([r.call == VIRAL for r in rows], dtype=bool),
+            [r.sequence_id for r in seqs],
+            [r.call for r in seqs],
+            np.array([r.chunks_scored for r in seqs], dtype=int),
+            np.array([r.chunks_viral for r in seqs], dtype=int),
         )
         if (out[seed].frames == 0).any() and not all(
-            r["call"] == NO_CODING_FRAME for r in rows if r["frames_kept"] == "0"
+            r.call == NO_CODING_FRAME for r in rows if r.frames_kept == 0
         ):
             raise InputError(f"{chunks_tsv}: a chunk without frames has a call other than none")
     return out
 
 
-def heldout_levels(
-    fragments: Sequence[Mapping[str, str]], scores: HeldoutScores
-) -> dict[str, Level]:
+def heldout_levels(fragments: Sequence[FragmentRow], scores: HeldoutScores) -> dict[str, Level]:
     """The chunk level and one sequence level per fragment length, from one seed's tables."""
-    info = {f["fragment"]: f for f in fragments}
+    info = {f.fragment: f for f in fragments}
     unknown = sorted(set(scores.sequence_ids) - set(info))[:5]
     if unknown or len(scores.sequence_ids) != len(info):
         raise ModelMismatchError(
@@ -132,8 +125,8 @@ def heldout_levels(
         )
     scored = np.flatnonzero(scores.frames > 0)
 
-    def column(ids: Sequence[str], key: str) -> list[str]:
-        return [info[i][key] for i in ids]
+    def column(ids: Sequence[str], key: str) -> list:
+        return [getattr(info[i], key) for i in ids]
 
     chunk_ids = [scores.chunk_sequences[i] for i in scored.tolist()]
     numbers = scores.chunk_numbers[scored].tolist()
@@ -149,7 +142,7 @@ def heldout_levels(
             column(chunk_ids, "genome"),
         )
     }
-    lengths = np.array([int(info[s]["length_bp"]) for s in scores.sequence_ids], dtype=int)
+    lengths = np.array([info[s].length_bp for s in scores.sequence_ids], dtype=int)
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.where(
             scores.chunks_scored > 0, scores.chunks_viral / scores.chunks_scored, 0.0

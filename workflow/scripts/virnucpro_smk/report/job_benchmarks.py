@@ -8,34 +8,25 @@ ran; the report's extraction figures read the jobs' wall seconds.
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from ..errors import InputError
-
-
-def _number(text: str | None) -> float | None:
-    try:
-        value = float(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(value) else value
+from ..formats.benchmarks import BENCHMARK
 
 
 def read_benchmark(path: str | os.PathLike[str]) -> dict[str, float | None]:
     """Wall seconds (``s``) and ``max_rss`` (MiB) of one job, averaged over its repeats."""
-    with open(path, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or "s" not in rows[0]:
-        raise InputError(f"{path}: not a Snakemake benchmark file (needs a column 's')")
-    seconds = [_number(r["s"]) for r in rows]
-    if any(s is None for s in seconds):
+    rows = BENCHMARK.read_all(path)
+    if not rows:
+        raise InputError(f"{path}: not a Snakemake benchmark file (no rows)")
+    seconds = [r.s for r in rows]
+    if any(math.isnan(s) for s in seconds):
         raise InputError(f"{path}: column 's' holds a non-number")
-    rss = [v for v in (_number(r.get("max_rss")) for r in rows) if v is not None]
-    return {"s": sum(seconds) / len(seconds), "max_rss": max(rss) if rss else None}  # type: ignore[arg-type]
+    rss = [r.max_rss for r in rows if r.max_rss is not None]
+    return {"s": sum(seconds) / len(seconds), "max_rss": max(rss) if rss else None}
 
 
 # jobs that merely touch files (target rules, reports) are too short to matter

@@ -15,7 +15,6 @@ is.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,13 +24,12 @@ import numpy as np
 
 from ..classify.calls import chunk_is_viral_from_frames, enough_viral
 from ..errors import InputError, ModelMismatchError
+from ..formats.test_predictions import TEST_PREDICTIONS, TestScore
 from ..preprocess.chunking import chunk_of, sequence_of
 from .metrics import binary_metrics
 
 LEVELS = ("frame", "chunk", "sequence")
 CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc", "pr_auc")
-PREDICTION_COLUMNS = ("id", "dataset", "group", "record", "label", "score_viral")
-# optional columns: ``genome`` (absent: the record is its genome), ``seed`` (training seed)
 LEVEL_RULES = {
     "frame": "a test frame is viral when score_viral >= 0.5",
     "chunk": (
@@ -88,23 +86,21 @@ def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
 
 
 def read_seed_predictions(path: str | os.PathLike[str]) -> dict[int, TestPredictions]:
-    """Read and check ``test_predictions.tsv``: one :class:`TestPredictions` per training seed
-    (file order), every seed scoring the same frames."""
-    with open(path, encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter="\t")
-        missing = [c for c in PREDICTION_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputError(f"{path}: missing column(s) {', '.join(missing)}")
-        rows = list(reader)
-    if not rows:
+    """Read and check ``test_predictions.tsv`` (``formats.test_predictions``): one
+    :class:`TestPredictions` per training seed (file order), every seed scoring the same
+    frames."""
+    by_seed: dict[int, list[TestScore]] = {}
+    for n, row in TEST_PREDICTIONS.read_numbered(path):
+        where = f"{path}, line {n}"
+        if row.label not in (0, 1):
+            raise InputError(f"{where}: label must be 0 or 1, got {row.label}")
+        if not 0.0 <= row.score_viral <= 1.0:
+            raise InputError(f"{where}: score_viral {row.score_viral} not in [0, 1]")
+        if len(row.id) < 3 or not row.record:
+            raise InputError(f"{where}: a frame needs an id like <chunk>F1 and a record")
+        by_seed.setdefault(row.seed, []).append(row)
+    if not by_seed:
         raise InputError(f"{path}: no test frames")
-    by_seed: dict[int, list[dict[str, str]]] = {}
-    for n, row in enumerate(rows, start=2):
-        try:
-            seed = int(row.get("seed") or 0)
-        except ValueError:
-            raise InputError(f"{path} line {n}: seed {row['seed']!r} is not an integer") from None
-        by_seed.setdefault(seed, []).append(row)
     out = {seed: _seed_predictions(path, seed_rows) for seed, seed_rows in by_seed.items()}
     first = next(iter(out.values()))
     for seed, pred in out.items():
@@ -113,33 +109,19 @@ def read_seed_predictions(path: str | os.PathLike[str]) -> dict[int, TestPredict
     return out
 
 
-def _seed_predictions(path: str | os.PathLike[str], rows: list[dict[str, str]]) -> TestPredictions:
-    labels, scores = [], []
-    for n, row in enumerate(rows, start=2):
-        if row["label"] not in ("0", "1"):
-            raise InputError(f"{path} line {n}: label must be 0 or 1, got {row['label']!r}")
-        try:
-            score = float(row["score_viral"])
-        except ValueError:
-            score = float("nan")
-        if not 0.0 <= score <= 1.0:
-            raise InputError(f"{path} line {n}: score_viral {row['score_viral']!r} not in [0, 1]")
-        if len(row["id"]) < 3 or not row["record"]:
-            raise InputError(f"{path} line {n}: a frame needs an id like <chunk>F1 and a record")
-        labels.append(int(row["label"]))
-        scores.append(score)
-    ids = [r["id"] for r in rows]
+def _seed_predictions(path: str | os.PathLike[str], rows: list[TestScore]) -> TestPredictions:
+    ids = [r.id for r in rows]
     if len(set(ids)) != len(ids):
         dup = sorted({i for i in ids if ids.count(i) > 1})[:10]
         raise InputError(f"{path}: duplicate frame ids {', '.join(dup)}")
     return TestPredictions(
         ids,
-        [r["dataset"] for r in rows],
-        [r["group"] for r in rows],
-        [r["record"] for r in rows],
-        np.array(labels, dtype=int),
-        np.array(scores, dtype=float),
-        [r.get("genome") or r["record"] for r in rows],
+        [r.dataset for r in rows],
+        [r.group for r in rows],
+        [r.record for r in rows],
+        np.array([r.label for r in rows], dtype=int),
+        np.array([r.score_viral for r in rows], dtype=float),
+        [r.genome or r.record for r in rows],
     )
 
 

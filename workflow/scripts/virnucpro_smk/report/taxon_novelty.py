@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..formats.heldout import FragmentRow
 from ..preprocess.chunking import sequence_of
 from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
 
@@ -89,7 +90,7 @@ def _group(
 
 def taxon_novelty(
     chunks: Mapping[str, Level],
-    fragments: Sequence[Mapping[str, str]],
+    fragments: Sequence[FragmentRow],
     baseline: str,
     candidate: str,
     resamples: int,
@@ -98,7 +99,7 @@ def taxon_novelty(
     """The ``seen`` and ``unseen`` groups of each model's held-out chunk level (``chunks``:
     first seed, same units), by the fragments' ``taxon_in_training`` flag. Genomes without a
     known taxon (FASTA datasets without a ``taxon`` column) are in neither group."""
-    flag = {f["fragment"]: f.get("taxon_in_training", "") for f in fragments}
+    flag = {f.fragment: f.taxon_in_training for f in fragments}
     status = np.array([flag.get(sequence_of(u), "") for u in chunks[baseline].units], dtype=object)
     return TaxonNovelty(
         unknown_taxon_chunks=int((status == "").sum()),

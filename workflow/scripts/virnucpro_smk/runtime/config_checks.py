@@ -13,6 +13,7 @@ time, and :func:`one_line_errors` does the same for code that runs inside input 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import json
 import os
@@ -29,30 +30,19 @@ from jsonschema import Draft202012Validator, ValidationError
 from jsonschema.exceptions import best_match
 
 from ..errors import InputError, VirNucProError
+from ..formats.sample_sheet import SAMPLE_NAME_PATTERN as SAMPLE_NAME_PATTERN
+from ..formats.sample_sheet import SAMPLE_SHEET, SampleRow
+from ..formats.sample_sheet import SCHEMA as SAMPLE_SCHEMA
 from ..models.registry import ModelSpec
 
-#: Sample names become one path segment (``results/samples/<sample>/``) and a wildcard value:
-#: start with a letter or digit (so never ``.``, ``..``, a hidden ``.x`` or an option-like
-#: ``-x``), then letters, digits, ``_``, ``.`` and ``-`` only (no ``/``, spaces or quotes).
-SAMPLE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
-_SAMPLE_NAME = re.compile(SAMPLE_NAME_PATTERN)
-SAMPLE_COLUMNS = ("sample", "fasta")
+#: The sheet's columns, and the sample-name pattern of workflow/schemas/samples.schema.yaml
+#: (also the wildcard constraint of ``sample``).
+SAMPLE_COLUMNS = SAMPLE_SHEET.header
+_ROW_VALIDATOR = Draft202012Validator(SAMPLE_SCHEMA)
 _MAX_SHOWN = 60
 
 
 # ---- sample sheet --------------------------------------------------------------------------
-
-
-def check_sample_name(name: str) -> str | None:
-    """Why ``name`` cannot be a sample name, or None when it can."""
-    if not name:
-        return "is empty"
-    if not _SAMPLE_NAME.fullmatch(name):
-        return (
-            "is not allowed: use letters, digits, '_', '.' and '-', starting with a letter or "
-            "a digit (it becomes a directory name)"
-        )
-    return None
 
 
 def _read_sheet(path: Path) -> str:
@@ -69,52 +59,43 @@ def _read_sheet(path: Path) -> str:
         ) from None
 
 
-def _sheet_lines(text: str) -> list[tuple[int, list[str]]]:
-    """(line number, tab-separated cells) of non-blank, non-comment lines; CR/CRLF tolerated."""
-    rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip() and not line.lstrip().startswith("#"):
-            rows.append((number, [cell.strip() for cell in line.rstrip("\r\n").split("\t")]))
-    return rows
+def sample_row_problem(row: SampleRow) -> str | None:
+    """Why a sheet row breaks ``samples.schema.yaml`` (its first column that does, in words
+    the schema gives: each column's ``title`` and ``description``), or None."""
+    values = dataclasses.asdict(row)
+    by_column = {e.absolute_path[0]: e for e in _ROW_VALIDATOR.iter_errors(values) if e.path}
+    for column in SAMPLE_COLUMNS:
+        if column in by_column:
+            rules = SAMPLE_SCHEMA["properties"][column]
+            value = values[column]
+            if not value and column != SAMPLE_COLUMNS[0]:
+                return f"sample {row.sample!r} has no {rules['title']}"
+            return f"{rules['title']} {value!r} is not allowed: {rules['description']}"
+    return None
 
 
 def load_sample_sheet(
     path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None
 ) -> dict[str, str]:
-    """Samples of a TSV sheet (columns ``sample`` and ``fasta``) as ``{name: fasta path}``.
+    """Samples of a TSV sheet (``formats.sample_sheet``) as ``{name: fasta path}``.
 
-    FASTA paths are relative to the project root (Snakemake's working directory; ``root``
-    when given) and are returned as written. Extra columns are allowed. Every problem is an
-    :class:`InputError` naming the sheet, the line and the value.
+    Each row is validated against ``workflow/schemas/samples.schema.yaml`` (the name's
+    pattern, a non-empty path), then checked for what a schema cannot express: names unique
+    even ignoring case, the FASTA file present. FASTA paths are relative to the project root
+    (Snakemake's working directory; ``root`` when given) and are returned as written. Every
+    problem is an :class:`InputError` naming the sheet, the line and the value.
     """
     path = Path(path)
     base = Path(root) if root is not None else Path.cwd()
-    rows = _sheet_lines(_read_sheet(path))
-    if not rows:
-        raise InputError(f"sample sheet {path}: is empty (expected a header: sample<TAB>fasta)")
-    header_line, columns = rows[0]
-    missing = [c for c in SAMPLE_COLUMNS if c not in columns]
-    if missing:
-        raise InputError(
-            f"sample sheet {path}, line {header_line}: no column {missing[0]!r} in header "
-            f"{columns!r} (columns are separated by tabs: sample<TAB>fasta)"
-        )
-    if len(set(columns)) != len(columns):
-        twice = sorted({c for c in columns if columns.count(c) > 1})
-        raise InputError(f"sample sheet {path}, line {header_line}: column {twice[0]!r} twice")
-    if len(rows) == 1:
-        raise InputError(f"sample sheet {path}: lists no samples (only a header)")
+    lines = _read_sheet(path).splitlines()
     samples: dict[str, str] = {}
     first_seen: dict[str, tuple[str, int]] = {}
-    for number, cells in rows[1:]:
+    for number, row in SAMPLE_SHEET.numbered_rows_of(lines, f"sample sheet {path}"):
         where = f"sample sheet {path}, line {number}"
-        if len(cells) > len(columns):
-            raise InputError(f"{where}: {len(cells)} fields but the header has {len(columns)}")
-        row = dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
-        name, fasta = row["sample"], row["fasta"]
-        problem = check_sample_name(name)
+        problem = sample_row_problem(row)
         if problem:
-            raise InputError(f"{where}: sample name {name!r} {problem}")
+            raise InputError(f"{where}: {problem}")
+        name, fasta = row.sample, row.fasta
         folded = name.casefold()
         if folded in first_seen:
             other, other_line = first_seen[folded]
@@ -126,8 +107,6 @@ def load_sample_sheet(
             )
             raise InputError(f"{where}: sample {name!r} {why} (line {other_line})")
         first_seen[folded] = (name, number)
-        if not fasta:
-            raise InputError(f"{where}: sample {name!r} has no fasta path")
         relative = not Path(fasta).is_absolute()
         target = base / fasta if relative else Path(fasta)
         if not target.is_file():
@@ -135,6 +114,8 @@ def load_sample_sheet(
             hint = " (paths are relative to the project root)" if relative else ""
             raise InputError(f"{where}: sample {name!r}: FASTA {fasta!r} {what}{hint}")
         samples[name] = fasta
+    if not samples:
+        raise InputError(f"sample sheet {path}: lists no samples (only a header)")
     return samples
 
 

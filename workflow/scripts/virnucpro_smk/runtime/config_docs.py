@@ -28,8 +28,8 @@ from typing import Any
 
 import yaml
 
+from ..formats.training_table import LABELS
 from ..io.atomic import write_text_atomic
-from ..preprocess.training_set import LABELS
 from .config_checks import (
     SAMPLE_COLUMNS,
     SAMPLE_NAME_PATTERN,
