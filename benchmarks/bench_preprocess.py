@@ -9,12 +9,30 @@ The original VirNucPro does about 5 Mbp/s on one core of the development machine
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 import time
 from pathlib import Path
 
 from virnucpro_smk.preprocess.sample import preprocess_fasta
-from virnucpro_smk.preprocess.synthetic import benchmark_fasta
+from virnucpro_smk.preprocess.synthetic import (
+    BENCHMARK_ORF_CODONS,
+    synthetic_contig,
+    write_fasta_records,
+)
+
+
+def benchmark_fasta(path: Path, total_bp: int, contig_bp: int = 20000, seed: int = 1) -> int:
+    """A large coding-like input (real data's kept-frame rate: BENCHMARK_ORF_CODONS)."""
+    rng = random.Random(seed)
+    n = max(1, total_bp // contig_bp)
+    return write_fasta_records(
+        path,
+        (
+            (f"bench_{i}", "bench", synthetic_contig(rng, contig_bp, 1.0, BENCHMARK_ORF_CODONS))
+            for i in range(n)
+        ),
+    )
 
 
 def main() -> None:

@@ -16,8 +16,8 @@ import time
 
 import numpy as np
 
+from region_tracks import simulated_calls
 from virnucpro_smk.classify.regions import RegionModel, call_regions
-from virnucpro_smk.report.provirus_eval import simulated_calls
 
 
 def track(n, spans, rng, unscored, fpr, miss):

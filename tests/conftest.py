@@ -15,6 +15,8 @@ SHARED = Path(os.environ.get("VIRNUCPRO_SHARED", ROOT.parent / "shared")) / "dat
 REFERENCE = SHARED / "virnucpro_reference"
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+# shared with the benchmarks: simulated inputs both draw from (benchmarks/region_tracks.py)
+sys.path.insert(1, str(ROOT / "benchmarks"))
 
 # Every snakemake start imports the SLURM executor plugin (when installed), which runs
 # `scontrol show config` at import. Where slurm-wlm is installed but no controller answers,

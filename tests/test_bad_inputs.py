@@ -17,7 +17,7 @@ import yaml
 
 from conftest import ROOT, run_snakemake
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.io.fasta import read_nucleotide_fasta, scan_lengths
+from virnucpro_smk.io.fasta import read_nucleotide_fasta, record_lengths
 from virnucpro_smk.models.registry import parse_registry, select_models
 from virnucpro_smk.preprocess.sample import preprocess_fasta
 from virnucpro_smk.runtime.config_checks import (
@@ -72,7 +72,7 @@ def _run_case(case: dict[str, str], path: Path, tmp_path: Path) -> Any:
             if case["outcome"] == "error":
                 assert not any(p.exists() for p in outputs), "a failed run must leave no output"
     if kind == "scan":
-        return scan_lengths(path)
+        return list(record_lengths(path))
     if kind == "sheet":
         return load_sample_sheet(path, root=ROOT)
     if kind == "config":

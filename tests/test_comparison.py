@@ -46,7 +46,7 @@ from virnucpro_smk.report.levels import (
     read_test_predictions,
 )
 from virnucpro_smk.report.manifest_tables import FrameTotals, GroupFrames, manifest_tables
-from virnucpro_smk.report.metrics import average_precision, binary_metrics, roc_auc
+from virnucpro_smk.report.metrics import binary_metrics, ranking_areas
 from virnucpro_smk.report.speed_runs import SpeedRun
 from virnucpro_smk.runtime.config_defaults import schema_defaults
 
@@ -176,9 +176,10 @@ def test_a_chunk_with_two_labels_is_refused():
 def test_metrics_by_hand_on_ties_and_one_class():
     labels = np.array([1, 0, 1, 0])
     scores = np.array([0.7, 0.7, 0.2, 0.1])
-    assert roc_auc(labels, scores) == pytest.approx((0.5 + 1 + 0 + 1) / 4)
+    auc, ap = ranking_areas(labels, scores)
+    assert auc == pytest.approx((0.5 + 1 + 0 + 1) / 4)
     # the tie at 0.7 is one threshold: P 1/2 at R 1/2, then P 2/4 at R 1 (the 0.2 step)
-    assert average_precision(labels, scores) == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 3)
+    assert ap == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 3)
     one = binary_metrics(np.array([1, 1]), np.array([0.9, 0.2]))
     assert math.isnan(one["roc_auc"]) and one["mcc"] == 0.0 and one["recall"] == 0.5
 

@@ -13,7 +13,7 @@ from virnucpro_smk.classify.features import (
 )
 from virnucpro_smk.errors import ModelMismatchError
 from virnucpro_smk.io.embedding_files import EmbeddingFile, read_embeddings, write_embeddings
-from virnucpro_smk.io.legacy import read_legacy_dnabert, read_legacy_esm, read_legacy_merged
+from virnucpro_smk.io.legacy import read_legacy_vectors
 
 
 def _meta(model, kind, width, chunk=500, **extra):
@@ -33,17 +33,21 @@ def _meta(model, kind, width, chunk=500, **extra):
 @pytest.mark.parametrize("folder", ["", "test_fixed_500bp"])
 def test_original_files_merge_to_the_original_tensor(reference, folder):
     base = reference / folder if folder else reference
-    dna_ids, dna = read_legacy_dnabert(base / "output_1_DNABERT_S.pt")
-    esm_ids, esm = read_legacy_esm(base / "output_1_ESM.pt")
-    # the original ESM file is in batch order: put it in DNABERT order as the original did
-    order = [esm_ids.index(i) for i in dna_ids]
+    dna = read_legacy_vectors(base / "output_1_DNABERT_S.pt")
+    esm = read_legacy_vectors(base / "output_1_ESM.pt")  # in ESM batch order: a dict
+    dna_ids = list(dna)  # the original merged in DNABERT order
     ids, merged, meta = merge_pair(
-        EmbeddingFile(dna_ids, dna, _meta("dnaberts_768d", "dna", 768)),
-        EmbeddingFile(dna_ids, esm[order], _meta("esm2_3b_2560d", "protein", 2560)),
+        EmbeddingFile(dna_ids, torch.stack(list(dna.values())), _meta("dnaberts_768d", "dna", 768)),
+        EmbeddingFile(
+            dna_ids,
+            torch.stack([esm[i] for i in dna_ids]),
+            _meta("esm2_3b_2560d", "protein", 2560),
+        ),
         "dna.pt",
         "esm.pt",
     )
-    ref_ids, ref = read_legacy_merged(base / "output_1_merged.pt")
+    original = torch.load(base / "output_1_merged.pt", map_location="cpu", weights_only=True)
+    ref_ids, ref = list(original["ids"]), original["data"]
     assert ids == ref_ids
     assert torch.equal(merged, ref)
     assert meta["width"] == 3328 and meta["model"] == "dnaberts_768d+esm2_3b_2560d"

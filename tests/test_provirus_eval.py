@@ -22,22 +22,12 @@ from virnucpro_smk.report.provirus_eval import (
     genome_tracks,
     measure_proviruses,
     plan_layouts,
-    plant,
     planted_track,
 )
 
 
 def _region(sid, start, end):
     return RegionRow(sid, start, end, end - start + 1, 1, 1, 1, 0.9, "provirus")
-
-
-def test_plant_inserts_at_the_position():
-    contig, truth = plant("c", "AAAACCCC", "GGG", 4)
-    assert contig == "AAAAGGGCCCC"
-    assert truth == Planted("c", 5, 7)
-    assert contig[truth.start - 1 : truth.end] == "GGG"
-    with pytest.raises(ValueError, match="outside"):
-        plant("c", "AAAA", "G", 5)
 
 
 def test_recall_boundary_error_splits_and_false_regions():

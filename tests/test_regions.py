@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from region_tracks import simulated_calls
 from virnucpro_smk.classify.regions import (
     HOST_CALL,
     PROVIRUS,
@@ -17,7 +18,6 @@ from virnucpro_smk.classify.regions import (
     region_call,
     regions_for_calls,
 )
-from virnucpro_smk.report.provirus_eval import simulated_calls
 
 MODEL = RegionModel()
 

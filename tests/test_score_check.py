@@ -10,12 +10,12 @@ import torch
 
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.predictions import PREDICTIONS, FramePrediction
 from virnucpro_smk.models.score_check import (
     SCORE_TOLERANCE,
     check_scores,
     pipeline_scores,
     read_original_scores,
-    write_original_format,
 )
 
 FRAMES = [
@@ -54,7 +54,10 @@ def test_the_original_file_is_read_by_hand(original):
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_the_check_accepts_the_originals_scores(original, tmp_path, dtype):
     theirs = read_original_scores(original)
-    write_original_format(theirs, tmp_path / "ours.txt")  # our writer, their layout
+    ours = (
+        FramePrediction(f, "virus" if s >= 0.5 else "others", 1 - s, s) for f, s in theirs.items()
+    )
+    PREDICTIONS.write(tmp_path / "ours.txt", ours)  # the formats writer, their layout
     result = check_scores(read_original_scores(tmp_path / "ours.txt"), theirs, dtype)
     assert result.passed and result.frames == 4 and result.max_abs_diff < 1e-7
 

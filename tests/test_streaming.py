@@ -44,7 +44,7 @@ def test_block_boundaries_change_nothing(tmp_path, monkeypatch, block):
     monkeypatch.setattr(fasta, "BLOCK_BYTES", block)
     records = [(r.id, r.seq) for r in fasta.read_nucleotide_fasta(path)]
     assert records == _oracle(path)
-    assert fasta.scan_lengths(path) == [len(seq) for _, seq in records]
+    assert list(fasta.record_lengths(path)) == [len(seq) for _, seq in records]
 
 
 def _one_line_record(path, length: int) -> None:
@@ -115,7 +115,10 @@ def test_junk_fails_at_once_in_bounded_memory(tmp_path, content, message):
     """The DAG's chunk count and the job's reader both stop at the junk's first block."""
     path = tmp_path / "junk.fa"
     path.write_bytes(content)
-    for read in (fasta.scan_lengths, lambda p: list(fasta.read_nucleotide_fasta(p))):
+    for read in (
+        lambda p: list(fasta.record_lengths(p)),
+        lambda p: list(fasta.read_nucleotide_fasta(p)),
+    ):
         tracemalloc.start()
         try:
             with pytest.raises(InputError, match=message):

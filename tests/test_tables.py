@@ -10,6 +10,11 @@ from virnucpro_smk.errors import InputError
 from virnucpro_smk.formats.table import Table
 
 
+def _rows(table, lines, source):
+    """The rows of a table's lines, without their line numbers."""
+    return [row for _, row in table.numbered_rows_of(lines, source)]
+
+
 @dataclass(frozen=True)
 class Row:
     sequence_id: str
@@ -38,7 +43,7 @@ def test_rows_round_trip_with_formats_and_missing_values(tmp_path):
 
 def test_an_optional_column_may_be_absent():
     lines = ["sequence_id\tchunk\tscore\tcall", "a\t1\t0.5\tviral"]
-    assert list(TABLE.rows_of(lines, "f")) == [Row("a", 1, 0.5, "viral", "")]
+    assert list(_rows(TABLE, lines, "f")) == [Row("a", 1, 0.5, "viral", "")]
 
 
 @pytest.mark.parametrize(
@@ -56,18 +61,18 @@ def test_an_optional_column_may_be_absent():
 )  # fmt: skip
 def test_bad_input_is_one_line_naming_file_line_and_column(lines, message):
     with pytest.raises(InputError) as info:
-        list(TABLE.rows_of(lines, "f"))
+        list(_rows(TABLE, lines, "f"))
     assert str(info.value).startswith(message) and "\n" not in str(info.value)
 
 
 def test_user_tables_may_carry_comments_and_extra_columns_in_any_order():
     users = Table("sample sheet", Row, extra_columns=True, comments=True)
     lines = ["# a comment", "call\textra\tsequence_id\tscore\tchunk", "v\tz\ta\t\t3"]
-    assert list(users.rows_of(lines, "f")) == [Row("a", 3, None, "v")]
+    assert list(_rows(users, lines, "f")) == [Row("a", 3, None, "v")]
     with pytest.raises(InputError, match="lacks column"):
-        list(users.rows_of(["call\tsequence_id", "v\ta"], "f"))
+        list(_rows(users, ["call\tsequence_id", "v\ta"], "f"))
     with pytest.raises(InputError, match="appear twice"):
-        list(users.rows_of(["call\tcall\tsequence_id\tchunk\tscore", "v\tv\ta\t1\t2"], "f"))
+        list(_rows(users, ["call\tcall\tsequence_id\tchunk\tscore", "v\tv\ta\t1\t2"], "f"))
 
 
 def test_a_missing_file_is_one_line(tmp_path):
@@ -98,11 +103,11 @@ class Optional:
 def test_keyword_only_rows_take_optional_columns_anywhere():
     table = Table("t", Optional)
     assert table.header == ("name", "genome", "label", "seed")
-    assert list(table.rows_of(["name\tlabel", "a\t1"], "f")) == [Optional(name="a", label=1)]
+    assert list(_rows(table, ["name\tlabel", "a\t1"], "f")) == [Optional(name="a", label=1)]
     lines = ["name\tgenome\tlabel\tseed", "a\tG\t0\t7"]
-    assert list(table.rows_of(lines, "f")) == [Optional(name="a", genome="G", label=0, seed=7)]
+    assert list(_rows(table, lines, "f")) == [Optional(name="a", genome="G", label=0, seed=7)]
     with pytest.raises(InputError, match="f, line 1: not a t table"):  # order still checked
-        list(table.rows_of(["label\tname", "1\ta"], "f"))
+        list(_rows(table, ["label\tname", "1\ta"], "f"))
 
 
 @dataclass(frozen=True)
@@ -130,13 +135,13 @@ def test_columns_may_have_their_own_format_and_parser():
     table = Table("t", Scores, formats={"score": _float32}, parsers={"rss": _measured})
     assert table.line(Scores("a", 0.125, 3.0)) == "a\t<0.12>\t3.0\n"
     assert table.line(Scores("a", 0.5)) == "a\t<0.50>\t\n"  # None: the missing text ("")
-    assert list(table.rows_of(["frame\tscore\trss", "a\t1\t-", "b\t2\t"], "f")) == [
+    assert list(_rows(table, ["frame\tscore\trss", "a\t1\t-", "b\t2\t"], "f")) == [
         Scores("a", 1.0, None),
         Scores("b", 2.0, None),
     ]
     strict = Table("t", Scores, parsers={"score": _positive})
     with pytest.raises(InputError, match=r"^f, line 3: score '-1' is not positive$"):
-        list(strict.rows_of(["frame\tscore", "a\t1", "b\t-1"], "f"))
+        list(_rows(strict, ["frame\tscore", "a\t1", "b\t-1"], "f"))
 
 
 def test_tables_users_write_may_be_ragged_padded_and_saved_by_a_spreadsheet():
@@ -153,11 +158,11 @@ def test_tables_users_write_may_be_ragged_padded_and_saved_by_a_spreadsheet():
         (5, Row("b", 3, None, "v", "")),
     ]
     with pytest.raises(InputError, match="f, line 2: 6 cells, the header has 5"):
-        list(users.rows_of(["sequence_id\tchunk\tscore\tcall\tnote", "a\t1\t\tv\tn\tx"], "f"))
+        list(_rows(users, ["sequence_id\tchunk\tscore\tcall\tnote", "a\t1\t\tv\tn\tx"], "f"))
     with pytest.raises(
         InputError, match=r"lacks column\(s\) sequence_id, chunk, score, call .*tabs"
     ):
-        list(users.rows_of(["sequence_id,chunk,call", "a,1,v"], "f"))
+        list(_rows(users, ["sequence_id,chunk,call", "a,1,v"], "f"))
 
 
 def test_a_file_reads_plain_or_gzip_and_names_itself(tmp_path):
@@ -192,7 +197,7 @@ def test_the_compiled_line_writes_what_the_formats_say():
     assert table.line(row) == "x y\t-3\ttrue\t0.30000000000000004\tNA\t[  2.50]\n"
     plain = Table("t", Every, missing="NA")  # str() of each value reads back exactly
     rows = [row, Every("", 0, False, -1e-300, 1.5, float("inf"))]
-    assert list(plain.rows_of([plain.header_line, *map(plain.line, rows)], "f")) == rows
+    assert list(_rows(plain, [plain.header_line, *map(plain.line, rows)], "f")) == rows
 
 
 def test_rows_given_as_columns_are_written_as_rows_are(tmp_path):

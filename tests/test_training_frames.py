@@ -17,7 +17,6 @@ from virnucpro_smk.preprocess.training_frames import (
     _fasta_records,
     _split_records,
     build_training_frames,
-    cds_translations,
     iter_genbank_blocks,
     iter_genomes,
     parse_genbank,
@@ -33,6 +32,12 @@ ALL_GENBANK = [
     "NC_001422_phiX174.gbk",
     "NC_005816_Yersinia_pestis_plasmid_pPCP1.gb",
 ]
+
+
+def cds_translations(record) -> list[str]:
+    """The /translation of each CDS of a Biopython record, in feature order ("" where absent):
+    the reference the light GenBank reader is tested against."""
+    return [f.qualifiers.get("translation", [""])[0] for f in record.features if f.type == "CDS"]
 
 
 def _outputs(directory):
@@ -339,7 +344,7 @@ def test_genome_key_is_the_dblink_assembly():
 def test_taxon_is_the_lowest_one_word_rank_of_biopythons_lineage(file, shared_data, tmp_path):
     """The taxon the comparison's new-taxa section groups by (usually the genus), checked
     against Biopython's reading of the lineage; the builder writes it into genomes.tsv."""
-    from virnucpro_smk.preprocess.genomes import read_genome_taxa
+    from virnucpro_smk.preprocess.genomes import read_genome_table
 
     path = shared_data / "genbank" / file
     with open(path) as handle:
@@ -350,4 +355,4 @@ def test_taxon_is_the_lowest_one_word_rank_of_biopythons_lineage(file, shared_da
     assert parse_genbank(block, sequence=False).taxon == expected
     out = tmp_path / "out"
     build_training_frames(path, 300, fna=None, **_outputs(out), genomes=out / "genomes.tsv")
-    assert read_genome_taxa(out / "genomes.tsv") == {record.id: expected}
+    assert read_genome_table(out / "genomes.tsv")[1] == {record.id: expected}

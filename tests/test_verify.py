@@ -97,6 +97,31 @@ def test_bundled_reference_matches_the_original_outputs_exactly(reference):
     assert torch.equal(torch.stack([vectors[i] for i in FRAME_IDS]), esm.vectors)
 
 
+def test_the_command_rebuilds_the_bundled_reference_from_the_original_run(reference, tmp_path):
+    from virnucpro_smk.cli import main
+
+    bundled = load_reference(BUNDLED / "esm2_3b_2560d.safetensors")
+    out = tmp_path / "esm2_3b_2560d.safetensors"
+    args = ["--model", "esm2_3b_2560d", "--source", bundled.source, "--kind", "protein"]
+    assert main(["reference-from-original", str(reference / "output_1_ESM.pt"),
+                 str(reference / "test_with_orfs_identified_protein.faa"), "--out", str(out),
+                 *args, "--origin", bundled.origin]) == 0  # fmt: skip
+    rebuilt = load_reference(out)
+    assert (rebuilt.ids, rebuilt.sequences, rebuilt.origin) == (
+        bundled.ids,
+        bundled.sequences,
+        bundled.origin,
+    )
+    assert torch.equal(rebuilt.vectors, bundled.vectors)
+    # a FASTA whose ids the vectors do not hold is one line, exit status 1
+    other = tmp_path / "other.faa"
+    other.write_text(">x\nMKV\n")
+    bad = tmp_path / "x.safetensors"
+    assert main(["reference-from-original", str(reference / "output_1_ESM.pt"), str(other),
+                 "--out", str(bad), *args, "--origin", "o"]) == 1  # fmt: skip
+    assert not bad.exists()
+
+
 def test_registry_models_find_their_reference():
     registry, references = _real_registry(), load_references(BUNDLED)
     assert find_reference(registry["dnaberts_768d"], references).model == "dnaberts_768d"

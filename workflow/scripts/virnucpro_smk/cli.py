@@ -2,6 +2,7 @@
 
 virnucpro-smk convert-legacy 300_model.pth --chunk-length 300 --out DIR --allow-pickle
 virnucpro-smk make-example resources/example
+virnucpro-smk reference-from-original output_1_ESM.pt frames.faa --out ref.safetensors --model ...
 virnucpro-smk regions per_chunk.tsv --out regions.tsv [--sequences sequences.tsv]
 virnucpro-smk decide calls_chunk300.tsv --baseline NAME --candidate NAME [--margin ...]
 """
@@ -78,6 +79,23 @@ def make_example(args: argparse.Namespace) -> None:
     from .preprocess.synthetic import main as synthetic_main
 
     synthetic_main([str(args.directory)])
+
+
+def reference_from_original(args: argparse.Namespace) -> None:
+    """An original VirNucPro run's vectors (``*_DNABERT_S.pt`` / ``*_ESM.pt``, the FASTA it
+    embedded) -> a reference file that `snakemake verify_models` checks a model against."""
+    from .models.verify import reference_from_virnucpro
+
+    path = reference_from_virnucpro(
+        args.vectors,
+        args.fasta,
+        args.out,
+        model=args.model,
+        source=args.source,
+        kind=args.kind,
+        origin=args.origin,
+    )
+    print(path)
 
 
 def regions(args: argparse.Namespace) -> None:
@@ -170,6 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     ex = sub.add_parser("make-example", help="write the synthetic bundled example")
     ex.add_argument("directory", type=Path)
     ex.set_defaults(func=make_example)
+    ref = sub.add_parser(
+        "reference-from-original", help=reference_from_original.__doc__.splitlines()[0]
+    )
+    ref.add_argument("vectors", type=Path, help="the original's output_*_DNABERT_S.pt or _ESM.pt")
+    ref.add_argument("fasta", type=Path, help="the frames it embedded (identified_*.fa/.faa)")
+    ref.add_argument("--out", type=Path, required=True, help="reference .safetensors to write")
+    ref.add_argument("--model", required=True, help="registry name, e.g. esm2_3b_2560d")
+    ref.add_argument("--source", required=True, help="hub id the original ran")
+    ref.add_argument("--kind", required=True, choices=("dna", "protein"))
+    ref.add_argument("--origin", required=True, help="where the figures come from (provenance)")
+    ref.set_defaults(func=reference_from_original)
     reg = sub.add_parser("regions", help=regions.__doc__)
     reg.add_argument("per_chunk", type=Path, help="per_chunk.tsv as predict writes it")
     reg.add_argument("--out", type=Path, required=True, help="regions.tsv to write")

@@ -375,10 +375,6 @@ class Table(Generic[R]):
                 raise self._failure(cells, positions, f"{source}, line {number}", exc) from None
             yield number, row
 
-    def rows_of(self, lines: Iterable[str], source: str) -> Iterator[R]:
-        """Rows of a table's lines (the header first); ``source`` names it in errors."""
-        return map(_second, self.numbered_rows_of(lines, source))
-
     def read_numbered(
         self, path: str | os.PathLike[str], source: str | None = None
     ) -> Iterator[tuple[int, R]]:

@@ -326,9 +326,3 @@ def record_lengths(path: str | os.PathLike[str]) -> Iterator[int]:
             length += len(part.translate(None, _SEQ_WHITESPACE))
     if length >= 0:
         yield length
-
-
-def scan_lengths(path: str | os.PathLike[str]) -> list[int]:
-    """Sequence lengths of a FASTA file (:func:`record_lengths`), for DAG-build time, where
-    the number of GPU jobs of a sample is decided: cheap, and no validation."""
-    return list(record_lengths(path))

@@ -36,22 +36,6 @@ def _esm_rows(data: dict) -> tuple[list[str], torch.Tensor]:
     return list(data["proteins"]), torch.stack([t.to(torch.float32) for t in data["data"]])
 
 
-def read_legacy_dnabert(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    """(ids, [N, 768] matrix) from an original ``*_DNABERT_S.pt`` file.
-
-    It holds ``{'nucleotide': ids, 'data': [{'label', 'mean_representation': floats}]}``.
-    """
-    return _dnabert_rows(_load(path), path)
-
-
-def read_legacy_esm(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    """(ids, [N, 2560] matrix) from an original ``*_ESM.pt`` file (ESM batch order).
-
-    It holds ``{'proteins': ids, 'data': [tensor]}`` in ESM batch order, not input order.
-    """
-    return _esm_rows(_load(path))
-
-
 def read_legacy_vectors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Frame id -> vector from an original ``*_DNABERT_S.pt`` or ``*_ESM.pt``, by content.
 
@@ -65,11 +49,6 @@ def read_legacy_vectors(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]
     else:
         raise InputError(f"{path}: neither a DNABERT-S ('nucleotide') nor an ESM ('proteins') file")
     return dict(zip(ids, matrix, strict=True))
-
-
-def read_legacy_merged(path: str | os.PathLike[str]) -> tuple[list[str], torch.Tensor]:
-    data = _load(path)
-    return list(data["ids"]), data["data"]
 
 
 class _LegacyMLP(torch.nn.Module):

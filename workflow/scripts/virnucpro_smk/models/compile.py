@@ -148,7 +148,12 @@ def compile_encoder(
     encoder.model, _ = compile_fn(encoder.model, True)
     _warm_up(encoder)
     seconds = time.perf_counter() - start
-    log.info("%s: torch.compile took %.1f s", encoder.spec.name, seconds)
+    log.info(
+        "%s: torch.compile took %.1f s, %d graphs (dynamic shapes: later batches add none)",
+        encoder.spec.name,
+        seconds,
+        compiled_graphs(),
+    )
     return encoder, seconds, "on"
 
 
@@ -183,12 +188,13 @@ def checked_compile(
         return _eager(encoder, start, reason)
     log.info(
         "%s: torch.compile kept: %d vectors of a job batch within cosine %.6f of eager "
-        "(tolerance %s), compiled in %.1f s",
+        "(tolerance %s), compiled in %.1f s, %d graphs",
         encoder.spec.name,
         len(eager),
         cosine,
         min_cosine,
         seconds,
+        compiled_graphs(),
     )
     return encoder, seconds, f"auto: compiled (min cosine {cosine:.6f} vs eager)"
 

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import InputError
-from ..formats.predictions import PREDICTIONS, FramePrediction
+from ..formats.predictions import PREDICTIONS
 
 SCORE_TOLERANCE = {"float32": 1e-3, "bfloat16": 0.02, "float16": 0.02}
 
@@ -94,17 +94,6 @@ def check_scores(
             problems.append(f"{fid}: called otherwise than the original")
     return ScoreCheck(
         not problems, dtype, tolerance, len(original), round(worst, 9), worst_id, problems
-    )
-
-
-def write_original_format(scores: Mapping[str, float], path: str | os.PathLike[str]) -> None:
-    """Our scores in the original's ``prediction_results.txt`` layout (for side-by-side diffs)."""
-    PREDICTIONS.write(
-        path,
-        (
-            FramePrediction(fid, "virus" if s >= 0.5 else "others", 1.0 - s, s)
-            for fid, s in scores.items()
-        ),
     )
 
 

@@ -87,11 +87,6 @@ def read_genome_map(path: str | os.PathLike[str]) -> dict[str, str]:
     return read_genome_table(path)[0]
 
 
-def read_genome_taxa(path: str | os.PathLike[str]) -> dict[str, str]:
-    """``record -> taxon`` of a genome map (:func:`read_genome_table`)."""
-    return read_genome_table(path)[1]
-
-
 def genome_key(record: str, genome_of: Mapping[str, str]) -> str:
     """The genome of ``record``: its mapped key, else the record itself."""
     return genome_of.get(record, record)

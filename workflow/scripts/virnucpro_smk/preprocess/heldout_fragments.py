@@ -93,11 +93,6 @@ def split_genomes(manifest: str | os.PathLike[str]) -> dict[str, dict[str, set[s
     return {split: dict(by_dataset) for split, by_dataset in out.items()}
 
 
-def heldout_genomes(manifest: str | os.PathLike[str]) -> dict[str, set[str]]:
-    """Genomes of the manifest's test split, per dataset."""
-    return split_genomes(manifest).get("test", {})
-
-
 def plan_fragments(
     records: Sequence[SourceRecord], lengths: Sequence[int], per_genome: int, seed: int
 ) -> list[Fragment]:

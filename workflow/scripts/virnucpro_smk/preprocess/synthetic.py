@@ -93,19 +93,6 @@ def write_fasta_records(path: str | Path, records: Iterator[tuple[str, str, str]
 BENCHMARK_ORF_CODONS = (150, 900)
 
 
-def benchmark_fasta(path: str | Path, total_bp: int, contig_bp: int = 20000, seed: int = 1) -> int:
-    """A large coding-like input for throughput benchmarks (real data's kept-frame rate)."""
-    rng = random.Random(seed)
-    n = max(1, total_bp // contig_bp)
-    return write_fasta_records(
-        path,
-        (
-            (f"bench_{i}", "bench", synthetic_contig(rng, contig_bp, 1.0, BENCHMARK_ORF_CODONS))
-            for i in range(n)
-        ),
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("directory", type=Path, help="e.g. resources/example")

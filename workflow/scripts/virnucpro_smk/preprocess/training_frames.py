@@ -100,14 +100,6 @@ class ProteinIndex:
         return False
 
 
-def cds_translations(record) -> list[str]:
-    """The /translation of each CDS of a Biopython record, in feature order ("" where absent).
-
-    The reference the light reader (:func:`parse_genbank`) is tested against.
-    """
-    return [f.qualifiers.get("translation", [""])[0] for f in record.features if f.type == "CDS"]
-
-
 @dataclass(frozen=True, slots=True)
 class GenBankRecord:
     """What training needs from a GenBank record: id, upper-case sequence, CDS translations,

@@ -49,16 +49,6 @@ def ranking_areas(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]
     return auc, ap
 
 
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (ties count one half); NaN with one class."""
-    return ranking_areas(labels, scores)[0]
-
-
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
-    """PR-AUC as average precision (step function, no interpolation); NaN with one class."""
-    return ranking_areas(labels, scores)[1]
-
-
 def binary_metrics(
     labels: np.ndarray,
     scores: np.ndarray,

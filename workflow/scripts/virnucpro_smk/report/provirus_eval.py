@@ -41,14 +41,6 @@ class Region(Protocol):
     end: int
 
 
-def plant(sequence_id: str, host: str, virus: str, position: int) -> tuple[str, Planted]:
-    """Insert ``virus`` into ``host`` after ``position`` host bases; the contig and its truth."""
-    if not 0 <= position <= len(host):
-        raise ValueError(f"{sequence_id}: position {position} outside the {len(host)}-bp host")
-    contig = host[:position] + virus + host[position:]
-    return contig, Planted(sequence_id, position + 1, position + len(virus))
-
-
 @dataclass(frozen=True)
 class ProvirusEvaluation:
     """Recall and boundary error of region calls against planted proviruses."""
@@ -92,30 +84,6 @@ def evaluate_regions(planted: Iterable[Planted], regions: Iterable[Region]) -> P
             split += 1
     false = sum(id(r) not in used for rs in by_sequence.values() for r in rs)
     return ProvirusEvaluation(n, found, split, false, tuple(errors))
-
-
-def simulated_calls(
-    n: int,
-    viral_spans: Iterable[tuple[int, int]],
-    rng: np.random.Generator,
-    unscored: float = 1 / 3,
-    false_positive_rate: float = 0.03,
-    miss_rate: float = 0.15,
-) -> np.ndarray:
-    """Chunk calls of a simulated ``n``-chunk track: viral inside the (first, last) chunk
-    spans, with the noise real tracks show (a share of chunks unscored, host chunks called
-    viral at ``false_positive_rate``, viral chunks missed at ``miss_rate``).
-
-    The region caller's tests and its benchmark sweep draw from this one simulator, so the
-    defaults the README justifies are measured on the tracks the tests assert on.
-    """
-    truth = np.zeros(n, dtype=bool)
-    for first, last in viral_spans:
-        truth[first : last + 1] = True
-    u = rng.random(n)
-    calls = np.where(truth, u >= miss_rate, u < false_positive_rate).astype(np.int8)
-    calls[rng.random(n) < unscored] = UNSCORED
-    return calls
 
 
 # --------------------------------------------------------------------------- chunk-track planting
