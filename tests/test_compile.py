@@ -11,9 +11,9 @@ import pytest
 import torch
 from test_embeddings import _extract
 
-from virnucpro_smk.io.embedding_files import read_embeddings
 from virnucpro_smk.models.compile import compile_encoder, compiled_graphs, maybe_compile
 from virnucpro_smk.models.embeddings import embed_batches, load_encoder, token_budget_batches
+from whole_embeddings import read_embeddings
 
 NAME = "standin_fastesm_32d"
 AA = "ACDEFGHIKLMNPQRSTVWY"

@@ -12,10 +12,10 @@ from virnucpro_smk.io import embedding_files
 from virnucpro_smk.io.embedding_files import (
     EmbeddingReader,
     EmbeddingWriter,
-    read_embeddings,
     read_metadata,
     write_embeddings,
 )
+from whole_embeddings import read_embeddings
 
 
 def _meta(width=2, **extra):

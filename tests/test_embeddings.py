@@ -8,7 +8,7 @@ import torch
 
 from virnucpro_smk import __version__
 from virnucpro_smk.errors import InputError, ModelMismatchError, ModelMissingError
-from virnucpro_smk.io.embedding_files import read_embeddings, read_metadata, write_embeddings
+from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.models.embeddings import (
     embed_sequences,
     extract_shard,
@@ -16,6 +16,7 @@ from virnucpro_smk.models.embeddings import (
     token_budget_batches,
 )
 from virnucpro_smk.models.registry import parse_model, parse_registry, select_models
+from whole_embeddings import read_embeddings
 
 AA = "ACDEFGHIKLMNPQRSTVWY"
 

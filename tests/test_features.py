@@ -9,11 +9,11 @@ from virnucpro_smk.classify.features import (
     FeatureBlocks,
     PairedFeatures,
     merge_pair,
-    read_features,
 )
 from virnucpro_smk.errors import ModelMismatchError
-from virnucpro_smk.io.embedding_files import EmbeddingFile, read_embeddings, write_embeddings
+from virnucpro_smk.io.embedding_files import EmbeddingFile, write_embeddings
 from virnucpro_smk.io.legacy import read_legacy_vectors
+from whole_embeddings import read_embeddings
 
 
 def _meta(model, kind, width, chunk=500, **extra):
@@ -60,20 +60,24 @@ def _write(tmp_path, model, kind, width, ids, matrix=None, chunk=300, **extra):
     return path
 
 
-def _read_in_blocks(dna, prot, dna_model, prot_model, chunk_length=None):
+def _read_in_blocks(dna, prot, dna_model, prot_model, chunk_length=None, block_rows=2):
     with FeatureBlocks(dna, prot, dna_model, prot_model, chunk_length) as shard:
-        parts = list(shard.blocks(block_rows=2))
+        parts = list(shard.blocks(block_rows=block_rows))
         assert [len(ids) for ids, _ in parts] == [
-            min(2, len(shard.ids) - i) for i in range(0, len(shard.ids), 2)
+            min(block_rows, len(shard.ids) - i) for i in range(0, len(shard.ids), block_rows)
         ]
     ids = [fid for block, _ in parts for fid in block]
     return ids, torch.cat([m for _, m in parts]), shard.meta
 
 
-@pytest.fixture(params=["whole", "blocks"])
+def _read_in_one_block(dna, prot, dna_model, prot_model, chunk_length=None):
+    return _read_in_blocks(dna, prot, dna_model, prot_model, chunk_length, block_rows=1000)
+
+
+@pytest.fixture(params=["one block", "blocks of two"])
 def read(request):
-    """Both readers make every check: the whole shard (training) and blocks (prediction)."""
-    return read_features if request.param == "whole" else _read_in_blocks
+    """Every check holds whether a shard fits one block or spans several."""
+    return _read_in_one_block if request.param == "one block" else _read_in_blocks
 
 
 def test_features_join_dna_then_protein_with_pair_identity(tmp_path, read):
@@ -200,22 +204,20 @@ def test_a_truncated_shard_is_refused_when_read_in_blocks(tmp_path):
         _read_in_blocks(dna, prot, "d_8d", "p_4d")
 
 
-def test_the_whole_matrix_is_filled_block_by_block(tmp_path):
+def test_blocks_join_every_row_and_refuse_a_bad_value_in_a_later_block(tmp_path):
     ids = [f"s_chunk_{i}F1" for i in range(1, 8)]
     matrix = torch.randn(7, 4)
     dna = _write(tmp_path, "d_8d", "dna", 8, ids)
     prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
     expected = torch.cat([read_embeddings(dna).matrix, matrix], dim=1)
-    assert torch.equal(read_features(dna, prot, "d_8d", "p_4d")[1], expected)
-    with FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard:
-        assert torch.equal(shard.read_all(block_rows=3), expected)
+    assert torch.equal(_read_in_blocks(dna, prot, "d_8d", "p_4d", block_rows=3)[1], expected)
     matrix[5, 0] = math.inf  # in the second block of three
     prot = _write(tmp_path, "p_4d", "protein", 4, ids, matrix)
     with (
         FeatureBlocks(dna, prot, "d_8d", "p_4d") as shard,
         pytest.raises(ModelMismatchError, match=r"1 row\(s\) contain NaN or Inf: s_chunk_6F1$"),
     ):
-        shard.read_all(block_rows=3)
+        list(shard.blocks(block_rows=3))
 
 
 def test_huge_finite_values_are_not_mistaken_for_inf(tmp_path, read):

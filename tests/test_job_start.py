@@ -14,7 +14,6 @@ import pytest
 import torch
 from test_embeddings import _extract, _sequences, _shard_files
 
-from virnucpro_smk.io.embedding_files import read_embeddings
 from virnucpro_smk.models.embeddings import (
     embed_batches,
     extract_shard,
@@ -31,6 +30,7 @@ from virnucpro_smk.models.shard_resume import ResumableShard
 from virnucpro_smk.models.store import weight_files
 from virnucpro_smk.runtime.device_peaks import peak_tflops
 from virnucpro_smk.runtime.gpu_monitor import GpuMonitor
+from whole_embeddings import read_embeddings
 
 MODELS = ["standin_dnabert_48d", "standin_esm2_64d"]
 

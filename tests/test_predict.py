@@ -152,7 +152,7 @@ def _run(sample, tmp_path, plot=False, **kwargs):
 def test_predictions_match_the_classifier_on_the_joined_features(sample, tmp_path):
     out, _ = _run(sample, tmp_path)
     from virnucpro_smk.classify.mlp import load_checkpoint, predict_scores
-    from virnucpro_smk.io.embedding_files import read_embeddings
+    from whole_embeddings import read_embeddings
 
     model, _ = load_checkpoint(sample["weights"])
     x = torch.cat(

@@ -8,11 +8,8 @@ widths and finite values. The original printed a warning and silently dropped id
 only one file; here any disagreement is an error naming both files, the expected and found
 values and up to ten offending ids. The joined width is computed from the inputs' metadata.
 
-* :func:`read_features` returns a shard's whole ``[DNA | protein]`` matrix (a small
-  set in memory): rows are read straight into it block by block, so memory is the matrix
-  plus one block;
-* :class:`FeatureBlocks` yields it in blocks of rows: memory is one block, whatever the
-  shard size;
+* :class:`FeatureBlocks` checks one shard's pair of files and yields its rows in blocks:
+  memory is one block, whatever the shard size;
 * :class:`PairedFeatures` joins a frame set's DNA files with its protein files when they
   are cut differently (each model's extraction jobs are sized by its own cost, so the DNA
   model has fewer, larger files than a protein model): rows are streamed in order across both
@@ -131,26 +128,6 @@ def merge_pair(
     return dna.ids, matrix, meta
 
 
-def read_features(
-    dna_path: str | os.PathLike[str],
-    protein_path: str | os.PathLike[str],
-    dna_model: str,
-    protein_model: str,
-    chunk_length: int | None = None,
-) -> tuple[list[str], torch.Tensor, dict[str, Any]]:
-    """Classifier features of one shard: ``[DNA | protein]`` rows for the same frames.
-
-    Each file must hold the named model's vectors (its metadata and its directory say so),
-    the two must agree on kind, chunk length (and ``chunk_length`` when given), ids and
-    order, and hold finite values. ``meta`` carries the pair's identity (what
-    ``CheckpointIdentity.from_features`` reads) plus ``dna_commit``/``protein_commit``, the
-    resolved weight commits when the files record them (``model_commit``), else None.
-    Memory: the joined matrix plus one block of one file (rows are read straight into it).
-    """
-    with FeatureBlocks(dna_path, protein_path, dna_model, protein_model, chunk_length) as shard:
-        return shard.ids, shard.read_all(), shard.meta
-
-
 #: Rows per block in :class:`FeatureBlocks`: with the real models (768 + 2560 floats) a block
 #: of DNA, protein and joined rows takes about 0.9 GB, whatever the shard size.
 BLOCK_ROWS = 32768
@@ -159,7 +136,7 @@ BLOCK_ROWS = 32768
 def _checked_header(
     rows: EmbeddingReader, expect_model: str, chunk_length: int | None
 ) -> EmbeddingFile:
-    """Identity of a file from its header and ids, checked as ``read_embeddings`` checks it.
+    """Identity of a file from its header and ids, checked before any row is read.
 
     The returned EmbeddingFile has an empty (0-row) matrix: rows are read block by block.
     """
@@ -181,9 +158,9 @@ class FeatureBlocks:
     """One shard's features read in blocks of rows, for memory that does not grow with it.
 
     Opening runs every identity check on the two headers (kinds, models and directories,
-    chunk lengths, ids and order, widths), so ``ids`` and ``meta`` (as from
-    :func:`read_features`) are known before any row is read; finite values are checked
-    block by block. Use as a context manager::
+    chunk lengths, ids and order, widths), so ``ids`` and ``meta`` (the pair's identity, what
+    ``CheckpointIdentity.from_features`` reads) are known before any row is read; finite
+    values are checked block by block. Use as a context manager::
 
         with FeatureBlocks(dna, protein, dna_model, protein_model, 300) as shard:
             for ids, matrix in shard.blocks():
@@ -220,23 +197,6 @@ class FeatureBlocks:
     def close(self) -> None:
         for rows in self._files:
             rows.close()
-
-    def read_all(self, block_rows: int = BLOCK_ROWS) -> torch.Tensor:
-        """The whole ``[DNA | protein]`` matrix, filled block by block (no concatenation)."""
-        out = torch.empty((len(self.ids), int(self.meta["width"])), dtype=torch.float32)
-        split = self._dna.width
-        parts = (
-            (self._files[0], self._dna, self.dna_path, slice(0, split)),
-            (self._files[1], self._protein, self.protein_path, slice(split, None)),
-        )
-        for start in range(0, len(self.ids), block_rows):
-            end = min(start + block_rows, len(self.ids))
-            for rows, emb, path, columns in parts:
-                emb.ids, emb.matrix = self.ids[start:end], rows.rows(start, end)
-                check_finite(emb, path)
-                out[start:end, columns] = emb.matrix
-                emb.matrix = torch.empty((0, 0))
-        return out
 
     def blocks(self, block_rows: int = BLOCK_ROWS) -> Iterator[tuple[list[str], torch.Tensor]]:
         """``(ids, [DNA | protein] rows)`` for consecutive blocks of at most ``block_rows``."""

@@ -317,7 +317,6 @@ def check_identity(
     expect_model: str | None = None,
     expect_width: int | None = None,
     expect_chunk_length: int | None = None,
-    check_path: bool = True,
     dtype: str | None = None,
 ) -> None:
     """Refuse a file whose identity disagrees with its path, its matrix or the expectation.
@@ -331,7 +330,7 @@ def check_identity(
         raise ModelMismatchError(f"{path}: not a {FORMAT} file (format {meta.get('format')!r})")
     model, width = meta["model"], int(meta["width"])
     problems = []
-    if check_path and path.parent.name != model:
+    if path.parent.name != model:
         problems.append(f"it lies in {path.parent.name}/ but holds {model} vectors")
     if expect_model is not None and model != expect_model:
         problems.append(f"expected {expect_model}, found {model}")
@@ -349,30 +348,3 @@ def check_identity(
         )
     if problems:
         raise ModelMismatchError(f"{path}: refused: " + "; ".join(problems))
-
-
-def read_embeddings(
-    path: str | os.PathLike[str],
-    expect_model: str | None = None,
-    expect_width: int | None = None,
-    expect_chunk_length: int | None = None,
-    check_path: bool = True,
-) -> EmbeddingFile:
-    """Read a whole file and refuse it if its identity disagrees with its path or the
-    expectation (the checks run on the header and ids, before the matrix is read)."""
-    path = Path(path)
-    with EmbeddingReader(path) as reader:
-        ids = reader.ids()
-        check_identity(
-            path,
-            reader.meta,
-            reader.shape,
-            len(ids),
-            expect_model=expect_model,
-            expect_width=expect_width,
-            expect_chunk_length=expect_chunk_length,
-            check_path=check_path,
-            dtype=reader.dtype,
-        )
-        matrix = reader.rows(0, len(ids))
-    return EmbeddingFile(ids, matrix, reader.meta)
