@@ -235,3 +235,16 @@ def test_only_predicts_viral_call_counts_as_viral_at_the_sequence_level():
     seq = heldout_levels(fragments, scores)["sequence_0.9kb"]
     assert seq.calls.tolist() == [True, False, False]
     assert seq.metrics()["recall"] == pytest.approx(1 / 3)
+
+
+def test_equal_chunk_margins_rank_as_ties():
+    """The chunk level ranks by best viral - best non-viral: equal margins must be equal
+    scores (a float subtraction gives 0.495 for 0.01 - 0.02 and 0.49500000000000005 for
+    0.56 - 0.57)."""
+    from virnucpro_smk.report.heldout_levels import chunk_rank_scores
+
+    viral = np.array([0.01, 0.56, 0.68, 1.0, 0.0])
+    nonviral = np.array([0.02, 0.57, 0.69, 0.0, 1.0])
+    scores = chunk_rank_scores(viral, nonviral)
+    assert len(set(scores[:3].tolist())) == 1 and scores[0] == 0.495
+    assert scores[3:].tolist() == [1.0, 0.0]

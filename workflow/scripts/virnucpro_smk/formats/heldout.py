@@ -48,7 +48,13 @@ class HeldoutChunk:
     call: str
 
 
-HELDOUT_CHUNKS = Table("heldout_chunks.tsv", HeldoutChunk, missing="NA", floats="{:.6f}")
+#: Decimals of the scores in heldout_chunks.tsv: its readers know the values are exact in
+#: units of 10**-SCORE_DECIMALS (the chunk level ranks on integer margins).
+SCORE_DECIMALS = 6
+
+HELDOUT_CHUNKS = Table(
+    "heldout_chunks.tsv", HeldoutChunk, missing="NA", floats=f"{{:.{SCORE_DECIMALS}f}}"
+)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL
 from ..errors import InputError, ModelMismatchError
-from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, FragmentRow
+from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, SCORE_DECIMALS, FragmentRow
 from .levels import Level
 
 
@@ -115,6 +115,18 @@ def read_heldout(
     return out
 
 
+def chunk_rank_scores(best_viral: np.ndarray, best_nonviral: np.ndarray) -> np.ndarray:
+    """(best viral - best non-viral + 1) / 2 per chunk: what ranks the chunk level.
+
+    Computed on the table's integer units (its scores have ``SCORE_DECIMALS`` decimals), so
+    equal margins give equal scores: in floats, 0.01 - 0.02 and 0.56 - 0.57 differ in the 17th
+    digit, which breaks ties that ROC and PR areas must see as ties.
+    """
+    unit = 10**SCORE_DECIMALS
+    margin = np.rint(best_viral * unit) - np.rint(best_nonviral * unit)
+    return (margin + unit) / (2 * unit)
+
+
 def heldout_levels(fragments: Sequence[FragmentRow], scores: HeldoutScores) -> dict[str, Level]:
     """The chunk level and one sequence level per fragment length, from one seed's tables."""
     info = {f.fragment: f for f in fragments}
@@ -137,7 +149,7 @@ def heldout_levels(fragments: Sequence[FragmentRow], scores: HeldoutScores) -> d
             column(chunk_ids, "record"),
             column(chunk_ids, "group"),
             np.array([int(x) for x in column(chunk_ids, "label")], dtype=int),
-            (scores.best_viral[scored] - scores.best_nonviral[scored] + 1.0) / 2.0,
+            chunk_rank_scores(scores.best_viral[scored], scores.best_nonviral[scored]),
             scores.chunk_viral[scored].copy(),
             column(chunk_ids, "genome"),
         )
