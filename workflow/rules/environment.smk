@@ -1,5 +1,12 @@
 # One check per device type (see ENV_REPORT in common.smk): `validation_cpu.json` or
 # `validation_cuda.json`, for the device type `device` resolves to.
+
+
+def validation_gpus(wildcards):
+    """The environment check asks for a GPU exactly when it checks CUDA."""
+    return 1 if wildcards.device == "cuda" else 0
+
+
 rule validate_environment:
     output:
         ENV_REPORT_PATTERN,

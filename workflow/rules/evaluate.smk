@@ -5,6 +5,14 @@
 # chunk and sequence rules. The comparison reads its accuracy from these tables.
 
 
+HELDOUT_SCORE_BENCHMARK = f"{OUT}/benchmarks/score_heldout/{CLASSIFIER_TAG}.tsv"
+
+
+def seed_weights(wildcards):
+    """Every training seed's checkpoint of the job's classifier (train_classifier outputs)."""
+    return expand(SEED_WEIGHTS, seed=TRAIN_SEEDS, **wildcards)
+
+
 checkpoint cut_test_fragments:
     input:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",

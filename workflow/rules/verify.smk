@@ -16,6 +16,26 @@ with one_line_errors():
     VERIFY_SCORE_CHECK = score_check_plan(VERIFY["checkpoint"], VERIFY["end_to_end_dir"])
 
 
+def verify_precision_models(wildcards=None):
+    """Models whose run dtype verify_models needs: those with reference vectors, and the
+    end-to-end check's two models."""
+    names = list(VERIFY_PLAN.with_reference)
+    if VERIFY_SCORE_CHECK:
+        names += [VERIFY_SCORE_CHECK[k] for k in ("dna", "protein")]
+    return list(dict.fromkeys(n for n in names if n in REGISTRY))
+
+
+def verify_precision_files(wildcards):
+    return [f"{OUT}/precision/{n}.json" for n in verify_precision_models()]
+
+
+def verify_end_to_end_files(wildcards):
+    """The classifier, input and scores of the end-to-end check (none when it is off)."""
+    if not VERIFY_SCORE_CHECK:
+        return []
+    return [VERIFY_SCORE_CHECK[k] for k in ("checkpoint", "fasta", "original")]
+
+
 rule verify_models:
     input:
         # weights of the models that have reference vectors (the others are only reported)
