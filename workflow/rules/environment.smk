@@ -2,9 +2,7 @@
 # `validation_cuda.json`, for the device type `device` resolves to.
 
 
-def validation_gpus(wildcards):
-    """The environment check asks for a GPU exactly when it checks CUDA."""
-    return 1 if wildcards.device == "cuda" else 0
+include: "helpers/environment.smk"
 
 
 rule validate_environment:

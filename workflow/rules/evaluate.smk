@@ -5,12 +5,7 @@
 # chunk and sequence rules. The comparison reads its accuracy from these tables.
 
 
-HELDOUT_SCORE_BENCHMARK = f"{OUT}/benchmarks/score_heldout/{CLASSIFIER_TAG}.tsv"
-
-
-def seed_weights(wildcards):
-    """Every training seed's checkpoint of the job's classifier (train_classifier outputs)."""
-    return expand(SEED_WEIGHTS, seed=TRAIN_SEEDS, **wildcards)
+include: "helpers/evaluate.smk"
 
 
 checkpoint cut_test_fragments:
