@@ -16,9 +16,12 @@ from virnucpro_smk.preprocess.shards import index_rows, shard_bounds
 from virnucpro_smk.runtime.job_plan import (
     BASE_MEM_MB,
     TRAIN_HELD_BLOCKS,
+    ExtractionPlan,
+    FrameSetWork,
     ModelCost,
     extraction_mem_mb,
     gpu_jobs,
+    gpus_to_fill,
     job_table,
     makespan,
     pair_jobs,
@@ -228,3 +231,58 @@ def test_the_training_builder_indexes_the_drawn_frames_whatever_the_models(tmp_p
     index = FRAME_INDEX.read_all(out / "s.tsv")
     jobs = job_table(index, gpu_jobs(info["frames"], 50, 1, FLOOR))
     assert [s.n_records for s in jobs] == [45, 45, 45, 45]
+
+
+def _plan(gpus: int, on_gpu: bool = True) -> ExtractionPlan:
+    """The plan common.smk builds for the shipped registry, with the schema's bounds."""
+    dna, models = _model_costs("config/config.yaml")
+    return ExtractionPlan.for_run(
+        dna,
+        models,
+        chunks_per_gpu_job=PER_JOB,
+        min_chunks_per_gpu_job=FLOOR,
+        gpus=gpus,
+        on_gpu=on_gpu,
+    )
+
+
+def test_the_gpus_filled_come_from_the_config_else_the_resources_and_none_on_the_cpu():
+    assert gpus_to_fill(gpu_request=1, configured=4, granted=8) == 4  # clusters: the config
+    assert gpus_to_fill(gpu_request=1, configured=0, granted=8) == 8  # --resources gpu=8
+    assert gpus_to_fill(gpu_request=1, configured=0, granted=None) == 1
+    assert gpus_to_fill(gpu_request=0, configured=4, granted=8) == 1  # the CPU: nothing to fill
+
+
+def test_the_plan_sizes_each_model_by_its_own_cost_over_a_frame_set():
+    """1M chunks on 8 GPUs: 2 DNA jobs, 14 FastESM2_650 (whole rounds with the DNA jobs), 8
+    ESM2 3B; a training index of the same size plans the same counts from its frames."""
+    plan, sample = _plan(8), FrameSetWork.of_chunks(1_000_000)
+    counts = {m: plan.job_count(m, sample) for m in COST}
+    assert counts == {"dnaberts_768d": 2, "fastesm650_1280d": 14, "esm2_3b_2560d": 8}
+    assert plan.job_numbers("dnaberts_768d", sample) == ["0000", "0001"]
+    training = FrameSetWork.of_index(_index(1_000_000))
+    assert training.amount == 1_000_000
+    assert {m: plan.job_count(m, training) for m in COST} == counts
+    assert _plan(8, on_gpu=False).gpus == 8  # the caller says which GPUs: gpus_to_fill
+
+
+def test_a_jobs_memory_follows_its_records_or_its_share_of_the_chunks():
+    plan = _plan(1)
+    index = _index(870_000)
+    training = FrameSetWork.of_index(index)
+    jobs = plan.job_count("esm2_3b_2560d", training)
+    assert jobs == 2
+    table = job_table(index, jobs)
+    for job in range(jobs):  # the training set: the job's own run of index rows
+        want = extraction_mem_mb(table[job].n_records)
+        assert plan.job_mem_mb("esm2_3b_2560d", training, job) == want
+    # a sample, before its frames exist: its share of the chunks at two frames per chunk
+    sample = FrameSetWork.of_chunks(870_000)
+    assert plan.job_mem_mb("dnaberts_768d", sample, 1) == extraction_mem_mb(2 * 435_000)
+
+
+def test_every_extraction_job_takes_its_share_of_the_cores_on_a_gpu_run():
+    assert _plan(8).threads(loader_workers=1, cores=16) == 2
+    assert _plan(8).threads(loader_workers=4, cores=16) == 4  # at least its loader workers
+    assert _plan(8).threads(loader_workers=1, cores=None) == 1  # a cluster: its own node
+    assert _plan(1, on_gpu=False).threads(loader_workers=2, cores=16) == 2  # the CPU
