@@ -30,7 +30,7 @@ input, model compute, GPU busy (``gpu_util_mean_pct``: NVML's mean over the stea
 first batch to last), peak GPU memory and the compile decision, all from the job's stats
 JSON (``benchmarks/extract_embeddings/*.json``; "n/a" on CPUs); the achieved TFLOP/s are
 set against the jobs' ``device_peak_tflops`` (the exact device-name table). ``--gpus N`` runs
-with ``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_sizing). The
+with ``--resources gpu=N``, so the jobs fill N GPUs (see runtime/job_plan). The
 steady-state projection plans 1M chunks' jobs as the workflow would (``pair_jobs``), gives
 each its compute at this run's rate per frame plus the per-job overhead, and schedules them
 on the GPUs longest first: a round some GPUs finish early costs its longest job.
@@ -68,6 +68,8 @@ WIDTH = {name: dims["hidden"] for name, dims in FULL_SIZE.items()}
 PROTEIN_MODELS = sorted(n for n in FULL_SIZE if not n.startswith("dnabert"))
 DNA_VOCAB = 4096  # DNABERT-2's BPE vocabulary size: sets tokens per chunk
 CHUNKS_PER_CONTIG = 100
+#: the job plan's bounds per job, read from the schema (the one home of their defaults)
+PLAN_BOUNDS = ("chunks_per_gpu_job", "min_chunks_per_gpu_job")
 
 
 def bench_name(real: str) -> str:
@@ -311,18 +313,21 @@ def report(
     extraction_wall = sum(e["wall"] for e in per_model.values())
     overhead_per_job = (extraction_wall - embed_s) / sum(e["jobs"] for e in per_model.values())
     busy = embed_s / extraction_wall
-    from virnucpro_smk.runtime.job_sizing import makespan, pair_jobs, relative_costs
+    from virnucpro_smk.runtime.job_plan import ModelCost, makespan, pair_jobs, relative_costs
 
-    per_job = args.chunks_per_gpu_job or 500_000
+    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    bounds = {k: schema["properties"][k]["default"] for k in PLAN_BOUNDS}
+    per_job = args.chunks_per_gpu_job or bounds["chunks_per_gpu_job"]
     registry = parse_registry(json.loads((work / "bench.yaml").read_text())["models"])
     dna_name = bench_name("dnaberts_768d")
-    costs = relative_costs(registry[dna_name], registry.values())
-    # 1M chunks' jobs per model as the workflow plans them (job_sizing.pair_jobs)
+    model_costs = {n: ModelCost(n, s.kind, s.gflop_per_token) for n, s in registry.items()}
+    costs = relative_costs(model_costs[dna_name], model_costs.values())
+    # 1M chunks' jobs per model as the workflow plans them (job_plan.pair_jobs)
     plan_1m: dict[str, int] = {}
     for model in per_model:
         if model != dna_name:
             plan_1m[dna_name], plan_1m[model] = pair_jobs(
-                1_000_000, per_job, args.gpus, costs[model]
+                1_000_000, per_job, args.gpus, costs[model], bounds["min_chunks_per_gpu_job"]
             )
     jobs_1m = sum(plan_1m.values())
     scale = 1e6 / chunks

@@ -44,6 +44,6 @@ def test_every_module_and_rule_file_is_named():
         for p in PACKAGE.rglob("*.py")
         if p.name != "__init__.py" and "__pycache__" not in p.parts
     }
-    rules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow/rules").glob("*.smk")}
+    rules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "workflow/rules").rglob("*.smk")}
     unnamed = sorted((modules | rules) - named)
     assert not unnamed, f"{LAYOUT_PAGE.name} layout does not name: {unnamed}"

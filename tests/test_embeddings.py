@@ -270,7 +270,7 @@ def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
     prot.write_text(">other_chunk_1F1\nMKV\n" + prot.read_text().split("\n", 2)[2])
     with pytest.raises(InputError, match="starts at 'other_chunk_1F1'"):
         read_shard_records(prot, index, 0, "protein")
-    with pytest.raises(InputError, match="no shard 2"):
+    with pytest.raises(InputError, match="no job 2"):
         read_shard_records(prot, index, 2, "protein")
     nuc.write_text(nuc.read_text()[:-20])
     with pytest.raises(InputError, match="shorter than"):

@@ -79,7 +79,7 @@ def test_no_table_is_parsed_or_written_outside_the_formats_layer():
         where = path.relative_to(SCRIPTS).as_posix()
         if not where.startswith("virnucpro_smk/formats/"):
             found += hand_parsers(path.read_text(encoding="utf-8"), where)
-    for path in sorted([ROOT / "Snakefile", *(ROOT / "workflow" / "rules").glob("*.smk")]):
+    for path in sorted([ROOT / "Snakefile", *(ROOT / "workflow" / "rules").rglob("*.smk")]):
         text = path.read_text(encoding="utf-8")
         found += [f"{path.name}: {p}" for p in ("csv.", 'split("\\t")', '"\\t".join') if p in text]
     assert found == [], "tables read or written by hand (declare them in formats/ and use that)"

@@ -138,7 +138,7 @@ def test_training_extraction_takes_its_share_of_the_cores(standin_run, tmp_path)
     """`device=cuda --cores 16 --resources gpu=8`: the training set's extraction jobs take
     16 // 8 = 2 threads each, as a sample's do, so eight run side by side (they took every
     core: one at a time on a node of 8 GPUs). The held-out fragments' jobs are the same rule
-    and function (rules/common.smk extraction_threads), with no frame-set branch left.
+    and function (rules/helpers/embed.smk extraction_threads), with no frame-set branch left.
 
     Planned on a copy of the session's run (the training checkpoint done; its CUDA
     environment report copied from the CPU one so the checkpoint stands), every extraction

@@ -161,7 +161,7 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     "preprocess.py": {("virnucpro_smk.preprocess.sample", "preprocess_fasta"): None},
     "extract_embeddings.py": {("virnucpro_smk.models.embeddings", "extract_shard"): None},
     "plan_extraction_jobs.py": {
-        ("virnucpro_smk.preprocess.shards", "plan_extraction_jobs"): [],
+        ("virnucpro_smk.runtime.job_plan", "write_job_table"): [],
     },
     "check_precision.py": {
         ("virnucpro_smk.models.precision", "decide_precision"): {
@@ -321,7 +321,7 @@ def test_each_model_gets_jobs_by_its_own_cost(jobs, monkeypatch):
     """gpus: 4 and a floor of 100 DNA chunks: the sample's ~66 chunks at 500 bp make one DNA
     job, while each protein model (~8x and ~35x the work per chunk) fills the 4 GPUs; the
     FastESM stand-in's 4 are raised to 7, so that with the DNA job they make two full rounds
-    (job_sizing.pair_jobs); the plan's job count reaches plan_extraction_jobs (with the frame
+    (job_plan.pair_jobs); the plan's job count reaches plan_extraction_jobs (with the frame
     index and the model's job table), and it is the number of extraction jobs."""
     planned = {}
     for blob in jobs["plan_extraction_jobs"]:
@@ -329,7 +329,7 @@ def test_each_model_gets_jobs_by_its_own_cost(jobs, monkeypatch):
         if smk.wildcards.unit != "samples/example":
             continue
         rec = run_rule_script(blob, monkeypatch)
-        args, _ = _one_call(rec["plan_extraction_jobs"])
+        args, _ = _one_call(rec["write_job_table"])
         assert args[1:] == (smk.params.n_jobs, smk.output[0])
         assert args[0].endswith("/frames/shards.tsv")
         assert args[2].endswith(f"/frames/jobs/{smk.wildcards.model}.tsv")

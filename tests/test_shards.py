@@ -6,7 +6,8 @@ from virnucpro_smk.formats.frame_index import FRAME_INDEX
 from virnucpro_smk.io.fasta import read_simple_fasta
 from virnucpro_smk.preprocess.chunk_counts import count_chunks
 from virnucpro_smk.preprocess.sample import preprocess_fasta
-from virnucpro_smk.preprocess.shards import read_shard_records, shard_bounds, shard_count
+from virnucpro_smk.preprocess.shards import read_shard_records, shard_bounds
+from virnucpro_smk.runtime.job_plan import jobs_by_size
 
 
 def test_shard_bounds_are_balanced_and_contiguous():
@@ -18,7 +19,7 @@ def test_shard_bounds_are_balanced_and_contiguous():
 @pytest.mark.parametrize("chunks_per_job", [7, 50, 100000])
 def test_shards_partition_the_frames_in_order(shared_data, tmp_path, chunks_per_job):
     fasta = shared_data / "vibrant_mixed_example.fasta"
-    n = shard_count(count_chunks(fasta, 300), chunks_per_job)
+    n = jobs_by_size(count_chunks(fasta, 300), chunks_per_job)
     out = {k: tmp_path / k for k in ("chunked.fa", "nuc.fa", "prot.faa", "seqs.tsv", "shards.tsv")}
     stats = preprocess_fasta(
         fasta,

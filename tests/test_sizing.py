@@ -8,17 +8,17 @@ import pytest
 
 from conftest import run_snakemake
 from virnucpro_smk.preprocess.chunk_counts import cached_count, count_chunks
-from virnucpro_smk.preprocess.shards import shard_count
+from virnucpro_smk.runtime.job_plan import jobs_by_size
 
 
 def test_jobs_grow_with_chunks_not_with_a_frame_bound():
-    assert shard_count(0, 500_000) == 1
-    assert shard_count(1, 500_000) == 1
-    assert shard_count(1_000_000, 500_000) == 2
-    assert shard_count(1_000_001, 500_000) == 3
-    assert shard_count(1_000_000, 125_000) == 8  # a user with 8 GPUs asks for smaller jobs
+    assert jobs_by_size(0, 500_000) == 1
+    assert jobs_by_size(1, 500_000) == 1
+    assert jobs_by_size(1_000_000, 500_000) == 2
+    assert jobs_by_size(1_000_001, 500_000) == 3
+    assert jobs_by_size(1_000_000, 125_000) == 8  # a user with 8 GPUs asks for smaller jobs
     with pytest.raises(ValueError):
-        shard_count(5, 0)
+        jobs_by_size(5, 0)
 
 
 def test_chunk_counts_are_cached_until_the_file_changes(tmp_path):

@@ -1,14 +1,18 @@
-# Embeddings: one GPU job per (frame set, chunk length, model, shard). A frame set is a
-# sample (`samples/<name>`), the training set (`training`) or the comparison's held-out
-# fragments (`heldout`); each model's jobs are sized by
-# its own work (chunks x its cost relative to the DNA model; `chunks_per_gpu_job` at most,
-# raised to fill the run's GPUs above `min_chunks_per_gpu_job`), so a small input is one job
-# per model that loads the model once, and a large one gets many protein jobs and few DNA
-# jobs; memory follows the job's size. plan_extraction_jobs writes the model's job table
-# (its jobs as runs of rows of the frame index) that the jobs read their byte ranges from.
-# `extraction.loader_workers`, `progress_seconds`, `checkpoint_seconds` and `compile` only
-# change speed, logging and how often a job saves its rows: the script reads them from the
-# config, not from params, so changing them reruns nothing.
+# Embeddings: one GPU job per (frame set, chunk length, model, job). A frame set is a sample
+# (`samples/<name>`), the training set (`training`) or the comparison's held-out fragments
+# (`heldout`). The run's extraction plan (PLAN in helpers/extraction_plan.smk; the logic in
+# runtime/job_plan.py) sizes each model's jobs by its own work (chunks x its cost relative to
+# the DNA model; `chunks_per_gpu_job` at most, raised to fill the run's GPUs above
+# `min_chunks_per_gpu_job`), so a small input is one job per model that loads the model once,
+# and a large one gets many protein jobs and few DNA jobs; memory follows the job's size.
+# plan_extraction_jobs writes the model's job table (its jobs as runs of rows of the frame
+# index) that the jobs read their byte ranges from. `extraction.loader_workers`,
+# `progress_seconds`, `checkpoint_seconds` and `compile` only change speed, logging and how
+# often a job saves its rows: the script reads them from the config, not from params, so
+# changing them reruns nothing.
+
+
+include: "helpers/embed.smk"
 
 
 localrules:

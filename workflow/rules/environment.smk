@@ -1,5 +1,10 @@
 # One check per device type (see ENV_REPORT in common.smk): `validation_cpu.json` or
 # `validation_cuda.json`, for the device type `device` resolves to.
+
+
+include: "helpers/environment.smk"
+
+
 rule validate_environment:
     output:
         ENV_REPORT_PATTERN,

@@ -5,6 +5,9 @@
 # chunk and sequence rules. The comparison reads its accuracy from these tables.
 
 
+include: "helpers/evaluate.smk"
+
+
 checkpoint cut_test_fragments:
     input:
         manifest=f"{TRAINING_DIR}/training_manifest.tsv",

@@ -3,6 +3,9 @@
 # viral regions along each sequence (table and FASTA), a figure, and one summary across samples.
 
 
+include: "helpers/predict.smk"
+
+
 rule predict_sample:
     input:
         dna=pair_embeddings("sample", "dna"),

@@ -3,6 +3,9 @@
 # GenBank datasets through the training-mode builder).
 
 
+include: "helpers/preprocess.smk"
+
+
 rule preprocess_sample:
     input:
         fasta=sample_fasta,

@@ -3,6 +3,9 @@
 # from dedicated, repeated end-to-end predict runs (time_predict), and the combined decision.
 
 
+include: "helpers/report.smk"
+
+
 # predict end to end on the held-out fragments, baseline and candidate alternating, each
 # stage a fresh process; one job holding every core and the run's GPUs, so no other job of
 # the workflow runs beside the timed runs.

@@ -5,6 +5,9 @@
 # (chunk length, DNA, protein).
 
 
+include: "helpers/train.smk"
+
+
 checkpoint build_training_set:
     input:
         nucleotide=training_dataset_files("dna"),

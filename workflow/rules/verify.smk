@@ -2,18 +2,9 @@
 # downloaded weights (float32 and the dtype the run uses) and compare with the vectors the
 # original computed; with verify.checkpoint, also score its input end to end against its
 # prediction_results.txt.
-from virnucpro_smk.models.score_check import score_check_plan  # noqa: E402
-from virnucpro_smk.models.verify import plan_verification  # noqa: E402
 
-VERIFY = config["verify"]  # defaults from the schema; models: [] = every non-stand-in
-with one_line_errors():
-    # Header reads only (no torch): which models have reference vectors.
-    VERIFY_PLAN = plan_verification(
-        REGISTRY,
-        VERIFY["models"] or [n for n, s in REGISTRY.items() if not s.is_standin],
-        VERIFY["reference_dir"],
-    )
-    VERIFY_SCORE_CHECK = score_check_plan(VERIFY["checkpoint"], VERIFY["end_to_end_dir"])
+
+include: "helpers/verify.smk"
 
 
 rule verify_models:

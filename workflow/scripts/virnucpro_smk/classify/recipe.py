@@ -1,7 +1,7 @@
 """The classifier's training recipe: the original's numbers, and how a split is streamed.
 
 Kept apart from ``mlp.py`` (torch) so that the workflow, at DAG build, sizes the training
-job's memory from it (``runtime.job_sizing.training_mem_mb``) without importing torch.
+job's memory from it (``runtime.job_plan.training_mem_mb``) without importing torch.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class TrainConfig:
 
     ``block_frames`` and ``buffer_frames`` say how the training split is read from the
     embedding files (``batches.py``): shuffled by blocks of consecutive frames through a
-    buffer; they bound the job's memory (``runtime.job_sizing.training_mem_mb``) and, on a
+    buffer; they bound the job's memory (``runtime.job_plan.training_mem_mb``) and, on a
     split larger than one buffer, which frames share a batch.
     """
 

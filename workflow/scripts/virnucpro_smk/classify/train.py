@@ -4,7 +4,7 @@ No split is held in memory, nor moved whole to a GPU: the manifest is read as a 
 checked against the embedding files' ids (no row is read for that), then every pass reads
 rows from the files, in blocks (``batches.py``: the training split shuffled by block through a
 seeded buffer, validation and test in order). Memory is the shuffle buffer and a few blocks
-(``TrainConfig.block_frames`` and ``buffer_frames``; ``runtime.job_sizing.training_mem_mb``),
+(``TrainConfig.block_frames`` and ``buffer_frames``; ``runtime.job_plan.training_mem_mb``),
 plus one byte of label per frame and the test split's scores: 10M frames at 3,328 floats
 train in about 1 GB, where holding them took 133 GB.
 """

@@ -6,7 +6,7 @@ both files).
 They are two tables and two types: a frame index row (:class:`FrameIndexRow`) is a slice
 of a frame set cut by the frames alone, written once by preprocessing or the training-set
 builder; an extraction job (:class:`ExtractionJob`) is a run of index rows that one GPU job
-embeds, planned per model (``preprocess.shards.group_spans``). Both keep the column name
+embeds, planned per model (``runtime.job_plan.job_table``). Both keep the column name
 ``shard`` for their row number (the files' layout is unchanged).
 """
 

@@ -41,7 +41,7 @@ class ModelSpec:
     token_dropout: bool = True
     trust_remote_code: bool = False
     standin: dict[str, Any] = field(default_factory=dict)
-    # forward-pass cost (~2 x parameters): what sizes the model's jobs (runtime.job_sizing)
+    # forward-pass cost (~2 x parameters): what sizes the model's jobs (runtime.job_plan)
     gflop_per_token: float = 1.0
 
     @property

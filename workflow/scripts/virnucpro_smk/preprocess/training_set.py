@@ -298,7 +298,7 @@ def build_training_set(
     The index has ``n_shards`` rows (a function of the number of selected frames, or None:
     ``shards.index_rows``, what the workflow uses: then neither the index nor the manifest
     depends on the models or the GPUs; each model's jobs are runs of index rows sized in the
-    workflow, see ``runtime.job_sizing``). The manifest's ``shard`` column is the index row.
+    workflow, see ``runtime.job_plan``). The manifest's ``shard`` column is the index row.
     ``clusters``: the genome cluster map (``genome_clusters.tsv``) the split keeps together
     (None: every genome is its own cluster).
     """

@@ -46,14 +46,14 @@ def _extract(spec: dict[str, Any], kind: str) -> None:
     from ..models.embeddings import extract_shard
     from ..models.registry import parse_model
     from ..models.store import set_offline
-    from ..preprocess.shards import plan_extraction_jobs
+    from .job_plan import write_job_table
 
     set_offline()
     name = spec["dna_model"] if kind == "dna" else spec["protein_model"]
     paths = run_paths(spec["run_dir"])
     table = Path(spec["run_dir"]) / "frames" / "jobs" / f"{name}.tsv"
     table.parent.mkdir(parents=True, exist_ok=True)
-    plan_extraction_jobs(paths["index"], 1, table)
+    write_job_table(paths["index"], 1, table)
     output = Path(spec["run_dir"]) / "embeddings" / kind / name / "shard_0000.safetensors"
     output.parent.mkdir(parents=True, exist_ok=True)
     stats = extract_shard(

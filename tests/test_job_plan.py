@@ -1,6 +1,6 @@
-"""GPU job sizing: one rule per model for samples and training frames, each model by its own
-cost (the DNA model gets fewer, longer jobs; protein models fill the GPUs above a work floor),
-memory bounded by the job's size."""
+"""The extraction job plan: one rule per model for samples and training frames, each model by
+its own cost (the DNA model gets fewer, longer jobs; protein models fill the GPUs above a work
+floor), which index rows each job takes, memory bounded by the job's size, threads."""
 
 import itertools
 import math
@@ -12,13 +12,17 @@ import yaml
 from conftest import ROOT, build_into
 from virnucpro_smk.formats.frame_index import FRAME_INDEX, FrameIndexRow
 from virnucpro_smk.models.registry import parse_registry
-from virnucpro_smk.preprocess.shards import group_spans, index_rows, shard_bounds
-from virnucpro_smk.runtime.job_sizing import (
+from virnucpro_smk.preprocess.shards import index_rows, shard_bounds
+from virnucpro_smk.runtime.job_plan import (
     BASE_MEM_MB,
-    MIN_CHUNKS_PER_GPU_JOB,
     TRAIN_HELD_BLOCKS,
+    ExtractionPlan,
+    FrameSetWork,
+    ModelCost,
     extraction_mem_mb,
     gpu_jobs,
+    gpus_to_fill,
+    job_table,
     makespan,
     pair_jobs,
     relative_costs,
@@ -26,13 +30,23 @@ from virnucpro_smk.runtime.job_sizing import (
     training_mem_mb,
 )
 
-PER_JOB = 500_000
+# the bounds per job as the schema states them (the one home of defaults)
+_SCHEMA = yaml.safe_load((Path(ROOT) / "workflow/schemas/config.schema.yaml").read_text())
+PER_JOB = _SCHEMA["properties"]["chunks_per_gpu_job"]["default"]
+FLOOR = _SCHEMA["properties"]["min_chunks_per_gpu_job"]["default"]
+
+
+def _model_costs(config: str) -> tuple[ModelCost, list[ModelCost]]:
+    """The DNA model's and every model's cost, from a config's registry (as common.smk
+    passes them to the plan)."""
+    cfg = yaml.safe_load((Path(ROOT) / config).read_text())
+    registry = parse_registry(cfg["models"])
+    costs = {n: ModelCost(n, s.kind, s.gflop_per_token) for n, s in registry.items()}
+    return costs[cfg["dna_model"]], list(costs.values())
 
 
 def _costs(config: str) -> dict[str, float]:
-    cfg = yaml.safe_load((Path(ROOT) / config).read_text())
-    registry = parse_registry(cfg["models"])
-    return relative_costs(registry[cfg["dna_model"]], registry.values())
+    return relative_costs(*_model_costs(config))
 
 
 COST = _costs("config/config.yaml")
@@ -65,17 +79,17 @@ def test_costs_come_from_the_registry():
     ],
 )
 def test_jobs_fill_the_gpus_above_the_floor(work, gpus, cost, jobs):
-    assert gpu_jobs(work, PER_JOB, gpus, cost=cost) == jobs
+    assert gpu_jobs(work, PER_JOB, gpus, FLOOR, cost=cost) == jobs
 
 
 def test_every_job_keeps_the_floor_when_gpus_are_filled():
     for work in range(0, 2_000_001, 37_500):
         for gpus in (2, 4, 8):
             for cost in (DNA, FAST, ESM3B):
-                n = gpu_jobs(work, PER_JOB, gpus, cost=cost)
+                n = gpu_jobs(work, PER_JOB, gpus, FLOOR, cost=cost)
                 if n > 1 and n > -(-work // PER_JOB):  # raised to fill GPUs
                     smallest = min(hi - lo for lo, hi in shard_bounds(work, n))
-                    assert smallest * cost >= MIN_CHUNKS_PER_GPU_JOB
+                    assert smallest * cost >= FLOOR
                     assert n <= gpus
 
 
@@ -86,15 +100,18 @@ def test_dna_jobs_are_fewer_and_never_the_stragglers(protein):
     and no DNA job is predicted to run longer than a protein job of the same sample."""
     for chunks in (10_000, 300_000, 1_000_000, 3_000_000, 10_000_000):
         for gpus in (1, 2, 4, 8, 16):
-            n_dna = gpu_jobs(chunks, PER_JOB, gpus, cost=DNA)
-            n_protein = gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+            n_dna = gpu_jobs(chunks, PER_JOB, gpus, FLOOR, cost=DNA)
+            n_protein = gpu_jobs(chunks, PER_JOB, gpus, FLOOR, cost=protein)
             assert n_dna == max(1, math.ceil(chunks / PER_JOB)), (chunks, gpus)
             assert n_dna <= n_protein
             # predicted duration ~ work per job (chunks x cost, in DNA chunks)
             assert chunks / n_dna * DNA <= chunks / n_protein * protein
     # the issue's figures: 1M chunks on 8 GPUs, FastESM2_650: 8 protein jobs of ~1M DNA-chunk
     # equivalents each and 2 DNA jobs of 500k (a DNA job: half a protein job, not 1/8)
-    assert (gpu_jobs(1_000_000, PER_JOB, 8, cost=FAST), gpu_jobs(1_000_000, PER_JOB, 8)) == (8, 2)
+    assert (
+        gpu_jobs(1_000_000, PER_JOB, 8, FLOOR, cost=FAST),
+        gpu_jobs(1_000_000, PER_JOB, 8, FLOOR),
+    ) == (8, 2)
 
 
 def test_the_floor_and_cost_are_parameters():
@@ -103,7 +120,7 @@ def test_the_floor_and_cost_are_parameters():
     with pytest.raises(ValueError, match="positive"):
         gpu_jobs(10, 5, 2, min_per_job=0)
     with pytest.raises(ValueError, match="positive"):
-        gpu_jobs(10, 5, 2, cost=0)
+        gpu_jobs(10, 5, 2, FLOOR, cost=0)
 
 
 def test_makespan_gives_each_job_to_the_gpu_free_first_longest_first():
@@ -115,7 +132,7 @@ def test_makespan_gives_each_job_to_the_gpu_free_first_longest_first():
 def test_dna_and_protein_jobs_fill_whole_rounds_when_that_ends_sooner():
     """The issue's case: 1M chunks on 8 GPUs gave 2 DNA + 8 FastESM2_650 jobs, the DNA jobs
     alone in a second round; now 2 + 14 = 16, two full rounds of jobs of ~equal length."""
-    dna, fast = pair_jobs(1_000_000, PER_JOB, 8, FAST)
+    dna, fast = pair_jobs(1_000_000, PER_JOB, 8, FAST, FLOOR)
     assert (dna, fast) == (2, 14)
     per_job = {"dna": 1_000_000 / dna, "protein": 1_000_000 * FAST / fast}
     assert per_job["dna"] <= per_job["protein"] < 1.2 * per_job["dna"], per_job
@@ -123,14 +140,14 @@ def test_dna_and_protein_jobs_fill_whole_rounds_when_that_ends_sooner():
     for protein in (FAST, ESM3B):
         for chunks in (10_000, 1_000_000, 6_000_000):
             for gpus in (1, 2, 4, 8, 16):
-                d, p = pair_jobs(chunks, PER_JOB, gpus, protein)
-                assert d == gpu_jobs(chunks, PER_JOB, gpus)
-                assert p >= gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+                d, p = pair_jobs(chunks, PER_JOB, gpus, protein, FLOOR)
+                assert d == gpu_jobs(chunks, PER_JOB, gpus, FLOOR)
+                assert p >= gpu_jobs(chunks, PER_JOB, gpus, FLOOR, cost=protein)
                 if d + p <= gpus:  # one round: left as gpu_jobs made it (the floor holds)
-                    assert p == gpu_jobs(chunks, PER_JOB, gpus, cost=protein)
+                    assert p == gpu_jobs(chunks, PER_JOB, gpus, FLOOR, cost=protein)
     # ESM2 3B's 8 jobs are ~9x a DNA job: splitting them to fill two rounds would end later
-    assert pair_jobs(1_000_000, PER_JOB, 8, ESM3B) == (2, 8)
-    assert pair_jobs(1_000_000, PER_JOB, 1, FAST) == (2, 2)  # one GPU: rounds are whole
+    assert pair_jobs(1_000_000, PER_JOB, 8, ESM3B, FLOOR) == (2, 8)
+    assert pair_jobs(1_000_000, PER_JOB, 1, FAST, FLOOR) == (2, 2)  # one GPU: rounds are whole
 
 
 def test_training_memory_follows_block_and_buffer_sizes():
@@ -164,9 +181,9 @@ def test_a_training_set_of_millions_of_frames_is_several_jobs_of_bounded_memory(
     assert len(index) == 6000  # 1,000 frames a row: the index stays small
     for gpus in (1, 8):
         for cost in (DNA, FAST, ESM3B):
-            jobs = gpu_jobs(frames, PER_JOB, gpus, cost=cost)
+            jobs = gpu_jobs(frames, PER_JOB, gpus, FLOOR, cost=cost)
             assert jobs == 12  # the memory cap rules at this size, for every model
-            spans = group_spans(index, jobs)
+            spans = job_table(index, jobs)
             sizes = [s.n_records for s in spans]
             assert sum(sizes) == frames and max(sizes) == 500_000
             mem = [extraction_mem_mb(n) for n in sizes]
@@ -174,8 +191,8 @@ def test_a_training_set_of_millions_of_frames_is_several_jobs_of_bounded_memory(
             # whole matrix (6M x 2560 floats = 61 GB for ESM2 3B) in one job
             assert max(mem) == BASE_MEM_MB + 1954
     # 16 GPUs: ESM2 3B fills them (16 jobs of 375,000), the DNA model keeps 12
-    assert gpu_jobs(frames, PER_JOB, 16, cost=ESM3B) == 16
-    assert gpu_jobs(frames, PER_JOB, 16, cost=DNA) == 12
+    assert gpu_jobs(frames, PER_JOB, 16, FLOOR, cost=ESM3B) == 16
+    assert gpu_jobs(frames, PER_JOB, 16, FLOOR, cost=DNA) == 12
     assert extraction_mem_mb(2 * 500_000) > BASE_MEM_MB + 1954  # doubles records, not base
 
 
@@ -183,7 +200,7 @@ def test_jobs_of_one_model_hold_their_share_within_one_index_row():
     for frames in (0, 7, 255, 256, 1000, 123_457, 870_000):
         index = _index(frames)
         for jobs in (1, 2, 3, 8, 10, 300):
-            spans = group_spans(index, jobs)
+            spans = job_table(index, jobs)
             sizes = [s.n_records for s in spans]
             assert len(spans) == jobs and sum(sizes) == frames
             row = max(s.n_records for s in index)
@@ -212,5 +229,60 @@ def test_the_training_builder_indexes_the_drawn_frames_whatever_the_models(tmp_p
     info = build_into(files, out)
     assert info["frames"] == 180 and info["index_rows"] == index_rows(180) == 180
     index = FRAME_INDEX.read_all(out / "s.tsv")
-    jobs = group_spans(index, gpu_jobs(info["frames"], 50, gpus=1))
+    jobs = job_table(index, gpu_jobs(info["frames"], 50, 1, FLOOR))
     assert [s.n_records for s in jobs] == [45, 45, 45, 45]
+
+
+def _plan(gpus: int, on_gpu: bool = True) -> ExtractionPlan:
+    """The plan common.smk builds for the shipped registry, with the schema's bounds."""
+    dna, models = _model_costs("config/config.yaml")
+    return ExtractionPlan.for_run(
+        dna,
+        models,
+        chunks_per_gpu_job=PER_JOB,
+        min_chunks_per_gpu_job=FLOOR,
+        gpus=gpus,
+        on_gpu=on_gpu,
+    )
+
+
+def test_the_gpus_filled_come_from_the_config_else_the_resources_and_none_on_the_cpu():
+    assert gpus_to_fill(gpu_request=1, configured=4, granted=8) == 4  # clusters: the config
+    assert gpus_to_fill(gpu_request=1, configured=0, granted=8) == 8  # --resources gpu=8
+    assert gpus_to_fill(gpu_request=1, configured=0, granted=None) == 1
+    assert gpus_to_fill(gpu_request=0, configured=4, granted=8) == 1  # the CPU: nothing to fill
+
+
+def test_the_plan_sizes_each_model_by_its_own_cost_over_a_frame_set():
+    """1M chunks on 8 GPUs: 2 DNA jobs, 14 FastESM2_650 (whole rounds with the DNA jobs), 8
+    ESM2 3B; a training index of the same size plans the same counts from its frames."""
+    plan, sample = _plan(8), FrameSetWork.of_chunks(1_000_000)
+    counts = {m: plan.job_count(m, sample) for m in COST}
+    assert counts == {"dnaberts_768d": 2, "fastesm650_1280d": 14, "esm2_3b_2560d": 8}
+    assert plan.job_numbers("dnaberts_768d", sample) == ["0000", "0001"]
+    training = FrameSetWork.of_index(_index(1_000_000))
+    assert training.amount == 1_000_000
+    assert {m: plan.job_count(m, training) for m in COST} == counts
+    assert _plan(8, on_gpu=False).gpus == 8  # the caller says which GPUs: gpus_to_fill
+
+
+def test_a_jobs_memory_follows_its_records_or_its_share_of_the_chunks():
+    plan = _plan(1)
+    index = _index(870_000)
+    training = FrameSetWork.of_index(index)
+    jobs = plan.job_count("esm2_3b_2560d", training)
+    assert jobs == 2
+    table = job_table(index, jobs)
+    for job in range(jobs):  # the training set: the job's own run of index rows
+        want = extraction_mem_mb(table[job].n_records)
+        assert plan.job_mem_mb("esm2_3b_2560d", training, job) == want
+    # a sample, before its frames exist: its share of the chunks at two frames per chunk
+    sample = FrameSetWork.of_chunks(870_000)
+    assert plan.job_mem_mb("dnaberts_768d", sample, 1) == extraction_mem_mb(2 * 435_000)
+
+
+def test_every_extraction_job_takes_its_share_of_the_cores_on_a_gpu_run():
+    assert _plan(8).threads(loader_workers=1, cores=16) == 2
+    assert _plan(8).threads(loader_workers=4, cores=16) == 4  # at least its loader workers
+    assert _plan(8).threads(loader_workers=1, cores=None) == 1  # a cluster: its own node
+    assert _plan(1, on_gpu=False).threads(loader_workers=2, cores=16) == 2  # the CPU
