@@ -2,6 +2,7 @@
 # the target lists of every stage. Rules call the named functions defined here.
 import re
 import sys
+from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 
@@ -75,21 +76,20 @@ RELATIVE_COST = relative_costs(DNA_MODEL, REGISTRY.values())
 
 
 # Config sections with every default filled in by check_config from the schema (the one
-# place defaults live; config/README.md lists them).
+# place defaults live; config/README.md lists them). Rule params hold their plain values
+# (Snakemake records them for reruns); rule scripts build the package's typed settings from
+# them (CallThresholds, RegionModel, TrainConfig, SplitSettings, CompareSettings; the speed
+# knobs, ExtractionSettings, from the config).
 TRAIN = config["train"]
 PREDICT = config["predict"]
 EXTRACTION = config["extraction"]
 COMPARE = config["compare"]
-# classify.regions.RegionModel's arguments (predict_sample's viral regions)
-REGION_MODEL = {
-    "sensitivity": PREDICT["region_sensitivity"],
-    "false_positive_rate": PREDICT["region_false_positive_rate"],
-    "switch_probability": PREDICT["region_switch_probability"],
-}
-try:  # RegionModel's own check, at DAG build rather than in every predict job
-    RegionModel(**REGION_MODEL)
+# The typed settings' own checks, at DAG build rather than in every job.
+try:  # predict_sample's viral regions: RegionModel's fields as plain values
+    REGION_MODEL = asdict(RegionModel.from_config(PREDICT))
 except ValueError as exc:
     raise WorkflowError(f"config keys predict.region_*: {exc}") from None
+TRAIN_RECIPE = TrainConfig.from_config(TRAIN["recipe"], TRAIN["seed"])
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 CHUNKS_PER_GPU_JOB = int(config["chunks_per_gpu_job"])
 MIN_CHUNKS_PER_GPU_JOB = int(config["min_chunks_per_gpu_job"])
@@ -419,7 +419,7 @@ def training_mem(wildcards):
     """``mem_mb`` of train_classifier: training streams from the embedding files, so memory
     follows the recipe's block and buffer sizes at the classifier's width, not the frame count
     (runtime/job_sizing.training_mem_mb)."""
-    recipe = TrainConfig.from_dict(TRAIN["recipe"])
+    recipe = TRAIN_RECIPE
     return training_mem_mb(int(wildcards.width), recipe.block_frames, recipe.buffer_frames)
 
 
