@@ -35,6 +35,7 @@ from virnucpro_smk.models.registry import ModelSpec
 from virnucpro_smk.models.standin import build_dna_tokenizer
 from virnucpro_smk.preprocess.frames import translate_record
 from virnucpro_smk.preprocess.synthetic import synthetic_contig
+from virnucpro_smk.runtime.config_defaults import with_model_defaults
 from virnucpro_smk.runtime.device_peaks import peak_tflops
 from virnucpro_smk.runtime.environment import resolve_device
 
@@ -86,6 +87,7 @@ def build(
         source="random-weights",
         width=dims["hidden"],
         tokens_per_batch=budget,
+        **with_model_defaults({}),  # revision, trust_remote_code: the schema's
     )
     if kind == "dna":
         tokenizer = build_dna_tokenizer(4096, seed=0)

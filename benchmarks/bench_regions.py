@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from region_tracks import simulated_calls
 from virnucpro_smk.classify.regions import RegionModel, call_regions
+from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+#: the run's default region model: the schema's predict.region_*
+MODEL = RegionModel.from_config(schema_defaults("predict"))
 
 
 def track(n, spans, rng, unscored, fpr, miss):
@@ -33,7 +38,7 @@ def speed(total_chunks: int) -> None:
     )
     offsets = np.arange(n_seq + 1, dtype=np.int64) * per
     t0 = time.perf_counter()
-    regions = call_regions(calls, offsets, RegionModel())
+    regions = call_regions(calls, offsets, MODEL)
     seconds = time.perf_counter() - t0
     print(
         f"speed: {len(calls):,} chunks, {n_seq:,} sequences -> {len(regions):,} regions "
@@ -44,7 +49,7 @@ def speed(total_chunks: int) -> None:
 def sweep(trials: int) -> None:
     print("switch_p  miss  fpr   recall  false/10k_host  median_err  p90_err  (chunks)")
     for p in (1e-2, 1e-3, 1e-4, 1e-5):
-        model = RegionModel(switch_probability=p)
+        model = replace(MODEL, switch_probability=p)
         for miss, fpr in ((0.1, 0.02), (0.15, 0.03), (0.2, 0.05)):
             rng = np.random.default_rng(1)
             found, errors = 0, []

@@ -63,6 +63,10 @@ from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_c
 from virnucpro_smk.models.registry import ModelSpec, parse_registry  # noqa: E402
 from virnucpro_smk.models.standin import build_dnabert_standin, build_esm_standin  # noqa: E402
 from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig  # noqa: E402
+from virnucpro_smk.runtime.config_defaults import (  # noqa: E402
+    schema_defaults,
+    with_model_defaults,
+)
 
 WIDTH = {name: dims["hidden"] for name, dims in FULL_SIZE.items()}
 PROTEIN_MODELS = sorted(n for n in FULL_SIZE if not n.startswith("dnabert"))
@@ -95,6 +99,7 @@ def build_model(real: str, layers: int | None, models_dir: Path) -> tuple[Path, 
             source=str(directory),
             width=WIDTH[real],
             standin={**dims, "seed": 7},
+            **with_model_defaults({}),  # revision, trust_remote_code: the schema's
         )
         directory.mkdir(parents=True, exist_ok=True)
         print(f"building random-weight {real} ({dims['layers']} layers) in {directory}", flush=True)
@@ -131,7 +136,8 @@ def write_classifier(directory: Path, protein: str) -> tuple[str, Path]:
         chunk_length=300,
     )
     torch.manual_seed(0)
-    model = MLPClassifier(identity.input_width).eval()
+    hidden = schema_defaults("train")["recipe"]["hidden"]
+    model = MLPClassifier(identity.input_width, hidden).eval()
     weights = directory / "model.safetensors"
     save_checkpoint(model, weights, identity, note="random weights: benchmark only")
     return f"300bp_{identity.dna_model}+{identity.protein_model}_{identity.input_width}d", weights

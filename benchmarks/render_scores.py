@@ -23,11 +23,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
+from virnucpro_smk.classify.calls import CallThresholds  # noqa: E402
 from virnucpro_smk.classify.predict import SampleScores, read_sequence_table  # noqa: E402
 from virnucpro_smk.io.fasta import read_simple_fasta  # noqa: E402
 from virnucpro_smk.preprocess.chunking import record_of  # noqa: E402
 from virnucpro_smk.preprocess.sample import preprocess_fasta  # noqa: E402
 from virnucpro_smk.report.scores_plot import plot_scores  # noqa: E402
+from virnucpro_smk.runtime.config_defaults import schema_defaults  # noqa: E402
+
+PREDICT = schema_defaults("predict")  # a run's defaults: the config schema's
+THRESHOLDS = CallThresholds.from_config(PREDICT)
 
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -49,7 +54,7 @@ def real_input(fasta: Path, chunk_length: int, rng: np.random.Generator) -> Samp
     viral = np.array([labels.get(record_of(f)) == "viral" for f in ids])
     virus = np.where(viral, rng.beta(5, 2, len(ids)), rng.beta(1.5, 5, len(ids)))
     scores.add(ids, np.stack([1 - virus, virus], axis=1).astype(np.float32), str(fasta))
-    return scores.finish(0.5, 0.15)
+    return scores.finish(THRESHOLDS)
 
 
 def synthetic_reads(n: int, rng: np.random.Generator, chunk_length: int = 300) -> SampleScores:
@@ -73,7 +78,7 @@ def synthetic_reads(n: int, rng: np.random.Generator, chunk_length: int = 300) -
     virus = np.where(viral[reads], rng.beta(5, 2, len(reads)), rng.beta(1.5, 6, len(reads)))
     scores = SampleScores.empty(table, chunk_length)
     scores.add(frames, np.stack([1 - virus, virus], axis=1).astype(np.float32), "synthetic")
-    return scores.finish(0.5, 0.15)
+    return scores.finish(THRESHOLDS)
 
 
 def main() -> None:
@@ -93,7 +98,7 @@ def main() -> None:
     for name, build in cases.items():
         scores = build()
         start = time.perf_counter()
-        plot_scores(scores, args.out / f"{name}.png", title=name)
+        plot_scores(scores, args.out / f"{name}.png", PREDICT["plot_tracks"], title=name)
         print(
             f"{name}: {len(scores.table.ids):,} sequences, {scores.table.total_chunks:,} chunks, "
             f"plot {time.perf_counter() - start:.2f} s -> {args.out / f'{name}.png'}"

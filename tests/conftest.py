@@ -28,9 +28,15 @@ os.environ["SLURM_CONF"] = os.devnull
 
 def build_into(files, out_dir: Path, **kwargs):
     """``build_training_set`` writing its five outputs under ``out_dir`` as m.tsv, m.json,
-    n.fa, p.faa and s.tsv (the names the training-set tests read back)."""
+    n.fa, p.faa and s.tsv (the names the training-set tests read back); ``seed``,
+    ``val_fraction``, ``test_fraction`` and ``balance`` go to its SplitSettings."""
     from virnucpro_smk.preprocess.training_set import build_training_set
 
+    split = {
+        k: kwargs.pop(k)
+        for k in ("seed", "val_fraction", "test_fraction", "balance")
+        if k in kwargs
+    }  # the schema's unless given
     out_dir = Path(out_dir)
     return build_training_set(
         files,
@@ -39,6 +45,7 @@ def build_into(files, out_dir: Path, **kwargs):
         nucleotide=out_dir / "n.fa",
         protein=out_dir / "p.faa",
         shard_index=out_dir / "s.tsv",
+        settings=default_split(**split),
         **kwargs,
     )
 
@@ -138,3 +145,90 @@ def child_peak_rss_kb(code: str, args: dict) -> int:
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     return int(json.loads(proc.stdout.strip().splitlines()[-1])["vmhwm_kb"])
+
+
+# The package's typed settings as a run gets them by default: from the config schema, the one
+# place defaults live (tests change what they test through ``dataclasses.replace``).
+
+
+def default_thresholds():
+    """``predict.min_viral_fraction``/``min_scored_fraction`` of the schema."""
+    from virnucpro_smk.classify.calls import CallThresholds
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+    return CallThresholds.from_config(schema_defaults("predict"))
+
+
+def default_region_model():
+    """``predict.region_*`` of the schema."""
+    from virnucpro_smk.classify.regions import RegionModel
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+    return RegionModel.from_config(schema_defaults("predict"))
+
+
+def default_recipe(**changes):
+    """``train.recipe`` of the schema with the seed ``train.seed``, then ``changes``."""
+    from dataclasses import replace
+
+    from virnucpro_smk.classify.recipe import TrainConfig
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+    train = schema_defaults("train")
+    return replace(TrainConfig.from_config(train["recipe"], train["seed"]), **changes)
+
+
+def default_split(**changes):
+    """``train.seed``, ``val_fraction``, ``test_fraction`` and ``balance`` of the schema."""
+    from virnucpro_smk.preprocess.training_set import SplitSettings
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+    return SplitSettings.from_config({**schema_defaults("train"), **changes})
+
+
+def default_extraction(**changes):
+    """``extraction:`` of the schema (loader workers, progress, checkpoints, compile)."""
+    from virnucpro_smk.models.extraction_job import ExtractionSettings
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
+
+    return ExtractionSettings.from_config({**schema_defaults("extraction"), **changes})
+
+
+def run_extraction(
+    spec,
+    model_dir,
+    frames,
+    index,
+    shard,
+    out,
+    chunk_length,
+    device,
+    precision,
+    *,
+    gpu_requested=None,
+    started=None,
+    extra_meta=None,
+    **settings,
+):
+    """``extract_shard`` of one job with the schema's extraction settings, ``settings``
+    (e.g. ``loader_workers``, ``compile``, ``checkpoint_seconds``) changed; in-process and
+    eager unless asked (the tests' speed: no DataLoader workers, no compile)."""
+    from virnucpro_smk.models.embeddings import extract_shard
+    from virnucpro_smk.models.extraction_job import ExtractionJob
+
+    job = ExtractionJob(
+        spec,
+        model_dir,
+        frames,
+        index,
+        shard,
+        out,
+        chunk_length,
+        precision,
+        device,
+        extra_meta or {},
+    )
+    settings = {"loader_workers": 0, "compile": False, **settings}
+    return extract_shard(
+        job, default_extraction(**settings), gpu_requested=gpu_requested, started=started
+    )

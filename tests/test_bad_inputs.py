@@ -139,7 +139,19 @@ def test_config_defaults_are_filled_like_snakemake_validate():
         "balance": True,
         "species_clusters": True,
         "builder_threads": 4,
-        "recipe": {},
+        "recipe": {  # the original VirNucPro's numbers, stated in the schema only
+            "hidden": 512,
+            "dropout": 0.5,
+            "lr": 2e-4,
+            "momentum": 0.9,
+            "step_size": 10,
+            "gamma": 0.85,
+            "batch_size": 32,
+            "max_epochs": 200,
+            "patience": 5,
+            "block_frames": 256,
+            "buffer_frames": 32768,
+        },
     }
     assert config["predict"] == {
         "checkpoints": {},

@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import default_recipe
 from virnucpro_smk.classify.batches import (
     FrameSplit,
     TensorRows,
     read_ahead,
     shuffled_batches,
 )
-from virnucpro_smk.classify.mlp import TrainConfig, score_split, train_splits
+from virnucpro_smk.classify.mlp import score_split, train_splits
 from virnucpro_smk.report.metrics import binary_metrics
 
 
@@ -104,7 +105,7 @@ def test_a_split_larger_than_the_buffer_trains_as_well_as_one_in_memory():
     test_x, test_y = held_x[1000:], held_y[1000:]
     aucs = {}
     for buffer in (4096, 512):  # the whole split in one buffer; 8 buffers of 8 blocks
-        cfg = TrainConfig(
+        cfg = default_recipe(
             max_epochs=5, lr=0.05, batch_size=128, seed=3, block_frames=64, buffer_frames=buffer
         )
         model, _ = train_splits(FrameSplit.of_tensors(x, y), val, cfg)
@@ -127,7 +128,7 @@ def test_losses_are_read_once_per_epoch(monkeypatch):
             return _original(self, *a, **k)
 
         monkeypatch.setattr(torch.Tensor, name, counted)
-    cfg = TrainConfig(max_epochs=3, patience=10, seed=1, block_frames=100, buffer_frames=1000)
+    cfg = default_recipe(max_epochs=3, patience=10, seed=1, block_frames=100, buffer_frames=1000)
     train_splits(
         FrameSplit.of_tensors(x[:2000], y[:2000]), FrameSplit.of_tensors(x[2000:], y[2000:]), cfg
     )

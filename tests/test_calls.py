@@ -26,16 +26,18 @@ import numpy as np
 import pytest
 from test_predict import DNA, PROT, _sign_classifier, _write_shards
 
+from conftest import default_region_model, default_thresholds
 from virnucpro_smk.classify.calls import (
     NO_CODING_FRAME,
     NONVIRAL,
     TOO_FEW_SCORED,
     VIRAL,
+    CallThresholds,
     chunk_is_viral,
     chunk_is_viral_from_frames,
     sequence_call,
 )
-from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
+from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
 from virnucpro_smk.report.levels import TestPredictions, build_levels
 
 L = 300
@@ -90,12 +92,12 @@ def test_chunk_rule_needs_frames():
     ],
 )
 def test_sequence_rule_on_both_sides_of_each_threshold(chunks, scored, viral, call):
-    assert sequence_call(chunks, scored, viral, 0.6, 0.3) == call
+    assert sequence_call(chunks, scored, viral, CallThresholds(0.6, 0.3)) == call
 
 
 def test_sequence_rule_refuses_impossible_counts():
     with pytest.raises(ValueError, match="viral <= scored <= chunks"):
-        sequence_call(4, 2, 3)
+        sequence_call(4, 2, 3, default_thresholds())
 
 
 # --------------------------------------------------------------------------- through predict
@@ -149,17 +151,13 @@ def handmade(tmp_path):
         out / "predictions.tsv", out / "per_chunk.tsv", out / "per_sequence.tsv", out / "v.fna"
     )
     predict_sample(
-        dna,
-        prot,
+        FeatureFiles(dna, prot, DNA, PROT, L),
         _sign_classifier(tmp_path / "clf"),
         seqs,
         fasta,
-        L,
-        DNA,
-        PROT,
         files,
-        min_viral_fraction=0.6,
-        min_scored_fraction=0.3,
+        CallThresholds(0.6, 0.3),
+        default_region_model(),
     )
     return files
 
@@ -222,7 +220,7 @@ def test_comparison_applies_the_same_chunk_and_sequence_rules():
         ("half_chunk_1F1", 0.9),
         ("half_chunk_2F1", 0.1),
     ]
-    levels = build_levels(_test_predictions(frames))
+    levels = build_levels(_test_predictions(frames), 0.5)
     chunks = dict(zip(levels["chunk"].units, levels["chunk"].calls.tolist(), strict=True))
     assert chunks == {
         "tie_chunk_1": True,
@@ -233,5 +231,5 @@ def test_comparison_applies_the_same_chunk_and_sequence_rules():
     }
     seqs = dict(zip(levels["sequence"].units, levels["sequence"].calls.tolist(), strict=True))
     assert seqs == {"tie": True, "pair": True, "maxr": False, "half": True}
-    stricter = build_levels(_test_predictions(frames), min_viral_fraction=0.6)["sequence"]
+    stricter = build_levels(_test_predictions(frames), 0.6)["sequence"]
     assert dict(zip(stricter.units, stricter.calls.tolist(), strict=True))["half"] is False

@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import default_thresholds
+from virnucpro_smk.classify.regions import RegionModel
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
 from virnucpro_smk.formats.heldout import FragmentRow
@@ -55,17 +57,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def compare_settings(**overrides) -> CompareSettings:
     """The schema's compare defaults for the two test models, with predict's thresholds."""
+    predict = schema_defaults("predict")
     values = {
         **schema_defaults("compare"),
         "baseline": "big_64d",
         "candidate": "small_32d",
-        "min_viral_fraction": 0.5,
-        "min_scored_fraction": 0.15,
-        "region_model": {},
+        "min_viral_fraction": predict["min_viral_fraction"],
+        "min_scored_fraction": predict["min_scored_fraction"],
+        "region_model": asdict(RegionModel.from_config(predict)),
         "fragment_lengths": [900],
         "gated_lengths": [900],
     }
-    return CompareSettings.from_mapping({**values, **overrides})
+    return CompareSettings.from_config({**values, **overrides})
 
 
 # 3 records, 5 chunks, 9 frames. recA and recB are viral, recC is a bacterium.
@@ -106,14 +109,14 @@ def write_tests_tsv(path: Path, frames=FRAMES) -> Path:
 
 
 def test_frame_level_by_hand():
-    m = build_levels(predictions())["frame"].metrics()
+    m = build_levels(predictions(), 0.5)["frame"].metrics()
     # calls: 0.9, 0.85 (viral, TP), 0.6 (FP); the other five viral frames are FN; 0.3 TN
     assert m["confusion"] == {"tn": 1, "fp": 1, "fn": 5, "tp": 2}
     assert m["f1"] == pytest.approx(4 / 10)
 
 
 def test_chunk_level_max_rule_by_hand():
-    chunks = build_levels(predictions())["chunk"]
+    chunks = build_levels(predictions(), 0.5)["chunk"]
     assert chunks.units == [
         "recA_chunk_1",
         "recA_chunk_2",
@@ -139,18 +142,18 @@ def test_chunk_level_max_rule_by_hand():
 
 
 def test_sequence_level_fraction_rule_by_hand():
-    seqs = build_levels(predictions())["sequence"]
+    seqs = build_levels(predictions(), 0.5)["sequence"]
     assert seqs.units == ["recA", "recB", "recC"]
     # recA: 1 of 2 chunks viral (0.5 >= 0.5: viral); recB: 0 of 1; recC: 1 of 2 (FP)
     assert seqs.scores.tolist() == [0.5, 0.0, 0.5]
     assert seqs.calls.tolist() == [True, False, True]
     assert seqs.metrics()["f1"] == pytest.approx(2 / 4)
-    stricter = build_levels(predictions(), min_viral_fraction=0.6)["sequence"]
+    stricter = build_levels(predictions(), 0.6)["sequence"]
     assert stricter.calls.tolist() == [False, False, False]
 
 
 def test_per_group_at_chunk_level():
-    groups = per_group(build_levels(predictions())["chunk"])
+    groups = per_group(build_levels(predictions(), 0.5)["chunk"])
     assert asdict(groups["viral"]) == {
         "n": 3,
         "records": 2,
@@ -161,7 +164,7 @@ def test_per_group_at_chunk_level():
     assert groups["bacteria"].metric == "specificity"
     assert groups["bacteria"].value == 0.5
     mixed = [(*f[:2], "misc", *f[3:]) if f[1] in ("recB", "recC") else f for f in FRAMES]
-    groups = per_group(build_levels(predictions(mixed))["chunk"])
+    groups = per_group(build_levels(predictions(mixed), 0.5)["chunk"])
     assert groups["misc (viral)"].value == 0.0  # recB_chunk_1 missed
     assert groups["misc (nonviral)"].value == 0.5
 
@@ -170,7 +173,7 @@ def test_a_chunk_with_two_labels_is_refused():
     bad = list(FRAMES)
     bad[1] = ("recA_chunk_1R1", "recA", "viral", 0, 0.3)
     with pytest.raises(InputError, match=r"recA_chunk_1.*both labels"):
-        build_levels(predictions(bad))
+        build_levels(predictions(bad), 0.5)
 
 
 def test_metrics_by_hand_on_ties_and_one_class():
@@ -417,7 +420,7 @@ def write_heldout(folder: Path, frames, seeds=(0,)) -> tuple[Path, Path]:
                 )
             seq_lines.append(
                 f"{seed}\t{frag.fragment}\t900\t3\t{scored}\t{viral}\t"
-                f"{sequence_call(3, scored, viral)}"
+                f"{sequence_call(3, scored, viral, default_thresholds())}"
             )
     chunks, sequences = folder / "heldout_chunks.tsv", folder / "heldout_sequences.tsv"
     chunks.write_text("\n".join(chunk_lines) + "\n")
@@ -692,7 +695,7 @@ def test_rule_script_writes_the_report_and_decide_recomputes_its_accuracy(tmp_pa
     runs.write_text(json.dumps({"runs": [asdict(r) for r in speed_runs(30.0, 10.0)]}))
     out = tmp_path / "out"
     settings = {
-        **asdict(compare_settings(bootstrap=20, seed=0)),
+        **compare_settings(bootstrap=20, seed=0).as_config(),
         "baseline": "big_64d",
         "candidate": "small_32d",
     }

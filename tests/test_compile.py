@@ -35,7 +35,7 @@ def test_compiled_extraction_gives_the_eager_vectors_and_records_compile_time(st
     spec = replace(spec, tokens_per_batch=600)
     proteins = _proteins()
     eager_path, eager_stats, ids = _extract(spec, directory, tmp_path / "eager", proteins)
-    path, stats, _ = _extract(spec, directory, tmp_path / "compiled", proteins, compile_model=True)
+    path, stats, _ = _extract(spec, directory, tmp_path / "compiled", proteins, compile=True)
     assert eager_stats["compile_seconds"] == 0.0 and stats["compile_seconds"] > 0
     assert stats["batches"] > 3
     eager, compiled = read_embeddings(eager_path), read_embeddings(path)

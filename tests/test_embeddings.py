@@ -6,12 +6,12 @@ import random
 import pytest
 import torch
 
+from conftest import run_extraction
 from virnucpro_smk import __version__
 from virnucpro_smk.errors import InputError, ModelMismatchError, ModelMissingError
 from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.models.embeddings import (
     embed_sequences,
-    extract_shard,
     load_encoder,
     token_budget_batches,
 )
@@ -68,16 +68,16 @@ def _extract(spec, directory, tmp_path, proteins, shard=0, n_shards=1, dna=None,
     ids, nuc, prot, index = _shard_files(tmp_path, proteins, n_shards, dna=dna)
     frames = nuc if spec.kind == "dna" else prot
     out = tmp_path / spec.name / f"shard_{shard:04d}.safetensors"
-    stats = extract_shard(
+    stats = run_extraction(
         spec,
         directory,
         frames,
         index,
         shard,
         out,
-        chunk_length=300,
-        device="cpu",
-        precision_json=_precision(spec, directory, tmp_path),
+        300,
+        "cpu",
+        _precision(spec, directory, tmp_path),
         **kwargs,
     )
     return out, stats, ids
@@ -293,8 +293,12 @@ import sys
 import virnucpro_smk.models.embeddings as e
 e.load_encoder = None  # calling it would fail
 from tests_standin import spec
-stats = e.extract_shard(spec, {str(directory)!r}, {str(prot)!r}, {str(index)!r}, 0, {str(out)!r},
-                        300, "auto", {str(precision)!r}, gpu_requested=1)
+from virnucpro_smk.models.extraction_job import ExtractionJob, ExtractionSettings
+from virnucpro_smk.runtime.config_defaults import schema_defaults
+job = ExtractionJob(spec, {str(directory)!r}, {str(prot)!r}, {str(index)!r}, 0, {str(out)!r},
+                    300, {str(precision)!r}, "auto")
+settings = ExtractionSettings.from_config(schema_defaults("extraction"))
+stats = e.extract_shard(job, settings, gpu_requested=1)
 assert stats["records"] == 0, stats
 assert "transformers" not in sys.modules, "transformers was imported"
 """
@@ -320,7 +324,7 @@ def test_a_gpu_job_without_cuda_fails_instead_of_running_on_the_cpu(standins, tm
     spec, directory = standins["standin_fastesm_32d"]
     _, _, prot, index = _shard_files(tmp_path, ["MKV"], 1)
     with pytest.raises(EnvironmentCheckError, match="the job was given gpu=1 but CUDA"):
-        extract_shard(
+        run_extraction(
             spec,
             directory,
             prot,
@@ -384,7 +388,7 @@ def test_missing_weights_name_the_rule_to_run(tmp_path):
     spec = _protein_spec("fastesm650_1280d", "hub", "Synthyra/FastESM2_650", 1280)
     _, _, prot, index = _shard_files(tmp_path, ["MKV"], 1)
     with pytest.raises(ModelMissingError, match="snakemake download_models"):
-        extract_shard(
+        run_extraction(
             spec,
             tmp_path / "nowhere",
             prot,
@@ -534,11 +538,11 @@ def test_extraction_uses_the_decided_dtype_and_refuses_another_models_decision(s
     path.write_text(json.dumps(record))
     _, _, prot, index = _shard_files(tmp_path, ["MKVLA", "MKVL"], 1)
     out = tmp_path / other.name / "shard_0000.safetensors"
-    extract_shard(other, other_dir, prot, index, 0, out, 300, "cpu", path)
+    run_extraction(other, other_dir, prot, index, 0, out, 300, "cpu", path)
     assert read_metadata(out)["dtype"] == "bfloat16"
     weights = other_dir / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-2] ^= 0x01  # the weights change after the decision (same size, new mtime)
     weights.write_bytes(bytes(data))
     with pytest.raises(ModelMismatchError, match="rerun check_precision"):
-        extract_shard(other, other_dir, prot, index, 0, out, 300, "cpu", path)
+        run_extraction(other, other_dir, prot, index, 0, out, 300, "cpu", path)

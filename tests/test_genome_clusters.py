@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import default_split
 from virnucpro_smk.io.fasta import read_nucleotide_fasta
 from virnucpro_smk.preprocess.genome_clusters import (
     ClusterDataset,
@@ -118,7 +119,9 @@ def test_two_genomes_of_one_species_cluster_never_straddle_splits(clustered):
             DatasetFrames("ds_v", "viral", 1, _frames(viral, 1, "viral").ids, {}, cluster_of),
             _frames(hosts, 0, "host"),
         ]
-        rows, summary = draw_manifest(datasets, seed=seed, val_fraction=0.2, test_fraction=0.2)
+        rows, summary = draw_manifest(
+            datasets, default_split(seed=seed, val_fraction=0.2, test_fraction=0.2)
+        )
         split = {r.genome: r.split for r in rows}
         straddled += split["v0"] != split["v1"]
         assert set(summary["clusters_shared_between_splits"].values()) == {0}

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from test_predict import _sign_classifier, _write_shards
 
-from virnucpro_smk.classify.heldout import score_heldout
+from conftest import default_thresholds
+from virnucpro_smk.classify.heldout import HeldoutFiles, score_heldout
+from virnucpro_smk.classify.predict import FeatureFiles
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.io.fasta import read_nucleotide_fasta, read_simple_fasta
 from virnucpro_smk.preprocess.heldout_fragments import (
@@ -171,8 +173,9 @@ def test_a_test_genomes_non_coding_chunks_are_scored(tmp_path, shared_data):
         tmp_path / "emb", [(fid, float(rng.normal())) for fid, _ in frames], 2
     )
     score_heldout(
-        dna, protein, ckpts, held / "sequences.tsv", L, "standin_dnabert_48d",
-        "standin_esm2_64d", held / "chunks.tsv", held / "seqs.tsv",
+        FeatureFiles(dna, protein, "standin_dnabert_48d", "standin_esm2_64d", L),
+        ckpts, held / "sequences.tsv", HeldoutFiles(held / "chunks.tsv", held / "seqs.tsv"),
+        default_thresholds(),
     )  # fmt: skip
     chunks = _rows(held / "chunks.tsv")
     assert [r["seed"] for r in chunks[:: len(chunks) // 3]] == ["42", "43", "44"]

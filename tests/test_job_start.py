@@ -14,9 +14,9 @@ import pytest
 import torch
 from test_embeddings import _extract, _sequences, _shard_files
 
+from conftest import run_extraction
 from virnucpro_smk.models.embeddings import (
     embed_batches,
-    extract_shard,
     load_encoder,
     token_budget_batches,
 )
@@ -134,7 +134,7 @@ def _extract_with(spec, directory, precision, tmp_path, sequences):
     _, nuc, prot, index = _shard_files(tmp_path, sequences)
     out = tmp_path / spec.name / "shard_0000.safetensors"
     frames = nuc if spec.kind == "dna" else prot
-    stats = extract_shard(spec, directory, frames, index, 0, out, 300, "cpu", precision)
+    stats = run_extraction(spec, directory, frames, index, 0, out, 300, "cpu", precision)
     return out, stats
 
 

@@ -7,10 +7,10 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import default_recipe
 from virnucpro_smk.classify.mlp import (
     CheckpointIdentity,
     MLPClassifier,
-    TrainConfig,
     load_checkpoint,
     predict_scores,
     save_checkpoint,
@@ -29,7 +29,8 @@ def separable(n=400, width=24, seed=0):
 
 
 def test_architecture_is_the_originals():
-    model = MLPClassifier(2048)
+    recipe = default_recipe()  # the schema's train.recipe: the original's numbers
+    model = MLPClassifier(2048, recipe.hidden, 2, recipe.dropout)
     assert [type(m).__name__ for m in model.children()] == [
         "Linear",
         "BatchNorm1d",
@@ -42,7 +43,7 @@ def test_architecture_is_the_originals():
 
 def test_training_reaches_high_accuracy_and_is_reproducible(tmp_path):
     x, y = separable()
-    cfg = TrainConfig(max_epochs=40, lr=0.01, seed=7)
+    cfg = default_recipe(max_epochs=40, lr=0.01, seed=7)
     m1, hist1 = train_mlp(x[:300], y[:300], x[300:350], y[300:350], cfg, tmp_path / "log.tsv")
     m2, hist2 = train_mlp(x[:300], y[:300], x[300:350], y[300:350], cfg)
     acc = (predict_scores(m1, x[350:]).argmax(1) == y[350:]).float().mean().item()
@@ -57,7 +58,7 @@ def test_training_reaches_high_accuracy_and_is_reproducible(tmp_path):
 
 def test_early_stopping_keeps_the_best_weights():
     x, y = separable(200)
-    cfg = TrainConfig(max_epochs=200, lr=0.05, patience=3, seed=1)
+    cfg = default_recipe(max_epochs=200, lr=0.05, patience=3, seed=1)
     model, hist = train_mlp(x[:150], y[:150], x[150:], y[150:], cfg)
     best = min(h["val_loss"] for h in hist)
     from virnucpro_smk.classify.mlp import evaluate_loss
@@ -71,7 +72,7 @@ def _identity(protein="esm2_3b_2560d", width=2560, chunk=300):
 
 
 def test_checkpoint_guard(tmp_path):
-    model = MLPClassifier(768 + 2560)
+    model = MLPClassifier(768 + 2560, 512)
     save_checkpoint(model, tmp_path / "model.safetensors", _identity(), manifest_sha256="abc")
     _model, meta = load_checkpoint(tmp_path / "model.safetensors", expect=_identity())
     assert meta["input_width"] == 3328 and meta["manifest_sha256"] == "abc"
@@ -88,7 +89,7 @@ def test_checkpoint_refuses_features_of_other_weights(tmp_path):
     from dataclasses import replace
 
     trained = replace(_identity(), dna_commit="aaa111", protein_commit="bbb222")
-    save_checkpoint(MLPClassifier(768 + 2560), tmp_path / "model.safetensors", trained)
+    save_checkpoint(MLPClassifier(768 + 2560, 512), tmp_path / "model.safetensors", trained)
     load_checkpoint(tmp_path / "model.safetensors", expect=trained)
     load_checkpoint(tmp_path / "model.safetensors", expect=_identity())  # unknown: allowed
     other = replace(trained, protein_commit="ccc333")

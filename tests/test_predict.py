@@ -5,18 +5,22 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from conftest import default_region_model, default_thresholds
+from virnucpro_smk.classify.calls import CallThresholds
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
 from virnucpro_smk.classify.predict import (
     NO_CODING_FRAME,
     NONVIRAL,
     TOO_FEW_SCORED,
     VIRAL,
+    FeatureFiles,
     PredictionFiles,
     SampleScores,
     predict_sample,
@@ -128,23 +132,23 @@ def _outputs(root: Path) -> dict[str, Path]:
     return {k: root / "out" / n for k, n in zip(keys, names, strict=True)}
 
 
-def _run(sample, tmp_path, plot=False, **kwargs):
+def _run(sample, tmp_path, plot=False, block_rows=None, **thresholds):
+    """predict_sample with the schema's settings, ``thresholds`` (e.g. min_scored_fraction)
+    changed."""
     out = _outputs(tmp_path)
     picture = out.pop("plot")
     scores = predict_sample(
-        sample["dna"],
-        sample["prot"],
+        FeatureFiles(sample["dna"], sample["prot"], DNA, PROT, L),
         sample["weights"],
         sample["seqs"],
         sample["fasta"],
-        L,
-        DNA,
-        PROT,
         PredictionFiles(**out),
-        **kwargs,
+        replace(default_thresholds(), **thresholds),
+        default_region_model(),
+        **({} if block_rows is None else {"block_rows": block_rows}),
     )
     if plot:  # drawing takes a second; one test covers it
-        plot_scores(scores, picture, title="test")
+        plot_scores(scores, picture, tracks=8, title="test")
         out["plot"] = picture
     return out, scores
 
@@ -320,7 +324,7 @@ def test_a_fasta_without_the_viral_records_is_refused(sample, tmp_path):
     ],
 )
 def test_sequence_call(chunks, scored, viral, call):
-    assert sequence_call(chunks, scored, viral, 0.5, 0.15) == call
+    assert sequence_call(chunks, scored, viral, CallThresholds(0.5, 0.15)) == call
 
 
 def test_predictions_are_byte_identical_to_the_original(reference):
@@ -351,9 +355,9 @@ def test_reference_chunk_calls(reference, tmp_path):
         r["Is_Virus"] == "True" for r in _rows(reference / "prediction_results_highestscore.csv")
     ]
     assert scores.chunk_viral.tolist() == expected
-    scores.finish(0.5, 0.15)
+    scores.finish(CallThresholds(0.5, 0.15))
     assert scores.calls == [VIRAL, VIRAL]
-    plot_scores(scores, tmp_path / "p.png")
+    plot_scores(scores, tmp_path / "p.png", tracks=8)
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 

@@ -32,9 +32,20 @@ CHILD = textwrap.dedent(
     import torch
     torch.set_num_threads(1)  # the test machine is shared: spinning threads only slow it
     sys.path.insert(0, sys.argv[1])
-    from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
+    from virnucpro_smk.classify.calls import CallThresholds
+    from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
+    from virnucpro_smk.classify.regions import RegionModel
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
     args = json.loads(sys.argv[2])
-    predict_sample(*args["positional"], PredictionFiles(**args["outputs"]))
+    dna, protein, weights, sequences, fasta, chunk_length, dna_model, protein_model = args[
+        "positional"
+    ]
+    predict = schema_defaults("predict")
+    predict_sample(
+        FeatureFiles(dna, protein, dna_model, protein_model, chunk_length),
+        weights, sequences, fasta, PredictionFiles(**args["outputs"]),
+        CallThresholds.from_config(predict), RegionModel.from_config(predict),
+    )
     status = open("/proc/self/status").read()
     print(json.dumps({"vmhwm_kb": int(status.split("VmHWM:")[1].split()[0])}))
     """

@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from conftest import default_region_model
 from virnucpro_smk.classify.regions import (
     HOST_CALL,
     UNSCORED,
     VIRAL_CALL,
-    RegionModel,
     RegionRow,
 )
 from virnucpro_smk.report.provirus_eval import (
@@ -105,7 +105,7 @@ def test_perfect_classifier_recall_one_boundary_zero_and_all_host_recall_zero():
     perfect = _tracks(H, V, rng)
     blind = {g: np.where(t == UNSCORED, UNSCORED, H).astype(np.int8) for g, t in perfect.items()}
     out = measure_proviruses(
-        {"perfect": perfect, "blind": blind}, LABELS, RegionModel(), 300, trials=40, seed=1
+        {"perfect": perfect, "blind": blind}, LABELS, default_region_model(), 300, trials=40, seed=1
     )
     assert out.measured and out.host_genomes == 2 and out.viral_genomes == 2
     good, bad = out.models["perfect"], out.models["blind"]
@@ -121,7 +121,7 @@ def test_perfect_classifier_recall_one_boundary_zero_and_all_host_recall_zero():
 def test_fully_scored_perfect_tracks_give_exact_boundaries():
     tracks = {"h": np.full(30, H, dtype=np.int8), "v": np.full(8, V, dtype=np.int8)}
     layouts = [Layout("h", "v", p) for p in (0, 11, 30)]
-    result = evaluate_layouts(layouts, tracks, RegionModel())
+    result = evaluate_layouts(layouts, tracks, default_region_model())
     assert (result.planted, result.found, result.false_regions) == (3, 3, 0)
     assert result.boundary_errors_bp == (0,) * 6  # chunk units here
 
@@ -129,8 +129,8 @@ def test_fully_scored_perfect_tracks_give_exact_boundaries():
 def test_too_few_test_genomes_is_not_measured_with_a_reason():
     rng = np.random.default_rng(0)
     tracks = _tracks(H, V, rng)
-    out = measure_proviruses({"m": tracks}, {"v1": 1, "v2": 1}, RegionModel(), 300, 10, 0)
+    out = measure_proviruses({"m": tracks}, {"v1": 1, "v2": 1}, default_region_model(), 300, 10, 0)
     assert out.measured is False and out.reason == "no non-viral test genome"
     assert out.models == {}
-    out = measure_proviruses({"m": tracks}, {"h1": 0}, RegionModel(), 300, 10, 0)
+    out = measure_proviruses({"m": tracks}, {"h1": 0}, default_region_model(), 300, 10, 0)
     assert out.reason == "no viral test genome"

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from test_predict import _sign_classifier, _write_shards
 
-from virnucpro_smk.classify.predict import PredictionFiles, predict_sample
+from conftest import default_region_model, default_thresholds
+from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
 from virnucpro_smk.classify.region_files import read_chunk_track, regions_from_per_chunk
 from virnucpro_smk.classify.regions import (
     HOST_CALL,
     UNSCORED,
     VIRAL_CALL,
-    RegionModel,
     call_regions,
 )
 from virnucpro_smk.cli import main as cli_main
@@ -94,8 +94,8 @@ def predicted(tmp_path_factory):
     names = ("predictions", "per_chunk", "per_sequence", "viral", "regions", "viral_regions")
     out = {k: tmp / "out" / f"{k}.{'fna' if 'viral' in k else 'tsv'}" for k in names}
     scores = predict_sample(
-        dna, prot, _sign_classifier(tmp / "clf"), seqs, fasta, L, DNA, PROT,
-        PredictionFiles(*out.values()),
+        FeatureFiles(dna, prot, DNA, PROT, L), _sign_classifier(tmp / "clf"), seqs, fasta,
+        PredictionFiles(*out.values()), default_thresholds(), default_region_model(),
     )  # fmt: skip
     out.update(fasta=fasta, sequences=seqs, scores=scores)
     return out
@@ -158,7 +158,7 @@ def test_the_tracks_really_disagree():
     codes = {"V": VIRAL_CALL, "H": HOST_CALL, "U": UNSCORED}
     for sid, track in DISAGREE.items():
         calls = np.array([codes[c] for c in track], dtype=np.int8)
-        got = call_regions(calls, np.array([0, len(calls)]), RegionModel())
+        got = call_regions(calls, np.array([0, len(calls)]), default_region_model())
         first, last = got.first.tolist(), got.last.tolist()
         if sid == "viral_host_end":
             assert (first, last, got.whole.tolist()) == ([0], [11], [False])
@@ -225,14 +225,20 @@ def test_means_are_over_the_scores_as_printed_so_the_tool_matches_predict(tmp_pa
     scores.frames[:] = 1
     scores.best_viral[:] = np.float32([4e-7, 4e-7, 8e-7])
     scores.best_nonviral[:] = 0.0
-    scores.finish(0.5, 0.15).add_regions(RegionModel())
+    scores.finish(default_thresholds()).add_regions(default_region_model())
     PER_CHUNK.write(tmp_path / "per_chunk.tsv", chunk_rows(scores))
     PER_SEQUENCE.write(tmp_path / "per_sequence.tsv", sequence_rows(scores))
     REGIONS.write(tmp_path / "regions.tsv", sample_region_rows(scores, scores.regions))
     (region,) = _rows(tmp_path / "regions.tsv")
     assert region["mean_viral_score"] == "0.000000"
     assert _rows(tmp_path / "per_sequence.tsv")[0]["mean_viral_score"] == "0.000000"
-    rows = regions_from_per_chunk(tmp_path / "per_chunk.tsv", tmp_path / "tool.tsv")
+    rows = regions_from_per_chunk(
+        tmp_path / "per_chunk.tsv",
+        tmp_path / "tool.tsv",
+        None,
+        default_region_model(),
+        default_thresholds(),
+    )
     assert (tmp_path / "tool.tsv").read_text() == (tmp_path / "regions.tsv").read_text()
     assert len(rows) == 1
 
@@ -270,23 +276,20 @@ def test_cli_defaults_are_the_schemas():
     import yaml
 
     from conftest import ROOT
-    from virnucpro_smk.classify import calls, regions
+    from virnucpro_smk.cli import parser
 
     schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
     keys = schema["properties"]["predict"]["properties"]
     predict = {key: value.get("default") for key, value in keys.items()}
-    assert (predict["min_viral_fraction"], predict["min_scored_fraction"]) == (
-        calls.MIN_VIRAL_FRACTION,
-        calls.MIN_SCORED_FRACTION,
+    args = parser().parse_args(["regions", "per_chunk.tsv", "--out", "r.tsv"])
+    assert (args.min_viral_fraction, args.min_scored_fraction) == (
+        predict["min_viral_fraction"],
+        predict["min_scored_fraction"],
     )
-    assert (
+    assert (args.sensitivity, args.false_positive_rate, args.switch_probability) == (
         predict["region_sensitivity"],
         predict["region_false_positive_rate"],
         predict["region_switch_probability"],
-    ) == (
-        regions.DEFAULT_SENSITIVITY,
-        regions.DEFAULT_FALSE_POSITIVE_RATE,
-        regions.DEFAULT_SWITCH_PROBABILITY,
     )
 
 
@@ -369,7 +372,13 @@ def test_read_chunk_track_refuses_split_sequences(predicted, tmp_path):
 
 
 def test_per_chunk_without_sequences_still_works(predicted, tmp_path):
-    rows = regions_from_per_chunk(predicted["per_chunk"], tmp_path / "r.tsv")
+    rows = regions_from_per_chunk(
+        predicted["per_chunk"],
+        tmp_path / "r.tsv",
+        None,
+        default_region_model(),
+        default_thresholds(),
+    )
     assert [(r.sequence_id, r.kind) for r in rows] == [
         ("host1", "provirus"),
         ("vir", "whole"),

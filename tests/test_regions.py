@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from conftest import default_region_model
 from region_tracks import simulated_calls
 from virnucpro_smk.classify.regions import (
     HOST_CALL,
@@ -12,14 +15,13 @@ from virnucpro_smk.classify.regions import (
     UNSCORED,
     VIRAL_CALL,
     WHOLE,
-    RegionModel,
     call_regions,
     min_region_scored_chunks,
     region_call,
     regions_for_calls,
 )
 
-MODEL = RegionModel()
+MODEL = default_region_model()  # the schema's predict.region_*
 
 
 def noisy_track(
@@ -146,9 +148,9 @@ def test_region_call_upgrades_only_non_viral_calls():
 
 def test_bad_model_parameters():
     with pytest.raises(ValueError, match="sensitivity"):
-        RegionModel(sensitivity=0.02, false_positive_rate=0.03)
+        replace(MODEL, sensitivity=0.02, false_positive_rate=0.03)
     with pytest.raises(ValueError, match="switch_probability"):
-        RegionModel(switch_probability=0.0)
+        replace(MODEL, switch_probability=0.0)
 
 
 def test_regions_follow_the_sequence_calls():

@@ -274,15 +274,17 @@ def test_predict_gets_both_thresholds_chunk_length_and_models(jobs, monkeypatch)
     seen = set()
     for blob in jobs["predict_sample"]:
         rec = run_rule_script(blob, monkeypatch)
-        args, kwargs = _one_call(rec["predict_sample"])
-        assert kwargs["min_viral_fraction"] == 0.7
-        assert kwargs["min_scored_fraction"] == 0.25
-        assert args[5:8] == (500, DNA, args[7])
-        seen.add(args[7])
-        assert all(f"{DNA}_48d" not in str(p) for p in args[0])  # DNA shards carry the name
-        assert all(f"/{DNA}/" in str(p) for p in args[0])
-        assert all(f"/{args[7]}/" in str(p) for p in args[1])
-        assert f"500bp_{DNA}+{args[7]}" in str(args[2])  # the classifier of the same pair
+        args, _ = _one_call(rec["predict_sample"])
+        features, thresholds, region_model = args[0], args[5], args[6]
+        assert (thresholds.min_viral_fraction, thresholds.min_scored_fraction) == (0.7, 0.25)
+        assert (region_model.sensitivity, region_model.switch_probability) == (0.85, 1e-3)
+        assert (features.chunk_length, features.dna_model) == (500, DNA)
+        protein = features.protein_model
+        seen.add(protein)
+        assert all(f"{DNA}_48d" not in str(p) for p in features.dna)  # DNA shards: the name
+        assert all(f"/{DNA}/" in str(p) for p in features.dna)
+        assert all(f"/{protein}/" in str(p) for p in features.protein)
+        assert f"500bp_{DNA}+{protein}" in str(args[1])  # the classifier of the same pair
         assert _one_call(rec["plot_scores"])[1]["tracks"] == 3
     assert seen == set(PROTEINS)
 
@@ -302,16 +304,16 @@ def test_extraction_gets_device_model_and_loader_settings(jobs, monkeypatch):
     models = set()
     for blob in jobs["extract_embeddings"]:
         smk = pickle.loads(blob)[1]
-        args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["extract_shard"])
-        assert args[0].name == smk.wildcards.model  # the spec of the job's own model
-        models.add(args[0].name)
-        assert kwargs["chunk_length"] == 500
-        assert kwargs["device"] == "cuda"
+        (job, settings), kwargs = _one_call(run_rule_script(blob, monkeypatch)["extract_shard"])
+        assert job.spec.name == smk.wildcards.model  # the spec of the job's own model
+        models.add(job.spec.name)
+        assert job.chunk_length == 500
+        assert job.device == "cuda"
         assert kwargs["gpu_requested"] == 1  # device: cuda asks Snakemake for a GPU
-        assert (kwargs["loader_workers"], kwargs["progress_seconds"]) == (1, 5)
-        assert kwargs["checkpoint_seconds"] == 9
-        assert str(args[3]).endswith(f"/frames/jobs/{smk.wildcards.model}.tsv")  # its job table
-        assert kwargs["compile_model"] is True  # extraction.compile, read from the config
+        assert (settings.loader_workers, settings.progress_seconds) == (1, 5)
+        assert settings.checkpoint_seconds == 9
+        assert str(job.job_table).endswith(f"/frames/jobs/{smk.wildcards.model}.tsv")  # its table
+        assert settings.compile is True  # extraction.compile, read from the config
         names = smk.params.keys()  # a Namedlist iterates over its values
         assert not [k for k in names if "compile" in k]  # not a param: no rerun
     assert models == {DNA, *PROTEINS}
@@ -365,11 +367,12 @@ def test_training_gets_split_seed_shards_and_recipe(jobs, monkeypatch):
     args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["build_training_set"])
     assert [d.dataset for d in args[0]] == ["synthA", "synthB", "refv"]
     assert [d.label for d in args[0]] == [1, 0, 1]
-    assert kwargs["seed"] == 7 and kwargs["balance"] is False
+    split = kwargs["settings"]
+    assert split.seed == 7 and split.balance is False
     assert str(kwargs["clusters"]).endswith("training/chunk500/genome_clusters.tsv")
     # the frame index comes from the frames alone (each model's jobs are sized afterwards)
     assert "n_shards" not in kwargs
-    assert (kwargs["val_fraction"], kwargs["test_fraction"]) == (0.2, 0.15)
+    assert (split.val_fraction, split.test_fraction) == (0.2, 0.15)
     assert len(jobs["train_classifier"]) == len(PROTEINS)
     for blob in jobs["train_classifier"]:
         smk = pickle.loads(blob)[1]
@@ -394,11 +397,16 @@ def test_heldout_fragments_get_lengths_count_and_the_split_seed(jobs, monkeypatc
     assert args[2:5] == ([2000, 5000], 3, 7)
     for blob in jobs["score_heldout"]:  # every seed, predict's two thresholds
         smk = pickle.loads(blob)[1]
-        args, kwargs = _one_call(run_rule_script(blob, monkeypatch)["score_heldout"])
-        assert list(args[2]) == [7, 8, 9, 10]
-        assert [Path(p).parent.name for p in args[2].values()] == ["7", "8", "9", "10"]
-        assert args[4:7] == (500, DNA, smk.wildcards.protein_model)
-        assert (kwargs["min_viral_fraction"], kwargs["min_scored_fraction"]) == (0.7, 0.25)
+        args, _ = _one_call(run_rule_script(blob, monkeypatch)["score_heldout"])
+        assert list(args[1]) == [7, 8, 9, 10]
+        assert [Path(p).parent.name for p in args[1].values()] == ["7", "8", "9", "10"]
+        features, thresholds = args[0], args[4]
+        assert (features.chunk_length, features.dna_model, features.protein_model) == (
+            500,
+            DNA,
+            smk.wildcards.protein_model,
+        )
+        assert (thresholds.min_viral_fraction, thresholds.min_scored_fraction) == (0.7, 0.25)
 
 
 def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
@@ -440,12 +448,14 @@ def test_comparison_gets_its_settings_and_both_models(jobs, monkeypatch):
     assert (settings.min_test_genomes, settings.min_seeds, settings.gated_lengths) == (7, 2, [5000])
     assert (settings.bootstrap, settings.seed) == (17, 3)
     # the held-out levels: predict's scored-fraction threshold and the fragment lengths
-    assert settings.min_scored_fraction == 0.25 and settings.fragment_lengths == [2000, 5000]
-    assert settings.region_model == {  # the planted-provirus section decodes as predict does
-        "sensitivity": 0.85,
-        "false_positive_rate": 0.03,
-        "switch_probability": 1e-3,
-    }
+    assert settings.thresholds.min_scored_fraction == 0.25
+    assert settings.fragment_lengths == [2000, 5000]
+    # the planted-provirus section decodes as predict does
+    assert (
+        settings.region_model.sensitivity,
+        settings.region_model.false_positive_rate,
+        settings.region_model.switch_probability,
+    ) == (0.85, 0.03, 1e-3)
     written = _one_call(rec["write_comparison"])[0]
     assert written[2:] == tuple(smk.output[k] for k in ("html", "md", "json", "png"))
 
@@ -481,7 +491,8 @@ def test_speed_runs_get_every_core_the_gpus_and_predicts_settings(jobs, monkeypa
     plan = args[0]
     assert (plan.baseline, plan.candidate, plan.dna_model) == (*PROTEINS, DNA)
     assert (plan.chunk_length, plan.repeats, plan.device, plan.ambiguous) == (500, 4, "cuda", "x")
-    assert plan.loader_workers == 1 and plan.fasta.endswith("heldout/chunk500/fragments.fa")
+    assert plan.extraction.loader_workers == 1 and plan.extraction.compile is False
+    assert plan.fasta.endswith("heldout/chunk500/fragments.fa")
     assert plan.predict["min_viral_fraction"] == 0.7 and plan.predict["plot_tracks"] == 3
     assert plan.predict["min_scored_fraction"] == 0.25
     for p in PROTEINS:

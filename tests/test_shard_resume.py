@@ -37,8 +37,11 @@ e.Encoder.embed = counted("embed", e.Encoder.embed)
 r.EmbeddingWriter.sync = counted("sync", r.EmbeddingWriter.sync)
 if kill == "publish":
     r.publish = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
-stats = e.extract_shard(spec, *json.loads(sys.argv[1]), chunk_length=300, device="cpu",
-                        precision_json=sys.argv[2], checkpoint_seconds=0)
+from virnucpro_smk.models.extraction_job import ExtractionJob, ExtractionSettings
+job = ExtractionJob(spec, *json.loads(sys.argv[1]), 300, sys.argv[2], "cpu")
+settings = ExtractionSettings(loader_workers=0, progress_seconds=30, checkpoint_seconds=0,
+                              compile=False)
+stats = e.extract_shard(job, settings)
 print(json.dumps({"embed_calls": counts["embed"], "resumed_at": stats["resumed_at_batch"],
                   "batches": stats["batches"], "passes": stats["forward_passes"]}))
 """

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 import pytest
 
+from conftest import default_extraction
 from virnucpro_smk.report.speed_runs import (
     SpeedRun,
     pair_ratios,
@@ -127,7 +128,7 @@ def test_the_runner_alternates_models_and_sees_outside_load(tmp_path, monkeypatc
         device="cpu",
         ambiguous="drop",
         predict={},
-        loader_workers=0,
+        extraction=default_extraction(loader_workers=0, compile=False),
         repeats=2,
     )
     (tmp_path / "in.fa").write_text(">a\nACGT\n")

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from virnucpro_smk.classify.mlp import TrainConfig
+from conftest import default_recipe, default_split
 from virnucpro_smk.classify.train import TrainingOutputs, open_manifest_frames, train_from_manifest
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.manifest import MANIFEST
@@ -44,7 +44,7 @@ def _shards(tmp_path, rows, n_shards, dna_model="d_6d", protein_model="p_4d", sh
 
 @pytest.fixture
 def manifest(tmp_path):
-    rows, _ = draw_manifest([_frames("vir", 1, 30), _frames("host", 0, 30)], seed=1)
+    rows, _ = draw_manifest([_frames("vir", 1, 30), _frames("host", 0, 30)], default_split(seed=1))
     rows = [replace(r, shard=0 if i < len(rows) // 2 else 1) for i, r in enumerate(rows)]
     path = tmp_path / "manifest.tsv"
     write_manifest(rows, path)
@@ -61,7 +61,7 @@ def test_train_writes_record_level_test_predictions(tmp_path, manifest):
         "d_6d",
         "p_4d",
         TrainingOutputs.in_directory(tmp_path / "model"),
-        TrainConfig(max_epochs=20, seed=3),
+        default_recipe(max_epochs=20, seed=3),
     )
     assert metrics["accuracy"] > 0.9
     with open(tmp_path / "model/test_predictions.tsv") as handle:
@@ -145,7 +145,7 @@ def test_every_training_seed_is_tested_on_the_same_frames(tmp_path, manifest):
         "d_6d",
         "p_4d",
         out,
-        TrainConfig(max_epochs=3, seed=3),
+        default_recipe(max_epochs=3, seed=3),
         n_seeds=3,
     )
     seeds = read_seed_predictions(out.test_predictions)

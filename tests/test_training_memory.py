@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from conftest import child_peak_rss_kb
+from conftest import child_peak_rss_kb, default_split
 from virnucpro_smk.io.embedding_files import EmbeddingWriter
 from virnucpro_smk.preprocess.training_set import DatasetFrames, draw_manifest, write_manifest
 
@@ -32,10 +32,13 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     from virnucpro_smk.classify.recipe import TrainConfig
     from virnucpro_smk.classify.train import TrainingOutputs, train_from_manifest
+    from virnucpro_smk.runtime.config_defaults import schema_defaults
     a = json.loads(sys.argv[2])
+    train = schema_defaults("train")
+    recipe = TrainConfig.from_config({**train["recipe"], **a["recipe"]}, train["seed"])
     train_from_manifest(
         a["manifest"], a["dna"], a["protein"], a["dna_model"], a["protein_model"],
-        TrainingOutputs.in_directory(a["out"]), TrainConfig(**a["recipe"]),
+        TrainingOutputs.in_directory(a["out"]), recipe,
     )
     status = open("/proc/self/status").read()
     print(json.dumps({"vmhwm_kb": int(status.split("VmHWM:")[1].split()[0])}))
@@ -63,7 +66,7 @@ def _training_set(root: Path, frames: int) -> dict:
         )
         for name, label in (("vir", 1), ("host", 0))
     ]
-    rows, _ = draw_manifest(sets, seed=1)
+    rows, _ = draw_manifest(sets, default_split(seed=1))
     write_manifest(rows, root / "manifest.tsv")
     ids = [r.id for r in rows]
     paths: dict[str, list[str]] = {"dna": [], "protein": []}

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import build_into
+from conftest import build_into, default_split
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.formats.frame_index import FRAME_INDEX
 from virnucpro_smk.formats.manifest import MANIFEST
@@ -64,7 +64,7 @@ def test_record_of_strips_chunk_and_frame():
 
 
 def test_hosts_are_balanced_evenly_across_groups(datasets):
-    rows, summary = draw_manifest(datasets, seed=1)
+    rows, summary = draw_manifest(datasets, default_split(seed=1))
     groups = collections.Counter(r.group for r in rows)
     assert groups["viral"] == 90
     assert groups["plant"] == 20  # all it has; the rest is spread over the others
@@ -112,7 +112,9 @@ def test_no_record_lies_in_two_splits():
     ]
     every_record = [r for recs in records.values() for r in recs]
     for seed in range(5):
-        rows, _ = draw_manifest(datasets, seed=seed, val_fraction=0.2, test_fraction=0.2)
+        rows, _ = draw_manifest(
+            datasets, default_split(seed=seed, val_fraction=0.2, test_fraction=0.2)
+        )
         splits = _splits_by_input_record(rows, every_record)
         shared = {r: s for r, s in splits.items() if len(s) > 1}
         assert shared == {}, f"seed {seed}: records in two splits"
@@ -136,18 +138,18 @@ def test_split_follows_the_frame_fractions_and_the_seed():
 def test_too_few_records_is_a_clear_error():
     tiny = [_frames("v", "viral", 1, 1, 30), _frames("h", "host", 0, 5, 6)]
     with pytest.raises(InputError, match="at least three input genomes"):
-        draw_manifest(tiny)
+        draw_manifest(tiny, default_split())
 
 
 def test_needs_both_classes_unique_ids_and_records():
     with pytest.raises(InputError, match="viral and one non-viral"):
-        draw_manifest([_frames("v", "viral", 1, 5, 3)])
+        draw_manifest([_frames("v", "viral", 1, 5, 3)], default_split())
     twin = _frames("v", "viral", 1, 5, 3)
     with pytest.raises(InputError, match="occurs in datasets"):
-        draw_manifest([twin, DatasetFrames("copy", "host", 0, twin.ids)])
+        draw_manifest([twin, DatasetFrames("copy", "host", 0, twin.ids)], default_split())
     other = DatasetFrames("copy", "host", 0, [twin.ids[0][:-2] + "R1"])
     with pytest.raises(InputError, match="must belong to one dataset"):
-        draw_manifest([twin, other])
+        draw_manifest([twin, other], default_split())
 
 
 def test_labels():
@@ -194,7 +196,7 @@ def test_only_selected_frames_are_written_in_manifest_order(datasets, tmp_path):
         protein=tmp_path / "p2.faa",
         shard_index=tmp_path / "s2.tsv",
         n_shards=3,
-        seed=2,
+        settings=default_split(seed=2),
     )
     assert again.read_bytes() == out["m.tsv"].read_bytes()
 
@@ -372,4 +374,4 @@ def test_one_genome_in_two_groups_is_refused():
     a = DatasetFrames("a", "viral", 1, ["r1_chunk_1F1"], {"r1": "G"})
     b = DatasetFrames("b", "host", 0, ["r2_chunk_1F1"], {"r2": "G"})
     with pytest.raises(InputError, match="genome or cluster 'G' has records in two groups"):
-        draw_manifest([a, b])
+        draw_manifest([a, b], default_split())

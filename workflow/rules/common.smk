@@ -5,6 +5,7 @@
 # every rule file depends on this file alone, whatever the order of the includes.
 import re
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -21,6 +22,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     shared_fasta_warnings,
 )
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
+from virnucpro_smk.classify.recipe import TrainConfig  # noqa: E402
 from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
 from virnucpro_smk.models.store import model_dir  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
@@ -60,21 +62,20 @@ with one_line_errors():
 
 
 # Config sections with every default filled in by check_config from the schema (the one
-# place defaults live; config/README.md lists them).
+# place defaults live; config/README.md lists them). Rule params hold their plain values
+# (Snakemake records them for reruns); rule scripts build the package's typed settings from
+# them (CallThresholds, RegionModel, TrainConfig, SplitSettings, CompareSettings; the speed
+# knobs, ExtractionSettings, from the config).
 TRAIN = config["train"]
 PREDICT = config["predict"]
 EXTRACTION = config["extraction"]
 COMPARE = config["compare"]
-# classify.regions.RegionModel's arguments (predict_sample's viral regions)
-REGION_MODEL = {
-    "sensitivity": PREDICT["region_sensitivity"],
-    "false_positive_rate": PREDICT["region_false_positive_rate"],
-    "switch_probability": PREDICT["region_switch_probability"],
-}
-try:  # RegionModel's own check, at DAG build rather than in every predict job
-    RegionModel(**REGION_MODEL)
+# The typed settings' own checks, at DAG build rather than in every job.
+try:  # predict_sample's viral regions: RegionModel's fields as plain values
+    REGION_MODEL = asdict(RegionModel.from_config(PREDICT))
 except ValueError as exc:
     raise WorkflowError(f"config keys predict.region_*: {exc}") from None
+TRAIN_RECIPE = TrainConfig.from_config(TRAIN["recipe"], TRAIN["seed"])
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 with one_line_errors():

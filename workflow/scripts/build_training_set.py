@@ -6,7 +6,11 @@ Each model's extraction jobs over these frames are sized afterwards, in the work
 
 from pathlib import Path
 
-from virnucpro_smk.preprocess.training_set import LabelledFrames, build_training_set
+from virnucpro_smk.preprocess.training_set import (
+    LabelledFrames,
+    SplitSettings,
+    build_training_set,
+)
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake) as log:
@@ -36,9 +40,7 @@ with rule_logging(snakemake) as log:
         protein=snakemake.output.protein,
         shard_index=snakemake.output.shard_index,
         clusters=snakemake.input.clusters,
-        seed=snakemake.params.seed,
-        val_fraction=snakemake.params.val_fraction,
-        test_fraction=snakemake.params.test_fraction,
-        balance=snakemake.params.balance,
+        # train.seed, val_fraction, test_fraction and balance
+        settings=SplitSettings.from_config(snakemake.params),
     )
     log.info("training set: %s", summary)

@@ -73,7 +73,7 @@ def read_model(name, chunk_length, files, params):
 
 with rule_logging(snakemake) as log:
     models = list(snakemake.params.models)
-    settings = CompareSettings.from_mapping(dict(snakemake.params.settings))
+    settings = CompareSettings.from_config(dict(snakemake.params.settings))
     chunk_length = int(snakemake.wildcards.L)
     files = {
         key: per_model(getattr(snakemake.input, key), models, what)

@@ -18,6 +18,7 @@ import json  # noqa: E402
 
 from virnucpro_smk.io.atomic import write_text_atomic  # noqa: E402
 from virnucpro_smk.models.embeddings import extract_shard  # noqa: E402
+from virnucpro_smk.models.extraction_job import ExtractionJob, ExtractionSettings  # noqa: E402
 from virnucpro_smk.runtime.gpu_slots import granted_gpus  # noqa: E402
 from virnucpro_smk.runtime.logs import rule_logging  # noqa: E402
 
@@ -26,21 +27,20 @@ with rule_logging(snakemake):
     # which input the shard belongs to (the lead's {unit}; {sample}/{dataset} where used)
     extra = {k: wildcards[k] for k in ("unit", "sample", "dataset") if k in wildcards}
     stats = extract_shard(
-        snakemake.params.spec,
-        snakemake.params.model_dir,
-        snakemake.input.frames,
-        snakemake.input.shard_index,
-        int(wildcards["shard"]),
-        snakemake.output[0],
-        chunk_length=int(wildcards["L"]),
-        device=snakemake.params.device,
-        precision_json=snakemake.input.precision,
+        ExtractionJob(
+            snakemake.params.spec,
+            snakemake.params.model_dir,
+            snakemake.input.frames,
+            snakemake.input.shard_index,
+            int(wildcards["shard"]),
+            snakemake.output[0],
+            int(wildcards["L"]),
+            snakemake.input.precision,
+            snakemake.params.device,
+            extra,
+        ),
         # speed and logging only: read from the config, not params (no rerun when changed)
-        loader_workers=snakemake.config["extraction"]["loader_workers"],
-        progress_seconds=snakemake.config["extraction"]["progress_seconds"],
-        checkpoint_seconds=snakemake.config["extraction"]["checkpoint_seconds"],
-        compile_model=snakemake.config["extraction"]["compile"],
-        extra_meta=extra,
+        ExtractionSettings.from_config(snakemake.config["extraction"]),
         gpu_requested=granted_gpus(snakemake.resources),
         started=STARTED,
     )

@@ -3,12 +3,15 @@ models, alternating, each stage a fresh process; the runs and their conditions a
 
 Params: ``models`` (baseline, candidate), ``dna_model``, ``loads`` (registry entries, weight
 directories, precision files, classifiers), ``repeats``, ``device``, ``ambiguous``,
-``predict`` (predict's thresholds, plot tracks and region model). Input ``fasta``: the
-held-out fragments. Output ``runs``.
+``predict`` (predict's thresholds, plot tracks and region model); the config's
+``extraction`` section (speed knobs: not params). Input ``fasta``: the held-out fragments.
+Output ``runs``.
 """
 
+from dataclasses import replace
 from pathlib import Path
 
+from virnucpro_smk.models.extraction_job import ExtractionSettings
 from virnucpro_smk.runtime.logs import rule_logging
 from virnucpro_smk.runtime.predict_timing import TimingPlan, time_predict
 
@@ -28,8 +31,11 @@ with rule_logging(snakemake):
         device=snakemake.params.device,
         ambiguous=snakemake.params.ambiguous,
         predict=snakemake.params.predict,
-        # a speed knob, as in extraction jobs: read from the config, not params
-        loader_workers=snakemake.config["extraction"]["loader_workers"],
+        # speed knobs, as in extraction jobs: read from the config, not params; the timed
+        # runs extract eagerly, as they always have (compile: false)
+        extraction=replace(
+            ExtractionSettings.from_config(snakemake.config["extraction"]), compile=False
+        ),
         repeats=int(snakemake.params.repeats),
     )
     out = Path(snakemake.output.runs)

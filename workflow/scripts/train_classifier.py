@@ -1,6 +1,6 @@
 """Rule train_classifier: train and test one MLP for a (chunk length, DNA, protein) triple."""
 
-from virnucpro_smk.classify.mlp import TrainConfig
+from virnucpro_smk.classify.recipe import TrainConfig
 from virnucpro_smk.classify.train import TrainingOutputs, train_from_manifest
 from virnucpro_smk.runtime.gpu_slots import granted_gpus
 from virnucpro_smk.runtime.logs import rule_logging
@@ -19,7 +19,7 @@ with rule_logging(snakemake):
             snakemake.output.test,
             list(snakemake.output.seed_weights),
         ),
-        TrainConfig.from_dict({**snakemake.params.recipe, "seed": snakemake.params.seed}),
+        TrainConfig.from_config(snakemake.params.recipe, snakemake.params.seed),
         device=snakemake.params.device,
         gpu_requested=granted_gpus(snakemake.resources),
         expect=(int(wc.L), int(wc.width)),

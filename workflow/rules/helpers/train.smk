@@ -2,7 +2,6 @@
 # includes this one; Snakemake's lint keeps functions out of rule files). Uses only
 # what common.smk defines or includes.
 
-from virnucpro_smk.classify.recipe import TrainConfig  # noqa: E402
 from virnucpro_smk.runtime.job_plan import training_mem_mb  # noqa: E402
 
 
@@ -30,7 +29,7 @@ def training_mem(wildcards):
     """``mem_mb`` of train_classifier: training streams from the embedding files, so memory
     follows the recipe's block and buffer sizes at the classifier's width, not the frame count
     (runtime/job_plan.training_mem_mb)."""
-    recipe = TrainConfig.from_dict(TRAIN["recipe"])
+    recipe = TRAIN_RECIPE
     return training_mem_mb(int(wildcards.width), recipe.block_frames, recipe.buffer_frames)
 
 

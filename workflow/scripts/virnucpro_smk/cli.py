@@ -15,13 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
-from .classify.calls import MIN_SCORED_FRACTION, MIN_VIRAL_FRACTION
-from .classify.regions import (
-    DEFAULT_FALSE_POSITIVE_RATE,
-    DEFAULT_SENSITIVITY,
-    DEFAULT_SWITCH_PROBABILITY,
-)
 from .errors import VirNucProError
+from .runtime.config_defaults import schema_defaults
 from .runtime.logs import setup_logging
 
 
@@ -62,15 +57,18 @@ def convert_legacy(args: argparse.Namespace) -> None:
 
 def train(args: argparse.Namespace) -> None:
     """Train a classifier from a TSV of embedding shard pairs (dna, protein, label[, group])."""
-    from .classify.mlp import TrainConfig
+    from .classify.recipe import TrainConfig
     from .classify.train import train_from_shard_table
+    from .preprocess.training_set import SplitSettings
 
+    section = {**schema_defaults("train"), "seed": args.seed}  # the rest: the schema's
     metrics = train_from_shard_table(
         args.shards,
         args.dna_model,
         args.protein_model,
         args.out,
-        TrainConfig(seed=args.seed, max_epochs=args.max_epochs),
+        TrainConfig.from_config({**section["recipe"], "max_epochs": args.max_epochs}, args.seed),
+        SplitSettings.from_config(section),
     )
     print(f"wrote {Path(args.out) / 'model.safetensors'}; test metrics: {metrics}")
 
@@ -100,7 +98,8 @@ def reference_from_original(args: argparse.Namespace) -> None:
 
 def regions(args: argparse.Namespace) -> None:
     """Viral regions (proviruses) from any per_chunk.tsv, as predict writes regions.tsv."""
-    from .classify.region_files import CallThresholds, regions_from_per_chunk
+    from .classify.calls import CallThresholds
+    from .classify.region_files import regions_from_per_chunk
     from .classify.regions import RegionModel
 
     try:
@@ -110,7 +109,7 @@ def regions(args: argparse.Namespace) -> None:
     for name in ("min_viral_fraction", "min_scored_fraction"):
         if not 0.0 <= getattr(args, name) <= 1.0:
             raise VirNucProError(f"--{name.replace('_', '-')} must lie between 0 and 1")
-    thresholds = CallThresholds(args.min_viral_fraction, args.min_scored_fraction)
+    thresholds = CallThresholds.from_config(vars(args))
     rows = regions_from_per_chunk(args.per_chunk, args.out, args.sequences, model, thresholds)
     proviruses = sum(row.kind == "provirus" for row in rows)
     print(f"wrote {args.out}: {len(rows)} region(s), {proviruses} provirus(es)")
@@ -122,7 +121,6 @@ def decide(args: argparse.Namespace) -> None:
     from .report.comparison_page import finite
     from .report.heldout_calls import calls_strata, read_calls_table
     from .report.noninferiority import AccuracySettings, accuracy_fields, accuracy_test
-    from .runtime.config_defaults import schema_defaults
 
     compare = schema_defaults("compare")  # the schema is the one home of the defaults
     margins = dict(compare["margins"])
@@ -136,20 +134,16 @@ def decide(args: argparse.Namespace) -> None:
             margins[name] = float(value)
         except ValueError:
             raise VirNucProError(f"--margin {item!r}: {value!r} is not a number") from None
-    settings = AccuracySettings(
-        sensitivity_margin=margins["sensitivity"],
-        fpr_ratio_margin=margins["false_positive_rate_ratio"],
-        fpr_floor=args.fpr_floor if args.fpr_floor is not None else compare["fpr_floor"],
-        min_test_genomes=(
-            args.min_test_genomes
-            if args.min_test_genomes is not None
-            else compare["min_test_genomes"]
-        ),
-        min_seeds=args.min_seeds if args.min_seeds is not None else compare["min_seeds"],
-        resamples=args.bootstrap if args.bootstrap is not None else compare["bootstrap"],
-        seed=args.seed if args.seed is not None else compare["seed"],
-        prevalences=tuple(args.prevalence or compare["prevalences"]),
-    )
+    given = {
+        "fpr_floor": args.fpr_floor,
+        "min_test_genomes": args.min_test_genomes,
+        "min_seeds": args.min_seeds,
+        "bootstrap": args.bootstrap,
+        "seed": args.seed,
+        "prevalences": args.prevalence,
+    }
+    compare.update({k: v for k, v in given.items() if v is not None}, margins=margins)
+    settings = AccuracySettings.from_config(compare)
     if settings.sensitivity_margin <= 0 or settings.fpr_ratio_margin <= 1:
         raise VirNucProError("margins: sensitivity > 0 and false_positive_rate_ratio > 1")
     if any(not 0 < p < 1 for p in settings.prevalences):
@@ -161,13 +155,16 @@ def decide(args: argparse.Namespace) -> None:
     print(json.dumps(finite(out), indent=1, allow_nan=False))
 
 
-def main(argv: list[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
+    """The command line; options that set a config key default to the schema's value."""
+    predict, train_section = schema_defaults("predict"), schema_defaults("train")
     parser = argparse.ArgumentParser(prog="virnucpro-smk", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     conv = sub.add_parser("convert-legacy", help=convert_legacy.__doc__)
     conv.add_argument("checkpoint", type=Path, help="300_model.pth or 500_model.pth")
     conv.add_argument("--chunk-length", type=int, required=True, choices=None)
     conv.add_argument("--out", type=Path, required=True, help="output directory")
+    # the models the original's published classifiers were trained on (a fact of the file)
     conv.add_argument("--dna-model", default="dnaberts_768d")
     conv.add_argument("--dna-width", type=int, default=768)
     conv.add_argument("--protein-model", default="esm2_3b_2560d")
@@ -182,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--dna-model", required=True)
     tr.add_argument("--protein-model", required=True)
     tr.add_argument("--out", type=Path, required=True)
-    tr.add_argument("--seed", type=int, default=42)
-    tr.add_argument("--max-epochs", type=int, default=200)
+    tr.add_argument("--seed", type=int, default=train_section["seed"], help="default: train.seed")
+    tr.add_argument(
+        "--max-epochs",
+        type=int,
+        default=train_section["recipe"]["max_epochs"],
+        help="default: train.recipe.max_epochs (the rest of the recipe and split: the schema's)",
+    )
     tr.set_defaults(func=train)
     ex = sub.add_parser("make-example", help="write the synthetic bundled example")
     ex.add_argument("directory", type=Path)
@@ -208,19 +210,23 @@ def main(argv: list[str] | None = None) -> int:
         help="sequences.tsv or per_sequence.tsv (sequence_id, length_bp): checks that no "
         "chunk ends past its sequence's end",
     )
-    reg.add_argument("--sensitivity", type=float, default=DEFAULT_SENSITIVITY)
-    reg.add_argument("--false-positive-rate", type=float, default=DEFAULT_FALSE_POSITIVE_RATE)
-    reg.add_argument("--switch-probability", type=float, default=DEFAULT_SWITCH_PROBABILITY)
+    for option in ("sensitivity", "false_positive_rate", "switch_probability"):
+        reg.add_argument(
+            f"--{option.replace('_', '-')}",
+            type=float,
+            default=predict[f"region_{option}"],
+            help=f"the run's predict.region_{option}",
+        )
     reg.add_argument(
         "--min-viral-fraction",
         type=float,
-        default=MIN_VIRAL_FRACTION,
+        default=predict["min_viral_fraction"],
         help="the run's predict.min_viral_fraction: a sequence called viral is one whole region",
     )
     reg.add_argument(
         "--min-scored-fraction",
         type=float,
-        default=MIN_SCORED_FRACTION,
+        default=predict["min_scored_fraction"],
         help="the run's predict.min_scored_fraction",
     )
     reg.set_defaults(func=regions)
@@ -248,7 +254,11 @@ def main(argv: list[str] | None = None) -> int:
     dec.add_argument("--bootstrap", type=int, help="resamples; default: compare.bootstrap")
     dec.add_argument("--seed", type=int, help="bootstrap seed; default: compare.seed")
     dec.set_defaults(func=decide)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     setup_logging()
     try:
         args.func(args)

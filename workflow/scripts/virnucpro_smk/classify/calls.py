@@ -21,6 +21,10 @@ applies and the rule the comparison measures cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 
 VIRAL = "viral"
@@ -30,9 +34,22 @@ TOO_FEW_SCORED = "too few scored chunks"
 PROVIRUS = "provirus"
 CALLS = (VIRAL, PROVIRUS, NONVIRAL, TOO_FEW_SCORED, NO_CODING_FRAME)
 
-MIN_VIRAL_FRACTION = 0.5  # the schema's defaults, repeated for callers outside the workflow
-MIN_SCORED_FRACTION = 0.15
 _EPS = 1e-9  # fractions are compared as counts: 3 of 20 is exactly 15 %, not 0.1499999
+
+
+@dataclass(frozen=True)
+class CallThresholds:
+    """The per-sequence call's two thresholds: ``predict.min_viral_fraction`` and
+    ``predict.min_scored_fraction``. No defaults here: the config schema states them
+    (``runtime.config_defaults`` for code that runs without a workflow config)."""
+
+    min_viral_fraction: float
+    min_scored_fraction: float
+
+    @classmethod
+    def from_config(cls, predict: Mapping[str, Any]) -> CallThresholds:
+        """From the validated ``predict:`` section (or any mapping with its two keys)."""
+        return cls(float(predict["min_viral_fraction"]), float(predict["min_scored_fraction"]))
 
 
 def chunk_is_viral(
@@ -55,25 +72,17 @@ def chunk_is_viral_from_frames(viral_scores: np.ndarray, nonviral_scores: np.nda
     return bool(chunk_is_viral(float(viral_scores.max()), float(nonviral_scores.max())))
 
 
-def enough_viral(viral: int, scored: int, min_viral_fraction: float = MIN_VIRAL_FRACTION) -> bool:
+def enough_viral(viral: int, scored: int, min_viral_fraction: float) -> bool:
     """At least ``min_viral_fraction`` of the ``scored`` chunks are viral (exactly half: viral)."""
     return scored > 0 and viral >= min_viral_fraction * scored - _EPS
 
 
-def enough_scored(
-    scored: int, chunks: int, min_scored_fraction: float = MIN_SCORED_FRACTION
-) -> bool:
+def enough_scored(scored: int, chunks: int, min_scored_fraction: float) -> bool:
     """At least ``min_scored_fraction`` of all ``chunks`` kept a frame and were scored."""
     return scored > 0 and scored >= min_scored_fraction * chunks - _EPS
 
 
-def sequence_call(
-    chunks: int,
-    scored: int,
-    viral: int,
-    min_viral_fraction: float = MIN_VIRAL_FRACTION,
-    min_scored_fraction: float = MIN_SCORED_FRACTION,
-) -> str:
+def sequence_call(chunks: int, scored: int, viral: int, thresholds: CallThresholds) -> str:
     """Per-sequence call from its chunk counts (see the module docstring).
 
     Unscored chunks are not counted as non-viral: viral chunks lose frames more often than
@@ -87,9 +96,9 @@ def sequence_call(
         )
     if scored == 0:
         return NO_CODING_FRAME
-    if not enough_scored(scored, chunks, min_scored_fraction):
+    if not enough_scored(scored, chunks, thresholds.min_scored_fraction):
         return TOO_FEW_SCORED
-    return VIRAL if enough_viral(viral, scored, min_viral_fraction) else NONVIRAL
+    return VIRAL if enough_viral(viral, scored, thresholds.min_viral_fraction) else NONVIRAL
 
 
 def region_call(call: str, kinds: list[str], viral_call: str = VIRAL) -> str:

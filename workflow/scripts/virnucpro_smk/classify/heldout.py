@@ -3,7 +3,7 @@
 The comparison's accuracy must be what users get from `predict` (every stop-free frame of
 every chunk, the chunk rule, the sequence rule with its scored-fraction condition), from every
 training seed's classifier. This reads the fragments' features once, block by block
-(:func:`.predict.feature_blocks`), scores each block with every seed's classifier, and folds
+(:meth:`.predict.FeatureFiles.blocks`), scores each block with every seed's classifier, and folds
 the scores into one :class:`.predict.SampleScores` per seed: the same arrays and the same
 ``finish`` that give a sample its ``per_chunk.tsv`` and ``per_sequence.tsv`` calls.
 
@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from ..errors import ModelMismatchError
 from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, HeldoutChunk, HeldoutSequence
+from .calls import CallThresholds
 from .features import BLOCK_ROWS
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .predict import (
+    FeatureFiles,
     SampleScores,
     check_frame_count,
     chunk_cells,
-    feature_blocks,
-    files_label,
     read_sequence_table,
 )
 
@@ -45,41 +46,41 @@ def _load_seeds(
     return {seed: load_checkpoint(path, expect=identity)[0] for seed, path in checkpoints.items()}
 
 
+@dataclass(frozen=True)
+class HeldoutFiles:
+    """The two tables :func:`score_heldout` writes, as the rule names them."""
+
+    chunks: str | os.PathLike[str]
+    sequences: str | os.PathLike[str]
+
+
 def score_heldout(
-    dna_shards: Sequence[str | os.PathLike[str]],
-    protein_shards: Sequence[str | os.PathLike[str]],
+    features: FeatureFiles,
     checkpoints: Mapping[int, str | os.PathLike[str]],
     sequences_tsv: str | os.PathLike[str],
-    chunk_length: int,
-    dna_model: str,
-    protein_model: str,
-    chunks_out: str | os.PathLike[str],
-    sequences_out: str | os.PathLike[str],
+    outputs: HeldoutFiles,
+    thresholds: CallThresholds,
     *,
-    min_viral_fraction: float = 0.5,
-    min_scored_fraction: float = 0.15,
     block_rows: int = BLOCK_ROWS,
 ) -> dict[int, SampleScores]:
-    """Score the fragments with every seed's classifier; write the two tables."""
+    """Score the fragments with every seed's classifier (``checkpoints``: seed -> file) and
+    call them by predict's ``thresholds``; write the two tables."""
     if not checkpoints:
         raise ModelMismatchError("no classifier checkpoints given")
-    table = read_sequence_table(sequences_tsv, chunk_length)
-    scores = {seed: SampleScores.empty(table, chunk_length) for seed in checkpoints}
+    table = read_sequence_table(sequences_tsv, features.chunk_length)
+    scores = {seed: SampleScores.empty(table, features.chunk_length) for seed in checkpoints}
     models: dict[int, MLPClassifier] = {}
     n_frames = 0
-    for where, meta, ids, x in feature_blocks(
-        dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
-    ):
+    for where, meta, ids, x in features.blocks(block_rows):
         if not models:
             models = _load_seeds(checkpoints, meta)
         for seed, model in models.items():
             scores[seed].add(ids, predict_scores(model, x).numpy(), where)
         n_frames += len(ids)
-    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
-    check_frame_count(table, n_frames, where, sequences_tsv)
+    check_frame_count(table, n_frames, features.label, sequences_tsv)
     for s in scores.values():
-        s.finish(min_viral_fraction, min_scored_fraction)
-    write_heldout_tables(scores, chunks_out, sequences_out)
+        s.finish(thresholds)
+    write_heldout_tables(scores, outputs.chunks, outputs.sequences)
     log.info(
         "%d held-out frames of %d chunks in %d fragments scored by %d seed(s)",
         n_frames,

@@ -46,9 +46,11 @@ CHECKPOINT_FORMAT = "virnucpro-smk/classifier/v1"
 
 
 class MLPClassifier(nn.Module):
-    def __init__(
-        self, input_dim: int, hidden_dim: int = 512, num_class: int = 2, dropout: float = 0.5
-    ):
+    """The original VirNucPro's MLP. ``hidden_dim`` and ``dropout`` are the training recipe's
+    (``train.recipe.hidden``/``dropout``); a model built to score has the width of its weights
+    and no dropout (eval mode drops nothing either way)."""
+
+    def __init__(self, input_dim: int, hidden_dim: int, num_class: int = 2, dropout: float = 0.0):
         super().__init__()
         self.hidden_layer = nn.Linear(input_dim, hidden_dim)
         self.bn1 = nn.BatchNorm1d(hidden_dim)
@@ -314,6 +316,7 @@ def load_checkpoint(
                 f"({meta.get('input_width')}d, chunk {meta.get('chunk_length')}) and refuses "
                 f"these features: " + "; ".join(problems)
             )
-    model = MLPClassifier(int(meta["input_width"]), int(meta.get("hidden", 512)))
-    model.load_state_dict(load_file(weights), strict=True)
+    state = load_file(weights)
+    model = MLPClassifier(int(meta["input_width"]), int(state["hidden_layer.weight"].shape[0]))
+    model.load_state_dict(state, strict=True)
     return model.eval(), meta

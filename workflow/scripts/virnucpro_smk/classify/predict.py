@@ -51,7 +51,15 @@ from ..io.atomic import atomic_open
 from ..io.fasta import format_record, read_nucleotide_fasta
 from ..preprocess.chunking import chunk_count, chunk_of, chunk_spans, split_chunk_id
 from .calls import CALLS as CALLS  # re-exported: callers import the call names from here too
-from .calls import NO_CODING_FRAME, NONVIRAL, VIRAL, chunk_is_viral, region_call, sequence_call
+from .calls import (
+    NO_CODING_FRAME,
+    NONVIRAL,
+    VIRAL,
+    CallThresholds,
+    chunk_is_viral,
+    region_call,
+    sequence_call,
+)
 from .calls import PROVIRUS as PROVIRUS
 from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, PairedFeatures
@@ -187,7 +195,7 @@ class SampleScores:
         """The original's rule: best viral score >= best non-viral score (ties are viral)."""
         return self.chunk_scored & chunk_is_viral(self.best_viral, self.best_nonviral)
 
-    def finish(self, min_viral_fraction: float, min_scored_fraction: float) -> SampleScores:
+    def finish(self, thresholds: CallThresholds) -> SampleScores:
         """Per-sequence counts, scores and calls from the chunk arrays."""
         starts = self.table.offsets[:-1]
         scored = self.chunk_scored
@@ -199,7 +207,7 @@ class SampleScores:
         with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_viral = np.where(self.chunks_scored > 0, sums / self.chunks_scored, np.nan)
         self.calls = [
-            sequence_call(c, s, v, min_viral_fraction, min_scored_fraction)
+            sequence_call(c, s, v, thresholds)
             for c, s, v in zip(
                 self.table.n_chunks.tolist(),
                 self.chunks_scored.tolist(),
@@ -405,39 +413,44 @@ class PredictionFiles:
     region_fasta: str | os.PathLike[str] | None = None
 
 
-def files_label(
-    dna_shards: Sequence[str | os.PathLike[str]],
-    protein_shards: Sequence[str | os.PathLike[str]],
-    dna_model: str,
-    protein_model: str,
-) -> str:
-    """How messages name a frame set's feature files: ``2 dnaberts_768d + 8 ... file(s)``."""
-    return f"{len(dna_shards)} {dna_model} + {len(protein_shards)} {protein_model} file(s)"
+@dataclass(frozen=True)
+class FeatureFiles:
+    """A frame set's embedding files of one model pair: what every scorer of a frame set
+    reads (predict, and the comparison's held-out fragments). Each side lists its model's
+    files in frame order and holds every kept frame once; the two sides may be cut at
+    different rows (each model's jobs are sized by its own cost)."""
 
+    dna: Sequence[str | os.PathLike[str]]
+    protein: Sequence[str | os.PathLike[str]]
+    dna_model: str
+    protein_model: str
+    chunk_length: int
 
-def feature_blocks(
-    dna_shards: Sequence[str | os.PathLike[str]],
-    protein_shards: Sequence[str | os.PathLike[str]],
-    dna_model: str,
-    protein_model: str,
-    chunk_length: int,
-    block_rows: int = BLOCK_ROWS,
-) -> Iterator[tuple[str, dict, list[str], torch.Tensor]]:
-    """``(where, identity metadata, frame ids, [DNA | protein] rows)`` block by block, in
-    frame order over all files: what every scorer of a frame set reads (predict, and the
-    comparison's held-out fragments). The DNA and the protein files may be cut at different
-    rows (``.features.PairedFeatures`` joins them, ids checked row by row). The first item
-    holds no rows: it names the identity before any row is read, also for an empty set."""
-    if not dna_shards or not protein_shards:
-        raise ModelMismatchError("no feature shards given")
-    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
-    n_frames = 0
-    with PairedFeatures(dna_shards, protein_shards, dna_model, protein_model, chunk_length) as f:
-        yield where, f.meta, [], torch.empty((0, int(f.meta["width"])))
-        for ids, x in f.blocks(block_rows):
-            n_frames += len(ids)
-            yield f.where, f.meta, ids, x
-    log.info("%s: %d frames scored", where, n_frames)
+    @property
+    def label(self) -> str:
+        """How messages name the files: ``2 dnaberts_768d + 8 fastesm650_1280d file(s)``."""
+        return (
+            f"{len(self.dna)} {self.dna_model} + {len(self.protein)} {self.protein_model} file(s)"
+        )
+
+    def blocks(
+        self, block_rows: int = BLOCK_ROWS
+    ) -> Iterator[tuple[str, dict, list[str], torch.Tensor]]:
+        """``(where, identity metadata, frame ids, [DNA | protein] rows)`` block by block, in
+        frame order over all files. The DNA and the protein files are joined row by row
+        (``.features.PairedFeatures``, ids checked). The first item holds no rows: it names
+        the identity before any row is read, also for an empty set."""
+        if not self.dna or not self.protein:
+            raise ModelMismatchError("no feature shards given")
+        n_frames = 0
+        with PairedFeatures(
+            self.dna, self.protein, self.dna_model, self.protein_model, self.chunk_length
+        ) as f:
+            yield self.label, f.meta, [], torch.empty((0, int(f.meta["width"])))
+            for ids, x in f.blocks(block_rows):
+                n_frames += len(ids)
+                yield f.where, f.meta, ids, x
+        log.info("%s: %d frames scored", self.label, n_frames)
 
 
 def check_frame_count(
@@ -454,51 +467,42 @@ def check_frame_count(
 
 
 def predict_sample(
-    dna_shards: Sequence[str | os.PathLike[str]],
-    protein_shards: Sequence[str | os.PathLike[str]],
+    features: FeatureFiles,
     checkpoint: str | os.PathLike[str],
     sequences_tsv: str | os.PathLike[str],
     fasta: str | os.PathLike[str],
-    chunk_length: int,
-    dna_model: str,
-    protein_model: str,
     outputs: PredictionFiles,
+    thresholds: CallThresholds,
+    region_model: RegionModel,
     *,
-    min_viral_fraction: float = 0.5,
-    min_scored_fraction: float = 0.15,
     block_rows: int = BLOCK_ROWS,
-    region_model: RegionModel | None = None,
 ) -> SampleScores:
     """Score a sample block by block and write its four tables and FASTA.
 
-    ``dna_shards`` and ``protein_shards`` are the DNA and the protein model's files of the
-    sample in order; each list holds every kept frame once, but the two may be cut at
-    different rows (each model's jobs are sized by its own cost): rows are joined across
-    them with ids checked row by row (``.features.PairedFeatures``). Every file must carry
-    its side's first file's identity (model, revision, weight commit, dtype, chunk length);
-    the classifier is loaded once, against that identity. Features are read ``block_rows``
-    rows at a time and ``predictions.tsv`` rows are written as they are scored, so memory
-    depends on neither the number nor the size of the files; what grows is ~12 bytes per
-    chunk and the sequence table.
+    ``features`` are the sample's DNA and protein files (rows joined across them with ids
+    checked row by row); every file must carry its side's first file's identity (model,
+    revision, weight commit, dtype, chunk length); the classifier is loaded once, against that
+    identity. Sequences are called by ``thresholds`` and their regions decoded by
+    ``region_model`` (the run's ``predict:`` settings). Features are read ``block_rows`` rows
+    at a time and ``predictions.tsv`` rows are written as they are scored, so memory depends
+    on neither the number nor the size of the files; what grows is ~12 bytes per chunk and
+    the sequence table.
     """
-    table = read_sequence_table(sequences_tsv, chunk_length)
-    scores = SampleScores.empty(table, chunk_length)
+    table = read_sequence_table(sequences_tsv, features.chunk_length)
+    scores = SampleScores.empty(table, features.chunk_length)
     state: dict = {}
     n_frames = 0
-    where = files_label(dna_shards, protein_shards, dna_model, protein_model)
     with PREDICTIONS.writer(outputs.predictions) as write:
-        for block_where, meta, ids, x in feature_blocks(
-            dna_shards, protein_shards, dna_model, protein_model, chunk_length, block_rows
-        ):
+        for block_where, meta, ids, x in features.blocks(block_rows):
             model = _classifier_for(meta, state, checkpoint, block_where)
             block_scores = predict_scores(model, x).numpy()
             del x  # before the next block is read
             scores.add(ids, block_scores, block_where)
             write.columns(*prediction_columns(ids, block_scores))
             n_frames += len(ids)
-    check_frame_count(table, n_frames, where, sequences_tsv)
-    scores.finish(min_viral_fraction, min_scored_fraction)
-    scores.add_regions(region_model or RegionModel())
+    check_frame_count(table, n_frames, features.label, sequences_tsv)
+    scores.finish(thresholds)
+    scores.add_regions(region_model)
     PER_CHUNK.write(outputs.per_chunk, chunk_rows(scores))
     PER_SEQUENCE.write(outputs.per_sequence, sequence_rows(scores))
     n_viral = write_sequence_fastas(scores, fasta, outputs.viral_fasta, outputs.region_fasta)

@@ -6,17 +6,19 @@ job's memory from it (``runtime.job_plan.training_mem_mb``) without importing to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """The original's optimiser and schedule, with early stopping on a validation split.
+    """The original's optimiser and schedule, with early stopping on a validation split, and
+    the training seed.
 
-    Defaults are VirNucPro's numbers, so a classifier trained here is comparable with the
-    published one; the original watched its test set for early stopping, this recipe watches
-    the validation split instead. ``train.recipe`` in the config overrides the numbers.
+    Every field is ``train.recipe`` of the config, whose schema states the defaults
+    (VirNucPro's numbers, so a classifier trained here is comparable with the published one),
+    except ``seed``: ``train.seed``, or the seed of one of ``train.seeds`` classifiers.
 
     ``block_frames`` and ``buffer_frames`` say how the training split is read from the
     embedding files (``batches.py``): shuffled by blocks of consecutive frames through a
@@ -25,23 +27,28 @@ class TrainConfig:
     """
 
     # architecture
-    hidden: int = 512
-    dropout: float = 0.5
+    hidden: int
+    dropout: float
     # optimiser: SGD, learning rate times gamma every step_size epochs
-    lr: float = 2e-4
-    momentum: float = 0.9
-    step_size: int = 10
-    gamma: float = 0.85
-    batch_size: int = 32
+    lr: float
+    momentum: float
+    step_size: int
+    gamma: float
+    batch_size: int
     # stopping: at most max_epochs, or patience epochs without a lower validation loss
-    max_epochs: int = 200
-    patience: int = 5
-    seed: int = 42
+    max_epochs: int
+    patience: int
+    seed: int
     # streaming: frames per read block and per shuffle buffer
-    block_frames: int = 256
-    buffer_frames: int = 32768
+    block_frames: int
+    buffer_frames: int
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any] | None) -> TrainConfig:
-        known = {k: v for k, v in (values or {}).items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+    def from_config(cls, recipe: Mapping[str, Any], seed: int) -> TrainConfig:
+        """From the validated ``train.recipe`` section (every key filled by the schema) and
+        the training seed; a missing or unknown key is a bug of the caller (KeyError)."""
+        names = [f.name for f in fields(cls) if f.name != "seed"]
+        unknown = sorted(set(recipe) - set(names))
+        if unknown:
+            raise KeyError(f"train.recipe: unknown key(s) {', '.join(unknown)}")
+        return cls(**{name: recipe[name] for name in names}, seed=int(seed))

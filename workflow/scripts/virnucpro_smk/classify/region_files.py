@@ -22,7 +22,7 @@ from ..formats.regions import REGIONS, RegionRow
 from ..formats.sequences import SEQUENCE_LENGTHS
 from ..io.fasta import format_record
 from ..preprocess.chunking import chunk_spans
-from .calls import MIN_SCORED_FRACTION, MIN_VIRAL_FRACTION, sequence_call
+from .calls import CallThresholds, sequence_call
 from .regions import (
     HOST_CALL,
     UNSCORED,
@@ -210,8 +210,7 @@ def track_calls(track: ChunkTrack, thresholds: CallThresholds) -> list[str]:
     scored = np.add.reduceat((track.calls != UNSCORED).astype(np.int64), starts).tolist()
     viral = np.add.reduceat((track.calls == VIRAL_CALL).astype(np.int64), starts).tolist()
     return [
-        sequence_call(c, s, v, thresholds.min_viral_fraction, thresholds.min_scored_fraction)
-        for c, s, v in zip(chunks, scored, viral, strict=True)
+        sequence_call(c, s, v, thresholds) for c, s, v in zip(chunks, scored, viral, strict=True)
     ]
 
 
@@ -230,20 +229,12 @@ def track_regions(
     return region_rows(regions, track.ids, track.offsets, span_bp, track.calls, track.viral_scores)
 
 
-@dataclass(frozen=True)
-class CallThresholds:
-    """The per-sequence call's two thresholds (config ``predict.min_*_fraction``)."""
-
-    min_viral_fraction: float = MIN_VIRAL_FRACTION
-    min_scored_fraction: float = MIN_SCORED_FRACTION
-
-
 def regions_from_per_chunk(
     per_chunk: str | os.PathLike[str],
     output: str | os.PathLike[str],
-    sequences: str | os.PathLike[str] | None = None,
-    model: RegionModel | None = None,
-    thresholds: CallThresholds | None = None,
+    sequences: str | os.PathLike[str] | None,
+    model: RegionModel,
+    thresholds: CallThresholds,
 ) -> list[RegionRow]:
     """``virnucpro-smk regions``: ``regions.tsv`` from any ``per_chunk.tsv``.
 
@@ -256,7 +247,7 @@ def regions_from_per_chunk(
         raise InputError(f"{output}: is a directory; --out names the regions.tsv to write")
     lengths = read_sequence_lengths(sequences) if sequences is not None else None
     track = read_chunk_track(per_chunk, lengths)
-    rows = list(track_regions(track, model or RegionModel(), thresholds or CallThresholds()))
+    rows = list(track_regions(track, model, thresholds))
     try:
         REGIONS.write(output, rows)
     except OSError as exc:

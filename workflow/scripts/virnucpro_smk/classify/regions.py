@@ -28,8 +28,9 @@ region whose outermost scored chunks are the sequence's own reaches the sequence
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -39,24 +40,28 @@ from .calls import PROVIRUS, VIRAL, region_call  # noqa: F401 (region_call: re-e
 WHOLE = "whole"
 UNSCORED, HOST_CALL, VIRAL_CALL = -1, 0, 1
 
-#: Defaults, from the simulation sweep of ``benchmarks/bench_regions.py`` (figures in README
-#: "Viral regions"): per-chunk sensitivity 0.85 and false-positive rate
-#: 0.03 are the middle of the noise the caller must hold against (10-20 % of viral chunks
-#: missed, a few % of host chunks called viral); a switch probability of 1e-3 per chunk keeps
-#: host contigs clean (five adjacent false positives are needed for a region) while a
-#: provirus of 5 viral-called chunks in a row (:func:`min_region_scored_chunks`) is found.
-DEFAULT_SENSITIVITY = 0.85
-DEFAULT_FALSE_POSITIVE_RATE = 0.03
-DEFAULT_SWITCH_PROBABILITY = 1e-3
-
 
 @dataclass(frozen=True)
 class RegionModel:
-    """The HMM's three parameters (per-chunk figures of the classifier, switch rate)."""
+    """The HMM's three parameters (per-chunk figures of the classifier, switch rate):
+    ``predict.region_sensitivity``, ``region_false_positive_rate`` and
+    ``region_switch_probability``. No defaults here: the config schema states them, and
+    docs/outputs.md ("The decoding") the sweep of ``benchmarks/bench_regions.py`` they rest on.
+    """
 
-    sensitivity: float = DEFAULT_SENSITIVITY
-    false_positive_rate: float = DEFAULT_FALSE_POSITIVE_RATE
-    switch_probability: float = DEFAULT_SWITCH_PROBABILITY
+    sensitivity: float
+    false_positive_rate: float
+    switch_probability: float
+
+    @classmethod
+    def from_config(cls, predict: Mapping[str, Any]) -> RegionModel:
+        """From the validated ``predict:`` section (its ``region_*`` keys); a ValueError
+        when the three do not make a model (see ``__post_init__``)."""
+        return cls(
+            float(predict["region_sensitivity"]),
+            float(predict["region_false_positive_rate"]),
+            float(predict["region_switch_probability"]),
+        )
 
     def __post_init__(self) -> None:
         for name in ("sensitivity", "false_positive_rate", "switch_probability"):

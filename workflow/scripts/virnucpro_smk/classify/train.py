@@ -29,6 +29,7 @@ from ..io.hashing import file_sha256
 from ..preprocess.training_set import (
     SPLITS,
     DatasetFrames,
+    SplitSettings,
     draw_manifest,
     write_manifest,
 )
@@ -309,10 +310,7 @@ def open_shard_table(
     dna_model: str,
     protein_model: str,
     manifest: str | os.PathLike[str],
-    cfg: TrainConfig,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    balance: bool = True,
+    split: SplitSettings,
 ) -> TrainingFrames:
     """The training set of a TSV of embedding file pairs and labels, and its manifest.
 
@@ -344,7 +342,7 @@ def open_shard_table(
         protein_files.append((Path(row.protein), len(ids)))
         file_labels.append(np.full(len(ids), label, dtype=np.int8))
     assert identity is not None
-    manifest_rows, _ = draw_manifest(frames, cfg.seed, val_fraction, test_fraction, balance)
+    manifest_rows, _ = draw_manifest(frames, split)
     write_manifest(manifest_rows, manifest)
     position = {fid: k for k, fid in enumerate(fid for ds in frames for fid in ds.ids)}
     del frames
@@ -368,21 +366,18 @@ def train_from_shard_table(
     protein_model: str,
     out_dir: str | os.PathLike[str],
     cfg: TrainConfig,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    balance: bool = True,
+    split: SplitSettings,
 ) -> dict:
     """Train from a TSV of embedding shard pairs and labels (columns: dna, protein, label[, group]).
 
     Each row's frames take the row's label; the manifest (split by genome, balanced, seeded)
     is written to ``out_dir/training_manifest.tsv`` and the checkpoint records its hash. The
-    frames are read from the files as training needs them (memory: the shuffle buffer).
+    manifest is drawn by ``split`` (seed, fractions, balance), the classifier trained by ``cfg``.
+    The frames are read from the files as training needs them (memory: the shuffle buffer).
     """
     out_dir = Path(out_dir)
     manifest = out_dir / "training_manifest.tsv"
-    data = open_shard_table(
-        table, dna_model, protein_model, manifest, cfg, val_fraction, test_fraction, balance
-    )
+    data = open_shard_table(table, dna_model, protein_model, manifest, split)
     try:
         return _train_and_test(manifest, data, TrainingOutputs.in_directory(out_dir), cfg)
     finally:

@@ -46,6 +46,7 @@ from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
 from .batch_plan import BatchTokenizer, DnaTokens, EsmTokens, plan_batches, token_budget_batches
 from .compile import compile_encoder
+from .extraction_job import ExtractionJob, ExtractionSettings
 from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
 from .run_weights import WeightPrefetch, usable_copy, wants_copy
@@ -280,7 +281,7 @@ def embed_batches(
     batches: list[list[int]],
     write: RowSink,
     loader_workers: int = 0,
-    progress_seconds: float = 30.0,
+    progress_seconds: float | None = None,
     start_batch: int = 0,
     batch_done: Callable[[int], None] | None = None,
 ) -> ExtractionStats:
@@ -288,10 +289,11 @@ def embed_batches(
     ``write(index, vectors)``.
 
     The batches are tokenized and padded by ``loader_workers`` DataLoader processes (in this
-    process when 0) while the model runs. Rows go out as batches finish, so memory is one
-    batch, not the shard. On a GPU, a batch's vectors are copied back asynchronously and
-    written while the next batch runs. ``batch_done(k)`` is called once the rows of the first
-    ``k`` batches were all written.
+    process when 0) while the model runs; progress is logged every ``progress_seconds``
+    (extraction jobs: ``extraction.progress_seconds``; None: ``Progress``'s own interval).
+    Rows go out as batches finish, so memory is one batch, not the shard. On a GPU, a batch's
+    vectors are copied back asynchronously and written while the next batch runs.
+    ``batch_done(k)`` is called once the rows of the first ``k`` batches were all written.
     """
     start = time.perf_counter()
     cuda = encoder.device.type == "cuda"
@@ -309,9 +311,9 @@ def embed_batches(
         persistent_workers=False,
     )
     rows = sum(len(b) for b in todo)
-    progress = Progress(
-        f"{encoder.spec.name} embeddings", rows, interval=progress_seconds, logger=log
-    )
+    progress = Progress(f"{encoder.spec.name} embeddings", rows, logger=log)
+    if progress_seconds is not None:
+        progress.interval = progress_seconds
     wait = written = worker = 0.0
     tokens = padded = passes = unmasked = 0
     first_batch_at: float | None = None
@@ -391,9 +393,11 @@ def embed_sequences(
     encoder: Encoder,
     sequences: Sequence[str],
     loader_workers: int = 0,
-    progress_seconds: float = 30.0,
+    progress_seconds: float | None = None,
 ) -> tuple[torch.Tensor, ExtractionStats]:
-    """Pooled vectors of ``sequences`` (rows in input order) and throughput figures."""
+    """Pooled vectors of ``sequences`` (rows in input order) and throughput figures: in-process
+    embedding of a few sequences (verification, the precision check, tests), outside an
+    extraction job and its settings."""
     start = time.perf_counter()
     sequences = list(sequences)
     batches = plan_batches(encoder.tokenize, sequences, encoder.spec.tokens_per_batch)
@@ -454,39 +458,28 @@ def _start_weights(
 
 
 def extract_shard(
-    spec: ModelSpec,
-    model_dir: str | os.PathLike[str],
-    frames: str | os.PathLike[str],
-    shard_index: str | os.PathLike[str],
-    shard: int,
-    output: str | os.PathLike[str],
-    chunk_length: int,
-    device: str,
-    precision_json: str | os.PathLike[str],
-    loader_workers: int = 0,
-    progress_seconds: float = 30.0,
-    extra_meta: dict[str, Any] | None = None,
+    job: ExtractionJob,
+    settings: ExtractionSettings,
+    *,
     gpu_requested: int | None = None,
     gpu_lock_dir: str | os.PathLike[str] | None = None,
     started: float | None = None,
-    checkpoint_seconds: float = 180.0,
-    compile_model: bool | str = False,
 ) -> dict[str, Any]:
-    """Embed shard ``shard`` of the identified frames with one model; write its file.
+    """Embed the job's shard of the identified frames with one model; write its file.
 
     The model is loaded once, in the dtype the model's precision decision says
-    (``precision_json``, rule check_precision). The job's GPU waits for as little as possible:
-    the records are read and the output file is created (ids, identity, room for every row:
-    a limit of the format or the disk fails the job here) before the job takes its device;
-    the model's code is imported while CUDA starts; the weights (the run-dtype copy when
-    there is one, ``run_weights``) are read on a thread while the batches are planned. Rows
-    are written as batches finish, and every ``checkpoint_seconds`` of work a resume point
+    (``job.precision_json``, rule check_precision). The job's GPU waits for as little as
+    possible: the records are read and the output file is created (ids, identity, room for every
+    row: a limit of the format or the disk fails the job here) before the job takes its device;
+    the model's code is imported while CUDA starts; the weights (the run-dtype copy when there
+    is one, ``run_weights``) are read on a thread while the batches are planned. Rows are
+    written as batches finish, and every ``settings.checkpoint_seconds`` of work a resume point
     is recorded off the loop thread (``shard_resume``): a killed job rerun resumes there. An
     empty shard writes a valid 0 x width file without loading the model (nor importing
-    transformers). A job given a GPU (``gpu_requested``) never falls back to the CPU; on CUDA
-    it first takes a GPU slot (one device per job, see gpu_slots). ``started`` is a
-    ``time.perf_counter()`` taken when the job's process started, so the import/start-up time
-    is measured too. ``compile_model`` is ``extraction.compile`` (``compile.py``).
+    transformers). A job given a GPU (``gpu_requested``) never falls back to the CPU; on CUDA it
+    first takes a GPU slot (one device per job, see gpu_slots). ``started`` is a
+    ``time.perf_counter()`` taken when the job's process started, so the import/start-up time is
+    measured too. ``settings.compile`` is ``extraction.compile`` (``compile.py``).
 
     The file holds identity only (model, commit, dtype, pooling, chunk length, shard,
     versions, device type), never a figure of the run, so a resumed job's file is byte for
@@ -504,20 +497,26 @@ def extract_shard(
     entered = time.perf_counter()
     started = started if started is not None else entered
     timings = {"start_seconds": round(entered - started, 4)}
-    records = read_shard_records(frames, shard_index, shard, spec.kind)
+    spec, model_dir, output, precision_json = (
+        job.spec,
+        job.model_dir,
+        job.output,
+        job.precision_json,
+    )
+    records = read_shard_records(job.frames, job.job_table, job.shard, spec.kind)
     provenance = model_provenance(spec, model_dir) if spec.provider == "hub" else None
     meta: dict[str, Any] = {
         **spec.identity(),
         "pooling": _pooling_name(spec),
-        "chunk_length": chunk_length,
-        "shard": shard,
+        "chunk_length": job.chunk_length,
+        "shard": job.shard,
         "project_version": __version__,
         "versions": package_versions(),
-        **(extra_meta or {}),
+        **job.extra_meta,
     }
     if not records:
-        return _empty_shard(spec, shard, output, precision_json, provenance, meta, timings)
-    device_type = resolve_device(device, gpu_requested)  # a GPU job without CUDA fails here
+        return _empty_shard(spec, job.shard, output, precision_json, provenance, meta, timings)
+    device_type = resolve_device(job.device, gpu_requested)  # a GPU job without CUDA fails here
     record = read_precision(precision_json, spec, device_type)
     if provenance is None:  # local/stand-in: reuse the precision job's hash if unchanged
         provenance = model_provenance(spec, model_dir, known=record)
@@ -535,11 +534,11 @@ def extract_shard(
         device=device_type,  # the type, not the index: cuda:3 is the run
     )
     # the file first: its limits (ids, header, disk space) fail the job before GPU work
-    out = ResumableShard(output, [rid for rid, _ in records], meta, checkpoint_seconds)
+    out = ResumableShard(output, [rid for rid, _ in records], meta, settings.checkpoint_seconds)
     try:
         imports = _import_model_code(spec)
         # On a GPU node, hold one device for the whole job (released even if it is killed).
-        with job_device(device, gpu_requested, gpu_lock_dir) as torch_device:
+        with job_device(job.device, gpu_requested, gpu_lock_dir) as torch_device:
             weights, source = _start_weights(spec, model_dir, torch_device, dtype)
             with GpuMonitor(torch_device) as monitor:
                 stats = _embed_into(
@@ -550,9 +549,7 @@ def extract_shard(
                     torch_device,
                     dtype,
                     record,
-                    loader_workers,
-                    progress_seconds,
-                    compile_model,
+                    settings,
                     weights,
                     imports,
                 )
@@ -649,9 +646,7 @@ def _embed_into(
     torch_device: str,
     dtype: torch.dtype,
     record: dict[str, Any],
-    loader_workers: int,
-    progress_seconds: float,
-    compile_model: bool | str = False,
+    settings: ExtractionSettings,
     weights: WeightPrefetch | None = None,
     imports: threading.Thread | None = None,
 ) -> dict[str, Any]:
@@ -688,7 +683,7 @@ def _embed_into(
     # of this job's batches, within the precision decision's tolerance
     encoder, compile_seconds, compiled = compile_encoder(
         encoder,
-        compile_model,
+        settings.compile,
         lambda: _probe(encoder, sequences, batches, first),
         float(record.get("threshold") or 0.99),
     )
@@ -709,8 +704,8 @@ def _embed_into(
         sequences,
         batches,
         out.write_rows,
-        loader_workers,
-        progress_seconds,
+        settings.loader_workers,
+        settings.progress_seconds,
         start_batch=first,
         batch_done=out.batch_done,
     )

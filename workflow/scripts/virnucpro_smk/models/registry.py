@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..errors import InputError
+from ..runtime.config_defaults import with_model_defaults
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.]*_(\d+)d$")
 ARCHITECTURE_KIND = {"dnabert2": "dna", "esm2": "protein"}
@@ -26,7 +27,7 @@ SPEED_ONLY_FIELDS = ("tokens_per_batch", "gflop_per_token")
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One registry entry, with defaults filled in."""
+    """One registry entry, with defaults filled in (the schema's by :func:`parse_model`)."""
 
     name: str
     kind: str
@@ -34,12 +35,14 @@ class ModelSpec:
     provider: str
     source: str
     width: int
-    revision: str = "main"
+    # the schema's defaults (models.<name>.*): required here, keyword-only so the fields keep
+    # their order (``identity`` and ``result_settings`` follow it)
+    revision: str = field(kw_only=True)
     dtype: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DTYPE))
     tokens_per_batch: int = 65536
     max_residues: int = 1024
     token_dropout: bool = True
-    trust_remote_code: bool = False
+    trust_remote_code: bool = field(kw_only=True)
     standin: dict[str, Any] = field(default_factory=dict)
     # forward-pass cost (~2 x parameters): what sizes the model's jobs (runtime.job_plan)
     gflop_per_token: float = 1.0
@@ -95,7 +98,7 @@ def parse_model(name: str, entry: dict[str, Any]) -> ModelSpec:
     unknown = set(entry) - known
     if unknown:
         raise InputError(f"{where}: unknown field(s) {sorted(unknown)}")
-    values = dict(entry)
+    values = with_model_defaults(entry)  # revision, trust_remote_code: the schema's
     values.setdefault("tokens_per_batch", DEFAULT_TOKENS_PER_BATCH[kind])
     values["dtype"] = {**DEFAULT_DTYPE, **(entry.get("dtype") or {})}
     return ModelSpec(name=name, **values)

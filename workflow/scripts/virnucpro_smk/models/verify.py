@@ -456,7 +456,7 @@ def verify_models(
     specs: Sequence[ModelSpec],
     model_dirs: dict[str, str | os.PathLike[str]],
     references: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
-    device: str = "auto",
+    device: str,
     gpu_requested: int | None = None,
     run_dtypes: Mapping[str, str] | None = None,
     score_check: Mapping[str, Any] | None = None,

@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import InputError
 from ..formats.frame_index import FRAME_INDEX
@@ -39,6 +40,28 @@ from .genomes import genome_key, read_genome_map
 from .shards import index_rows, index_shards, shard_bounds
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    """How the manifest is drawn: ``train.seed`` (the draw), ``train.val_fraction`` and
+    ``train.test_fraction`` (shares of the frames, by cluster), ``train.balance`` (non-viral
+    frames drawn to match the viral count). No defaults here: the config schema states them."""
+
+    seed: int
+    val_fraction: float
+    test_fraction: float
+    balance: bool
+
+    @classmethod
+    def from_config(cls, train: Mapping[str, Any]) -> SplitSettings:
+        """From the validated ``train:`` section (or any mapping with its four keys)."""
+        return cls(
+            int(train["seed"]),
+            float(train["val_fraction"]),
+            float(train["test_fraction"]),
+            bool(train["balance"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -123,14 +146,11 @@ def split_records(
 
 
 def draw_manifest(
-    datasets: Sequence[DatasetFrames],
-    seed: int = 42,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    balance: bool = True,
+    datasets: Sequence[DatasetFrames], settings: SplitSettings
 ) -> tuple[list[ManifestRow], dict]:
     """Split by cluster (a genome when no cluster holds it), balance non-viral against viral
     frames; rows in dataset/file order."""
+    seed, val_fraction, test_fraction = settings.seed, settings.val_fraction, settings.test_fraction
     seen: dict[str, str] = {}
     owner: dict[str, str] = {}
     genome_group: dict[str, tuple[int, str]] = {}
@@ -169,7 +189,7 @@ def draw_manifest(
     host_sizes = {g: available[g] for (label, g) in by_group if label == 0}
     if viral == 0 or not host_sizes:
         raise InputError("training needs frames from at least one viral and one non-viral dataset")
-    quota = _even_quota(viral, host_sizes) if balance else host_sizes
+    quota = _even_quota(viral, host_sizes) if settings.balance else host_sizes
     keep: set[str] = set()
     for (label, group), dss in sorted(by_group.items()):
         ids = sorted(fid for ds in dss for fid in ds.ids)
@@ -288,10 +308,7 @@ def build_training_set(
     shard_index: str | os.PathLike[str],
     n_shards: int | Callable[[int], int] | None = None,
     clusters: str | os.PathLike[str] | None = None,
-    seed: int = 42,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    balance: bool = True,
+    settings: SplitSettings,
 ) -> dict:
     """Draw the manifest and write the selected frames and their frame index.
 
@@ -300,7 +317,7 @@ def build_training_set(
     depends on the models or the GPUs; each model's jobs are runs of index rows sized in the
     workflow, see ``runtime.job_plan``). The manifest's ``shard`` column is the index row.
     ``clusters``: the genome cluster map (``genome_clusters.tsv``) the split keeps together
-    (None: every genome is its own cluster).
+    (None: every genome is its own cluster). ``settings``: how the manifest is drawn.
     """
     cluster_of = read_cluster_map(clusters) if clusters else {}
     frames = [
@@ -314,7 +331,7 @@ def build_training_set(
         )
         for d in datasets
     ]
-    rows, info = draw_manifest(frames, seed, val_fraction, test_fraction, balance)
+    rows, info = draw_manifest(frames, settings)
     if n_shards is None:
         n_shards = index_rows(len(rows))
     elif callable(n_shards):

@@ -20,10 +20,11 @@ reads is drawn from the value by :mod:`.comparison_page`; the JSON for scripts i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from .. import __version__
+from ..classify.calls import CallThresholds
 from ..classify.regions import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..formats.heldout import FragmentRow
@@ -60,7 +61,9 @@ BOOTSTRAP_LEVEL = 0.95
 @dataclass(frozen=True)
 class CompareSettings:
     """The ``compare:`` section (schema-validated, defaults filled by check_config) and the
-    predict settings the held-out levels use; every field is required (no defaults here)."""
+    predict settings the held-out levels and planted proviruses use (``thresholds``,
+    ``region_model``: they are scored as predict scores a sample); every field is required
+    (no defaults here)."""
 
     baseline: str
     candidate: str
@@ -78,15 +81,16 @@ class CompareSettings:
     fragment_lengths: list[int]
     fragments_per_genome: int
     provirus_trials: int
-    min_viral_fraction: float
-    min_scored_fraction: float
-    # predict.region_* (RegionModel's arguments): the planted-provirus section decodes as
-    # predict does
-    region_model: dict[str, float]
+    thresholds: CallThresholds
+    region_model: RegionModel
 
     @classmethod
-    def from_mapping(cls, settings: Mapping[str, Any]) -> CompareSettings:
-        known = set(cls.__dataclass_fields__)
+    def from_config(cls, settings: Mapping[str, Any]) -> CompareSettings:
+        """From the rule's ``settings``: the ``compare:`` section with predict's
+        ``min_viral_fraction``, ``min_scored_fraction`` and ``region_model`` (RegionModel's
+        fields, as the rule passes them to predict)."""
+        predict = ("min_viral_fraction", "min_scored_fraction", "region_model")
+        known = {f.name for f in fields(cls)} - {"thresholds"} | set(predict)
         unknown = sorted(set(settings) - known)
         if unknown:
             raise InputError(f"compare settings: unknown key(s) {', '.join(unknown)}")
@@ -104,22 +108,23 @@ class CompareSettings:
                 f"compare settings: gated_lengths {absent} are not among fragment_lengths "
                 f"{list(settings['fragment_lengths'])}: no fragments are cut at that length"
             )
-        values = dict(settings)
+        values = {k: v for k, v in settings.items() if k not in predict}
         values["margins"] = {k: float(v) for k, v in settings["margins"].items()}
-        return cls(**values)
+        return cls(
+            **values,
+            thresholds=CallThresholds.from_config(settings),
+            region_model=RegionModel(**settings["region_model"]),
+        )
 
     @property
     def accuracy(self) -> AccuracySettings:
-        return AccuracySettings(
-            sensitivity_margin=self.margins["sensitivity"],
-            fpr_ratio_margin=self.margins["false_positive_rate_ratio"],
-            fpr_floor=self.fpr_floor,
-            min_test_genomes=self.min_test_genomes,
-            min_seeds=self.min_seeds,
-            resamples=self.bootstrap,
-            seed=self.seed,
-            prevalences=tuple(self.prevalences),
-        )
+        return AccuracySettings.from_config(asdict(self))
+
+    def as_config(self) -> dict[str, Any]:
+        """The settings as the rule gives them (the comparison's JSON records this form)."""
+        values = asdict(self)
+        thresholds, region_model = values.pop("thresholds"), values.pop("region_model")
+        return {**values, **thresholds, "region_model": region_model}
 
 
 @dataclass(frozen=True)
@@ -295,7 +300,7 @@ class Comparison:
             "chunk_length": self.chunk_length,
             "baseline": self.baseline,
             "candidate": self.candidate,
-            "settings": asdict(self.settings),
+            "settings": self.settings.as_config(),
             "test_frames": self.levels["frame"].n,
             "test_chunks": self.levels["chunk"].n,
             "test_sequences": sum(v.n for v in self.sequence_levels.values()),
@@ -381,9 +386,7 @@ def level_figures(
             rule=(
                 LEVEL_RULES[level_name]
                 if level_name == "frame"
-                else level_rule(
-                    level_name, settings.min_viral_fraction, settings.min_scored_fraction
-                )
+                else level_rule(level_name, settings.thresholds)
             ),
             models=models,
             f1_drop=F1Drop(models[base].metrics["f1"] - models[cand].metrics["f1"], ci["f1_drop"]),
@@ -432,7 +435,7 @@ def _planted_proviruses(
     return measure_proviruses(
         tracks,
         labels,
-        RegionModel(**settings.region_model),
+        settings.region_model,
         chunk_length,
         settings.provirus_trials,
         settings.seed,

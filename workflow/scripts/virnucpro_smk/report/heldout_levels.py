@@ -25,7 +25,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..classify.calls import NO_CODING_FRAME, VIRAL
+from ..classify.calls import NO_CODING_FRAME, VIRAL, CallThresholds
 from ..errors import InputError, ModelMismatchError
 from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, SCORE_DECIMALS, FragmentRow
 from .levels import Level
@@ -36,7 +36,7 @@ def sequence_level_name(length_bp: int) -> str:
     return f"sequence_{length_bp / 1000:g}kb"
 
 
-def level_rule(name: str, min_viral_fraction: float, min_scored_fraction: float) -> str:
+def level_rule(name: str, thresholds: CallThresholds) -> str:
     """What a unit of a held-out level is and when it is called viral (shown in the report)."""
     if name == "chunk":
         return (
@@ -47,8 +47,9 @@ def level_rule(name: str, min_viral_fraction: float, min_scored_fraction: float)
         )
     return (
         f"every {name.removeprefix('sequence_')} fragment of a test genome, viral when "
-        f"predict calls it viral: at least {min_viral_fraction:g} of its scored chunks viral "
-        f"and at least {min_scored_fraction:g} of its chunks scored (otherwise not viral); "
+        f"predict calls it viral: at least {thresholds.min_viral_fraction:g} of its scored "
+        f"chunks viral and at least {thresholds.min_scored_fraction:g} of its chunks scored "
+        "(otherwise not viral); "
         "ranked by its viral fraction of scored chunks"
     )
 

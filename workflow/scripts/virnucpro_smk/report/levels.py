@@ -4,7 +4,7 @@
 * **chunk** (the original's rule, ``classify.calls.chunk_is_viral``): a chunk is viral when
   its best viral score >= its best non-viral score over its test frames, with the non-viral
   score of a frame ``1 - score_viral`` (two-class softmax);
-* **sequence**: a sequence is viral when at least ``min_viral_fraction`` (0.5) of its scored
+* **sequence**: a sequence is viral when at least ``min_viral_fraction`` of its scored
   chunks are viral (``classify.calls.enough_viral``, as ``predict`` does).
 
 Frames of one genome are not independent (overlapping chunks, six frames per chunk, the
@@ -226,7 +226,7 @@ def chunk_level(frames: Level) -> Level:
     return _parent_level(frames, "chunk", members, scores, calls)
 
 
-def sequence_level(chunks: Level, min_viral_fraction: float = 0.5) -> Level:
+def sequence_level(chunks: Level, min_viral_fraction: float) -> Level:
     """Viral when at least ``min_viral_fraction`` of a sequence's scored chunks are viral."""
     members = _group_units(chunks, sequence_of)
     fractions = [float(chunks.calls[idx].mean()) for idx in members.values()]
@@ -237,7 +237,7 @@ def sequence_level(chunks: Level, min_viral_fraction: float = 0.5) -> Level:
     return _parent_level(chunks, "sequence", members, fractions, calls)
 
 
-def build_levels(pred: TestPredictions, min_viral_fraction: float = 0.5) -> dict[str, Level]:
+def build_levels(pred: TestPredictions, min_viral_fraction: float) -> dict[str, Level]:
     frames = frame_level(pred)
     chunks = chunk_level(frames)
     return {

@@ -38,7 +38,7 @@ with the reasons.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -68,6 +68,21 @@ class AccuracySettings:
     resamples: int
     seed: int
     prevalences: tuple[float, ...]
+
+    @classmethod
+    def from_config(cls, compare: Mapping[str, Any]) -> AccuracySettings:
+        """From the validated ``compare:`` section: ``margins``, ``fpr_floor``,
+        ``min_test_genomes``, ``min_seeds``, ``bootstrap``, ``seed`` and ``prevalences``."""
+        return cls(
+            sensitivity_margin=float(compare["margins"]["sensitivity"]),
+            fpr_ratio_margin=float(compare["margins"]["false_positive_rate_ratio"]),
+            fpr_floor=compare["fpr_floor"],
+            min_test_genomes=compare["min_test_genomes"],
+            min_seeds=compare["min_seeds"],
+            resamples=compare["bootstrap"],
+            seed=compare["seed"],
+            prevalences=tuple(compare["prevalences"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -196,9 +196,10 @@ def _plot_calls_by_length(ax, scores: SampleScores, calls: np.ndarray) -> None:
 
 
 def plot_scores(
-    scores: SampleScores, output: str | os.PathLike[str], tracks: int = 8, title: str = ""
+    scores: SampleScores, output: str | os.PathLike[str], tracks: int, title: str = ""
 ) -> None:
-    """Left: per-sequence max viral score by call; right: tracks along the longest sequences.
+    """Left: per-sequence max viral score by call; right: tracks along the ``tracks`` longest
+    sequences (``predict.plot_tracks``).
 
     When even the longest sequence has fewer than ``MIN_TRACK_CHUNKS`` chunks (reads), the
     right panel shows the calls by length instead. Cost: O(sequences) plus the chunks of

@@ -12,7 +12,6 @@ time, and :func:`one_line_errors` does the same for code that runs inside input 
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import difflib
 import json
@@ -21,7 +20,6 @@ import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,6 +32,7 @@ from ..formats.sample_sheet import SAMPLE_NAME_PATTERN as SAMPLE_NAME_PATTERN
 from ..formats.sample_sheet import SAMPLE_SHEET, SampleRow
 from ..formats.sample_sheet import SCHEMA as SAMPLE_SCHEMA
 from ..models.registry import ModelSpec
+from .config_defaults import fill_defaults, load_schema, resolve_ref
 
 #: The sheet's columns, and the sample-name pattern of workflow/schemas/samples.schema.yaml
 #: (also the wildcard constraint of ``sample``).
@@ -141,23 +140,6 @@ def shared_fasta_warnings(
 
 
 # ---- config against the JSON schema --------------------------------------------------------
-
-
-@cache
-def load_schema(schema_path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The YAML schema as a dict (cached: the Snakefile and tests read it many times)."""
-    with open(schema_path, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def resolve_ref(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Follow local ``$ref``s (``#/$defs/...``), the only kind this project's schemas use."""
-    while "$ref" in schema:
-        node: Any = root
-        for part in schema["$ref"].removeprefix("#/").split("/"):
-            node = node[part]
-        schema = node
-    return schema
 
 
 def _child(
@@ -287,26 +269,6 @@ def format_error(error: ValidationError, config: Any, root: Mapping[str, Any]) -
     return f"config: {where}: {_show(error.instance)} is not allowed; expected {allowed}"
 
 
-def _fill_defaults(instance: Any, schema: Mapping[str, Any] | None, root: Mapping[str, Any]):
-    """Set the schema's ``default`` values where a key is absent (as snakemake's validate did)."""
-    if schema is None:
-        return
-    schema = resolve_ref(schema, root)
-    if isinstance(instance, dict) and schema.get("type") == "object":
-        properties = schema.get("properties", {})
-        for key, sub in properties.items():
-            sub = resolve_ref(sub, root)
-            if key not in instance and "default" in sub:
-                instance[key] = copy.deepcopy(sub["default"])
-        extra = schema.get("additionalProperties")
-        for key, value in instance.items():
-            child = properties.get(key, extra if isinstance(extra, Mapping) else None)
-            _fill_defaults(value, child, root)
-    elif isinstance(instance, list) and isinstance(schema.get("items"), Mapping):
-        for value in instance:
-            _fill_defaults(value, schema["items"], root)
-
-
 def _scalar_types(schema: Mapping[str, Any] | None, root: Mapping[str, Any]) -> set[str]:
     """The JSON types a schema allows for a value (through ``$ref`` and ``oneOf``/``anyOf``)."""
     if not schema:
@@ -399,7 +361,7 @@ def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) ->
         # A misspelt key explains most follow-up errors (e.g. a now-missing required key).
         error = best_match(unknown or errors)
         raise InputError(format_error(error, config, schema))
-    _fill_defaults(config, schema, schema)
+    fill_defaults(config, schema, schema)
 
 
 # ---- models downloaded at another revision --------------------------------------------------

@@ -163,9 +163,7 @@ def resolve_device(requested: str, gpu_requested: int | None = None) -> str:
     )
 
 
-def validate_environment(
-    requested_device: str = "auto", gpu_requested: int | None = None
-) -> dict[str, Any]:
+def validate_environment(requested_device: str, gpu_requested: int | None = None) -> dict[str, Any]:
     """Check requirements; return a report or raise EnvironmentCheckError listing every problem.
 
     ``gpu_requested`` is the job's ``resources.gpu``: with ``device: auto`` a job given a GPU

@@ -44,6 +44,7 @@ def run_paths(run_dir: str | Path) -> dict[str, Path]:
 def _extract(spec: dict[str, Any], kind: str) -> None:
     from ..io.atomic import write_text_atomic
     from ..models.embeddings import extract_shard
+    from ..models.extraction_job import ExtractionJob, ExtractionSettings
     from ..models.registry import parse_model
     from ..models.store import set_offline
     from .job_plan import write_job_table
@@ -57,16 +58,18 @@ def _extract(spec: dict[str, Any], kind: str) -> None:
     output = Path(spec["run_dir"]) / "embeddings" / kind / name / "shard_0000.safetensors"
     output.parent.mkdir(parents=True, exist_ok=True)
     stats = extract_shard(
-        parse_model(name, spec["registry"][name]),
-        spec["model_dirs"][name],
-        paths["nucleotide" if kind == "dna" else "protein"],
-        table,
-        0,
-        output,
-        chunk_length=int(spec["chunk_length"]),
-        device=spec["device"],
-        precision_json=spec["precision"][name],
-        loader_workers=int(spec["loader_workers"]),
+        ExtractionJob(
+            parse_model(name, spec["registry"][name]),
+            spec["model_dirs"][name],
+            paths["nucleotide" if kind == "dna" else "protein"],
+            table,
+            0,
+            output,
+            int(spec["chunk_length"]),
+            spec["precision"][name],
+            spec["device"],
+        ),
+        ExtractionSettings(**spec["extraction"]),
         gpu_requested=1 if spec["device"] == "cuda" else 0,
         started=STARTED,
     )
@@ -74,7 +77,8 @@ def _extract(spec: dict[str, Any], kind: str) -> None:
 
 
 def _predict(spec: dict[str, Any]) -> None:
-    from ..classify.predict import PredictionFiles, predict_sample
+    from ..classify.calls import CallThresholds
+    from ..classify.predict import FeatureFiles, PredictionFiles, predict_sample
     from ..classify.regions import RegionModel
     from ..report.scores_plot import plot_scores
 
@@ -83,14 +87,16 @@ def _predict(spec: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     root = Path(spec["run_dir"]) / "embeddings"
     scores = predict_sample(
-        sorted((root / "dna" / spec["dna_model"]).glob("*.safetensors")),
-        sorted((root / "protein" / spec["protein_model"]).glob("*.safetensors")),
+        FeatureFiles(
+            sorted((root / "dna" / spec["dna_model"]).glob("*.safetensors")),
+            sorted((root / "protein" / spec["protein_model"]).glob("*.safetensors")),
+            spec["dna_model"],
+            spec["protein_model"],
+            int(spec["chunk_length"]),
+        ),
         spec["checkpoint"],
         paths["sequences"],
         spec["fasta"],
-        int(spec["chunk_length"]),
-        spec["dna_model"],
-        spec["protein_model"],
         PredictionFiles(
             out / "predictions.tsv",
             out / "per_chunk.tsv",
@@ -99,9 +105,8 @@ def _predict(spec: dict[str, Any]) -> None:
             out / "regions.tsv",
             out / "viral_regions.fna",
         ),
-        min_viral_fraction=float(spec["min_viral_fraction"]),
-        min_scored_fraction=float(spec["min_scored_fraction"]),
-        region_model=RegionModel(**spec["region_model"]),
+        CallThresholds.from_config(spec),
+        RegionModel(**spec["region_model"]),
     )
     plot_scores(scores, out / "scores.png", tracks=int(spec["plot_tracks"]))
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from ..errors import VirNucProError
 from ..io.atomic import write_text_atomic
+from ..models.extraction_job import ExtractionSettings
 from ..report.speed_runs import GPU_FIGURES, STAGES, SpeedRun
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class TimingPlan:
     device: str
     ambiguous: str
     predict: Mapping[str, Any]  # min_viral_fraction, min_scored_fraction, region_model, plot_tracks
-    loader_workers: int
+    extraction: ExtractionSettings  # speed knobs of the runs' extraction stages
     repeats: int
 
 
@@ -173,7 +174,7 @@ def one_run(
         "checkpoint": plan.checkpoints[model],
         "device": plan.device,
         "ambiguous": plan.ambiguous,
-        "loader_workers": plan.loader_workers,
+        "extraction": asdict(plan.extraction),
         **plan.predict,
     }
     spec_path = run_dir / "spec.json"
