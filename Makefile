@@ -3,7 +3,8 @@
 #   make test      install into .venv and run the test suite
 # CI (.ci/run) runs `make lint` first, then `make test`:
 #   make lint      install into .venv, then ruff (Python), snakefmt (Snakefile, *.smk),
-#                  snakemake --lint and a check that config/README.md matches the schema
+#                  snakemake --lint, a check that config/README.md matches the schema, and
+#                  the dead-code (vulture) and import-order scans
 #
 # TORCH is the torch requirement installed first. The default pins the release this project is
 # tested with; on a GPU machine with a CUDA build of torch already in the interpreter, run with
@@ -58,6 +59,7 @@ lint: install
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint
 	$(BIN)/python -m virnucpro_smk.runtime.config_docs --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_no_dead_code.py tests/test_import_order.py
 
 clean:
 	rm -rf results .snakemake

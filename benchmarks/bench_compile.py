@@ -37,7 +37,8 @@ from torch._inductor.runtime.cache_dir_utils import temporary_cache_dir
 
 from bench_embeddings import FULL_SIZE, build, device_or_exit
 from virnucpro_smk.models.compile import compile_encoder, compiled_graphs
-from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
+from virnucpro_smk.models.embeddings import DTYPES, embed_sequences
+from virnucpro_smk.models.encoder import Encoder
 from virnucpro_smk.preprocess.frames import translate_record
 from virnucpro_smk.preprocess.synthetic import BENCHMARK_ORF_CODONS, synthetic_contig
 

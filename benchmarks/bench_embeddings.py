@@ -29,7 +29,8 @@ import torch
 from virnucpro_smk.errors import EnvironmentCheckError
 from virnucpro_smk.models.batch_plan import BatchTokenizer, DnaTokens, EsmTokens
 from virnucpro_smk.models.dnabert import DnaBertConfig, DnaBertModel
-from virnucpro_smk.models.embeddings import DTYPES, Encoder, embed_sequences
+from virnucpro_smk.models.embeddings import DTYPES, embed_sequences
+from virnucpro_smk.models.encoder import Encoder
 from virnucpro_smk.models.esm import ESM_VOCAB, EsmTokenizer
 from virnucpro_smk.models.registry import ModelSpec
 from virnucpro_smk.models.standin import build_dna_tokenizer

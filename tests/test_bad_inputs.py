@@ -19,12 +19,9 @@ from conftest import ROOT, run_snakemake
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.io.fasta import read_nucleotide_fasta, record_lengths
 from virnucpro_smk.models.registry import parse_registry, select_models
+from virnucpro_smk.models.store import check_downloaded_revision
 from virnucpro_smk.preprocess.sample import preprocess_fasta
-from virnucpro_smk.runtime.config_checks import (
-    check_config,
-    check_downloaded_revision,
-    load_sample_sheet,
-)
+from virnucpro_smk.runtime.config_checks import check_config, load_sample_sheet
 
 CORPUS = Path(__file__).parent / "data" / "bad_inputs"
 SCHEMA = ROOT / "workflow" / "schemas" / "config.schema.yaml"

@@ -6,14 +6,14 @@ import pytest
 import torch
 
 from conftest import default_recipe
+from tensor_splits import TensorRows, tensor_split
 from virnucpro_smk.classify.batches import (
     FrameSplit,
-    TensorRows,
     read_ahead,
     shuffled_batches,
 )
+from virnucpro_smk.classify.metrics import binary_metrics
 from virnucpro_smk.classify.mlp import score_split, train_splits
-from virnucpro_smk.report.metrics import binary_metrics
 
 
 def _numbered(n, runs=None, label_at=None):
@@ -101,15 +101,15 @@ def test_a_split_larger_than_the_buffer_trains_as_well_as_one_in_memory():
     held_x, held_y = _noisy(2000, seed=1)
     mixed = torch.randperm(2000, generator=torch.Generator().manual_seed(1))
     held_x, held_y = held_x[mixed], held_y[mixed]
-    val = FrameSplit.of_tensors(held_x[:1000], held_y[:1000])
+    val = tensor_split(held_x[:1000], held_y[:1000])
     test_x, test_y = held_x[1000:], held_y[1000:]
     aucs = {}
     for buffer in (4096, 512):  # the whole split in one buffer; 8 buffers of 8 blocks
         cfg = default_recipe(
             max_epochs=5, lr=0.05, batch_size=128, seed=3, block_frames=64, buffer_frames=buffer
         )
-        model, _ = train_splits(FrameSplit.of_tensors(x, y), val, cfg)
-        scores = score_split(model, FrameSplit.of_tensors(test_x, test_y)).numpy()
+        model, _ = train_splits(tensor_split(x, y), val, cfg)
+        scores = score_split(model, tensor_split(test_x, test_y)).numpy()
         aucs[buffer] = binary_metrics(test_y.numpy(), scores)["roc_auc"]
     assert 0.7 < aucs[4096] < 0.95, aucs
     assert abs(aucs[512] - aucs[4096]) < 0.03, aucs
@@ -129,9 +129,7 @@ def test_losses_are_read_once_per_epoch(monkeypatch):
 
         monkeypatch.setattr(torch.Tensor, name, counted)
     cfg = default_recipe(max_epochs=3, patience=10, seed=1, block_frames=100, buffer_frames=1000)
-    train_splits(
-        FrameSplit.of_tensors(x[:2000], y[:2000]), FrameSplit.of_tensors(x[2000:], y[2000:]), cfg
-    )
+    train_splits(tensor_split(x[:2000], y[:2000]), tensor_split(x[2000:], y[2000:]), cfg)
     # per epoch: the block order, the train loss, the validation figures
     assert len(reads) <= 3 * 3, len(reads)
 

@@ -34,11 +34,9 @@ from virnucpro_smk.classify.calls import (
     VIRAL,
     CallThresholds,
     chunk_is_viral,
-    chunk_is_viral_from_frames,
     sequence_call,
 )
 from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
-from virnucpro_smk.report.levels import TestPredictions, build_levels
 
 L = 300
 
@@ -73,12 +71,7 @@ def test_chunk_rule_on_best_scores():
     ],
 )
 def test_chunk_rule_on_frames(viral, nonviral, expected):
-    assert chunk_is_viral_from_frames(np.array(viral), np.array(nonviral)) is expected
-
-
-def test_chunk_rule_needs_frames():
-    with pytest.raises(ValueError, match="one viral and one non-viral score"):
-        chunk_is_viral_from_frames(np.array([]), np.array([]))
+    assert chunk_is_viral(max(viral), max(nonviral)) is expected
 
 
 @pytest.mark.parametrize(
@@ -192,44 +185,3 @@ def test_predict_applies_the_sequence_rule_with_configured_thresholds(handmade):
     text = handmade.viral_fasta.read_text()
     headers = [line[1:].split()[0] for line in text.splitlines() if line.startswith(">")]
     assert headers == ["tie", "pair_tie", "v60", "s30"]
-
-
-# --------------------------------------------------------------------------- the comparison
-
-
-def _test_predictions(frames: list[tuple[str, float]]) -> TestPredictions:
-    return TestPredictions(
-        [f for f, _ in frames],
-        ["ds"] * len(frames),
-        ["viral"] * len(frames),
-        [f.split("_chunk_")[0] for f, _ in frames],
-        np.ones(len(frames), dtype=int),
-        np.array([s for _, s in frames], dtype=float),
-    )
-
-
-def test_comparison_applies_the_same_chunk_and_sequence_rules():
-    # frames scored directly (the comparison reads score_viral; non-viral = 1 - score_viral)
-    frames = [
-        ("tie_chunk_1F1", 0.5),
-        ("pair_chunk_1F1", 0.7),
-        ("pair_chunk_1R1", 0.3),
-        ("maxr_chunk_1F1", 0.6),
-        ("maxr_chunk_1R1", 0.2),
-        # sequence "half": 2 chunks, one viral: exactly 0.5 -> viral at 0.5, not at 0.6
-        ("half_chunk_1F1", 0.9),
-        ("half_chunk_2F1", 0.1),
-    ]
-    levels = build_levels(_test_predictions(frames), 0.5)
-    chunks = dict(zip(levels["chunk"].units, levels["chunk"].calls.tolist(), strict=True))
-    assert chunks == {
-        "tie_chunk_1": True,
-        "pair_chunk_1": True,
-        "maxr_chunk_1": False,
-        "half_chunk_1": True,
-        "half_chunk_2": False,
-    }
-    seqs = dict(zip(levels["sequence"].units, levels["sequence"].calls.tolist(), strict=True))
-    assert seqs == {"tie": True, "pair": True, "maxr": False, "half": True}
-    stricter = build_levels(_test_predictions(frames), 0.6)["sequence"]
-    assert dict(zip(stricter.units, stricter.calls.tolist(), strict=True))["half"] is False

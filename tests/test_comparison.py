@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from conftest import default_thresholds
+from virnucpro_smk.classify.metrics import binary_metrics, ranking_areas
 from virnucpro_smk.classify.regions import RegionModel
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
@@ -40,15 +41,14 @@ from virnucpro_smk.report.heldout_calls import heldout_calls
 from virnucpro_smk.report.heldout_levels import read_heldout
 from virnucpro_smk.report.job_benchmarks import read_benchmark
 from virnucpro_smk.report.levels import (
+    Level,
     TestPredictions,
-    build_levels,
     cluster_bootstrap_ci,
+    frame_level,
     per_group,
     read_seed_predictions,
-    read_test_predictions,
 )
 from virnucpro_smk.report.manifest_tables import FrameTotals, GroupFrames, manifest_tables
-from virnucpro_smk.report.metrics import binary_metrics, ranking_areas
 from virnucpro_smk.report.speed_runs import SpeedRun
 from virnucpro_smk.runtime.config_defaults import schema_defaults
 
@@ -109,51 +109,42 @@ def write_tests_tsv(path: Path, frames=FRAMES) -> Path:
 
 
 def test_frame_level_by_hand():
-    m = build_levels(predictions(), 0.5)["frame"].metrics()
+    m = frame_level(predictions()).metrics()
     # calls: 0.9, 0.85 (viral, TP), 0.6 (FP); the other five viral frames are FN; 0.3 TN
     assert m["confusion"] == {"tn": 1, "fp": 1, "fn": 5, "tp": 2}
     assert m["f1"] == pytest.approx(4 / 10)
 
 
-def test_chunk_level_max_rule_by_hand():
-    chunks = build_levels(predictions(), 0.5)["chunk"]
-    assert chunks.units == [
-        "recA_chunk_1",
-        "recA_chunk_2",
-        "recB_chunk_1",
-        "recC_chunk_1",
-        "recC_chunk_2",
-    ]
-    assert chunks.calls.tolist() == [True, False, False, True, False]
-    assert chunks.records == ["recA", "recA", "recB", "recC", "recC"]
-    m = chunks.metrics()
+def _chunks(groups=("viral", "viral", "viral", "bacteria", "bacteria")) -> Level:
+    """The five chunks of FRAMES as predict calls them (best viral >= best non-viral)."""
+    return Level(
+        "chunk",
+        ["recA_chunk_1", "recA_chunk_2", "recB_chunk_1", "recC_chunk_1", "recC_chunk_2"],
+        ["recA", "recA", "recB", "recC", "recC"],
+        list(groups),
+        np.array([1, 1, 1, 0, 0]),
+        np.array([0.6, 0.425, 0.475, 0.6, 0.3]),
+        np.array([True, False, False, True, False]),
+    )
+
+
+def test_chunk_level_metrics_by_hand():
+    m = _chunks().metrics()
     assert m["confusion"] == {"tn": 1, "fp": 1, "fn": 2, "tp": 1}
     assert m["precision"] == pytest.approx(1 / 2)
     assert m["recall"] == pytest.approx(1 / 3)
     assert m["f1"] == pytest.approx(2 / 5)
     assert m["accuracy"] == pytest.approx(2 / 5)
     assert m["mcc"] == pytest.approx((1 * 1 - 1 * 2) / math.sqrt(2 * 3 * 2 * 3))
-    # ranking score (best viral - best non-viral + 1) / 2: positives 0.6, 0.425, 0.475;
-    # negatives 0.6, 0.3. Pairs won: 0.5 + 1 + 0 + 1 + 0 + 1 = 3.5 of 6.
-    assert chunks.scores == pytest.approx([0.6, 0.425, 0.475, 0.6, 0.3])
+    # ranking scores: positives 0.6, 0.425, 0.475; negatives 0.6, 0.3.
+    # Pairs won: 0.5 + 1 + 0 + 1 + 0 + 1 = 3.5 of 6.
     assert m["roc_auc"] == pytest.approx(3.5 / 6)
     # AP: thresholds 0.6 (P 1/2, R 1/3), 0.475 (P 2/3, R 2/3), 0.425 (P 3/4, R 1)
     assert m["pr_auc"] == pytest.approx((1 / 2 + 2 / 3 + 3 / 4) / 3)
 
 
-def test_sequence_level_fraction_rule_by_hand():
-    seqs = build_levels(predictions(), 0.5)["sequence"]
-    assert seqs.units == ["recA", "recB", "recC"]
-    # recA: 1 of 2 chunks viral (0.5 >= 0.5: viral); recB: 0 of 1; recC: 1 of 2 (FP)
-    assert seqs.scores.tolist() == [0.5, 0.0, 0.5]
-    assert seqs.calls.tolist() == [True, False, True]
-    assert seqs.metrics()["f1"] == pytest.approx(2 / 4)
-    stricter = build_levels(predictions(), 0.6)["sequence"]
-    assert stricter.calls.tolist() == [False, False, False]
-
-
 def test_per_group_at_chunk_level():
-    groups = per_group(build_levels(predictions(), 0.5)["chunk"])
+    groups = per_group(_chunks())
     assert asdict(groups["viral"]) == {
         "n": 3,
         "records": 2,
@@ -163,17 +154,9 @@ def test_per_group_at_chunk_level():
     }
     assert groups["bacteria"].metric == "specificity"
     assert groups["bacteria"].value == 0.5
-    mixed = [(*f[:2], "misc", *f[3:]) if f[1] in ("recB", "recC") else f for f in FRAMES]
-    groups = per_group(build_levels(predictions(mixed), 0.5)["chunk"])
+    groups = per_group(_chunks(("viral", "viral", "misc", "misc", "misc")))
     assert groups["misc (viral)"].value == 0.0  # recB_chunk_1 missed
     assert groups["misc (nonviral)"].value == 0.5
-
-
-def test_a_chunk_with_two_labels_is_refused():
-    bad = list(FRAMES)
-    bad[1] = ("recA_chunk_1R1", "recA", "viral", 0, 0.3)
-    with pytest.raises(InputError, match=r"recA_chunk_1.*both labels"):
-        build_levels(predictions(bad), 0.5)
 
 
 def test_metrics_by_hand_on_ties_and_one_class():
@@ -347,15 +330,19 @@ def test_manifest_table_available_vs_used():
         manifest_tables({"available_by_group": {}})
 
 
-def test_read_test_predictions_checks_its_input(tmp_path):
-    good = read_test_predictions(write_tests_tsv(tmp_path / "t.tsv"))
+def _first_seed(path):
+    return next(iter(read_seed_predictions(path).values()))
+
+
+def test_read_seed_predictions_checks_its_input(tmp_path):
+    good = _first_seed(write_tests_tsv(tmp_path / "t.tsv"))
     assert good.ids[0] == "recA_chunk_1F1" and good.labels.sum() == 7
     (tmp_path / "bad.tsv").write_text("id\tlabel\tscore_viral\nx_chunk_1F1\t1\t0.5\n")
     with pytest.raises(InputError, match=r"bad.tsv, line 1: not a test_predictions.tsv table"):
-        read_test_predictions(tmp_path / "bad.tsv")
+        _first_seed(tmp_path / "bad.tsv")
     frames = [*FRAMES[:-1], ("recC_chunk_2F1", "recC", "bacteria", 0, 1.5)]
     with pytest.raises(InputError, match="not in \\[0, 1\\]"):
-        read_test_predictions(write_tests_tsv(tmp_path / "bad2.tsv", frames))
+        _first_seed(write_tests_tsv(tmp_path / "bad2.tsv", frames))
 
 
 # --------------------------------------------------------------------------- whole report

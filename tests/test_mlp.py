@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from conftest import default_recipe
+from tensor_splits import mean_loss, train_on_tensors
 from virnucpro_smk.classify.mlp import (
     CheckpointIdentity,
     MLPClassifier,
     load_checkpoint,
     predict_scores,
     save_checkpoint,
-    train_mlp,
 )
 from virnucpro_smk.cli import main as cli_main
 from virnucpro_smk.errors import ModelMismatchError, VirNucProError
@@ -44,8 +44,10 @@ def test_architecture_is_the_originals():
 def test_training_reaches_high_accuracy_and_is_reproducible(tmp_path):
     x, y = separable()
     cfg = default_recipe(max_epochs=40, lr=0.01, seed=7)
-    m1, hist1 = train_mlp(x[:300], y[:300], x[300:350], y[300:350], cfg, tmp_path / "log.tsv")
-    m2, hist2 = train_mlp(x[:300], y[:300], x[300:350], y[300:350], cfg)
+    m1, hist1 = train_on_tensors(
+        x[:300], y[:300], x[300:350], y[300:350], cfg, tmp_path / "log.tsv"
+    )
+    m2, hist2 = train_on_tensors(x[:300], y[:300], x[300:350], y[300:350], cfg)
     acc = (predict_scores(m1, x[350:]).argmax(1) == y[350:]).float().mean().item()
     assert acc >= 0.95
     assert hist1 == [dict(h, seconds=h1["seconds"]) for h, h1 in zip(hist2, hist1, strict=True)]
@@ -59,12 +61,11 @@ def test_training_reaches_high_accuracy_and_is_reproducible(tmp_path):
 def test_early_stopping_keeps_the_best_weights():
     x, y = separable(200)
     cfg = default_recipe(max_epochs=200, lr=0.05, patience=3, seed=1)
-    model, hist = train_mlp(x[:150], y[:150], x[150:], y[150:], cfg)
+    model, hist = train_on_tensors(x[:150], y[:150], x[150:], y[150:], cfg)
     best = min(h["val_loss"] for h in hist)
-    from virnucpro_smk.classify.mlp import evaluate_loss
 
     assert len(hist) < 200
-    assert evaluate_loss(model, x[150:], y[150:]) == pytest.approx(best, rel=1e-6)
+    assert mean_loss(model, x[150:], y[150:]) == pytest.approx(best, rel=1e-6)
 
 
 def _identity(protein="esm2_3b_2560d", width=2560, chunk=300):

@@ -16,7 +16,6 @@ from virnucpro_smk.classify.regions import (
     VIRAL_CALL,
     WHOLE,
     call_regions,
-    min_region_scored_chunks,
     region_call,
     regions_for_calls,
 )
@@ -118,7 +117,7 @@ def test_short_contigs_and_unscored_sequences():
     # call, log(0.85/0.03) = 3.34, outweighs one host call, log(0.15/0.97) = -1.87); no scored
     # chunk, no region
     assert got == [(0, 0, 0, True), (2, 0, 1, True), (4, 0, 2, True), (5, 0, 2, True)]
-    assert min_region_scored_chunks(MODEL) > 2
+    assert MODEL.min_region_scored_chunks > 2
 
 
 def test_sequences_are_decoded_independently():
@@ -130,7 +129,7 @@ def test_sequences_are_decoded_independently():
 
 
 def test_min_region_scored_chunks_is_the_detection_limit():
-    k = min_region_scored_chunks(MODEL)
+    k = MODEL.min_region_scored_chunks
     calls = np.zeros(200, dtype=np.int8)
     calls[100 : 100 + k] = VIRAL_CALL
     assert regions_of(calls) == [(0, 100, 100 + k - 1, False)]

@@ -182,7 +182,7 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.preprocess.genome_clusters", "genome_clusters"): [],
         ("virnucpro_smk.preprocess.genome_clusters", "write_cluster_map"): None,
     },
-    "time_predict.py": {("virnucpro_smk.runtime.predict_timing", "time_predict"): []},
+    "time_predict.py": {("virnucpro_smk.speed.predict_timing", "time_predict"): []},
     "build_training_frames.py": {
         ("virnucpro_smk.preprocess.training_frames", "build_training_frames"): None
     },

@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
-from virnucpro_smk.errors import InputError
-from virnucpro_smk.formats.predictions import PREDICTIONS, FramePrediction
-from virnucpro_smk.models.score_check import (
+from virnucpro_smk.classify.score_check import (
     SCORE_TOLERANCE,
     check_scores,
     pipeline_scores,
     read_original_scores,
 )
+from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.predictions import PREDICTIONS, FramePrediction
 
 FRAMES = [
     "synthetic_seq_1_chunk_1R1",

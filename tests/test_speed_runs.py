@@ -23,8 +23,8 @@ from virnucpro_smk.report.speed_runs import (
     read_speed_runs,
     speed_test,
 )
-from virnucpro_smk.runtime import predict_timing
-from virnucpro_smk.runtime.predict_timing import TimingPlan, busy_cpu_seconds, time_predict
+from virnucpro_smk.speed import predict_timing
+from virnucpro_smk.speed.predict_timing import TimingPlan, busy_cpu_seconds, time_predict
 
 B, C = "esm2_3b_2560d", "fastesm650_1280d"
 

@@ -12,6 +12,7 @@ import runpy
 import subprocess
 import sys
 import types
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -442,7 +443,7 @@ def test_end_to_end_check_runs_in_verify_models(standin_setup, tmp_path):
     and compares with its prediction_results.txt: random weights must FAIL it, and the
     report says so in its end-to-end line; without a checkpoint the line says it did not run."""
     from virnucpro_smk.classify.mlp import CheckpointIdentity, MLPClassifier, save_checkpoint
-    from virnucpro_smk.models.score_check import score_check_plan
+    from virnucpro_smk.classify.score_check import end_to_end_check, score_check_plan
 
     specs, dirs, references = standin_setup
     weights = tmp_path / "clf" / "model.safetensors"
@@ -450,7 +451,8 @@ def test_end_to_end_check_runs_in_verify_models(standin_setup, tmp_path):
     identity = CheckpointIdentity(specs[0].name, 48, specs[1].name, 64, 500)
     save_checkpoint(MLPClassifier(112, 8), weights, identity)
     plan = score_check_plan(str(weights), ROOT / "tests" / "data" / "end_to_end")
-    report = verify_models(specs[:2], dirs, references, "cpu", score_check=plan)
+    check = partial(end_to_end_check, plan, specs[:2], dirs, None)
+    report = verify_models(specs[:2], dirs, references, "cpu", end_to_end=check)
     end = report["end_to_end"]
     assert end["status"] == FAIL and end["frames"] == 4 and not report["passed"]
     assert set(end["scores"]) == set(FRAME_IDS)

@@ -16,7 +16,6 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 from virnucpro_smk.runtime.config_checks import (  # noqa: E402
     SAMPLE_NAME_PATTERN,
     check_config,
-    check_downloaded_revision,
     load_sample_sheet,
     one_line_errors,
     shared_fasta_warnings,
@@ -24,7 +23,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.classify.recipe import TrainConfig  # noqa: E402
 from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
-from virnucpro_smk.models.store import model_dir  # noqa: E402
+from virnucpro_smk.models.store import check_downloaded_revision, model_dir  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,
     feature_width,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from virnucpro_smk.models.extraction_job import ExtractionSettings
 from virnucpro_smk.runtime.logs import rule_logging
-from virnucpro_smk.runtime.predict_timing import TimingPlan, time_predict
+from virnucpro_smk.speed.predict_timing import TimingPlan, time_predict
 
 with rule_logging(snakemake):
     loads = snakemake.params.loads

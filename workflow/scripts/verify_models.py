@@ -9,11 +9,13 @@ written beside the log (``log.report``), which Snakemake keeps.
 
 import json
 import sys
+from functools import partial
 
 from virnucpro_smk.models.store import set_offline
 
 set_offline()
 
+from virnucpro_smk.classify.score_check import end_to_end_check  # noqa: E402
 from virnucpro_smk.io.atomic import write_text_atomic  # noqa: E402
 from virnucpro_smk.models.precision import read_precision  # noqa: E402
 from virnucpro_smk.models.verify import summary_lines, verify_models, write_report  # noqa: E402
@@ -29,6 +31,10 @@ with rule_logging(snakemake) as log:
         )
         if name in specs
     }
+    check = snakemake.params.score_check  # None: the end-to-end check is off
+    end_to_end = check and partial(
+        end_to_end_check, check, snakemake.params.specs, snakemake.params.model_dirs, run_dtypes
+    )
     report = verify_models(
         snakemake.params.specs,
         snakemake.params.model_dirs,
@@ -36,7 +42,7 @@ with rule_logging(snakemake) as log:
         snakemake.params.device,
         granted_gpus(snakemake.resources),
         run_dtypes=run_dtypes,
-        score_check=snakemake.params.score_check,
+        end_to_end=end_to_end,
     )
     write_text_atomic(snakemake.log.report, json.dumps(report, indent=2) + "\n")
     write_report(report, snakemake.output.json)

@@ -2,7 +2,7 @@
 # includes this one; Snakemake's lint keeps functions out of rule files). Uses only
 # what common.smk defines or includes.
 
-from virnucpro_smk.models.score_check import score_check_plan  # noqa: E402
+from virnucpro_smk.classify.score_check import score_check_plan  # noqa: E402
 from virnucpro_smk.models.verify import plan_verification  # noqa: E402
 
 VERIFY = config["verify"]  # defaults from the schema; models: [] = every non-stand-in

@@ -41,25 +41,12 @@ READ_AHEAD_BLOCKS = 8
 
 
 class RowSource(Protocol):
-    """Rows ``start:end`` of a frame set as a float32 matrix (``features.FeatureRows``)."""
+    """Rows ``start:end`` of a frame set as a float32 matrix (``features.FeatureRows``; tests
+    use tensors)."""
 
     width: int
 
     def rows(self, start: int, end: int) -> torch.Tensor: ...
-
-
-@dataclass(frozen=True)
-class TensorRows:
-    """An in-memory row source (tests, and ``mlp.train_mlp`` on tensors)."""
-
-    matrix: torch.Tensor
-
-    @property
-    def width(self) -> int:
-        return int(self.matrix.shape[1])
-
-    def rows(self, start: int, end: int) -> torch.Tensor:
-        return self.matrix[start:end]
 
 
 @dataclass(frozen=True)
@@ -92,10 +79,6 @@ class FrameSplit:
         frames = sum(end - start for start, end in self.runs)
         if frames != len(self.labels):
             raise ValueError(f"{frames} frames in the runs, {len(self.labels)} labels")
-
-    @classmethod
-    def of_tensors(cls, x: torch.Tensor, y: torch.Tensor) -> FrameSplit:
-        return cls(TensorRows(x), ((0, len(y)),), y.to(torch.int8))
 
     @property
     def frames(self) -> int:

@@ -64,14 +64,6 @@ def chunk_is_viral(
     return bool(out) if np.ndim(out) == 0 else out
 
 
-def chunk_is_viral_from_frames(viral_scores: np.ndarray, nonviral_scores: np.ndarray) -> bool:
-    """The per-chunk rule on one chunk's frames (at least one): max viral >= max non-viral."""
-    viral_scores, nonviral_scores = np.asarray(viral_scores), np.asarray(nonviral_scores)
-    if viral_scores.size == 0 or viral_scores.shape != nonviral_scores.shape:
-        raise ValueError("a chunk call needs one viral and one non-viral score per kept frame")
-    return bool(chunk_is_viral(float(viral_scores.max()), float(nonviral_scores.max())))
-
-
 def enough_viral(viral: int, scored: int, min_viral_fraction: float) -> bool:
     """At least ``min_viral_fraction`` of the ``scored`` chunks are viral (exactly half: viral)."""
     return scored > 0 and viral >= min_viral_fraction * scored - _EPS

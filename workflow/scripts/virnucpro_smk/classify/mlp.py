@@ -71,15 +71,6 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def evaluate_loss(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
-) -> float:
-    """Mean cross-entropy of ``model`` on in-memory features (tests)."""
-    device = next(model.parameters()).device
-    loss, _ = evaluate_split(model, FrameSplit.of_tensors(x, y), device, batch_size)
-    return loss
-
-
 def evaluate_split(
     model: nn.Module,
     split: FrameSplit,
@@ -128,25 +119,6 @@ def score_split(
         for x, _ in ordered_chunks(split, frames, device):
             out.append(F.softmax(model(x), dim=1)[:, 1])
     return torch.cat(out).cpu() if out else torch.zeros((0,))
-
-
-def train_mlp(
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_val: torch.Tensor,
-    y_val: torch.Tensor,
-    cfg: TrainConfig,
-    log_path: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
-) -> tuple[MLPClassifier, list[dict[str, float]]]:
-    """:func:`train_splits` on in-memory features (tests, small experiments)."""
-    return train_splits(
-        FrameSplit.of_tensors(x_train, y_train),
-        FrameSplit.of_tensors(x_val, y_val),
-        cfg,
-        log_path,
-        device,
-    )
 
 
 def train_splits(

@@ -510,12 +510,13 @@ def predict_sample(
         REGIONS.write(outputs.regions, sample_region_rows(scores, scores.regions))
     log.info(
         "%d frames, %d chunks, %d sequences, %d called viral, %d viral regions "
-        "(classifier %s, created %s)",
+        "(internal ones need >= %d viral-called chunks in a row; classifier %s, created %s)",
         n_frames,
         table.total_chunks,
         len(table.ids),
         n_viral,
         len(scores.regions),
+        region_model.min_region_scored_chunks,
         checkpoint,
         state["checkpoint_meta"].get("created"),
     )

@@ -13,7 +13,7 @@ The model (one pass per sequence, O(chunks)):
 * the state changes between neighbouring chunks with probability ``switch_probability``; the
   same for both directions, so staying costs the same in both states and only switches count.
   Each switch costs ``log((1 - p) / p)``; an internal region pays two, which sets the
-  shortest provirus the caller reports (see :func:`min_region_scored_chunks`).
+  shortest provirus the caller reports (see :attr:`RegionModel.min_region_scored_chunks`).
 
 Decoding works on the log-likelihood ratio (virus vs host) of each scored chunk. Runs of equal
 calls are collapsed first: with equal weights inside a run, the best path never switches
@@ -86,10 +86,11 @@ class RegionModel:
         p = self.switch_probability
         return math.log((1.0 - p) / p)
 
-
-def min_region_scored_chunks(model: RegionModel) -> int:
-    """Fewest consecutive viral-called chunks that make an internal region (two switches)."""
-    return math.floor(2.0 * model.switch_cost / model.viral_llr) + 1
+    @property
+    def min_region_scored_chunks(self) -> int:
+        """Fewest consecutive viral-called chunks that make an internal region (two
+        switches): the shortest provirus this model can report (predict logs it)."""
+        return math.floor(2.0 * self.switch_cost / self.viral_llr) + 1
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ from ..preprocess.training_set import (
     draw_manifest,
     write_manifest,
 )
-from ..report.metrics import binary_metrics
 from .batches import FrameSplit
 from .features import FeatureBlocks, FeatureRows, PairedFeatures
+from .metrics import binary_metrics
 from .mlp import CheckpointIdentity, TrainConfig, save_checkpoint, score_split, train_splits
 
 log = logging.getLogger(__name__)

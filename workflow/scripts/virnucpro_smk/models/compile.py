@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import torch
 
 if TYPE_CHECKING:
-    from .embeddings import Encoder
+    from .encoder import Encoder
 
 log = logging.getLogger(__name__)
 

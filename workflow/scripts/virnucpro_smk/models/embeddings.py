@@ -46,6 +46,7 @@ from ..runtime.gpu_slots import job_device
 from ..runtime.progress import Progress
 from .batch_plan import BatchTokenizer, DnaTokens, EsmTokens, plan_batches, token_budget_batches
 from .compile import compile_encoder
+from .encoder import Encoder
 from .extraction_job import ExtractionJob, ExtractionSettings
 from .precision_record import read_precision, torch_dtype
 from .registry import ModelSpec
@@ -56,44 +57,6 @@ from .store import check_model_dir, model_provenance, weight_files
 log = logging.getLogger(__name__)
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-@dataclass
-class Encoder:
-    """A loaded model with its tokenizer and pooling rule."""
-
-    spec: ModelSpec
-    model: torch.nn.Module
-    tokenize: BatchTokenizer  # picklable: it runs in the DataLoader workers
-    pad_id: int
-    pooling: str  # "all_tokens" (DNA) or "residues" (protein)
-    device: torch.device
-    dtype: torch.dtype
-
-    def hidden(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        """The last hidden state. ``attention_mask`` is None for a batch without padding: the
-        model then builds no mask at all (transformers reads a given mask back to the host to
-        see whether it masks anything: a sync per forward pass), for the same vectors."""
-        if self.spec.architecture == "dnabert2":
-            return self.model(input_ids, attention_mask)
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-
-    def pool(self, hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        mask = attention_mask.to(torch.float32)
-        if self.pooling == "residues":
-            lengths = attention_mask.sum(1)
-            mask = mask.clone()
-            mask[:, 0] = 0.0
-            mask[torch.arange(len(lengths), device=mask.device), lengths - 1] = 0.0
-        summed = torch.einsum("bnh,bn->bh", hidden.to(torch.float32), mask)
-        return summed / mask.sum(1, keepdim=True).clamp_min(1.0)
-
-    def embed(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, padded: bool = True
-    ) -> torch.Tensor:
-        """Pooled vectors; ``padded`` False (the loader knows it) runs the model unmasked."""
-        mask = attention_mask if padded else None
-        return self.pool(self.hidden(input_ids, mask), attention_mask)
 
 
 def _dna_tokenizer(model_dir: Path) -> tuple[DnaTokens, int]:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # torch is imported where weights are touched, not at DAG build
     import torch
 
-from ..errors import ModelMismatchError, ModelMissingError
+from ..errors import InputError, ModelMismatchError, ModelMissingError
 from ..io.atomic import atomic_path, write_text_atomic
 from ..io.hashing import files_sha256
 from .registry import ModelSpec
@@ -408,3 +408,32 @@ def model_provenance(
         "commit_source": "sha256 of weight files",
         "fingerprint": fingerprint,
     }
+
+
+def check_downloaded_revision(spec: ModelSpec, models_dir: str | os.PathLike[str]) -> None:
+    """Refuse a hub model whose downloaded weights are not the configured ``revision``.
+
+    ``download_models`` records the configured revision and the commit it resolved in
+    ``models/<name>/manifest.json``. A config naming another revision (a branch, a tag or a
+    commit, full or abbreviated) would otherwise run silently on the old weights. Models not
+    downloaded yet, stand-ins and local directories are not checked.
+    """
+    if spec.provider != "hub":
+        return
+    manifest_path = Path(models_dir) / spec.name / "manifest.json"
+    if not manifest_path.is_file():
+        return
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{manifest_path}: unreadable manifest ({exc}); delete it") from None
+    recorded = str(manifest.get("revision") or "")
+    resolved = str(manifest.get("resolved_revision") or "")
+    wanted = spec.revision
+    if wanted in (recorded, resolved) or (len(wanted) >= 7 and resolved.startswith(wanted)):
+        return
+    raise InputError(
+        f"config key models.{spec.name}.revision: {wanted!r} is configured but "
+        f"{manifest_path.parent} holds revision {recorded!r} (commit {resolved or '?'}); "
+        f"delete {manifest_path.parent} and rerun `snakemake download_models`"
+    )

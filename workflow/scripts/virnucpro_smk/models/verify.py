@@ -19,7 +19,7 @@ What a PASS shows and does not: the weights, tokenizer, layer and pooling reprod
 original's vectors on four frames of two synthetic peptides. It is weak evidence on its own:
 in ESM2 3B one dimension carries most of the norm, so unrelated peptides already have cosine
 0.91-1.00 with each other; the float32 absolute-difference bound is the sharper test. The
-end-to-end check (:mod:`.score_check`, ``verify.checkpoint``) adds the whole chain, scored
+end-to-end check (``classify.score_check``, ``verify.checkpoint``) adds the whole chain, scored
 against the original's per-frame scores.
 
 A model with no reference file (FastESM2_650: nothing published) is reported as not
@@ -41,7 +41,7 @@ import logging
 import os
 import struct
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -459,14 +459,14 @@ def verify_models(
     device: str,
     gpu_requested: int | None = None,
     run_dtypes: Mapping[str, str] | None = None,
-    score_check: Mapping[str, Any] | None = None,
+    end_to_end: Callable[[str], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Verify every model that has reference vectors; report the others as not verified.
 
     ``run_dtypes``: per model, the dtype its extraction jobs use (precision decision), so the
-    reduced-precision check is of what the run does. ``score_check``: the end-to-end check
-    (:mod:`.score_check`), keys ``fasta``, ``original``, ``chunk_length``, ``checkpoint``,
-    ``dna`` and ``protein`` (registry names); absent: not run, and the report says so.
+    reduced-precision check is of what the run does. ``end_to_end``: the end-to-end check
+    (``classify.score_check.end_to_end_check`` bound to its plan), called with the device
+    this job holds; absent: not run, and the report says so.
 
     ``references``: a directory of reference files, or the files themselves. All weights are
     checked for presence before anything is embedded, so a missing model fails at once with
@@ -504,11 +504,16 @@ def verify_models(
                 verdict.weights_revision = manifests[spec.name].get("resolved_revision")
             log.info("%s", verdict.message)
             verdicts.append(verdict)
-        end_to_end = _end_to_end(score_check, specs, model_dirs, torch_device, run_dtypes)
+        end_to_end_report = (
+            end_to_end(torch_device)
+            if end_to_end
+            else {"status": NOT_VERIFIED, "message": END_TO_END_OFF}
+        )
         device_name = torch.cuda.get_device_name(torch_device) if torch_device != "cpu" else "cpu"
     return {
-        "passed": not any(v.status == FAIL for v in verdicts) and end_to_end.get("passed", True),
-        "end_to_end": end_to_end,
+        "passed": not any(v.status == FAIL for v in verdicts)
+        and end_to_end_report.get("passed", True),
+        "end_to_end": end_to_end_report,
         "verified": [v.model for v in verdicts if v.status != NOT_VERIFIED],
         "device": torch_device,
         "device_name": device_name,
@@ -516,43 +521,6 @@ def verify_models(
         "versions": package_versions(),
         "models": [v.as_dict() for v in verdicts],
     }
-
-
-def _end_to_end(
-    check: Mapping[str, Any] | None,
-    specs: Sequence[ModelSpec],
-    model_dirs: Mapping[str, str | os.PathLike[str]],
-    device: str,
-    run_dtypes: Mapping[str, str] | None,
-) -> dict[str, Any]:
-    """Per-frame scores of the original's input against its ``prediction_results.txt``."""
-    from .score_check import check_scores, pipeline_scores, read_original_scores
-
-    if not check:
-        return {"status": NOT_VERIFIED, "message": END_TO_END_OFF}
-    by_name = {s.name: s for s in specs}
-    missing = [check[k] for k in ("dna", "protein") if check[k] not in by_name]
-    if missing:
-        raise InputError(f"verify.checkpoint: its models {missing} are not among verify.models")
-    ours, dtype = pipeline_scores(
-        check["fasta"],
-        int(check["chunk_length"]),
-        (by_name[check["dna"]], model_dirs[check["dna"]]),
-        (by_name[check["protein"]], model_dirs[check["protein"]]),
-        check["checkpoint"],
-        device,
-        run_dtypes,
-    )
-    result = check_scores(ours, read_original_scores(check["original"]), dtype)
-    status = PASS if result.passed else FAIL
-    message = (
-        f"end to end ({check['dna']}+{check['protein']}, {check['chunk_length']} bp): {status}: "
-        f"max |viral score diff| {result.max_abs_diff:.3g} over {result.frames} frames "
-        f"(tolerance {result.tolerance:g} in {dtype})"
-        + (f"; {'; '.join(result.problems)}" if result.problems else "")
-    )
-    log.info("%s", message)
-    return {"status": status, "message": message, **result.as_dict(), "scores": ours}
 
 
 END_TO_END_OFF = (

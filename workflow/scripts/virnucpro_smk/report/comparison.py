@@ -36,9 +36,12 @@ from .heldout_calls import HeldoutCalls, calls_strata
 from .heldout_levels import HeldoutScores, heldout_levels, level_rule
 from .levels import (
     CI_METRICS,
-    LEVEL_RULES,
+    FRAME_RULE,
+    F1Drop,
     GroupFigures,
     Level,
+    LevelFigures,
+    ModelLevelFigures,
     TestPredictions,
     align,
     cluster_bootstrap_ci,
@@ -187,30 +190,6 @@ class ComparisonInputs:
 
 
 # --------------------------------------------------------------------------- the comparison
-
-
-@dataclass(frozen=True)
-class ModelLevelFigures:
-    metrics: dict[str, Any]  # :func:`.metrics.binary_metrics`
-    ci95: dict[str, tuple[float, float]]  # genome bootstrap, per metric of CI_METRICS
-
-
-@dataclass(frozen=True)
-class F1Drop:
-    value: float  # baseline F1 - candidate F1
-    ci95: tuple[float, float]
-
-
-@dataclass(frozen=True)
-class LevelFigures:
-    """Both models at one level (first training seed), on the same genome resamples."""
-
-    n: int  # units
-    records: int
-    genomes: int
-    rule: str  # what a unit is and when it is called viral
-    models: dict[str, ModelLevelFigures]
-    f1_drop: F1Drop
 
 
 @dataclass(frozen=True)
@@ -384,9 +363,7 @@ def level_figures(
             records=len(set(ref.records)),
             genomes=len(set(ref.genomes or [])),
             rule=(
-                LEVEL_RULES[level_name]
-                if level_name == "frame"
-                else level_rule(level_name, settings.thresholds)
+                FRAME_RULE if level_name == "frame" else level_rule(level_name, settings.thresholds)
             ),
             models=models,
             f1_drop=F1Drop(models[base].metrics["f1"] - models[cand].metrics["f1"], ci["f1_drop"]),

@@ -5,14 +5,10 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .levels import Level
-
-if TYPE_CHECKING:
-    from .comparison import LevelFigures
+from .levels import Level, LevelFigures
 
 
 def figure_png(

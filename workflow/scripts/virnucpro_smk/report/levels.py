@@ -1,11 +1,8 @@
-"""Accuracy of one classifier's test predictions at three levels, with record-level intervals.
+"""One classifier's test units as a :class:`Level`, their metrics, and record-level intervals.
 
-* **frame**: each test frame, viral when ``score_viral >= 0.5``;
-* **chunk** (the original's rule, ``classify.calls.chunk_is_viral``): a chunk is viral when
-  its best viral score >= its best non-viral score over its test frames, with the non-viral
-  score of a frame ``1 - score_viral`` (two-class softmax);
-* **sequence**: a sequence is viral when at least ``min_viral_fraction`` of its scored
-  chunks are viral (``classify.calls.enough_viral``, as ``predict`` does).
+A level is a set of units (frames here; chunks and fragments from the held-out tables,
+:mod:`.heldout_levels`) with truth, a ranking score and a call. The **frame** level reads
+``test_predictions.tsv``: each test frame, viral when ``score_viral >= 0.5``.
 
 Frames of one genome are not independent (overlapping chunks, six frames per chunk, the
 records of one assembly), so confidence intervals come from a cluster bootstrap that resamples
@@ -22,28 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..classify.calls import chunk_is_viral_from_frames, enough_viral
+from ..classify.metrics import binary_metrics
 from ..errors import InputError, ModelMismatchError
 from ..formats.test_predictions import TEST_PREDICTIONS, TestScore
-from ..preprocess.chunking import chunk_of, sequence_of
-from .metrics import binary_metrics
 
-LEVELS = ("frame", "chunk", "sequence")
 CI_METRICS = ("accuracy", "precision", "recall", "f1", "mcc", "roc_auc", "pr_auc")
-LEVEL_RULES = {
-    "frame": "a test frame is viral when score_viral >= 0.5",
-    "chunk": (
-        "a chunk (frame id minus its last two characters) is viral when the best viral score "
-        "of its test frames >= their best non-viral score (non-viral = 1 - score_viral): "
-        "the original VirNucPro rule; ranked by (best viral - best non-viral + 1) / 2, "
-        "i.e. (max + min of its frames' viral scores) / 2"
-    ),
-    "sequence": (
-        "a sequence (chunk id before '_chunk_') is viral when at least {fraction:g} of its "
-        "test chunks are viral (predict's rule without its scored-fraction condition: test "
-        "frames are a balanced sample, not every chunk); ranked by that fraction"
-    ),
-}
+FRAME_RULE = "a test frame is viral when score_viral >= 0.5"
 
 
 # --------------------------------------------------------------------------- inputs
@@ -78,11 +59,6 @@ class TestPredictions:
             self.scores[pick],
             [self.genomes[i] for i in pick],  # type: ignore[index]
         )
-
-
-def read_test_predictions(path: str | os.PathLike[str]) -> TestPredictions:
-    """The first training seed's test predictions (see :func:`read_seed_predictions`)."""
-    return next(iter(read_seed_predictions(path).values()))
 
 
 def read_seed_predictions(path: str | os.PathLike[str]) -> dict[int, TestPredictions]:
@@ -181,70 +157,28 @@ def frame_level(pred: TestPredictions) -> Level:
     )
 
 
-def _group_units(level: Level, key: Callable[[str], str]) -> dict[str, list[int]]:
-    """Indices of ``level``'s units per parent unit (first-seen order), refusing mixed parents."""
-    members: dict[str, list[int]] = {}
-    for i, unit in enumerate(level.units):
-        members.setdefault(key(unit), []).append(i)
-    for parent, idx in members.items():
-        for attr in ("records", "groups", "genomes"):
-            values = {getattr(level, attr)[i] for i in idx}
-            if len(values) > 1:
-                raise InputError(f"{parent}: its {level.name}s come from several {attr}: {values}")
-        if len({int(level.labels[i]) for i in idx}) > 1:
-            raise InputError(f"{parent}: its {level.name}s carry both labels")
-    return members
+@dataclass(frozen=True)
+class ModelLevelFigures:
+    metrics: dict[str, Any]  # :func:`..classify.metrics.binary_metrics`
+    ci95: dict[str, tuple[float, float]]  # genome bootstrap, per metric of CI_METRICS
 
 
-def _parent_level(
-    child: Level, name: str, members: dict[str, list[int]], scores: list[float], calls: list[bool]
-) -> Level:
-    first = [idx[0] for idx in members.values()]
-    return Level(
-        name,
-        list(members),
-        [child.records[i] for i in first],
-        [child.groups[i] for i in first],
-        child.labels[first],
-        np.array(scores, dtype=float),
-        np.array(calls, dtype=bool),
-        [child.genomes[i] for i in first],  # type: ignore[index]
-    )
+@dataclass(frozen=True)
+class F1Drop:
+    value: float  # baseline F1 - candidate F1
+    ci95: tuple[float, float]
 
 
-def chunk_level(frames: Level) -> Level:
-    """The original's max rule over each chunk's test frames (see ``LEVEL_RULES``)."""
-    members = _group_units(frames, chunk_of)
-    scores, calls = [], []
-    for idx in members.values():
-        viral = frames.scores[idx]
-        calls.append(chunk_is_viral_from_frames(viral, 1.0 - viral))
-        best_viral = float(viral.max())
-        # (best viral - best non-viral + 1) / 2, written without the subtractions that
-        # would turn equal margins into float noise (best non-viral = 1 - min viral)
-        scores.append((best_viral + float(viral.min())) / 2.0)
-    return _parent_level(frames, "chunk", members, scores, calls)
+@dataclass(frozen=True)
+class LevelFigures:
+    """Both models at one level (first training seed), on the same genome resamples."""
 
-
-def sequence_level(chunks: Level, min_viral_fraction: float) -> Level:
-    """Viral when at least ``min_viral_fraction`` of a sequence's scored chunks are viral."""
-    members = _group_units(chunks, sequence_of)
-    fractions = [float(chunks.calls[idx].mean()) for idx in members.values()]
-    calls = [
-        enough_viral(int(chunks.calls[idx].sum()), len(idx), min_viral_fraction)
-        for idx in members.values()
-    ]
-    return _parent_level(chunks, "sequence", members, fractions, calls)
-
-
-def build_levels(pred: TestPredictions, min_viral_fraction: float) -> dict[str, Level]:
-    frames = frame_level(pred)
-    chunks = chunk_level(frames)
-    return {
-        "frame": frames,
-        "chunk": chunks,
-        "sequence": sequence_level(chunks, min_viral_fraction),
-    }
+    n: int  # units
+    records: int
+    genomes: int
+    rule: str  # what a unit is and when it is called viral
+    models: dict[str, ModelLevelFigures]
+    f1_drop: F1Drop
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The figure that gates is what a user waits for: `predict` end to end on one fixe
 held-out fragments), preprocessing, DNA extraction, protein extraction and scoring, each a
 fresh process as the workflow's jobs are (start-up and model loading included), run for
 both models alternately (baseline, candidate, baseline, candidate, ...) inside one job that
-holds every core and the run's GPUs (rule ``time_predict``, :mod:`..runtime.predict_timing`).
+holds every core and the run's GPUs (rule ``time_predict``, :mod:`..speed.predict_timing`).
 
 Why paired ratios of adjacent runs: a machine drifts (another user, thermal state, page
 cache), and a baseline run and the candidate run right after it share most of the drift, so

@@ -31,7 +31,6 @@ from ..errors import InputError, VirNucProError
 from ..formats.sample_sheet import SAMPLE_NAME_PATTERN as SAMPLE_NAME_PATTERN
 from ..formats.sample_sheet import SAMPLE_SHEET, SampleRow
 from ..formats.sample_sheet import SCHEMA as SAMPLE_SCHEMA
-from ..models.registry import ModelSpec
 from .config_defaults import fill_defaults, load_schema, resolve_ref
 
 #: The sheet's columns, and the sample-name pattern of workflow/schemas/samples.schema.yaml
@@ -362,38 +361,6 @@ def check_config(config: dict[str, Any], schema_path: str | os.PathLike[str]) ->
         error = best_match(unknown or errors)
         raise InputError(format_error(error, config, schema))
     fill_defaults(config, schema, schema)
-
-
-# ---- models downloaded at another revision --------------------------------------------------
-
-
-def check_downloaded_revision(spec: ModelSpec, models_dir: str | os.PathLike[str]) -> None:
-    """Refuse a hub model whose downloaded weights are not the configured ``revision``.
-
-    ``download_models`` records the configured revision and the commit it resolved in
-    ``models/<name>/manifest.json``. A config naming another revision (a branch, a tag or a
-    commit, full or abbreviated) would otherwise run silently on the old weights. Models not
-    downloaded yet, stand-ins and local directories are not checked.
-    """
-    if spec.provider != "hub":
-        return
-    manifest_path = Path(models_dir) / spec.name / "manifest.json"
-    if not manifest_path.is_file():
-        return
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{manifest_path}: unreadable manifest ({exc}); delete it") from None
-    recorded = str(manifest.get("revision") or "")
-    resolved = str(manifest.get("resolved_revision") or "")
-    wanted = spec.revision
-    if wanted in (recorded, resolved) or (len(wanted) >= 7 and resolved.startswith(wanted)):
-        return
-    raise InputError(
-        f"config key models.{spec.name}.revision: {wanted!r} is configured but "
-        f"{manifest_path.parent} holds revision {recorded!r} (commit {resolved or '?'}); "
-        f"delete {manifest_path.parent} and rerun `snakemake download_models`"
-    )
 
 
 # ---- errors raised while Snakemake evaluates input functions --------------------------------

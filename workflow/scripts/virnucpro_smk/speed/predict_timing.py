@@ -90,7 +90,7 @@ def gpu_processes(device: str) -> tuple[str, ...]:
     try:
         import pynvml
 
-        from .gpu_slots import visible_devices
+        from ..runtime.gpu_slots import visible_devices
 
         pynvml.nvmlInit()
         out = []
@@ -123,7 +123,7 @@ def warm_page_cache(paths: Sequence[str | os.PathLike[str]]) -> int:
 
 
 def stage_command(stage: str, spec_path: Path) -> list[str]:
-    return [sys.executable, "-m", "virnucpro_smk.runtime.predict_stage", stage, str(spec_path)]
+    return [sys.executable, "-m", "virnucpro_smk.speed.predict_stage", stage, str(spec_path)]
 
 
 def _stage_env() -> dict[str, str]:

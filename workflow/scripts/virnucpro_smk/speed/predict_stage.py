@@ -1,6 +1,6 @@
 """One stage of `predict`, as a fresh process: what the timed speed runs execute.
 
-``python -m virnucpro_smk.runtime.predict_stage STAGE SPEC.json`` runs one of the stages the
+``python -m virnucpro_smk.speed.predict_stage STAGE SPEC.json`` runs one of the stages the
 workflow's `predict` jobs run, calling the same package functions as their rule scripts:
 
 * ``preprocess``: chunk the input and keep every stop-free frame (rule preprocess_sample);
@@ -47,7 +47,7 @@ def _extract(spec: dict[str, Any], kind: str) -> None:
     from ..models.extraction_job import ExtractionJob, ExtractionSettings
     from ..models.registry import parse_model
     from ..models.store import set_offline
-    from .job_plan import write_job_table
+    from ..runtime.job_plan import write_job_table
 
     set_offline()
     name = spec["dna_model"] if kind == "dna" else spec["protein_model"]
@@ -141,9 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        print(
-            "usage: python -m virnucpro_smk.runtime.predict_stage STAGE SPEC.json", file=sys.stderr
-        )
+        print("usage: python -m virnucpro_smk.speed.predict_stage STAGE SPEC.json", file=sys.stderr)
         return 2
     setup_logging()
     run_stage(args[0], json.loads(Path(args[1]).read_text(encoding="utf-8")))

@@ -1,6 +1,6 @@
 """End-to-end check against the original: per-frame scores on ``test_with_orfs.fa`` at 500 bp.
 
-The embedding checks (:mod:`.verify`) show that each encoder reproduces the original's vectors;
+The embedding checks (``models.verify``) show that each encoder reproduces the original's vectors;
 this one shows that the whole chain does: chunking, six-frame selection, both encoders in the
 dtype the run uses, the join, the converted classifier and the softmax. The original wrote
 ``prediction_results.txt`` (``python prediction.py test_with_orfs.fa 500 500_model.pth``, from
@@ -26,14 +26,19 @@ anything about FastESM2_650 (no original run exists for it).
 
 from __future__ import annotations
 
+import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..errors import InputError
 from ..formats.predictions import PREDICTIONS
+from ..models.registry import ModelSpec
+from ..models.verify import FAIL, PASS
+
+log = logging.getLogger(__name__)
 
 SCORE_TOLERANCE = {"float32": 1e-3, "bfloat16": 0.02, "float16": 0.02}
 
@@ -148,10 +153,10 @@ def pipeline_scores(
     """
     import torch
 
-    from ..classify.mlp import load_checkpoint, predict_scores
     from ..io.fasta import read_nucleotide_fasta
+    from ..models.embeddings import DTYPES, embed_sequences, load_encoder
     from ..preprocess.frames import translate_record
-    from .embeddings import DTYPES, embed_sequences, load_encoder
+    from .mlp import load_checkpoint, predict_scores
 
     frames = [
         frame
@@ -178,3 +183,37 @@ def pipeline_scores(
     scores = predict_scores(model, torch.cat(parts, dim=1))[:, 1]
     lowest = next((d for d in ("float16", "bfloat16") if d in used), "float32")
     return {f.id: float(s) for f, s in zip(frames, scores, strict=True)}, lowest
+
+
+def end_to_end_check(
+    check: Mapping[str, Any],
+    specs: Sequence[ModelSpec],
+    model_dirs: Mapping[str, str | os.PathLike[str]],
+    run_dtypes: Mapping[str, str] | None,
+    device: str,
+) -> dict[str, Any]:
+    """Per-frame scores of the original's input against its ``prediction_results.txt``
+    (``check``: :func:`score_check_plan`), on the device ``verify_models`` holds."""
+    by_name = {s.name: s for s in specs}
+    missing = [check[k] for k in ("dna", "protein") if check[k] not in by_name]
+    if missing:
+        raise InputError(f"verify.checkpoint: its models {missing} are not among verify.models")
+    ours, dtype = pipeline_scores(
+        check["fasta"],
+        int(check["chunk_length"]),
+        (by_name[check["dna"]], model_dirs[check["dna"]]),
+        (by_name[check["protein"]], model_dirs[check["protein"]]),
+        check["checkpoint"],
+        device,
+        run_dtypes,
+    )
+    result = check_scores(ours, read_original_scores(check["original"]), dtype)
+    status = PASS if result.passed else FAIL
+    message = (
+        f"end to end ({check['dna']}+{check['protein']}, {check['chunk_length']} bp): {status}: "
+        f"max |viral score diff| {result.max_abs_diff:.3g} over {result.frames} frames "
+        f"(tolerance {result.tolerance:g} in {dtype})"
+        + (f"; {'; '.join(result.problems)}" if result.problems else "")
+    )
+    log.info("%s", message)
+    return {"status": status, "message": message, **result.as_dict(), "scores": ours}
