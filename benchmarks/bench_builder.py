@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from virnucpro_smk.preprocess.training_frames import build_training_frames  # noqa: E402
+from virnucpro_smk.preprocess.cds_frames import build_training_frames  # noqa: E402
 
 SHARED = Path(os.environ.get("VIRNUCPRO_SHARED", ROOT.parent / "shared")) / "data" / "genbank"
 GENOMES = {

@@ -18,7 +18,7 @@ from dataclasses import replace
 import numpy as np
 
 from region_tracks import simulated_calls
-from virnucpro_smk.classify.regions import RegionModel, call_regions
+from virnucpro_smk.classify.region_model import RegionModel, call_regions
 from virnucpro_smk.runtime.config_defaults import schema_defaults
 
 #: the run's default region model: the schema's predict.region_*

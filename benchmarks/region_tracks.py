@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from virnucpro_smk.classify.regions import UNSCORED
+from virnucpro_smk.classify.region_model import UNSCORED
 
 
 def simulated_calls(

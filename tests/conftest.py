@@ -30,7 +30,7 @@ def build_into(files, out_dir: Path, **kwargs):
     """``build_training_set`` writing its five outputs under ``out_dir`` as m.tsv, m.json,
     n.fa, p.faa and s.tsv (the names the training-set tests read back); ``seed``,
     ``val_fraction``, ``test_fraction`` and ``balance`` go to its SplitSettings."""
-    from virnucpro_smk.preprocess.training_set import build_training_set
+    from virnucpro_smk.preprocess.genome_splits import build_training_set
 
     split = {
         k: kwargs.pop(k)
@@ -44,7 +44,7 @@ def build_into(files, out_dir: Path, **kwargs):
         summary=out_dir / "m.json",
         nucleotide=out_dir / "n.fa",
         protein=out_dir / "p.faa",
-        shard_index=out_dir / "s.tsv",
+        frame_index=out_dir / "s.tsv",
         settings=default_split(**split),
         **kwargs,
     )
@@ -161,7 +161,7 @@ def default_thresholds():
 
 def default_region_model():
     """``predict.region_*`` of the schema."""
-    from virnucpro_smk.classify.regions import RegionModel
+    from virnucpro_smk.classify.region_model import RegionModel
     from virnucpro_smk.runtime.config_defaults import schema_defaults
 
     return RegionModel.from_config(schema_defaults("predict"))
@@ -180,7 +180,7 @@ def default_recipe(**changes):
 
 def default_split(**changes):
     """``train.seed``, ``val_fraction``, ``test_fraction`` and ``balance`` of the schema."""
-    from virnucpro_smk.preprocess.training_set import SplitSettings
+    from virnucpro_smk.preprocess.genome_splits import SplitSettings
     from virnucpro_smk.runtime.config_defaults import schema_defaults
 
     return SplitSettings.from_config({**schema_defaults("train"), **changes})

@@ -19,7 +19,7 @@ import torch
 
 from conftest import default_thresholds
 from virnucpro_smk.classify.metrics import binary_metrics, ranking_areas
-from virnucpro_smk.classify.regions import RegionModel
+from virnucpro_smk.classify.region_model import RegionModel
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
 from virnucpro_smk.formats.heldout import FragmentRow
@@ -40,7 +40,7 @@ from virnucpro_smk.report.extraction_figures import (
 from virnucpro_smk.report.heldout_calls import heldout_calls
 from virnucpro_smk.report.heldout_levels import read_heldout
 from virnucpro_smk.report.job_benchmarks import read_benchmark
-from virnucpro_smk.report.levels import (
+from virnucpro_smk.report.level_metrics import (
     Level,
     TestPredictions,
     cluster_bootstrap_ci,
@@ -807,7 +807,7 @@ def test_numpy_metrics_agree_with_scikit_learn(case):
 def test_a_resample_of_one_class_defines_no_metric():
     """Two viral and two host genomes, all called right: a resample that drew no viral genome
     has no recall (not 0), so the perfect recall's interval is [1, 1]."""
-    from virnucpro_smk.report.levels import Level, paired_values_fn
+    from virnucpro_smk.report.level_metrics import Level, paired_values_fn
 
     genomes = ["v1", "v2", "h1", "h2"]
     labels = np.array([1, 1, 0, 0])

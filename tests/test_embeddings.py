@@ -259,7 +259,7 @@ def test_each_shard_reads_its_byte_range_and_loads_the_model_once(standins, tmp_
     torch.testing.assert_close(last.matrix, whole[-len(last.ids) :], atol=1e-5, rtol=0)
 
 
-def test_a_shard_index_from_another_run_is_refused(standins, tmp_path):
+def test_a_job_table_from_another_run_is_refused(standins, tmp_path):
     from virnucpro_smk.preprocess.shards import read_shard_records
 
     _, nuc, prot, index = _shard_files(tmp_path, ["MKV", "MKVL", "AAAA"], 2)

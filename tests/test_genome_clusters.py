@@ -11,15 +11,15 @@ import pytest
 
 from conftest import default_split
 from virnucpro_smk.io.fasta import read_nucleotide_fasta
+from virnucpro_smk.preprocess.cds_frames import build_training_frames
 from virnucpro_smk.preprocess.genome_clusters import (
     ClusterDataset,
     genome_clusters,
     read_cluster_map,
     write_cluster_map,
 )
+from virnucpro_smk.preprocess.genome_splits import DatasetFrames, draw_manifest
 from virnucpro_smk.preprocess.genomes import read_genome_ids
-from virnucpro_smk.preprocess.training_frames import build_training_frames
-from virnucpro_smk.preprocess.training_set import DatasetFrames, draw_manifest
 
 
 def _dataset(tmp_path: Path, name: str, seqs: dict[str, str], genome_map: str | None = None):

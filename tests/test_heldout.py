@@ -15,6 +15,7 @@ from virnucpro_smk.classify.heldout import HeldoutFiles, score_heldout
 from virnucpro_smk.classify.predict import FeatureFiles
 from virnucpro_smk.errors import InputError
 from virnucpro_smk.io.fasta import read_nucleotide_fasta, read_simple_fasta
+from virnucpro_smk.preprocess.cds_frames import iter_genomes
 from virnucpro_smk.preprocess.heldout_fragments import (
     HeldoutDataset,
     SourceRecord,
@@ -23,7 +24,6 @@ from virnucpro_smk.preprocess.heldout_fragments import (
     read_fragment_table,
 )
 from virnucpro_smk.preprocess.sample import preprocess_fasta
-from virnucpro_smk.preprocess.training_frames import iter_genomes
 
 L = 300
 MANIFEST_HEADER = "id\tdataset\tgroup\trecord\tgenome\tlabel\tsplit\tshard\n"

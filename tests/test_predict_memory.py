@@ -34,7 +34,7 @@ CHILD = textwrap.dedent(
     sys.path.insert(0, sys.argv[1])
     from virnucpro_smk.classify.calls import CallThresholds
     from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
-    from virnucpro_smk.classify.regions import RegionModel
+    from virnucpro_smk.classify.region_model import RegionModel
     from virnucpro_smk.runtime.config_defaults import schema_defaults
     args = json.loads(sys.argv[2])
     dna, protein, weights, sequences, fasta, chunk_length, dna_model, protein_model = args[

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import default_region_model
-from virnucpro_smk.classify.regions import (
+from virnucpro_smk.classify.region_model import (
     HOST_CALL,
     UNSCORED,
     VIRAL_CALL,

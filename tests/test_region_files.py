@@ -12,7 +12,7 @@ from test_predict import _sign_classifier, _write_shards
 from conftest import default_region_model, default_thresholds
 from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
 from virnucpro_smk.classify.region_files import read_chunk_track, regions_from_per_chunk
-from virnucpro_smk.classify.regions import (
+from virnucpro_smk.classify.region_model import (
     HOST_CALL,
     UNSCORED,
     VIRAL_CALL,

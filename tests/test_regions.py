@@ -1,4 +1,5 @@
-"""Region caller over chunk call tracks (classify/regions.py): planted proviruses under noise."""
+"""Region caller over chunk call tracks (classify/region_model.py): planted proviruses under
+noise."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from conftest import default_region_model
 from region_tracks import simulated_calls
-from virnucpro_smk.classify.regions import (
+from virnucpro_smk.classify.region_model import (
     HOST_CALL,
     PROVIRUS,
     UNSCORED,

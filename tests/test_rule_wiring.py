@@ -177,14 +177,14 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     "cut_test_fragments.py": {
         ("virnucpro_smk.preprocess.heldout_fragments", "cut_test_fragments"): None
     },
-    "build_training_set.py": {("virnucpro_smk.preprocess.training_set", "build_training_set"): {}},
+    "build_training_set.py": {("virnucpro_smk.preprocess.genome_splits", "build_training_set"): {}},
     "cluster_genomes.py": {
         ("virnucpro_smk.preprocess.genome_clusters", "genome_clusters"): [],
         ("virnucpro_smk.preprocess.genome_clusters", "write_cluster_map"): None,
     },
     "time_predict.py": {("virnucpro_smk.speed.predict_timing", "time_predict"): []},
     "build_training_frames.py": {
-        ("virnucpro_smk.preprocess.training_frames", "build_training_frames"): None
+        ("virnucpro_smk.preprocess.cds_frames", "build_training_frames"): None
     },
     "build_standin.py": {("virnucpro_smk.models.standin", "build_standin"): None},
     "download_model.py": {("virnucpro_smk.models.store", "download_model"): None},
@@ -202,7 +202,7 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.io.embedding_files", "read_metadata"): {"model": "meta"},
         ("virnucpro_smk.report.extraction_figures", "read_job_stats"): {"records": 1},
         ("virnucpro_smk.report.extraction_figures", "extraction_figures"): "extraction",
-        ("virnucpro_smk.report.levels", "read_seed_predictions"): {0: "tests"},
+        ("virnucpro_smk.report.level_metrics", "read_seed_predictions"): {0: "tests"},
         ("virnucpro_smk.report.heldout_levels", "read_heldout"): {0: "heldout"},
         ("virnucpro_smk.report.comparison", "compared_model"): types.SimpleNamespace(
             name="result", heldout={}

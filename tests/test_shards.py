@@ -28,7 +28,7 @@ def test_shards_partition_the_frames_in_order(shared_data, tmp_path, chunks_per_
         out["nuc.fa"],
         out["prot.faa"],
         out["seqs.tsv"],
-        shard_index=out["shards.tsv"],
+        frame_index=out["shards.tsv"],
         n_shards=n,
     )
     spans = FRAME_INDEX.read_all(out["shards.tsv"])

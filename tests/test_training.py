@@ -12,7 +12,7 @@ from virnucpro_smk.classify.train import TrainingOutputs, open_manifest_frames, 
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.manifest import MANIFEST
 from virnucpro_smk.io.embedding_files import write_embeddings
-from virnucpro_smk.preprocess.training_set import (
+from virnucpro_smk.preprocess.genome_splits import (
     DatasetFrames,
     draw_manifest,
     write_manifest,
@@ -133,7 +133,7 @@ def test_dna_and_protein_files_cut_at_different_rows_give_the_manifest_rows(tmp_
 def test_every_training_seed_is_tested_on_the_same_frames(tmp_path, manifest):
     """n_seeds classifiers on one split: the checkpoint is the first seed's, the test table
     holds every seed's scores (with the genome of each frame) and the seeds differ."""
-    from virnucpro_smk.report.levels import read_seed_predictions
+    from virnucpro_smk.report.level_metrics import read_seed_predictions
 
     path, rows = manifest
     shards = _shards(tmp_path, rows, 2)

@@ -12,7 +12,7 @@ import pytest
 from Bio import SeqIO
 
 from virnucpro_smk.errors import InputError
-from virnucpro_smk.preprocess.training_frames import (
+from virnucpro_smk.preprocess.cds_frames import (
     ProteinIndex,
     _fasta_records,
     _split_records,
@@ -46,7 +46,7 @@ def _outputs(directory):
 
 
 def _build(gbff, L, tmp_path, fna=None):
-    out = {**_outputs(tmp_path), "shard_index": tmp_path / "shards"}
+    out = {**_outputs(tmp_path), "frame_index": tmp_path / "shards"}
     stats = build_training_frames(gbff, L, fna=fna, **out, n_shards=3)
     return stats, out
 
@@ -92,7 +92,7 @@ def test_streams_gzip_inputs_without_decompressing_to_disk(shared_data, tmp_path
     stats, out = _build(gbff, 300, tmp_path / "o", fna)
     assert stats.frames == 291 and stats.chunks == 564
     assert set(tmp_path.iterdir()) - before == {tmp_path / "o"}
-    lines = out["shard_index"].read_text().splitlines()
+    lines = out["frame_index"].read_text().splitlines()
     assert len(lines) == 4  # header + 3 shards
 
 
@@ -312,7 +312,7 @@ def test_a_worker_error_reaches_the_caller_and_leaves_no_output(shared_data, tmp
 
 def test_genome_key_is_the_dblink_assembly():
     """Records of one assembly (DBLINK Assembly:) share a genome key; BioProject is no key."""
-    from virnucpro_smk.preprocess.training_frames import _read_record
+    from virnucpro_smk.preprocess.cds_frames import _read_record
 
     def block(acc, dblink):
         return (

@@ -19,7 +19,7 @@ import torch
 
 from conftest import child_peak_rss_kb, default_split
 from virnucpro_smk.io.embedding_files import EmbeddingWriter
-from virnucpro_smk.preprocess.training_set import DatasetFrames, draw_manifest, write_manifest
+from virnucpro_smk.preprocess.genome_splits import DatasetFrames, draw_manifest, write_manifest
 
 DNA, PROT = "d_512d", "p_512d"
 RECIPE = {"max_epochs": 1, "batch_size": 1024, "block_frames": 64, "buffer_frames": 1024}

@@ -10,9 +10,9 @@ from virnucpro_smk.errors import InputError
 from virnucpro_smk.formats.frame_index import FRAME_INDEX
 from virnucpro_smk.formats.manifest import MANIFEST
 from virnucpro_smk.formats.training_table import label_value
+from virnucpro_smk.preprocess.cds_frames import build_training_frames
 from virnucpro_smk.preprocess.chunking import record_of
-from virnucpro_smk.preprocess.training_frames import build_training_frames
-from virnucpro_smk.preprocess.training_set import (
+from virnucpro_smk.preprocess.genome_splits import (
     DatasetFrames,
     LabelledFrames,
     build_training_set,
@@ -194,7 +194,7 @@ def test_only_selected_frames_are_written_in_manifest_order(datasets, tmp_path):
         summary=tmp_path / "again.json",
         nucleotide=tmp_path / "n2.fa",
         protein=tmp_path / "p2.faa",
-        shard_index=tmp_path / "s2.tsv",
+        frame_index=tmp_path / "s2.tsv",
         n_shards=3,
         settings=default_split(seed=2),
     )

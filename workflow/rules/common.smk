@@ -22,7 +22,7 @@ from virnucpro_smk.runtime.config_checks import (  # noqa: E402
 )
 from virnucpro_smk.runtime.environment import gpu_request  # noqa: E402
 from virnucpro_smk.classify.recipe import TrainConfig  # noqa: E402
-from virnucpro_smk.classify.regions import RegionModel  # noqa: E402
+from virnucpro_smk.classify.region_model import RegionModel  # noqa: E402
 from virnucpro_smk.models.store import check_downloaded_revision, model_dir  # noqa: E402
 from virnucpro_smk.models.registry import (  # noqa: E402
     classifier_tag,

@@ -40,7 +40,7 @@ rule plan_extraction_jobs:
 rule extract_embeddings:
     input:
         frames=frames_of_kind,
-        shard_index=JOB_TABLE,
+        job_table=JOB_TABLE,
         model=model_ready_of,
         precision=f"{OUT}/precision/{{model}}.json",
         env=ancient(ENV_REPORT),

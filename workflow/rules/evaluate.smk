@@ -41,7 +41,7 @@ rule preprocess_heldout:
         nucleotide=f"{HELDOUT_DIR}/frames/identified_nucleotide.fa",
         protein=f"{HELDOUT_DIR}/frames/identified_protein.faa",
         sequences=f"{HELDOUT_DIR}/sequences.tsv",
-        shard_index=f"{HELDOUT_DIR}/frames/shards.tsv",
+        frame_index=f"{HELDOUT_DIR}/frames/shards.tsv",
     params:
         ambiguous=config["ambiguous_codons"],
     log:

@@ -14,7 +14,7 @@ rule preprocess_sample:
         nucleotide=f"{SAMPLE_DIR}/frames/identified_nucleotide.fa",
         protein=f"{SAMPLE_DIR}/frames/identified_protein.faa",
         sequences=f"{SAMPLE_DIR}/sequences.tsv",
-        shard_index=f"{SAMPLE_DIR}/frames/shards.tsv",
+        frame_index=f"{SAMPLE_DIR}/frames/shards.tsv",
     params:
         ambiguous=config["ambiguous_codons"],
     log:

@@ -24,7 +24,7 @@ checkpoint build_training_set:
         summary=f"{TRAINING_DIR}/training_manifest.json",
         nucleotide=f"{TRAINING_DIR}/frames/identified_nucleotide.fa",
         protein=f"{TRAINING_DIR}/frames/identified_protein.faa",
-        shard_index=f"{TRAINING_DIR}/frames/shards.tsv",
+        frame_index=f"{TRAINING_DIR}/frames/shards.tsv",
     params:
         datasets=TRAINING,
         genome_maps=genome_map_params,

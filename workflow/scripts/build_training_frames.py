@@ -5,7 +5,7 @@ Side output ``genomes``: each record's genome key (its assembly), which the trai
 keeps together. No shard index here: training frames are sharded after the manifest selects them.
 """
 
-from virnucpro_smk.preprocess.training_frames import build_training_frames
+from virnucpro_smk.preprocess.cds_frames import build_training_frames
 from virnucpro_smk.runtime.logs import rule_logging
 
 with rule_logging(snakemake):

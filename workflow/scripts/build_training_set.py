@@ -6,7 +6,7 @@ Each model's extraction jobs over these frames are sized afterwards, in the work
 
 from pathlib import Path
 
-from virnucpro_smk.preprocess.training_set import (
+from virnucpro_smk.preprocess.genome_splits import (
     LabelledFrames,
     SplitSettings,
     build_training_set,
@@ -38,7 +38,7 @@ with rule_logging(snakemake) as log:
         summary=snakemake.output.summary,
         nucleotide=snakemake.output.nucleotide,
         protein=snakemake.output.protein,
-        shard_index=snakemake.output.shard_index,
+        frame_index=snakemake.output.frame_index,
         clusters=snakemake.input.clusters,
         # train.seed, val_fraction, test_fraction and balance
         settings=SplitSettings.from_config(snakemake.params),

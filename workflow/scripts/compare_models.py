@@ -31,7 +31,7 @@ from virnucpro_smk.report.extraction_figures import extraction_figures, read_job
 from virnucpro_smk.report.heldout_calls import heldout_calls, write_calls_table
 from virnucpro_smk.report.heldout_levels import read_heldout
 from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs, read_benchmark
-from virnucpro_smk.report.levels import read_seed_predictions
+from virnucpro_smk.report.level_metrics import read_seed_predictions
 from virnucpro_smk.report.speed_runs import read_speed_runs
 from virnucpro_smk.runtime.logs import rule_logging
 

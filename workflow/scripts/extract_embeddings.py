@@ -1,7 +1,7 @@
 """Rule extract_embeddings: embed one shard of the identified frames with one model (offline).
 
 Inputs: ``frames`` (identified_nucleotide.fa for DNA models, identified_protein.faa for
-protein models), ``shard_index`` (the model's job table, frames/jobs/<model>.tsv: this job's
+protein models), ``job_table`` (the model's job table, frames/jobs/<model>.tsv: this job's
 byte range is its row ``shard``), ``precision`` (the model's check_precision JSON). The job's
 ``resources.gpu`` says whether it was given a GPU.
 """
@@ -31,7 +31,7 @@ with rule_logging(snakemake):
             snakemake.params.spec,
             snakemake.params.model_dir,
             snakemake.input.frames,
-            snakemake.input.shard_index,
+            snakemake.input.job_table,
             int(wildcards["shard"]),
             snakemake.output[0],
             int(wildcards["L"]),

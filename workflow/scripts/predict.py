@@ -2,7 +2,7 @@
 
 from virnucpro_smk.classify.calls import CallThresholds
 from virnucpro_smk.classify.predict import FeatureFiles, PredictionFiles, predict_sample
-from virnucpro_smk.classify.regions import RegionModel
+from virnucpro_smk.classify.region_model import RegionModel
 from virnucpro_smk.report.scores_plot import plot_scores
 from virnucpro_smk.runtime.logs import rule_logging
 

@@ -18,5 +18,5 @@ with rule_logging(snakemake):
         out.protein,
         out.sequences,
         snakemake.params.ambiguous,
-        shard_index=out.get("shard_index"),
+        frame_index=out.get("frame_index"),
     )

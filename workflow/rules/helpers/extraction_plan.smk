@@ -66,7 +66,7 @@ def sample_chunks(sample, chunk_length):
 def training_frame_index(chunk_length):
     """The training set's frame index, once drawn (build_training_set is a checkpoint: its
     selected frames, hence its jobs, are known only then)."""
-    return checkpoints.build_training_set.get(L=chunk_length).output.shard_index
+    return checkpoints.build_training_set.get(L=chunk_length).output.frame_index
 
 
 def _heldout_fasta(chunk_length):

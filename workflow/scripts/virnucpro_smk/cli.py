@@ -59,7 +59,7 @@ def train(args: argparse.Namespace) -> None:
     """Train a classifier from a TSV of embedding shard pairs (dna, protein, label[, group])."""
     from .classify.recipe import TrainConfig
     from .classify.train import train_from_shard_table
-    from .preprocess.training_set import SplitSettings
+    from .preprocess.genome_splits import SplitSettings
 
     section = {**schema_defaults("train"), "seed": args.seed}  # the rest: the schema's
     metrics = train_from_shard_table(
@@ -100,7 +100,7 @@ def regions(args: argparse.Namespace) -> None:
     """Viral regions (proviruses) from any per_chunk.tsv, as predict writes regions.tsv."""
     from .classify.calls import CallThresholds
     from .classify.region_files import regions_from_per_chunk
-    from .classify.regions import RegionModel
+    from .classify.region_model import RegionModel
 
     try:
         model = RegionModel(args.sensitivity, args.false_positive_rate, args.switch_probability)

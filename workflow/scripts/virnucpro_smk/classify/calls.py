@@ -1,6 +1,6 @@
 """The calls a user reads in the README, each written once: per chunk and per sequence.
 
-``classify.predict`` (a sample's tables) and ``report.levels`` (the comparison's chunk and
+``classify.predict`` (a sample's tables) and ``report.level_metrics`` (the comparison's chunk and
 sequence levels) both call these functions, so the rule a user reads, the rule predict
 applies and the rule the comparison measures cannot drift apart.
 

@@ -65,7 +65,7 @@ from .calls import TOO_FEW_SCORED as TOO_FEW_SCORED
 from .features import BLOCK_ROWS, PairedFeatures
 from .mlp import CheckpointIdentity, MLPClassifier, load_checkpoint, predict_scores
 from .region_files import RegionFasta, sample_region_rows, sample_regions
-from .regions import ChunkRegions, RegionModel, regions_for_calls
+from .region_model import ChunkRegions, RegionModel, regions_for_calls
 
 log = logging.getLogger(__name__)
 

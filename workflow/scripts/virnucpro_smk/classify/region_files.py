@@ -23,7 +23,7 @@ from ..formats.sequences import SEQUENCE_LENGTHS
 from ..io.fasta import format_record
 from ..preprocess.chunking import chunk_spans
 from .calls import CallThresholds, sequence_call
-from .regions import (
+from .region_model import (
     HOST_CALL,
     UNSCORED,
     VIRAL_CALL,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from ..errors import InputError
 from ..formats.predictions import PER_SEQUENCE, SUMMARY, SampleSummary
 from .predict import VIRAL
-from .regions import PROVIRUS
+from .region_model import PROVIRUS
 
 
 def _count(sample: str, model: str, path: str | os.PathLike[str]) -> SampleSummary:

@@ -26,7 +26,7 @@ from ..formats.manifest import MANIFEST, ManifestRow
 from ..formats.test_predictions import TEST_PREDICTIONS, TestScore
 from ..formats.training_table import EMBEDDING_TABLE
 from ..io.hashing import file_sha256
-from ..preprocess.training_set import (
+from ..preprocess.genome_splits import (
     SPLITS,
     DatasetFrames,
     SplitSettings,

@@ -1,7 +1,7 @@
 """``training_manifest.tsv``: every frame that trains, validates or tests the classifiers, with
 its dataset, host group, source record, genome, label, split and frame-index row, in the
 order of the training frame files (one contiguous block per split). Drawn once from frame ids
-(``preprocess.training_set``), never from a model, so every protein model trains on the
+(``preprocess.genome_splits``), never from a model, so every protein model trains on the
 same frames; 10M rows for RefSeq, read as a stream."""
 
 from __future__ import annotations

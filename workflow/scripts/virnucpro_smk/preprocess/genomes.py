@@ -2,7 +2,7 @@
 
 A FASTA or GenBank *record* is not a genome: a bacterium comes as a chromosome and its
 plasmids, a draft assembly as many scaffolds, a segmented virus as one record per segment.
-Frames of one genome are correlated, so the training split (:mod:`.training_set`) assigns whole
+Frames of one genome are correlated, so the training split (:mod:`.genome_splits`) assigns whole
 genomes to train, validation or test. A record's genome key is
 
 * for GenBank datasets, the ``DBLINK  Assembly:`` accession of the record (RefSeq gives it to

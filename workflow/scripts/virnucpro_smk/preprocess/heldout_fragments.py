@@ -132,7 +132,7 @@ def _sequence_lengths(path: str | os.PathLike[str]) -> dict[str, int]:
 
 def dataset_sequences(spec: Mapping[str, str]) -> Iterator[tuple[str, str]]:
     """(record id, upper-case sequence) of a training dataset, as its preprocessing read it."""
-    from .training_frames import iter_genomes
+    from .cds_frames import iter_genomes
 
     if spec.get("gbff"):
         for rid, seq, _ in iter_genomes(spec["gbff"], spec.get("fasta") or None):

@@ -48,12 +48,12 @@ def preprocess_fasta(
     sequences_out: str | os.PathLike[str],
     ambiguous: str = "drop",
     *,
-    shard_index: str | os.PathLike[str] | None = None,
+    frame_index: str | os.PathLike[str] | None = None,
     n_shards: int | None = None,
 ) -> PreprocessStats:
     """Validate and chunk ``fasta``, writing the chunked and the kept-frame FASTA files.
 
-    With ``shard_index`` (samples), also write the frame index of the kept frames for the
+    With ``frame_index`` (samples), also write the frame index of the kept frames for the
     extraction jobs (``n_shards`` rows; None: ``shards.index_rows``, from the frames alone).
     Training datasets go without: their frames are indexed after the training manifest has
     selected them.
@@ -126,9 +126,9 @@ def preprocess_fasta(
         chunk_length,
         n_frames,
     )
-    if shard_index is not None:
+    if frame_index is not None:
         spans = index_shards(nucleotide_out, protein_out, n_frames, n_shards)
-        FRAME_INDEX.write(shard_index, spans)
+        FRAME_INDEX.write(frame_index, spans)
     return PreprocessStats(n_seq, n_bases, n_chunks, n_frames, n_short)
 
 

@@ -6,7 +6,7 @@ the same held-out fragments, so their calls can be compared unit by unit. A
 held-out calls table of :mod:`.heldout_calls`), ``speed`` (:mod:`.speed_runs`, from the
 dedicated repeated runs of rule ``time_predict``) and the combined ``decision``
 (:mod:`.decision`; stand-in models make it ``inconclusive``), and their context: per-level
-metrics with genome-bootstrap intervals (:mod:`.levels`), new taxa (:mod:`.taxon_novelty`),
+metrics with genome-bootstrap intervals (:mod:`.level_metrics`), new taxa (:mod:`.taxon_novelty`),
 planted proviruses (:mod:`.provirus_eval`), the training-set extraction
 (:mod:`.extraction_figures`), the manifest (:mod:`.manifest_tables`) and the consistency
 checks (:mod:`.comparison_checks`).
@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import __version__
 from ..classify.calls import CallThresholds
-from ..classify.regions import RegionModel
+from ..classify.region_model import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..formats.heldout import FragmentRow
 from .comparison_checks import Check, consistency_checks, heldout_check
@@ -34,7 +34,7 @@ from .decision import Decision, decide
 from .extraction_figures import ExtractionFigures, ExtractionSpeedup, extraction_speedup
 from .heldout_calls import HeldoutCalls, calls_strata
 from .heldout_levels import HeldoutScores, heldout_levels, level_rule
-from .levels import (
+from .level_metrics import (
     CI_METRICS,
     FRAME_RULE,
     F1Drop,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..formats.heldout import FragmentRow
-from .levels import Level, TestPredictions
+from .level_metrics import Level, TestPredictions
 from .manifest_tables import ManifestTables, total_count
 
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .levels import Level, LevelFigures
+from .level_metrics import Level, LevelFigures
 
 
 def figure_png(

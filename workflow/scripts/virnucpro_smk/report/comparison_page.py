@@ -23,7 +23,7 @@ from ..classify.calls import NO_CODING_FRAME, TOO_FEW_SCORED
 from ..io.atomic import atomic_path, write_text_atomic
 from .comparison import Comparison
 from .heldout_levels import sequence_level_name
-from .levels import CI_METRICS, LevelFigures
+from .level_metrics import CI_METRICS, LevelFigures
 from .manifest_tables import total_count
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[3] / "report"

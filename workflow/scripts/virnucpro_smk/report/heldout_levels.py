@@ -2,7 +2,8 @@
 
 ``score_heldout`` (:mod:`..classify.heldout`) scores fragments of the test genomes the way
 `predict` scores a sample and writes, per training seed, every chunk's frames and best scores
-and every fragment's call. This module turns those tables into :class:`.levels.Level` objects:
+and every fragment's call. This module turns those tables into :class:`.level_metrics.Level`
+objects:
 
 * **chunk**: every chunk of the fragments that kept at least one frame (every stop-free
   frame, non-coding DNA and wrong-frame ORFs included), called by the original's rule; chunks
@@ -28,7 +29,7 @@ import numpy as np
 from ..classify.calls import NO_CODING_FRAME, VIRAL, CallThresholds
 from ..errors import InputError, ModelMismatchError
 from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, SCORE_DECIMALS, FragmentRow
-from .levels import Level
+from .level_metrics import Level
 
 
 def sequence_level_name(length_bp: int) -> str:

@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..classify.regions import HOST_CALL, UNSCORED, VIRAL_CALL, RegionModel, call_regions
+from ..classify.region_model import HOST_CALL, UNSCORED, VIRAL_CALL, RegionModel, call_regions
 from ..preprocess.chunking import split_chunk_id
 
 

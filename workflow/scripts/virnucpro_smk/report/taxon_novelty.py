@@ -16,7 +16,7 @@ import numpy as np
 
 from ..formats.heldout import FragmentRow
 from ..preprocess.chunking import sequence_of
-from .levels import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
+from .level_metrics import CI_METRICS, Level, cluster_bootstrap_ci, paired_values_fn
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,7 @@ def _extract(spec: dict[str, Any], kind: str) -> None:
 def _predict(spec: dict[str, Any]) -> None:
     from ..classify.calls import CallThresholds
     from ..classify.predict import FeatureFiles, PredictionFiles, predict_sample
-    from ..classify.regions import RegionModel
+    from ..classify.region_model import RegionModel
     from ..report.scores_plot import plot_scores
 
     paths = run_paths(spec["run_dir"])
@@ -126,7 +126,7 @@ def run_stage(stage: str, spec: dict[str, Any]) -> None:
             paths["protein"],
             paths["sequences"],
             spec["ambiguous"],
-            shard_index=paths["index"],
+            frame_index=paths["index"],
         )
     elif stage in ("dna", "protein"):
         _extract(spec, stage)

@@ -305,7 +305,7 @@ def build_training_set(
     summary: str | os.PathLike[str],
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
-    shard_index: str | os.PathLike[str],
+    frame_index: str | os.PathLike[str],
     n_shards: int | Callable[[int], int] | None = None,
     clusters: str | os.PathLike[str] | None = None,
     settings: SplitSettings,
@@ -337,7 +337,7 @@ def build_training_set(
     elif callable(n_shards):
         n_shards = n_shards(len(rows))
     write_training_frames(rows, datasets, nucleotide, protein)
-    FRAME_INDEX.write(shard_index, index_shards(nucleotide, protein, len(rows), n_shards))
+    FRAME_INDEX.write(frame_index, index_shards(nucleotide, protein, len(rows), n_shards))
     rows = [  # the same contiguous ranges index_shards cut
         replace(r, shard=shard)
         for shard, (lo, hi) in enumerate(shard_bounds(len(rows), n_shards))

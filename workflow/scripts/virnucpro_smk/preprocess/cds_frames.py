@@ -573,7 +573,7 @@ def build_training_frames(
     nucleotide: str | os.PathLike[str],
     protein: str | os.PathLike[str],
     sequences: str | os.PathLike[str],
-    shard_index: str | os.PathLike[str] | None = None,
+    frame_index: str | os.PathLike[str] | None = None,
     n_shards: int | None = None,
     threads: int = 1,
     genomes: str | os.PathLike[str] | None = None,
@@ -585,7 +585,7 @@ def build_training_frames(
     genome's records (and a taxid's unlinked records) together, the comparison reports test
     genomes of taxa unseen in training.
 
-    ``shard_index``/``n_shards``: also write byte-range shards of the identified files
+    ``frame_index``/``n_shards``: also write byte-range shards of the identified files
     (None: don't). ``threads``: processes working on the records of ``gbff`` in parallel;
     the output does not depend on it.
     """
@@ -619,9 +619,9 @@ def build_training_frames(
     progress.finish()
     if genomes is not None:
         write_genome_map(genome_of, genomes, taxon_of, taxid_of)
-    if shard_index is not None:
+    if frame_index is not None:
         spans = index_shards(nucleotide, protein, n_frames, n_shards or 1)
-        FRAME_INDEX.write(shard_index, spans)
+        FRAME_INDEX.write(frame_index, spans)
     log.info(
         "%s: %d records, %d bp -> %d chunks -> %d frames in annotated proteins",
         gbff,
