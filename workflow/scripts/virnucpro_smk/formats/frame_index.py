@@ -5,7 +5,7 @@ both files).
 
 They are two tables and two types: a frame index row (:class:`FrameIndexRow`) is a slice
 of a frame set cut by the frames alone, written once by preprocessing or the training-set
-builder; an extraction job (:class:`ExtractionJob`) is a run of index rows that one GPU job
+builder; an extraction job (:class:`JobRow`) is a run of index rows that one GPU job
 embeds, planned per model (``runtime.job_plan.job_table``). Both keep the column name
 ``shard`` for their row number (the files' layout is unchanged).
 """
@@ -49,9 +49,9 @@ class FrameIndexRow(FrameRun):
 
 
 @dataclass(frozen=True)
-class ExtractionJob(FrameRun):
+class JobRow(FrameRun):
     """One extraction job of a model (``shard``: the job's number, its output's name)."""
 
 
 FRAME_INDEX = Table("frame index", FrameIndexRow)
-JOB_TABLE = Table("extraction jobs", ExtractionJob)
+JOB_TABLE = Table("extraction jobs", JobRow)

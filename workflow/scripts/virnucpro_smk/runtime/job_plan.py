@@ -74,7 +74,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ..errors import InputError
-from ..formats.frame_index import FRAME_INDEX, JOB_TABLE, ExtractionJob, FrameRun
+from ..formats.frame_index import FRAME_INDEX, JOB_TABLE, FrameRun, JobRow
 
 #: A GPU job's start-up (interpreter, imports, CUDA context, weights) as a share of the floor
 #: ``min_chunks_per_gpu_job``: ~10 s, where the schema's floor is ~35 s of work (800,000 DNA
@@ -240,7 +240,7 @@ def _job_bounds(index: Sequence[FrameRun], n_jobs: int) -> list[tuple[int, int]]
     return list(itertools.pairwise(cuts))
 
 
-def job_table(index: Sequence[FrameRun], n_jobs: int) -> list[ExtractionJob]:
+def job_table(index: Sequence[FrameRun], n_jobs: int) -> list[JobRow]:
     """A model's job table: ``n_jobs`` contiguous runs of the frame index's rows.
 
     Each job ends at the row boundary nearest its exact share of the frames, so its frames
@@ -257,10 +257,10 @@ def job_table(index: Sequence[FrameRun], n_jobs: int) -> list[ExtractionJob]:
         if not rows:  # empty: an empty range where the next row starts (or the files end)
             nuc = index[lo].nucleotide_start if lo < len(index) else index[-1].nucleotide_end
             prot = index[lo].protein_start if lo < len(index) else index[-1].protein_end
-            jobs.append(ExtractionJob(job, 0, "", nuc, nuc, prot, prot))
+            jobs.append(JobRow(job, 0, "", nuc, nuc, prot, prot))
             continue
         jobs.append(
-            ExtractionJob(
+            JobRow(
                 job,
                 sum(row.n_records for row in rows),
                 next((row.first_id for row in rows if row.n_records), ""),
@@ -275,7 +275,7 @@ def job_table(index: Sequence[FrameRun], n_jobs: int) -> list[ExtractionJob]:
 
 def write_job_table(
     index: str | os.PathLike[str], n_jobs: int, output: str | os.PathLike[str]
-) -> list[ExtractionJob]:
+) -> list[JobRow]:
     """Write a model's job table (rule plan_extraction_jobs, and a speed run's one job):
     ``n_jobs`` runs of the rows of the frame index file ``index``. The one function here that
     touches files."""
