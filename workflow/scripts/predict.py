@@ -10,13 +10,7 @@ with rule_logging(snakemake):
     wildcards = snakemake.wildcards
     params = snakemake.params
     scores = predict_sample(
-        FeatureFiles(
-            list(snakemake.input.dna),
-            list(snakemake.input.protein),
-            wildcards.dna_model,
-            wildcards.protein_model,
-            int(wildcards.L),
-        ),
+        FeatureFiles.of_job(snakemake.input, wildcards),
         snakemake.input.weights,
         snakemake.input.sequences,
         snakemake.input.fasta,

@@ -9,13 +9,7 @@ with rule_logging(snakemake):
     wildcards = snakemake.wildcards
     params = snakemake.params
     score_heldout(
-        FeatureFiles(
-            list(snakemake.input.dna),
-            list(snakemake.input.protein),
-            wildcards.dna_model,
-            wildcards.protein_model,
-            int(wildcards.L),
-        ),
+        FeatureFiles.of_job(snakemake.input, wildcards),
         dict(zip(params.seeds, snakemake.input.seed_weights, strict=True)),
         snakemake.input.sequences,
         HeldoutFiles(snakemake.output.chunks, snakemake.output.sequences),

@@ -33,6 +33,7 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -425,6 +426,18 @@ class FeatureFiles:
     dna_model: str
     protein_model: str
     chunk_length: int
+
+    @classmethod
+    def of_job(cls, inputs: Any, wildcards: Any) -> FeatureFiles:
+        """A scoring job's files: its ``dna`` and ``protein`` inputs, and the model pair and
+        chunk length its wildcards name (rules predict_sample and score_heldout)."""
+        return cls(
+            list(inputs.dna),
+            list(inputs.protein),
+            wildcards.dna_model,
+            wildcards.protein_model,
+            int(wildcards.L),
+        )
 
     @property
     def label(self) -> str:

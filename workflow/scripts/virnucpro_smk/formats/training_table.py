@@ -38,15 +38,17 @@ class TrainingDataset:
     genomes: str = ""  # a record -> genome map (FASTA datasets)
 
 
-TRAINING_TABLE = Table(
-    "training datasets",
-    TrainingDataset,
-    parsers={"label": label_value},
-    extra_columns=True,
-    comments=True,
-    ragged=True,
-    strip=True,
-)
+#: What both tables allow, as tables people write by hand do: extra columns, comment lines,
+#: short rows, spaces around cells; the label as any of LABELS.
+HAND_WRITTEN = {
+    "parsers": {"label": label_value},
+    "extra_columns": True,
+    "comments": True,
+    "ragged": True,
+    "strip": True,
+}
+
+TRAINING_TABLE = Table("training datasets", TrainingDataset, **HAND_WRITTEN)
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,4 @@ class EmbeddingPair:
     group: str = ""  # empty: viral or nonviral
 
 
-EMBEDDING_TABLE = Table(
-    "embedding pairs",
-    EmbeddingPair,
-    parsers={"label": label_value},
-    extra_columns=True,
-    comments=True,
-    ragged=True,
-    strip=True,
-)
+EMBEDDING_TABLE = Table("embedding pairs", EmbeddingPair, **HAND_WRITTEN)
