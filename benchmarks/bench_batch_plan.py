@@ -60,7 +60,7 @@ def main() -> None:
     dna, protein = workload(args.chunks)
     print(f"{args.chunks} chunks of 300 bp -> {len(dna)} kept frames")
     compare("dna", DnaTokens(build_dna_tokenizer(4096, seed=0)), dna, BUDGETS["dna"])
-    compare("protein", EsmTokens(EsmTokenizer()), protein, BUDGETS["protein"])
+    compare("protein", EsmTokens(EsmTokenizer(1024)), protein, BUDGETS["protein"])
 
 
 if __name__ == "__main__":

@@ -87,8 +87,7 @@ def build(
         provider="standin",
         source="random-weights",
         width=dims["hidden"],
-        tokens_per_batch=budget,
-        **with_model_defaults({}),  # revision, trust_remote_code: the schema's
+        **{**with_model_defaults({}), "tokens_per_batch": budget},  # the schema's defaults
     )
     if kind == "dna":
         tokenizer = build_dna_tokenizer(4096, seed=0)
@@ -120,7 +119,7 @@ def build(
         )
         model = EsmModel(cfg, add_pooling_layer=False)
         model.config._attn_implementation = "sdpa"
-        esm_tok = EsmTokenizer()
+        esm_tok = EsmTokenizer(1024)
         tokenize = EsmTokens(esm_tok)
         pad, pooling = esm_tok.pad_id, "residues"
     model = model.to(device=device, dtype=dtype).eval()

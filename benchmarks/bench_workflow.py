@@ -99,7 +99,7 @@ def build_model(real: str, layers: int | None, models_dir: Path) -> tuple[Path, 
             source=str(directory),
             width=WIDTH[real],
             standin={**dims, "seed": 7},
-            **with_model_defaults({}),  # revision, trust_remote_code: the schema's
+            **with_model_defaults({}),  # the schema's defaults
         )
         directory.mkdir(parents=True, exist_ok=True)
         print(f"building random-weight {real} ({dims['layers']} layers) in {directory}", flush=True)

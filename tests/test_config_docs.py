@@ -104,8 +104,8 @@ def test_rendering_is_deterministic_and_describes_constraints():
 
 
 @pytest.mark.parametrize("kind", ["dna", "protein"])
-def test_registry_defaults_stated_in_descriptions_are_the_codes(kind):
-    """Model-entry defaults live in the registry code; their descriptions must say the same."""
+def test_a_bare_registry_entry_gets_the_schemas_defaults(kind):
+    """Model-entry defaults live in the schema only: a minimal entry's ModelSpec holds them."""
     architecture = {"dna": "dnabert2", "protein": "esm2"}[kind]
     spec = parse_model(
         "x_8d",
@@ -117,13 +117,13 @@ def test_registry_defaults_stated_in_descriptions_are_the_codes(kind):
             "width": 8,
         },
     )
-    described = {k.path[-1]: k.schema["description"] for k in KEYS if k.path[0] == "models"}
-    assert described["tokens_per_batch"].endswith(f"; {spec.tokens_per_batch} when absent")
-    assert described["max_residues"].endswith(f"; {spec.max_residues} when absent")
-    assert described["token_dropout"].endswith(f"; {str(spec.token_dropout).lower()} when absent")
-    assert described["cuda"].endswith(f"; `{spec.dtype['cuda']}` when absent")
-    assert described["cpu"].endswith(f"; `{spec.dtype['cpu']}` when absent")
-    assert described["gflop_per_token"].endswith(f"; {spec.gflop_per_token} when absent")
+    model = SCHEMA["$defs"]["model"]["properties"]
+    defaults = {k: v["default"] for k, v in model.items() if "default" in v and k != "dtype"}
+    assert defaults.keys() >= {"tokens_per_batch", "max_residues", "token_dropout", "revision"}
+    assert {k: getattr(spec, k) for k in defaults} == defaults
+    dtypes = model["dtype"]["properties"]
+    assert spec.dtype == {k: v["default"] for k, v in dtypes.items()}
+    assert spec.dtype_for("cpu") == "float32" and spec.dtype_for("cuda") == "bfloat16"
 
 
 def test_check_mode_reports_a_stale_readme(tmp_path, capsys):

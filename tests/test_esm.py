@@ -28,7 +28,7 @@ def test_vocabulary_file_is_the_standard_alphabet(fastesm):
 
 def test_tokenizer_matches_the_reference_batch_converter(fastesm):
     _, fx, seqs = fastesm
-    tok = EsmTokenizer()
+    tok = EsmTokenizer(1024)
     for i, seq in enumerate(seqs):
         ids = tok.encode(seq)
         assert ids == fx["input_ids"][i, : len(seq) + 2].tolist()
@@ -41,7 +41,7 @@ def test_token_dropout_on_reproduces_current_fastesm(fastesm):
     model = load_esm(folder, token_dropout=True)
     with torch.inference_mode():
         for i, seq in enumerate(seqs):
-            ids = torch.tensor([EsmTokenizer().encode(seq)])
+            ids = torch.tensor([EsmTokenizer(1024).encode(seq)])
             hidden = model(input_ids=ids).last_hidden_state
             torch.testing.assert_close(hidden, fx[f"single_{i}_last_hidden"], atol=ATOL, rtol=0)
             torch.testing.assert_close(
@@ -63,7 +63,7 @@ def test_token_dropout_off_is_the_dec2024_fastesm(fastesm):
     with torch.inference_mode():
         pooled = torch.stack(
             [
-                model(input_ids=torch.tensor([EsmTokenizer().encode(s)]))
+                model(input_ids=torch.tensor([EsmTokenizer(1024).encode(s)]))
                 .last_hidden_state[0, 1 : len(s) + 1]
                 .mean(0)
                 for s in seqs
@@ -107,13 +107,13 @@ def test_missing_encoder_weights_are_refused(fastesm, tmp_path):
     state = {k: v for k, v in state.items() if "layer.1." not in k}
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(ModelMissingError, match="lacks"):
-        load_esm(tmp_path)
+        load_esm(tmp_path, token_dropout=True)
 
 
 def test_fast_esm_config_needs_no_remote_code(fastesm):
     folder, _, _ = fastesm
     assert json.loads((folder / "config.json").read_text())["model_type"] == "fast_esm"
     assert "auto_map" not in json.loads((folder / "config.json").read_text())
-    model = load_esm(folder)
+    model = load_esm(folder, token_dropout=True)
     assert type(model).__name__ == "EsmModel"
     assert model.config._attn_implementation == "sdpa"

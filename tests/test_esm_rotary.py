@@ -102,7 +102,7 @@ def test_installed_transformers_embeds_as_the_plain_torch_reference(standin):
 
     model = load_esm(standin, token_dropout=True)
     state = {k: v.float() for k, v in model.state_dict().items()}
-    tok = EsmTokenizer()
+    tok = EsmTokenizer(1024)
     rows = [tok.encode(p) for p in PROTEINS]
     width = max(map(len, rows))
     ids = torch.full((len(rows), width), tok.pad_id)
@@ -125,7 +125,7 @@ def test_loaded_frequencies_are_what_from_pretrained_gives(standin):
     """The rebuilt buffers are exactly transformers' own (from_pretrained of the same files)."""
     from transformers import EsmModel
 
-    loaded = dict(load_esm(standin).named_buffers())
+    loaded = dict(load_esm(standin, token_dropout=True).named_buffers())
     reference = dict(EsmModel.from_pretrained(standin, add_pooling_layer=False).named_buffers())
     names = [n for n in reference if n.endswith("inv_freq")]
     assert names, "the installed EsmModel has no rotary buffer"

@@ -38,6 +38,10 @@ ALLOWED: dict[tuple[str, str, str], str] = {
         "the training seed of a test_predictions.tsv written before the column existed "
         "(one seed), not compare.seed"
     ),
+    ("virnucpro_smk/models/verify.py", "cpu", "'float32'"): (
+        "verify_models' float32 pass pins both device types to float32 (the reference "
+        "comparison), whatever models.<name>.dtype says"
+    ),
     ("virnucpro_smk/models/precision.py", "chunk_length", "300"): (
         "the precision check's fixed sample (64 coding-like 300-bp chunks): decided once per "
         "model for every chunk length of the run, not the run's chunk_length"

@@ -65,7 +65,7 @@ def tiny_esm(tmp_path_factory):
     model = EsmForMaskedLM(cfg).eval()
     folder = tmp_path_factory.mktemp("tiny_esm_config")
     model.config.save_pretrained(folder)
-    ids = torch.tensor([EsmTokenizer().encode("MKVLAAGIWRSTQ")])
+    ids = torch.tensor([EsmTokenizer(1024).encode("MKVLAAGIWRSTQ")])
     with torch.inference_mode():
         reference = model.esm(input_ids=ids).last_hidden_state
     return folder / "config.json", model.state_dict(), ids, reference
@@ -146,14 +146,14 @@ def test_download_keeps_verified_safetensors_and_a_complete_manifest(
         assert len(on_disk) == 2 and (target / "model.safetensors.index.json").is_file()
     # the converted weights are the model: same hidden states as the original module
     _, _, ids, reference = tiny_esm
-    model = load_esm(target)
+    model = load_esm(target, token_dropout=True)
     with torch.inference_mode():
         torch.testing.assert_close(
             model(input_ids=ids).last_hidden_state, reference, atol=1e-6, rtol=0
         )
     assert model_provenance(_spec(), target) == {"model_commit": SHA, "commit_source": "hub"}
     # straight to the run dtype: no float32 parameter anywhere, rotary frequencies stay fp32
-    half = load_esm(target, dtype=torch.bfloat16)
+    half = load_esm(target, token_dropout=True, dtype=torch.bfloat16)
     assert {p.dtype for p in half.parameters()} == {torch.bfloat16}
     # (one shared module from transformers 5.6, one per layer before: either layout)
     rotary = [b.dtype for n, b in half.named_buffers() if n.endswith("inv_freq")]

@@ -65,7 +65,7 @@ class EsmTokenizer:
     and runs in DataLoader workers; tests check it against the reference batch converter.
     """
 
-    def __init__(self, vocab: list[str] | None = None, max_residues: int = 1024) -> None:
+    def __init__(self, max_residues: int, vocab: list[str] | None = None) -> None:
         self.vocab = list(vocab or ESM_VOCAB)
         self.index = {tok: i for i, tok in enumerate(self.vocab)}
         self.cls_id, self.pad_id = self.index["<cls>"], self.index["<pad>"]
@@ -73,13 +73,13 @@ class EsmTokenizer:
         self.max_residues = max_residues
 
     @classmethod
-    def from_dir(cls, model_dir: str | os.PathLike[str], max_residues: int = 1024) -> EsmTokenizer:
+    def from_dir(cls, model_dir: str | os.PathLike[str], max_residues: int) -> EsmTokenizer:
         vocab_file = Path(model_dir) / "vocab.txt"
         if vocab_file.is_file():
             vocab = vocab_file.read_text().split()
             if vocab != ESM_VOCAB:
                 raise ValueError(f"{vocab_file}: not the standard 33-token ESM vocabulary")
-        return cls(ESM_VOCAB, max_residues)
+        return cls(max_residues, ESM_VOCAB)
 
     def encode(self, protein: str) -> list[int]:
         residues = protein[: self.max_residues]
@@ -99,7 +99,7 @@ def esm_config_from_dir(model_dir: str | os.PathLike[str], token_dropout: bool) 
 
 def load_esm(
     model_dir: str | os.PathLike[str],
-    token_dropout: bool = True,
+    token_dropout: bool,
     dtype: torch.dtype = torch.float32,
     attn_implementation: str = "sdpa",
     device: str | torch.device = "cpu",

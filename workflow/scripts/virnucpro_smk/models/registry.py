@@ -16,8 +16,6 @@ from ..runtime.config_defaults import with_model_defaults
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.]*_(\d+)d$")
 ARCHITECTURE_KIND = {"dnabert2": "dna", "esm2": "protein"}
-DEFAULT_TOKENS_PER_BATCH = {"dna": 65536, "protein": 65536}
-DEFAULT_DTYPE = {"cuda": "bfloat16", "cpu": "float32"}
 
 
 #: ModelSpec fields that change how fast a model runs or how its work is cut into jobs, never
@@ -38,21 +36,22 @@ class ModelSpec:
     # the schema's defaults (models.<name>.*): required here, keyword-only so the fields keep
     # their order (``identity`` and ``result_settings`` follow it)
     revision: str = field(kw_only=True)
-    dtype: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DTYPE))
-    tokens_per_batch: int = 65536
-    max_residues: int = 1024
-    token_dropout: bool = True
+    dtype: dict[str, str] = field(kw_only=True)  # per device type: cuda, cpu
+    tokens_per_batch: int = field(kw_only=True)
+    max_residues: int = field(kw_only=True)
+    token_dropout: bool = field(kw_only=True)
     trust_remote_code: bool = field(kw_only=True)
     standin: dict[str, Any] = field(default_factory=dict)
     # forward-pass cost (~2 x parameters): what sizes the model's jobs (runtime.job_plan)
-    gflop_per_token: float = 1.0
+    gflop_per_token: float = field(kw_only=True)
 
     @property
     def is_standin(self) -> bool:
         return self.provider == "standin"
 
     def dtype_for(self, device: str) -> str:
-        return self.dtype.get(device, DEFAULT_DTYPE["cpu" if device == "cpu" else "cuda"])
+        """The configured dtype of a device type (``cpu``; anything else is a GPU)."""
+        return self.dtype["cpu" if device == "cpu" else "cuda"]
 
     def result_settings(self) -> dict[str, Any]:
         """Every field except those that only change speed (``SPEED_ONLY_FIELDS``): what a
@@ -98,10 +97,7 @@ def parse_model(name: str, entry: dict[str, Any]) -> ModelSpec:
     unknown = set(entry) - known
     if unknown:
         raise InputError(f"{where}: unknown field(s) {sorted(unknown)}")
-    values = with_model_defaults(entry)  # revision, trust_remote_code: the schema's
-    values.setdefault("tokens_per_batch", DEFAULT_TOKENS_PER_BATCH[kind])
-    values["dtype"] = {**DEFAULT_DTYPE, **(entry.get("dtype") or {})}
-    return ModelSpec(name=name, **values)
+    return ModelSpec(name=name, **with_model_defaults(entry))  # the schema's defaults
 
 
 def parse_registry(models: dict[str, dict[str, Any]]) -> dict[str, ModelSpec]:
