@@ -1,5 +1,5 @@
 """Simulated chunk-call tracks: what the region caller's benchmark sweep (bench_regions.py) and
-its tests (tests/test_regions.py) both draw from."""
+its tests (tests/test_region_model.py) both draw from."""
 
 from __future__ import annotations
 

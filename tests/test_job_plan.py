@@ -221,7 +221,7 @@ def test_the_training_builder_indexes_the_drawn_frames_whatever_the_models(tmp_p
     """build_training_set writes a frame index from the frames alone (no sizing: the models'
     job counts and the GPUs never redraw the manifest); each model's jobs are runs of its
     rows (180 frames: one row each; jobs of at most 50 frames -> 4 jobs of 45)."""
-    from test_training_set import _frames, _write_dataset
+    from test_genome_splits import _frames, _write_dataset
 
     datasets = [_frames("virus", "viral", 1, 30, 3), _frames("bact", "bacteria", 0, 50, 4)]
     files = [_write_dataset(tmp_path, ds) for ds in datasets]

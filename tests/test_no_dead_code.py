@@ -22,7 +22,8 @@ def _rule_names() -> str:
     rule_files = [ROOT / "Snakefile", *sorted((ROOT / "workflow" / "rules").rglob("*.smk"))]
     names = set()
     for path in rule_files:
-        names |= set(re.findall(r"[A-Za-z_]\w*", path.read_text()))
+        code = re.sub(r"#.*", "", path.read_text())  # a name in a comment is not a use
+        names |= set(re.findall(r"[A-Za-z_]\w*", code))
     return "\n".join(sorted(names - set(keyword.kwlist)))
 
 

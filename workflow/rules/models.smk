@@ -2,9 +2,7 @@
 # precision each model runs in (decided once per model, read by every extraction job).
 
 
-# which rule provides a model's weights: hub downloads, or stand-ins built locally
-HUB_MODELS_RE = _alternatives(_models_of(provider="hub"))
-STANDIN_MODELS_RE = _alternatives(_models_of(provider="standin"))
+include: "helpers/models.smk"
 
 
 localrules:

@@ -1,7 +1,8 @@
 """Rule build_training_set: draw the manifest, write the selected frames and their frame index.
 
 Each model's extraction jobs over these frames are sized afterwards, in the workflow
-(common.smk, ``n_jobs``), from the index's frame count.
+(``runtime/job_plan.py``, asked by ``rules/helpers/extraction_plan.smk``), from the index's
+frame count.
 """
 
 from pathlib import Path

@@ -44,7 +44,7 @@ class ExtractionJob:
 
     ``frames`` is the identified frames file, ``job_table`` the model's job table (this job's
     byte range is its row ``shard``), ``precision_json`` the model's precision decision (rule
-    check_precision), ``device`` the run's resolved ``device`` (``auto``/``cuda``/``cpu``),
+    check_precision), ``device`` the run's resolved ``device`` (``cuda`` or ``cpu``),
     ``extra_meta`` what the file records beside the model's identity (the frame set).
     """
 

@@ -4,7 +4,7 @@ For each genome record (streamed from ``*.genomic.gbff(.gz)``, optionally with i
 ``*.genomic.fna(.gz)``, never decompressed to disk nor read whole), chunks containing an
 ambiguous base (``N R Y M K S W H B V D``) are dropped, and a stop-free frame is kept only
 when its translation occurs inside an annotated CDS ``/translation`` of the same record.
-Outputs are byte-identical to the original's (tests/test_training_frames.py).
+Outputs are byte-identical to the original's (tests/test_cds_frames.py).
 
 Why it is several times faster than the original script (benchmarks/bench_builder.py):
 

@@ -1,1 +1,1 @@
-"""Stage 4: metrics, the model comparison and plots."""
+"""Stage 4: the model comparison, its levels and verdicts, and plots."""

@@ -1,9 +1,9 @@
 """Planted proviruses: how well the region calls of one classifier find known viral regions.
 
-The building blocks: a viral genome inserted into a host contig at a known position
-(:func:`plant`), and the recall and boundary error of the regions a classifier's track decodes
-to (:func:`evaluate_regions`), so the two protein models can be compared on region calls, not
-only on chunk calls.
+The building blocks: a viral genome's track inserted into a host contig's at a known
+position (:func:`planted_track`), and the recall and boundary error of the regions a
+classifier's track decodes to (:func:`evaluate_regions`), so the two protein models can be
+compared on region calls, not only on chunk calls.
 
 The comparison report's "Viral regions (planted proviruses)" section (:func:`measure_proviruses`)
 plants *chunk-call tracks*, not DNA: no new sequence is cut or embedded (compare has only the

@@ -1,8 +1,9 @@
 """The extraction job plan: how many GPU jobs each model gets over a frame set, which rows of
 the frame index each job embeds, and the threads and memory each job asks for.
 
-The workflow asks this module and nothing else: ``common.smk`` builds one
-:class:`ExtractionPlan` per run, and the input functions of ``embed.smk`` query it. Its inputs
+The workflow asks this module and nothing else: ``rules/helpers/extraction_plan.smk`` builds
+one :class:`ExtractionPlan` per run, and the input functions of ``helpers/embed.smk`` and
+``helpers/report.smk`` query it. Its inputs
 are numbers, so it imports nothing of the stages: a frame set's work (:class:`FrameSetWork`:
 the chunks of a sample or of the held-out fragments, counted from the input by
 ``preprocess/chunk_counts``; the training set's frame index, once drawn), each model's cost as
