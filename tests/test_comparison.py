@@ -23,6 +23,7 @@ from virnucpro_smk.classify.region_model import RegionModel
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
 from virnucpro_smk.formats.heldout import FragmentRow
+from virnucpro_smk.formats.speed_runs import SpeedRun
 from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.report.comparison import (
     CompareSettings,
@@ -49,7 +50,6 @@ from virnucpro_smk.report.level_metrics import (
     read_seed_predictions,
 )
 from virnucpro_smk.report.manifest_tables import FrameTotals, GroupFrames, manifest_tables
-from virnucpro_smk.report.speed_runs import SpeedRun
 from virnucpro_smk.runtime.config_defaults import schema_defaults
 
 ROOT = Path(__file__).resolve().parents[1]

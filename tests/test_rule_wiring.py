@@ -210,7 +210,7 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
         ("virnucpro_smk.preprocess.heldout_fragments", "split_genomes"): {"train": {}},
         ("virnucpro_smk.report.heldout_calls", "heldout_calls"): "calls",
         ("virnucpro_smk.report.heldout_calls", "write_calls_table"): None,
-        ("virnucpro_smk.report.speed_runs", "read_speed_runs"): ["run"],
+        ("virnucpro_smk.formats.speed_runs", "read_speed_runs"): ["run"],
         ("virnucpro_smk.report.comparison", "build_comparison"): (
             types.SimpleNamespace(
                 decision=types.SimpleNamespace(decision="inconclusive", reasons=[]),

@@ -16,13 +16,8 @@ from dataclasses import replace
 import pytest
 
 from conftest import default_extraction
-from virnucpro_smk.report.speed_runs import (
-    SpeedRun,
-    pair_ratios,
-    ratio_interval,
-    read_speed_runs,
-    speed_test,
-)
+from virnucpro_smk.formats.speed_runs import SpeedRun, read_speed_runs
+from virnucpro_smk.report.speed_runs import pair_ratios, ratio_interval, speed_test
 from virnucpro_smk.speed import predict_timing
 from virnucpro_smk.speed.predict_timing import TimingPlan, busy_cpu_seconds, time_predict
 

@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.speed_runs import read_speed_runs
 from virnucpro_smk.io.embedding_files import read_metadata
 from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table, split_genomes
 from virnucpro_smk.report.comparison import (
@@ -32,7 +33,6 @@ from virnucpro_smk.report.heldout_calls import heldout_calls, write_calls_table
 from virnucpro_smk.report.heldout_levels import read_heldout
 from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs, read_benchmark
 from virnucpro_smk.report.level_metrics import read_seed_predictions
-from virnucpro_smk.report.speed_runs import read_speed_runs
 from virnucpro_smk.runtime.logs import rule_logging
 
 

@@ -28,6 +28,7 @@ from ..classify.calls import CallThresholds
 from ..classify.region_model import RegionModel
 from ..errors import InputError, ModelMismatchError
 from ..formats.heldout import FragmentRow
+from ..formats.speed_runs import SpeedRun
 from .comparison_checks import Check, consistency_checks, heldout_check
 from .comparison_figure import figure_png
 from .decision import Decision, decide
@@ -52,7 +53,7 @@ from .level_metrics import (
 from .manifest_tables import ManifestTables, manifest_tables
 from .noninferiority import AccuracyResult, AccuracySettings, accuracy_fields, accuracy_test
 from .provirus_eval import ProvirusFigures, genome_tracks, measure_proviruses
-from .speed_runs import SpeedResult, SpeedRun, speed_test
+from .speed_runs import SpeedResult, speed_test
 from .taxon_novelty import TaxonNovelty, taxon_novelty
 
 BOOTSTRAP_UNIT = "genome (cluster bootstrap: whole genomes resampled with replacement)"

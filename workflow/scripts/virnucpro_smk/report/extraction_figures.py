@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, ModelMismatchError
-from .speed_runs import GPU_FIGURES
+from ..formats.speed_runs import GPU_FIGURES
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
-STAGES = ("preprocess", "dna", "protein", "predict")
+from ..formats.speed_runs import STAGES  # noqa: E402
 
 
 def run_paths(run_dir: str | Path) -> dict[str, Path]:

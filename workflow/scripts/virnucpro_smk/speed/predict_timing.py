@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VirNucProError
+from ..formats.speed_runs import GPU_FIGURES, STAGES, SpeedRun
 from ..io.atomic import write_text_atomic
 from ..models.extraction_job import ExtractionSettings
-from ..report.speed_runs import GPU_FIGURES, STAGES, SpeedRun
 
 log = logging.getLogger(__name__)
 
