@@ -23,6 +23,7 @@ from virnucpro_smk.classify.region_model import RegionModel
 from virnucpro_smk.errors import InputError, ModelMismatchError
 from virnucpro_smk.formats.heldout import FRAGMENTS as FRAGMENT_TABLE
 from virnucpro_smk.formats.heldout import FragmentRow
+from virnucpro_smk.formats.job_stats import read_job_stats
 from virnucpro_smk.formats.speed_runs import SpeedRun
 from virnucpro_smk.io.embedding_files import read_metadata, write_embeddings
 from virnucpro_smk.report.comparison import (
@@ -36,7 +37,6 @@ from virnucpro_smk.report.comparison_page import render, write_comparison
 from virnucpro_smk.report.extraction_figures import (
     extraction_figures,
     extraction_speedup,
-    read_job_stats,
 )
 from virnucpro_smk.report.heldout_calls import heldout_calls
 from virnucpro_smk.report.heldout_levels import read_heldout

@@ -200,7 +200,7 @@ STUBS: dict[str, dict[tuple[str, str], Any]] = {
     "summarize.py": {("virnucpro_smk.classify.summary", "summarize_lists"): []},
     "compare_models.py": {  # the readers too: the script reads every file itself
         ("virnucpro_smk.io.embedding_files", "read_metadata"): {"model": "meta"},
-        ("virnucpro_smk.report.extraction_figures", "read_job_stats"): {"records": 1},
+        ("virnucpro_smk.formats.job_stats", "read_job_stats"): {"records": 1},
         ("virnucpro_smk.report.extraction_figures", "extraction_figures"): "extraction",
         ("virnucpro_smk.report.level_metrics", "read_seed_predictions"): {0: "tests"},
         ("virnucpro_smk.report.heldout_levels", "read_heldout"): {0: "heldout"},

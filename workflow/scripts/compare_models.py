@@ -18,6 +18,7 @@ import json
 from pathlib import Path
 
 from virnucpro_smk.errors import InputError
+from virnucpro_smk.formats.job_stats import read_job_stats
 from virnucpro_smk.formats.speed_runs import read_speed_runs
 from virnucpro_smk.io.embedding_files import read_metadata
 from virnucpro_smk.preprocess.heldout_fragments import read_fragment_table, split_genomes
@@ -28,7 +29,7 @@ from virnucpro_smk.report.comparison import (
     compared_model,
 )
 from virnucpro_smk.report.comparison_page import write_comparison
-from virnucpro_smk.report.extraction_figures import extraction_figures, read_job_stats
+from virnucpro_smk.report.extraction_figures import extraction_figures
 from virnucpro_smk.report.heldout_calls import heldout_calls, write_calls_table
 from virnucpro_smk.report.heldout_levels import read_heldout
 from virnucpro_smk.report.job_benchmarks import all_benchmarks, overlapping_jobs, read_benchmark

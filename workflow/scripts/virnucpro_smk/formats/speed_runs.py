@@ -13,13 +13,6 @@ from ..errors import InputError
 
 #: The stages of one timed run, each a fresh process (``speed.predict_stage``).
 STAGES = ("preprocess", "dna", "protein", "predict")
-# optional per-job figures of an extraction job's stats JSON, shown when present
-GPU_FIGURES = (
-    "gpu_util_mean_pct",
-    "peak_gpu_mib",
-    "seconds_to_first_batch",
-    "seconds_after_last_batch",
-)
 
 
 @dataclass(frozen=True)

@@ -311,20 +311,18 @@ class Comparison:
 # --------------------------------------------------------------------------- building it
 
 
-def seed_levels(
+def model_levels(
     model: ModelInputs, base_pred: TestPredictions, fragments: Sequence[FragmentRow]
-) -> dict[int, dict[str, Level]]:
-    """Per training seed, a model's levels: the held-out ``chunk`` and ``sequence_<n>kb``
-    levels on what predict sees, and for the first seed ``frame`` too, on the annotated-CDS
-    test frames in the baseline's order (the figures shown per level are the first seed's;
-    the decision's chunk level takes every seed)."""
+) -> dict[str, Level]:
+    """A model's levels as the report shows them, from its first training seed: ``frame`` on
+    the annotated-CDS test frames in the baseline's order, then the held-out ``chunk`` and
+    ``sequence_<n>kb`` levels on what predict sees (the accuracy verdict reads every seed,
+    from the held-out calls table)."""
     if not model.heldout:
         raise InputError(f"{model.name}: no held-out fragment scores (rule score_heldout)")
     pred = base_pred if model.predictions is base_pred else align(base_pred, model.predictions)
-    out = {seed: heldout_levels(fragments, scores) for seed, scores in model.heldout.items()}
-    first = next(iter(out))
-    out[first] = {"frame": frame_level(pred), **out[first]}
-    return out
+    first_seed = next(iter(model.heldout.values()))
+    return {"frame": frame_level(pred), **heldout_levels(fragments, first_seed)}
 
 
 def _check_same_units(levels: Mapping[str, Mapping[str, Level]], baseline: str) -> None:
@@ -420,18 +418,6 @@ def _planted_proviruses(
     )
 
 
-def _standins(models: Sequence[ModelInputs], standin_models: Sequence[str]) -> list[str]:
-    """Stand-in models of the comparison: named by the registry (``provider: standin``,
-    passed by the rule) or recorded as such in a classifier's metadata."""
-    named = list(standin_models)
-    for m in models:
-        for key in ("dna_model", "protein_model"):
-            model = str(m.metadata.get(key) or "")
-            if "standin" in model and model not in named:
-                named.append(model)
-    return named
-
-
 def _model_figures(model: ModelInputs, chunks: Level) -> ModelFigures:
     meta = model.metadata
     return ModelFigures(
@@ -458,8 +444,7 @@ def build_comparison(
     base, cand = settings.baseline, settings.candidate
     base_pred = by_name[base].predictions
     fragments = inputs.fragments
-    per_seed = {name: seed_levels(m, base_pred, fragments) for name, m in by_name.items()}
-    levels = {name: next(iter(seeds.values())) for name, seeds in per_seed.items()}
+    levels = {name: model_levels(m, base_pred, fragments) for name, m in by_name.items()}
     _check_same_units(levels, base)
     figures = level_figures(levels, settings)
     accuracy = accuracy_test(
@@ -473,7 +458,7 @@ def build_comparison(
         settings.max_outside_load,
         inputs.overlapping_jobs,
     )
-    standins = _standins(inputs.models, inputs.standin_models)
+    standins = list(inputs.standin_models)  # the registry's provider: standin
     manifest = manifest_tables(inputs.manifest_summary)
     comparison = Comparison(
         settings=settings,

@@ -10,15 +10,12 @@ values already read (the rule script reads the files).
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, ModelMismatchError
-from ..formats.speed_runs import GPU_FIGURES
+from ..errors import ModelMismatchError
+from ..formats.job_stats import GPU_FIGURES, gpu_figures
 
 
 @dataclass(frozen=True)
@@ -59,17 +56,6 @@ class ExtractionSpeedup:
     problem: str | None
 
 
-def read_job_stats(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """An extraction job's stats JSON (its in-process timers, tokens, GPU figures)."""
-    try:
-        stats = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: unreadable extraction stats ({exc}); rerun its job") from None
-    if not isinstance(stats, dict):
-        raise InputError(f"{path}: extraction stats are not a JSON object")
-    return stats
-
-
 def _sum(values: Sequence[float], digits: int) -> float | None:
     return round(sum(values), digits) if values else None
 
@@ -105,10 +91,9 @@ def extraction_figures(
     has_load = has_load and all(s.get("load_seconds") is not None for s in job_stats)
     load = sum(float(s["load_seconds"]) for s in job_stats) if has_load else None
     peak = [float(s["peak_gpu_mib"]) for s in job_stats if s.get("peak_gpu_mib") is not None]
+    recorded = [gpu_figures(s) for s in job_stats]
     gpu = {  # per-job GPU figures, where the job recorded them
-        key: [float(s[key]) for s in job_stats if isinstance(s.get(key), (int, float))]
-        for key in GPU_FIGURES
-        if key != "peak_gpu_mib"
+        key: [f[key] for f in recorded if key in f] for key in GPU_FIGURES if key != "peak_gpu_mib"
     }
     missing = [path for path, figures in benchmarks.items() if figures is None]
     jobs = [figures for figures in benchmarks.values() if figures is not None]

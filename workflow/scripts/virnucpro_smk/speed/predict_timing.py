@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VirNucProError
-from ..formats.speed_runs import GPU_FIGURES, STAGES, SpeedRun
+from ..formats.job_stats import gpu_figures, read_job_stats
+from ..formats.speed_runs import STAGES, SpeedRun
 from ..io.atomic import write_text_atomic
 from ..models.extraction_job import ExtractionSettings
 
@@ -141,10 +142,7 @@ def _gpu_figures(run_dir: Path) -> dict[str, dict[str, float]]:
         path = run_dir / f"stats_{kind}.json"
         if not path.is_file():
             continue
-        stats = json.loads(path.read_text(encoding="utf-8"))
-        figures = {
-            k: float(stats[k]) for k in GPU_FIGURES if isinstance(stats.get(k), (int, float))
-        }
+        figures = gpu_figures(read_job_stats(path))
         if figures:
             out[kind] = figures
     return out
