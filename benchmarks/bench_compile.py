@@ -87,13 +87,13 @@ def compare(name: str, dims: dict, args: argparse.Namespace, device: str, dtype,
     reference, eager_tps, batches = timed(eager, seqs, args.repeats)
     # cold: an empty inductor cache, what a node's first job pays; warm: its later jobs
     with tempfile.TemporaryDirectory() as cache, temporary_cache_dir(cache):
-        compiled, compile_s = compile_encoder(replace(eager), True)  # layers: in place
+        compiled, compile_s, _ = compile_encoder(replace(eager), True)  # layers: in place
         graphs = compiled_graphs()
         embed_sequences(compiled, seqs)  # first pass: a shape the warm-up missed compiles
         vectors, compiled_tps, _ = timed(compiled, seqs, args.repeats)
         recompiles = compiled_graphs() - graphs
         torch._dynamo.reset()
-        _, warm_s = compile_encoder(replace(eager), True)
+        _, warm_s, _ = compile_encoder(replace(eager), True)
     diff = (vectors - reference).abs().max().item()
     gain = 1 / eager_tps - 1 / compiled_tps  # seconds saved per token
     payback = f"{compile_s / gain:,.0f} tokens" if gain > 0 else "never"
