@@ -43,6 +43,7 @@ from ..formats.predictions import (
     PER_CHUNK,
     PER_SEQUENCE,
     PREDICTIONS,
+    SCORE_DECIMALS,
     ChunkScore,
     SequenceCall,
 )
@@ -227,7 +228,7 @@ class SampleScores:
         Exact: a float32 times 1e6 is exact in float64, so ``rint`` rounds the value the way
         ``f"{x:.6f}"`` does, and the quotient is the double that parsing the text gives.
         """
-        return np.round(self.best_viral.astype(np.float64), 6)
+        return np.round(self.best_viral.astype(np.float64), SCORE_DECIMALS)
 
     def add_regions(self, model: RegionModel) -> SampleScores:
         """Viral regions (after finish()) as the calls allow them (``regions_for_calls``:

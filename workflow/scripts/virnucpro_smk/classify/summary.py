@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from ..errors import InputError
 from ..formats.predictions import PER_SEQUENCE, SUMMARY, SampleSummary
-from .predict import VIRAL
-from .region_model import PROVIRUS
+from .calls import PROVIRUS, VIRAL
 
 
 def _count(sample: str, model: str, path: str | os.PathLike[str]) -> SampleSummary:

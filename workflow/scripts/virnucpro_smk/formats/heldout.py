@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .predictions import SCORES
 from .table import Table
 
 
@@ -48,13 +49,7 @@ class HeldoutChunk:
     call: str
 
 
-#: Decimals of the scores in heldout_chunks.tsv: its readers know the values are exact in
-#: units of 10**-SCORE_DECIMALS (the chunk level ranks on integer margins).
-SCORE_DECIMALS = 6
-
-HELDOUT_CHUNKS = Table(
-    "heldout_chunks.tsv", HeldoutChunk, missing="NA", floats=f"{{:.{SCORE_DECIMALS}f}}"
-)
+HELDOUT_CHUNKS = Table("heldout_chunks.tsv", HeldoutChunk, missing="NA", floats=SCORES)
 
 
 @dataclass(frozen=True)

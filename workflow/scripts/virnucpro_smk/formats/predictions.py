@@ -59,7 +59,12 @@ class ChunkScore:
     call: str
 
 
-PER_CHUNK = Table("per_chunk.tsv", ChunkScore, missing="NA", floats="{:.6f}")
+#: Decimals of every score the prediction tables print: readers know the printed values are
+#: exact in units of 10**-SCORE_DECIMALS (means over them, the held-out rank).
+SCORE_DECIMALS = 6
+SCORES = f"{{:.{SCORE_DECIMALS}f}}"
+
+PER_CHUNK = Table("per_chunk.tsv", ChunkScore, missing="NA", floats=SCORES)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ PER_SEQUENCE = Table(
     "per_sequence.tsv",
     SequenceCall,
     missing="NA",
-    floats="{:.6f}",
+    floats=SCORES,
     formats={"viral_fraction_all": "{:.4f}", "viral_fraction_scored": "{:.4f}"},
 )
 

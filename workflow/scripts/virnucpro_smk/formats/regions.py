@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .predictions import SCORES
 from .table import Table
 
 
@@ -21,4 +22,4 @@ class RegionRow:
     kind: str  # "whole" (the sequence is called viral) or "provirus"
 
 
-REGIONS = Table("regions.tsv", RegionRow, missing="NA", floats="{:.6f}")
+REGIONS = Table("regions.tsv", RegionRow, missing="NA", floats=SCORES)

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..classify.calls import NO_CODING_FRAME, VIRAL, CallThresholds
 from ..errors import InputError, ModelMismatchError
-from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, SCORE_DECIMALS, FragmentRow
+from ..formats.heldout import HELDOUT_CHUNKS, HELDOUT_SEQUENCES, FragmentRow
+from ..formats.predictions import SCORE_DECIMALS
 from .level_metrics import Level
 
 

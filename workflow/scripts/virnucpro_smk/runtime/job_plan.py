@@ -197,7 +197,6 @@ def pair_jobs(
     gpus: int,
     protein_cost: float,
     min_per_job: int,
-    startup: float | None = None,
 ) -> tuple[int, int]:
     """Extraction jobs of the DNA model and of one protein model over ``work`` chunks.
 
@@ -205,15 +204,14 @@ def pair_jobs(
     protein count is raised to the next count that makes them a whole number of rounds, or
     the one after, when that shortens the estimated :func:`makespan` (module docstring).
     1M chunks on 8 GPUs: (2, 14) with FastESM2_650 (cost ~8); ESM2 3B (cost ~35) keeps (2, 8),
-    whose 8 long jobs outweigh the DNA jobs' second round. ``startup``: a job's start-up in
-    the floor's unit (None: ``STARTUP_SHARE_OF_FLOOR`` of the floor).
+    whose 8 long jobs outweigh the DNA jobs' second round. A job's start-up counts as
+    ``STARTUP_SHARE_OF_FLOOR`` of the floor.
     """
     dna = gpu_jobs(work, per_job, gpus, min_per_job, cost=1.0)
     protein = gpu_jobs(work, per_job, gpus, min_per_job, cost=protein_cost)
     if gpus <= 1 or dna + protein <= gpus:
         return dna, protein
-    if startup is None:  # in the floor's unit: the floor is worth 3.5 start-ups
-        startup = min_per_job * STARTUP_SHARE_OF_FLOOR
+    startup = min_per_job * STARTUP_SHARE_OF_FLOOR  # in the floor's unit
     whole = protein + (-(dna + protein)) % gpus
 
     def estimate(jobs: int) -> float:
