@@ -326,7 +326,7 @@ def report(
     per_job = args.chunks_per_gpu_job or bounds["chunks_per_gpu_job"]
     registry = parse_registry(json.loads((work / "bench.yaml").read_text())["models"])
     dna_name = bench_name("dnaberts_768d")
-    model_costs = {n: ModelCost(n, s.kind, s.gflop_per_token) for n, s in registry.items()}
+    model_costs = {n: ModelCost.of(s) for n, s in registry.items()}
     costs = relative_costs(model_costs[dna_name], model_costs.values())
     # 1M chunks' jobs per model as the workflow plans them (job_plan.pair_jobs)
     plan_1m: dict[str, int] = {}

@@ -41,7 +41,7 @@ def _model_costs(config: str) -> tuple[ModelCost, list[ModelCost]]:
     passes them to the plan)."""
     cfg = yaml.safe_load((Path(ROOT) / config).read_text())
     registry = parse_registry(cfg["models"])
-    costs = {n: ModelCost(n, s.kind, s.gflop_per_token) for n, s in registry.items()}
+    costs = {n: ModelCost.of(s) for n, s in registry.items()}
     return costs[cfg["dna_model"]], list(costs.values())
 
 

@@ -75,6 +75,17 @@ try:  # predict_sample's viral regions: RegionModel's fields as plain values
 except ValueError as exc:
     raise WorkflowError(f"config keys predict.region_*: {exc}") from None
 TRAIN_RECIPE = TrainConfig.from_config(TRAIN["recipe"], TRAIN["seed"])
+# predict's call thresholds, as the comparison's rule receives them; with the plot and the
+# region model, what the timed predict runs receive
+CALL_SETTINGS = {
+    "min_viral_fraction": PREDICT["min_viral_fraction"],
+    "min_scored_fraction": PREDICT["min_scored_fraction"],
+}
+PREDICT_SETTINGS = {
+    **CALL_SETTINGS,
+    "plot_tracks": PREDICT["plot_tracks"],
+    "region_model": REGION_MODEL,
+}
 COMPARE_MODELS = [COMPARE["baseline"], COMPARE["candidate"]]
 REFSEQ_DIR = config["refseq_dir"].rstrip("/")
 with one_line_errors():
@@ -108,6 +119,8 @@ SEED_WEIGHTS = f"{CLASSIFIER_DIR}/seeds/{{seed}}/model.safetensors"
 # one extraction job's embedding file: `shard` is the job's number (the file names keep the
 # old word for a job, so that finished work is not redone)
 EMBEDDING = "embeddings/{kind}/{model}/shard_{shard}.safetensors"
+# a model's precision decision (check_precision), read by every job that runs the model
+PRECISION = f"{OUT}/precision/{{model}}.json"
 EXTRACTION_BENCHMARK = (
     f"{OUT}/benchmarks/extract_embeddings/{{unit}}_chunk{{L}}_{{kind}}_{{model}}_{{shard}}.tsv"
 )
@@ -230,15 +243,14 @@ def training_genome_maps(wildcards):
 def dataset_source_params(wildcards):
     """Per training dataset what cut_test_fragments and cluster_genomes read: its table row,
     its preprocessing's sequences.tsv (record lengths) and genome map."""
+    maps = _genome_maps(wildcards.L)
     return {
         d: {
             "spec": spec,
             "sequences": f"{DATASET_DIR.format(L=wildcards.L, dataset=d)}/sequences.tsv",
-            "genome_map": path,
+            "genome_map": maps[d],
         }
-        for (d, spec), path in zip(
-            TRAINING.items(), _genome_maps(wildcards.L).values(), strict=True
-        )
+        for d, spec in TRAINING.items()
     }
 
 
@@ -248,7 +260,7 @@ def dataset_sources(wildcards):
     params = dataset_source_params(wildcards)
     files = [p["sequences"] for p in params.values()]
     files += [f for p in params.values() for f in (p["spec"]["fasta"], p["spec"]["gbff"]) if f]
-    return files + training_genome_maps(wildcards)
+    return files + [p["genome_map"] for p in params.values() if p["genome_map"]]
 
 
 def classifier_files(pattern, L, dna_model, protein_model):

@@ -42,7 +42,7 @@ rule extract_embeddings:
         frames=frames_of_kind,
         job_table=JOB_TABLE,
         model=model_ready_of,
-        precision=f"{OUT}/precision/{{model}}.json",
+        precision=PRECISION,
         env=ancient(ENV_REPORT),
     output:
         f"{UNIT_DIR}/{EMBEDDING}",

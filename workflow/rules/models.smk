@@ -52,7 +52,7 @@ rule check_precision:
         model=model_ready_of,
         env=ancient(ENV_REPORT),
     output:
-        f"{OUT}/precision/{{model}}.json",
+        PRECISION,
     params:
         spec=model_spec,
         settings=model_settings,

@@ -27,12 +27,7 @@ rule time_predict:
         repeats=COMPARE["speed_repeats"],
         device=JOB_DEVICE,
         ambiguous=config["ambiguous_codons"],
-        predict={
-            "min_viral_fraction": PREDICT["min_viral_fraction"],
-            "min_scored_fraction": PREDICT["min_scored_fraction"],
-            "plot_tracks": PREDICT["plot_tracks"],
-            "region_model": REGION_MODEL,
-        },
+        predict=PREDICT_SETTINGS,
     log:
         f"{OUT}/logs/time_predict/chunk{{L}}.log",
     benchmark:
@@ -85,12 +80,7 @@ rule compare_models:
         embeddings=compare_embeddings,
         train_benchmarks=training_benchmarks,
         benchmark_dir=every_benchmark_dir,
-        settings={
-            **COMPARE,
-            "min_viral_fraction": PREDICT["min_viral_fraction"],
-            "min_scored_fraction": PREDICT["min_scored_fraction"],
-            "region_model": REGION_MODEL,
-        },
+        settings={**COMPARE, **CALL_SETTINGS, "region_model": REGION_MODEL},
     log:
         f"{OUT}/logs/compare_models/chunk{{L}}.log",
     benchmark:

@@ -19,17 +19,12 @@ from virnucpro_smk.runtime.job_plan import (  # noqa: E402
 CHUNK_COUNT_CACHE = ".snakemake/virnucpro/chunk_counts"
 
 
-def _model_cost(spec):
-    """What the job plan needs of a registry entry: its kind and cost, as numbers."""
-    return ModelCost(spec.name, spec.kind, spec.gflop_per_token)
-
-
 # How extraction work is cut into GPU jobs (runtime/job_plan.py): each model by its own cost
 # relative to the DNA model, filling the GPUs of the run (config `gpus`, else
 # `--resources gpu=N`, else 1; 1 on the CPU) above the work floor.
 PLAN = ExtractionPlan.for_run(
-    _model_cost(DNA_MODEL),
-    [_model_cost(s) for s in REGISTRY.values()],
+    ModelCost.of(DNA_MODEL),
+    [ModelCost.of(s) for s in REGISTRY.values()],
     chunks_per_gpu_job=config["chunks_per_gpu_job"],
     min_chunks_per_gpu_job=config["min_chunks_per_gpu_job"],
     gpus=gpus_to_fill(

@@ -26,7 +26,7 @@ def timing_models():
 def timing_model_files(wildcards):
     """Input function of time_predict: each model's weights and precision decision."""
     return [
-        f for name in timing_models() for f in (model_ready(name), f"{OUT}/precision/{name}.json")
+        f for name in timing_models() for f in (model_ready(name), PRECISION.format(model=name))
     ]
 
 
@@ -37,7 +37,7 @@ def timing_params(wildcards):
     return {
         "registry": {n: config["models"][n] for n in names},
         "model_dirs": {n: str(model_dir(REGISTRY[n], MODELS_DIR)) for n in names},
-        "precision": {n: f"{OUT}/precision/{n}.json" for n in names},
+        "precision": {n: PRECISION.format(model=n) for n in names},
         "checkpoints": {
             p: f"{classifier_dir(wildcards.L, DNA_MODEL.name, p)}/model.safetensors"
             for p in COMPARE_MODELS

@@ -26,7 +26,7 @@ def verify_precision_models(wildcards=None):
 
 
 def verify_precision_files(wildcards):
-    return [f"{OUT}/precision/{n}.json" for n in verify_precision_models()]
+    return [PRECISION.format(model=n) for n in verify_precision_models()]
 
 
 def verify_end_to_end_files(wildcards):

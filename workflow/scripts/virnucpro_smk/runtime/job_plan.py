@@ -73,6 +73,7 @@ import math
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import InputError
 from ..formats.frame_index import FRAME_INDEX, JOB_TABLE, FrameRun, JobRow
@@ -113,6 +114,12 @@ class ModelCost:
     name: str
     kind: str
     gflop_per_token: float
+
+    @classmethod
+    def of(cls, spec: Any) -> ModelCost:
+        """The cost of a registry entry (anything with ``name``, ``kind``, ``gflop_per_token``:
+        a ``models.registry.ModelSpec``, which this module does not import)."""
+        return cls(spec.name, spec.kind, spec.gflop_per_token)
 
     @property
     def gflop_per_bp(self) -> float:
