@@ -113,11 +113,7 @@ def score_split(
     frames: int = 4096,
 ) -> torch.Tensor:
     """Viral scores of a split's frames in order (on the CPU), read ``frames`` at a time."""
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for x, _ in ordered_chunks(split, frames, device):
-            out.append(F.softmax(model(x), dim=1)[:, 1])
+    out = [predict_scores(model, x, frames)[:, 1] for x, _ in ordered_chunks(split, frames, device)]
     return torch.cat(out).cpu() if out else torch.zeros((0,))
 
 
