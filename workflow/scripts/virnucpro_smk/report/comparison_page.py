@@ -22,6 +22,7 @@ from typing import Any
 from ..classify.calls import NO_CODING_FRAME, TOO_FEW_SCORED
 from ..io.atomic import atomic_path, write_text_atomic
 from .comparison import Comparison
+from .decision import CANDIDATE_OK
 from .heldout_levels import sequence_level_name
 from .level_metrics import CI_METRICS, LevelFigures
 from .manifest_tables import total_count
@@ -94,7 +95,7 @@ def decision_section(c: Comparison) -> DecisionView:
     ci = c.speed.speedup_ci95
     return DecisionView(
         verdict=c.decision.decision,
-        passed=c.decision.decision == "candidate_ok",
+        passed=c.decision.decision == CANDIDATE_OK,
         verdicts=[
             Verdict("accuracy", c.accuracy.accuracy, c.accuracy.reasons),
             Verdict("speed", c.speed.speed, c.speed.reasons),

@@ -221,6 +221,16 @@ def per_group(level: Level) -> dict[str, GroupFigures]:
 # --------------------------------------------------------------------------- bootstrap
 
 
+def interval(values: Sequence[float] | np.ndarray, level: float) -> tuple[float, float]:
+    """Percentile interval of the defined values (NaN when none)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if not values.size:
+        return (float("nan"), float("nan"))
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return (float(np.percentile(values, lo)), float(np.percentile(values, hi)))
+
+
 def cluster_bootstrap_ci(
     values_fn: Callable[[np.ndarray], Mapping[str, float]],
     records: Sequence[str],
@@ -249,17 +259,7 @@ def cluster_bootstrap_ci(
         values = values_fn(np.concatenate([clusters[k] for k in pick]))
         for key, value in values.items():
             samples.setdefault(key, []).append(float(value))
-    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    out: dict[str, tuple[float, float]] = {}
-    for key, vals in samples.items():
-        arr = np.array(vals)
-        arr = arr[~np.isnan(arr)]
-        out[key] = (
-            (float(np.percentile(arr, lo)), float(np.percentile(arr, hi)))
-            if arr.size
-            else (float("nan"), float("nan"))
-        )
-    return out
+    return {key: interval(vals, level) for key, vals in samples.items()}
 
 
 def paired_values_fn(

@@ -44,6 +44,8 @@ from typing import Any
 
 import numpy as np
 
+from .level_metrics import interval
+
 NON_INFERIOR, INFERIOR, INCONCLUSIVE, NOT_GATED = (
     "non_inferior",
     "inferior",
@@ -183,16 +185,6 @@ def precision_at(sensitivity: float, false_positive_rate: float, prevalence: flo
     return float(hits / (hits + false)) if hits + false > 0 else float("nan")
 
 
-def interval(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
-    """Percentile interval of the defined values (NaN when none)."""
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if not values.size:
-        return (float("nan"), float("nan"))
-    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
-    return (float(np.percentile(values, lo)), float(np.percentile(values, hi)))
-
-
 def difference_decision(ci: Sequence[float], margin: float) -> str:
     """Candidate - baseline (higher is better): non-inferior when the lower bound is above
     ``-margin``, inferior when the upper bound is below it."""
@@ -310,15 +302,15 @@ def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) 
         """One gated metric: both models' figures, ``effect`` (draws, point) of candidate
         against baseline, its interval and ``decision`` of that interval."""
         draws_effect, point_effect = effect
-        effect_ci = interval(draws_effect)
+        effect_ci = interval(draws_effect, LEVEL)
         return MetricResult(
             metric,
             kind,
             margin,
             points["baseline"][metric],
             points["candidate"][metric],
-            interval(draws["baseline"][metric]),
-            interval(draws["candidate"][metric]),
+            interval(draws["baseline"][metric], LEVEL),
+            interval(draws["candidate"][metric], LEVEL),
             point_effect,
             effect_ci,
             {k: v[metric] for k, v in per_seed.items()},
@@ -388,7 +380,8 @@ def judge_stratum(stratum: Stratum, settings: AccuracySettings, index: int = 0) 
                                 strict=True,
                             )
                         ]
-                    )
+                    ),
+                    LEVEL,
                 ),
             )
             for name in rates
